@@ -1,0 +1,46 @@
+"""Protocols as data, the working-day calendar, and the stage clock.
+
+Public surface: the definition models, the registry, the calendar and the clock.
+"""
+
+from protocols.calendar import WorkingCalendar
+from protocols.clock import (
+    CaseClock,
+    CaseEvent,
+    CaseResolved,
+    StageEntered,
+    StageStatus,
+    StageTiming,
+    cumulative_due,
+    due_after,
+    evaluate,
+)
+from protocols.registry import Registry, default_registry, load_file
+from protocols.schema import NO_FIXED_TIMESCALE, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
+from protocols.timeparse import LOCAL, parse_when, to_local
+
+__all__ = [
+    "LOCAL",
+    "NO_FIXED_TIMESCALE",
+    "CaseClock",
+    "CaseEvent",
+    "CaseResolved",
+    "Nation",
+    "NoticeKind",
+    "Notification",
+    "Protocol",
+    "Registry",
+    "Stage",
+    "StageEntered",
+    "StageStatus",
+    "StageTiming",
+    "Timescale",
+    "WorkingCalendar",
+    "cumulative_due",
+    "default_registry",
+    "due_after",
+    "evaluate",
+    "load_file",
+    "parse_when",
+    "to_local",
+]

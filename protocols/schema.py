@@ -1,0 +1,213 @@
+"""The shape of a protocol definition file, validated on load.
+
+A definition is data, written in a small vocabulary: a stage's timescale is one
+of ``working_days = N``, ``hours = N``, ``same_day = true`` or
+``no_fixed_timescale = "the seed's words"``. Every rule carries the seed section
+it comes from, so that a reader can check it against the published protocol.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NO_FIXED_TIMESCALE = "no fixed timescale"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Nation(str, Enum):
+    """The UK nations, whose bank holidays differ."""
+
+    ENGLAND = "england"
+    WALES = "wales"
+    SCOTLAND = "scotland"
+    NORTHERN_IRELAND = "northern-ireland"
+
+    @property
+    def subdivision(self) -> str:
+        """The ``holidays`` package's subdivision code for the nation."""
+        return {"england": "ENG", "wales": "WLS", "scotland": "SCT", "northern-ireland": "NIR"}[
+            self.value
+        ]
+
+
+class Timescale(_Strict):
+    """How long a stage may take, in exactly one of four named forms.
+
+    Where a seed gives both hours and working days ("48 hours (2 working days)"),
+    the definition records the working days (PRODUCT §4).
+    """
+
+    working_days: int | None = Field(default=None, ge=0, le=365)
+    hours: int | None = Field(default=None, gt=0, le=24 * 365)
+    same_day: bool | None = None
+    no_fixed_timescale: str | None = Field(
+        default=None, description="The seed's own words, e.g. 'without delay'."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Timescale":
+        given = [
+            name
+            for name in ("working_days", "hours", "same_day", "no_fixed_timescale")
+            if getattr(self, name) not in (None, False)
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of working_days, hours, same_day or no_fixed_timescale"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def basis(self) -> str:
+        """The rule in words, as the command line prints it."""
+        if self.working_days is not None:
+            unit = "working day" if self.working_days == 1 else "working days"
+            return f"{self.working_days} {unit}"
+        if self.hours is not None:
+            return f"{self.hours} hour" + ("" if self.hours == 1 else "s")
+        if self.same_day:
+            return "same day"
+        return NO_FIXED_TIMESCALE
+
+
+class NoticeKind(str, Enum):
+    """The notices a protocol can require; each is a document the product renders."""
+
+    STAGE_3_NOTIFICATION = "stage-3-notification"
+    RESOLUTION_NOTICE = "resolution-notice"
+    ESCALATION_TEMPLATE = "escalation-template"
+    IRO_NOTIFICATION = "iro-notification"
+    DIRECTOR_NOTIFICATION = "director-notification"
+    MASH_INVOLVEMENT = "mash-involvement"
+    BUSINESS_UNIT_RECORD = "business-unit-record"
+    STAGE_4_REFERRAL = "stage-4-referral"
+    CHAIR_REFERRAL = "chair-referral"
+    REPRESENTATIVE_NOTIFICATION = "representative-notification"
+
+
+class Condition(str, Enum):
+    """Case facts on which a notice depends."""
+
+    CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER = "child-protection-plan-or-looked-after"
+    THRESHOLD_DISPUTE = "threshold-dispute"
+    CHILDRENS_TRUST_INVOLVED = "childrens-trust-involved"
+
+
+class Notification(_Strict):
+    """Someone the protocol says must be told when a stage is entered."""
+
+    recipient: str = Field(min_length=1, description="Who, in the seed's words.")
+    address: str | None = Field(
+        default=None,
+        description="The address the seed gives; otherwise the partnership's configured "
+        "business unit address is used.",
+    )
+    notice: NoticeKind
+    when: Literal["on-entry", "before-entry"] = "on-entry"
+    condition: Condition | None = None
+    source: str = Field(min_length=3, description="Seed section and quotation.")
+
+
+FormKind = Literal["resolution-notice", "escalation-concern", "summary-log", "stage-summary"]
+
+# Rules a stage may state, each of which must cite its source.
+_RULES_NEEDING_SOURCES = ("involved", "timescale", "cumulative", "summary_subject", "if_unresolved", "forms")
+
+
+class Stage(_Strict):
+    """One rung of the ladder."""
+
+    number: int = Field(ge=0, le=9, description="The seed's own numbering; 0 is the informal step.")
+    variant: str | None = Field(
+        default=None,
+        description="Where a seed splits a stage (LSCP/LSAB step 4 urgent / non-urgent).",
+    )
+    name: str = Field(min_length=1)
+    involved: list[str] = Field(min_length=1)
+    timescale: Timescale
+    cumulative_working_days: int | None = Field(default=None, ge=0, le=365)
+    summary_subject: str | None = None
+    if_unresolved: str | None = Field(default=None, description="What happens next if unresolved.")
+    forms: list[FormKind] = Field(default_factory=list)
+    notify: list[Notification] = Field(default_factory=list)
+    sources: dict[str, str] = Field(description="Seed section for each rule the stage states.")
+
+    @model_validator(mode="after")
+    def _every_rule_cites_its_source(self) -> "Stage":
+        stated = {
+            "involved": True,
+            "timescale": True,
+            "cumulative": self.cumulative_working_days is not None,
+            "summary_subject": self.summary_subject is not None,
+            "if_unresolved": self.if_unresolved is not None,
+            "forms": bool(self.forms),
+        }
+        missing = [rule for rule in _RULES_NEEDING_SOURCES if stated[rule] and rule not in self.sources]
+        if missing:
+            raise ValueError(f"no seed source given for {', '.join(missing)} (add them under sources)")
+        unknown = sorted(set(self.sources) - set(_RULES_NEEDING_SOURCES))
+        if unknown:
+            raise ValueError(
+                f"sources names rules the stage does not have: {', '.join(unknown)}; "
+                f"known rules are {', '.join(_RULES_NEEDING_SOURCES)}"
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} ({self.variant})" if self.variant else str(self.number)
+
+
+class Protocol(_Strict):
+    """A partnership's escalation and resolution protocol."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1, description="The partnership.")
+    title: str = Field(min_length=1, description="The document's title.")
+    version: str = Field(min_length=1)
+    source_document: str = Field(min_length=1)
+    nation: Nation
+    reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$", description="Case references, e.g. OLD-2026-0007.")
+    case_start: str = Field(min_length=3, description="What the cumulative targets count from, with its source.")
+    stages: list[Stage] = Field(min_length=1)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_unique_and_ordered(cls, stages: list[Stage]) -> list[Stage]:
+        seen: set[tuple[int, str | None]] = set()
+        for stage in stages:
+            key = (stage.number, stage.variant)
+            if key in seen:
+                raise ValueError(f"stage {stage.label} is defined twice")
+            seen.add(key)
+        numbers = [s.number for s in stages]
+        if numbers != sorted(numbers):
+            raise ValueError("stages must be listed in order")
+        return stages
+
+    @property
+    def stage_numbers(self) -> list[int]:
+        return sorted({s.number for s in self.stages})
+
+    def stage(self, number: int, variant: str | None = None) -> Stage:
+        """The stage with that number (its first variant unless one is named)."""
+        from resdesk.errors import UnknownStage
+
+        candidates = [s for s in self.stages if s.number == number]
+        if variant is not None:
+            candidates = [s for s in candidates if s.variant == variant]
+        if not candidates:
+            label = f"{number} ({variant})" if variant else number
+            raise UnknownStage(self.id, label, self.stage_numbers)
+        return candidates[0]
+
+    def next_stage(self, number: int) -> Stage | None:
+        later = [s for s in self.stages if s.number > number]
+        return later[0] if later else None

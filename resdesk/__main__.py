@@ -1,0 +1,5 @@
+import sys
+
+from resdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,161 @@
+"""Settings in one place: one TOML file, every key overridable from the environment.
+
+The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
+if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
+``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords) may come only from the
+environment: a password written in the file is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from resdesk.errors import UsageError
+
+ENV_PREFIX = "RESDESK_"
+SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnershipSettings(_Section):
+    protocol: str = Field("oldham", description="Id of the partnership's protocol (see `resdesk protocols`).")
+    business_unit: str = Field(
+        "business.unit@partnership.example",
+        description="The business unit's address: notices the protocol sends to the business unit go here.",
+    )
+    allowed_sender_domains: list[str] = Field(
+        default_factory=list,
+        description="Sender domains accepted as agencies; empty accepts all and flags none as unknown.",
+    )
+    protocols_dir: str | None = Field(
+        None, description="A folder of extra protocol definition files (one TOML file per partnership)."
+    )
+    extra_closure_days: list[str] = Field(
+        default_factory=list,
+        description="Local closure days (ISO dates) that are not working days, besides bank holidays.",
+    )
+    authserv_id: str | None = Field(
+        None,
+        description="The receiving server's id in Authentication-Results headers; headers from other "
+        "servers are ignored.",
+    )
+
+
+class MailboxSettings(_Section):
+    kind: Literal["imap", "maildir"] = Field("maildir", description="Where mail is read from.")
+    host: str = Field("127.0.0.1", description="IMAP server host.")
+    port: int = Field(993, description="IMAP server port.")
+    security: Literal["ssl", "starttls", "none"] = Field(
+        "ssl", description="IMAP transport security; 'none' is allowed only on loopback."
+    )
+    username: str = Field("inbox@partnership.example", description="IMAP login name.")
+    password: str | None = Field(None, description="IMAP password; from RESDESK_MAILBOX__PASSWORD only.")
+    folder: str = Field("INBOX", description="The folder watched for new mail.")
+    processed_folder: str = Field("Resdesk/Processed", description="Where filed mail is moved.")
+    quarantine_folder: str = Field("Resdesk/Quarantine", description="Where refused mail is moved.")
+    path: str = Field("var/maildir", description="The Maildir folder, for kind = 'maildir'.")
+    poll_seconds: float = Field(
+        30.0, description="Polling interval when the server lacks IDLE (seconds)."
+    )
+    idle_seconds: float = Field(
+        600.0, description="How long one IDLE lasts before it is re-issued (well within 29 minutes)."
+    )
+    max_message_bytes: int = Field(
+        25 * 1024 * 1024, description="Messages larger than this are quarantined unread."
+    )
+
+
+class SmtpSettings(_Section):
+    host: str = Field("127.0.0.1", description="SMTP server host.")
+    port: int = Field(587, description="SMTP server port.")
+    security: Literal["ssl", "starttls", "none"] = Field("starttls", description="SMTP transport security.")
+    username: str | None = Field(None, description="SMTP login name, if the server requires one.")
+    password: str | None = Field(None, description="SMTP password; from RESDESK_SMTP__PASSWORD only.")
+    sender: str = Field(
+        "Escalations <escalations@partnership.example>", description="The From address of everything sent."
+    )
+    rate_per_recipient_per_hour: int = Field(
+        30, description="At most this many messages to one recipient in an hour."
+    )
+
+
+class StorageSettings(_Section):
+    database: str = Field(
+        "sqlite:///var/resdesk.sqlite3",
+        description="SQLAlchemy URL of the case file (SQLite by default; PostgreSQL works the same).",
+    )
+    archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partnership: PartnershipSettings = Field(default_factory=PartnershipSettings)
+    mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+
+
+SECTIONS = {
+    "partnership": PartnershipSettings,
+    "mailbox": MailboxSettings,
+    "smtp": SmtpSettings,
+    "storage": StorageSettings,
+}
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
+    overrides: dict[str, dict[str, object]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        if section not in SECTIONS:
+            continue
+        field = SECTIONS[section].model_fields.get(key)
+        if field is None:
+            raise UsageError(f"The environment variable {name} names no setting.")
+        annotation = str(field.annotation)
+        if annotation.startswith("list"):
+            parsed: object = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            parsed = value
+        overrides.setdefault(section, {})[key] = parsed
+    return overrides
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, dict[str, object]] = {}
+    explicit = path is not None
+    file = Path(path) if explicit else Path("resdesk.toml")
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"The settings file {file} is not valid TOML ({exc}).") from None
+        for section, key in SECRET_KEYS:
+            if key in data.get(section, {}):
+                raise UsageError(
+                    f"The settings file {file} holds [{section}] {key}; secrets may come only from "
+                    f"the environment ({ENV_PREFIX}{section.upper()}__{key.upper()})."
+                )
+    elif explicit:
+        raise UsageError(f"The settings file {file} does not exist.")
+    for section, values in _env_overrides(environ).items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"Setting {key} is invalid: {first['msg']}.") from None
