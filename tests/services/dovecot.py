@@ -1,0 +1,264 @@
+"""A real Dovecot IMAP server on loopback, private to one test session.
+
+``DovecotServer.start()`` writes its own configuration into a private folder,
+runs ``dovecot -F -c CONF`` in the foreground and waits for the greeting; mail
+is stored as Maildirs owned by an unprivileged user (``resdesk-mail``, created
+when the tests run as root). One server listens on two ports of 127.0.0.1:
+
+- ``port``: plain IMAP, offering STARTTLS (so ``security = "none"`` and
+  ``"starttls"`` both run against it);
+- ``ssl_port``: IMAP over TLS (``security = "ssl"``).
+
+The certificate is self-signed for 127.0.0.1 and made with ``openssl`` at start;
+``ssl_context()`` trusts exactly it. ``capabilities=`` replaces what the server
+advertises (``imap_capability``), which is how the tests get a server without
+IDLE or MOVE. Users live in a passwd-file with ``{PLAIN}`` passwords; each
+``new_user()`` is a fresh, empty mailbox.
+"""
+
+from __future__ import annotations
+
+import email.message
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+MAIL_USER = "resdesk-mail"
+HOST = "127.0.0.1"
+
+# Dovecot 2.3's post-login capabilities, less IDLE and MOVE: a server of the kind
+# that makes the mail source fall back to polling and to COPY plus a flag.
+CAPABILITIES_WITHOUT_IDLE_OR_MOVE = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+    "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
+    "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
+)
+
+
+@dataclass(frozen=True)
+class MailUser:
+    """A mailbox on the server: log in with ``username`` and ``password``."""
+
+    username: str
+    password: str
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def ensure_mail_user() -> tuple[int, int]:
+    """The (uid, gid) mail is stored as: ``resdesk-mail`` as root, else ourselves."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    try:
+        entry = pwd.getpwnam(MAIL_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", MAIL_USER],
+            check=True,
+        )
+        entry = pwd.getpwnam(MAIL_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "server.crt", folder / "server.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+class DovecotServer:
+    """One running Dovecot; ``stop()`` ends it and removes its folder."""
+
+    def __init__(self, capabilities: str | None = None):
+        self.capabilities = capabilities
+        self.root = Path(tempfile.mkdtemp(prefix="resdesk-dovecot-"))
+        self.root.chmod(0o755)  # the login and mail users must reach their sockets and mail
+        self.config = self.root / "dovecot.conf"
+        self.passwd = self.root / "passwd"
+        self.mail_root = self.root / "mail"
+        self.log = self.root / "dovecot.log"
+        self.port = 0
+        self.ssl_port = 0
+        self.cert = self.root / "server.crt"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._names = itertools.count(1)
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def start(self) -> "DovecotServer":
+        uid, gid = ensure_mail_user()
+        self.mail_root.mkdir()
+        os.chown(self.mail_root, uid, gid)
+        self.passwd.write_text("")
+        self.cert, key = _self_signed_certificate(self.root)
+        self.port, self.ssl_port = free_port(), free_port()
+        self.config.write_text(self._config_text(uid, gid, key))
+        self._process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self._await_greeting()
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _config_text(self, uid: int, gid: int, key: Path) -> str:
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        login_user, internal_user = ("dovenull", "dovecot") if os.geteuid() == 0 else (me, me)
+        capability = f"protocol imap {{\n  imap_capability = {self.capabilities}\n}}\n" if self.capabilities else ""
+        return f"""\
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = resdesk-test-{self.port}
+log_path = {self.log}
+listen = {HOST}
+protocols = imap
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+first_valid_uid = 1
+first_valid_gid = 1
+ssl = yes
+ssl_cert = <{self.cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={self.mail_root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {HOST}
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    address = {HOST}
+    port = {self.ssl_port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  unix_listener anvil {{
+    mode = 0666
+  }}
+}}
+{capability}"""
+
+    def _await_greeting(self, deadline_seconds: float = 20.0) -> None:
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"Dovecot exited at start: {self._process.stderr.read().decode()} {self.log_text()}")
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as sock:
+                    if sock.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"Dovecot did not greet on port {self.port}: {self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    # -- users and mail ---------------------------------------------------------------------------
+
+    def new_user(self) -> MailUser:
+        """A fresh user with an empty mailbox (the passwd-file is re-read on change)."""
+        user = MailUser(f"user{next(self._names)}@partnership.example", f"secret-{os.urandom(4).hex()}")
+        with self.passwd.open("a") as file:
+            file.write(f"{user.username}:{{PLAIN}}{user.password}\n")
+        return user
+
+    def client(self, user: MailUser) -> IMAPClient:
+        """A logged-in plain-IMAP connection, as a colleague's mail program would have."""
+        client = IMAPClient(HOST, port=self.port, ssl=False, timeout=10)
+        client.login(user.username, user.password)
+        return client
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's self-signed certificate."""
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def append(
+        self, user: MailUser, message: bytes | email.message.Message, folder: str = "INBOX",
+        flags: tuple[str, ...] = (),
+    ) -> int:
+        """Deliver ``message`` into ``folder`` (created if missing); returns its UID."""
+        raw = message if isinstance(message, bytes) else message.as_bytes()
+        with self.client(user) as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            response = client.append(folder, raw, flags=flags)
+        # APPENDUID (RFC 4315): b'[APPENDUID <uidvalidity> <uid>] Append completed.'
+        return int(response.split(b"]")[0].split()[-1])
+
+    def recreate_folder(self, user: MailUser, folder: str) -> None:
+        """Delete and create ``folder`` again, which gives it a new UIDVALIDITY."""
+        with self.client(user) as client:
+            if folder.upper() == "INBOX":
+                # INBOX cannot be deleted over IMAP; remove its Maildir so Dovecot makes a new one.
+                client.logout()
+                self.kick(user)
+                shutil.rmtree(self.mail_root / user.username / "Maildir", ignore_errors=True)
+                return
+            client.delete_folder(folder)
+            client.create_folder(folder)
+
+    def kick(self, user: MailUser) -> None:
+        """Disconnect every session of ``user``, as a server restart or a network drop would."""
+        subprocess.run([DOVEADM, "-c", str(self.config), "kick", user.username], check=True, capture_output=True)
+
+    def folder_uids(self, user: MailUser, folder: str) -> dict[int, tuple[bytes, ...]]:
+        """Every message in ``folder`` (deleted-flagged ones too) as UID → flags."""
+        with self.client(user) as client:
+            if not client.folder_exists(folder):
+                return {}
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
