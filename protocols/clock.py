@@ -137,7 +137,8 @@ def evaluate(
     """Every stage's start, due time, cumulative due and status, and the next expected action.
 
     ``events`` may come in any order; they are taken in time order. ``case_start``
-    defaults to the first stage entry.
+    defaults to the entry into the protocol's ``cumulative_from_stage`` (or the
+    first entry recorded, when the case opened later than that stage).
     """
     now = to_local(now)
     ordered: Sequence[CaseEvent] = sorted(events, key=lambda e: to_local(e.at))
@@ -151,7 +152,8 @@ def evaluate(
         else:
             resolved = to_local(event.at)
     if case_start is None and entries:
-        case_start = entries[0][1]
+        anchor = [at for stage, at in entries if stage.number == protocol.cumulative_from_stage]
+        case_start = anchor[0] if anchor else entries[0][1]
 
     timings: list[StageTiming] = []
     for index, (stage, started) in enumerate(entries):

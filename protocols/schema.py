@@ -52,11 +52,13 @@ class Timescale(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Timescale":
-        given = [
-            name
-            for name in ("working_days", "hours", "same_day", "no_fixed_timescale")
-            if getattr(self, name) not in (None, False)
-        ]
+        values = {
+            "working_days": self.working_days is not None,
+            "hours": self.hours is not None,
+            "same_day": bool(self.same_day),
+            "no_fixed_timescale": self.no_fixed_timescale is not None,
+        }
+        given = [name for name, present in values.items() if present]
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of working_days, hours, same_day or no_fixed_timescale"
@@ -176,6 +178,9 @@ class Protocol(_Strict):
     nation: Nation
     reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$", description="Case references, e.g. OLD-2026-0007.")
     case_start: str = Field(min_length=3, description="What the cumulative targets count from, with its source.")
+    cumulative_from_stage: int = Field(
+        description="The stage whose start the cumulative targets count from, unless a case start is given."
+    )
     stages: list[Stage] = Field(min_length=1)
 
     @field_validator("stages")
@@ -191,6 +196,15 @@ class Protocol(_Strict):
         if numbers != sorted(numbers):
             raise ValueError("stages must be listed in order")
         return stages
+
+    @model_validator(mode="after")
+    def _cumulative_from_a_real_stage(self) -> "Protocol":
+        if self.cumulative_from_stage not in self.stage_numbers:
+            raise ValueError(
+                f"cumulative_from_stage {self.cumulative_from_stage} is not one of the stages "
+                f"({', '.join(map(str, self.stage_numbers))})"
+            )
+        return self
 
     @property
     def stage_numbers(self) -> list[int]:

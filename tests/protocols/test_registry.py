@@ -1,0 +1,165 @@
+"""The registry holds exactly the shipped definitions, each valid, and refuses malformed files clearly."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from protocols import Registry, load_file
+from protocols.registry import DEFINITIONS
+from protocols.schema import NoticeKind
+from resdesk.errors import DefinitionError, UnknownProtocol, UnknownStage
+
+SHIPPED = {"oldham", "haringey", "gloucestershire", "sandwell", "lscp-lsab"}
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+
+def test_every_definition_file_is_registered_and_nothing_else():
+    """GIVEN the definitions folder WHEN the registry loads THEN each file is one protocol, by its name."""
+    files = {p.stem for p in DEFINITIONS.glob("*.toml")}
+    registry = Registry.from_dirs()
+    assert files == SHIPPED
+    assert set(registry.ids()) == SHIPPED
+
+
+@pytest.mark.parametrize("protocol_id", sorted(SHIPPED))
+def test_definition_cites_its_seed_for_every_rule(protocol_id):
+    """GIVEN a shipped definition THEN it names its seed document, and every stage rule and notice cites a source."""
+    protocol = load_file(DEFINITIONS / f"{protocol_id}.toml")
+    assert (SEEDS / protocol.source_document).name == protocol.source_document
+    for stage in protocol.stages:
+        assert stage.sources["timescale"]
+        assert stage.sources["involved"]
+        if stage.cumulative_working_days is not None:
+            assert stage.sources["cumulative"]
+        for notification in stage.notify:
+            assert len(notification.source) > 10
+
+
+def test_seed_documents_named_by_definitions_exist():
+    """GIVEN the shared seeds beside the project THEN every definition's source document is one of them."""
+    if not SEEDS.is_dir():
+        pytest.fail(f"the seeds folder {SEEDS} is missing; the definitions cite it")
+    for protocol in Registry.from_dirs():
+        assert (SEEDS / protocol.source_document).is_file(), protocol.source_document
+
+
+def test_oldham_rules_from_the_seed():
+    """GIVEN Oldham THEN stage 3 entry notifies the partnership group and stage 4 needs the Resolution Notice."""
+    oldham = Registry.from_dirs().get("oldham")
+    assert oldham.stage_numbers == [0, 1, 2, 3, 4]
+    assert [s.cumulative_working_days for s in oldham.stages] == [None, 7, 9, 11, 15]
+    assert oldham.stage(2).summary_subject == "Escalation & Resolution Protocol: Stage 2 Summary"
+    (stage3_notice,) = oldham.stage(3).notify
+    assert stage3_notice.notice is NoticeKind.STAGE_3_NOTIFICATION
+    assert stage3_notice.address == "OSCP.group@oldham.gov.uk"
+    assert oldham.stage(4).forms == ["resolution-notice"]
+    assert oldham.stage(4).notify[0].notice is NoticeKind.RESOLUTION_NOTICE
+
+
+def test_sandwell_rules_from_the_seed():
+    """GIVEN Sandwell THEN the template goes to the business unit from stage 2, the IRO is conditional, and the
+    Director for Quality and Review is told before stage 3 for the Children's Trust."""
+    sandwell = Registry.from_dirs().get("sandwell")
+    assert [s.cumulative_working_days for s in sandwell.stages] == [None, 3, 8, 13, 20]
+    assert sandwell.stage(0).timescale.hours == 24
+    iro = sandwell.stage(1).notify[0]
+    assert (iro.notice.value, iro.condition.value) == ("iro-notification", "child-protection-plan-or-looked-after")
+    for number in (2, 3, 4):
+        kinds = [n.notice.value for n in sandwell.stage(number).notify]
+        assert "escalation-template" in kinds
+        assert "escalation-concern" in sandwell.stage(number).forms
+    director = [n for n in sandwell.stage(3).notify if n.notice.value == "director-notification"][0]
+    assert (director.when, director.condition.value) == ("before-entry", "childrens-trust-involved")
+
+
+def test_gloucestershire_and_lscp_rules_from_the_seed():
+    """GIVEN Gloucestershire and LSCP/LSAB THEN the business unit, MASH and urgent/non-urgent step 4 rules hold."""
+    registry = Registry.from_dirs()
+    glos = registry.get("gloucestershire")
+    assert glos.stage(1).timescale.hours == 24
+    assert glos.stage(2).notify[0].condition.value == "threshold-dispute"
+    assert glos.stage(3).notify[0].recipient == "GSCP Business Unit"
+    assert glos.stage(4).notify[0].notice.value == "stage-4-referral"
+    lscp = registry.get("lscp-lsab")
+    assert lscp.stage(4).variant == "urgent"
+    assert lscp.stage(4, "urgent").timescale.hours == 24
+    assert lscp.stage(4, "non-urgent").timescale.basis == "no fixed timescale"
+    haringey = registry.get("haringey")
+    assert {s.timescale.basis for s in haringey.stages} == {"no fixed timescale"}
+
+
+def test_unknown_protocol_and_stage_name_the_choices():
+    """GIVEN the registry WHEN asked for what is not there THEN the error lists what is."""
+    registry = Registry.from_dirs()
+    with pytest.raises(UnknownProtocol, match="known protocols are gloucestershire, haringey"):
+        registry.get("leeds")
+    with pytest.raises(UnknownStage, match="stages are 1, 2"):
+        registry.get("haringey").stage(0)
+
+
+GOOD = textwrap.dedent(
+    """
+    id = "{id}"
+    name = "Example Partnership"
+    title = "Escalation Protocol"
+    version = "1"
+    source_document = "example.pdf"
+    nation = "wales"
+    reference_prefix = "EXA"
+    case_start = "stage 1"
+    cumulative_from_stage = 1
+
+    [[stages]]
+    number = 1
+    name = "Managers"
+    involved = ["Managers"]
+    timescale = {{ {timescale} }}
+    [stages.sources]
+    involved = "§1"
+    timescale = "§1"
+    """
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "defs"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_sixth_partnership_is_one_file(tmp_path):
+    """GIVEN a folder with one more definition WHEN loaded beside the shipped ones THEN it is a sixth protocol."""
+    write(tmp_path, "example", GOOD.format(id="example", timescale="working_days = 3"))
+    registry = Registry.from_dirs(tmp_path / "defs")
+    assert len(registry) == 6
+    assert registry.get("example").nation.subdivision == "WLS"
+
+
+@pytest.mark.parametrize(
+    "text, key, reason",
+    [
+        (GOOD.format(id="bad", timescale="working_days = 3, hours = 4"), "stages[0].timescale", "exactly one"),
+        (GOOD.format(id="bad", timescale=""), "stages[0].timescale", "exactly one"),
+        (GOOD.format(id="bad", timescale="working_days = -1"), "stages[0].timescale.working_days", "greater than or equal"),
+        (GOOD.format(id="bad", timescale="fortnights = 1"), "stages[0].timescale.fortnights", "Extra inputs"),
+        (GOOD.format(id="bad", timescale="working_days = 2").replace('nation = "wales"', 'nation = "mars"'), "nation", "england"),
+        (GOOD.format(id="bad", timescale="working_days = 2").replace('timescale = "§1"', ""), "stages[0]", "no seed source given for timescale"),
+        (GOOD.format(id="other", timescale="working_days = 2"), "id", "must match the file name"),
+        ("id = [", "", "not valid TOML"),
+    ],
+)
+def test_malformed_definition_names_file_key_and_reason(tmp_path, text, key, reason):
+    """GIVEN a malformed definition WHEN loaded THEN the error names the file, the key and the reason."""
+    path = write(tmp_path, "bad", text)
+    with pytest.raises(DefinitionError) as caught:
+        load_file(path)
+    error = caught.value
+    assert error.path == str(path)
+    assert error.key == key
+    assert reason in error.reason
+    assert str(path) in str(error)
