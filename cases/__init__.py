@@ -1,1 +1,61 @@
-"""cases package."""
+"""The case file: cases, parties, events, documents, the message ledger's table,
+the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
+
+Public surface: ``open_store`` and its unit of work, the audit chain check, the
+pure stage-state rules, the correlation lookups and the listing views.
+"""
+
+from cases.archive import Archive, sha256_hex
+from cases.audit import verify_chain
+from cases.models import (
+    Alert,
+    AuditEntry,
+    Case,
+    Document,
+    Event,
+    Lease,
+    Mailbox,
+    Message,
+    Outbound,
+    Party,
+)
+from cases.store import Store, Tx, open_store
+from cases.timeline import (
+    OUTCOMES,
+    CaseState,
+    NewEvent,
+    Transition,
+    after_stage_notification,
+    after_stage_summary,
+    clock_events,
+    normalise_outcome,
+    outcome_from_text,
+)
+
+__all__ = [
+    "OUTCOMES",
+    "Alert",
+    "Archive",
+    "AuditEntry",
+    "Case",
+    "CaseState",
+    "Document",
+    "Event",
+    "Lease",
+    "Mailbox",
+    "Message",
+    "NewEvent",
+    "Outbound",
+    "Party",
+    "Store",
+    "Transition",
+    "Tx",
+    "after_stage_notification",
+    "after_stage_summary",
+    "clock_events",
+    "normalise_outcome",
+    "open_store",
+    "outcome_from_text",
+    "sha256_hex",
+    "verify_chain",
+]

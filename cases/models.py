@@ -1,0 +1,263 @@
+"""The case file's tables: cases, parties, events, the message ledger, documents,
+the audit chain, the outbox, leases, alerts and mailbox state.
+
+Types are portable between SQLite and PostgreSQL: times are stored as UTC and
+always come back timezone-aware; JSON columns use SQLAlchemy's ``JSON``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+# Case status values (PRODUCT §5 `cases --json`).
+OPEN, RESOLVED, NEEDS_REVIEW = "open", "resolved", "needs-review"
+# Ledger states.
+CLAIMED, DONE, QUARANTINED, FAILED, IGNORED = "claimed", "done", "quarantined", "failed", "ignored"
+FINAL_STATES = frozenset({DONE, QUARANTINED, IGNORED})
+# Outbox states.
+PENDING, SENT = "pending", "sent"
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time: stored as naive UTC, returned timezone-aware (UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store a time without a timezone: {value!r}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    protocol: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=OPEN, index=True)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[int | None]
+    stage_variant: Mapped[str | None] = mapped_column(String(32))
+    stage_started: Mapped[datetime | None]
+    case_start: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    child_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
+    child_name: Mapped[str | None] = mapped_column(String(200))
+    child_dob: Mapped[date | None] = mapped_column(Date)
+    child_protection_plan_or_looked_after: Mapped[bool] = mapped_column(Boolean, default=False)
+    threshold_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    childrens_trust_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    parties: Mapped[list["Party"]] = relationship(back_populates="case", order_by="Party.id")
+    events: Mapped[list["Event"]] = relationship(back_populates="case", order_by="(Event.at, Event.id)")
+    documents: Mapped[list["Document"]] = relationship(back_populates="case", order_by="Document.id")
+
+
+class ReferenceCounter(Base):
+    """The last number issued for a reference prefix and year (OLD-2026 -> 7)."""
+
+    __tablename__ = "reference_counters"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Party(Base):
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class Event(Base):
+    """Something that happened to a case: a stage entered, a message recorded, a notice sent."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[int | None]
+    variant: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    ledger_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Message(Base):
+    """The ledger: one row per message seen in a mailbox, written before any work on it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid"),
+        Index("ix_messages_sha256", "sha256"),
+        Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[str] = mapped_column(String(32))
+    uid: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(998))
+    state: Mapped[str] = mapped_column(String(16), default=CLAIMED)
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    archive_path: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Document(Base):
+    """A generated or received document, archived by its SHA-256."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="documents")
+
+
+class AuditEntry(Base):
+    """One link of the append-only audit chain: hash = sha256(prev_hash + canonical JSON)."""
+
+    __tablename__ = "audit"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    case_ref: Mapped[str | None] = mapped_column(String(32), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Outbound(Base):
+    """A message to send, written before it is sent; the Message-ID is fixed at that moment."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    path: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named, expiring lock held by one worker (one watcher per mailbox)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """Something a person should know about the service itself (a UIDVALIDITY change)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]
+
+
+class Mailbox(Base):
+    """The UIDVALIDITY last seen for a mailbox folder."""
+
+    __tablename__ = "mailboxes"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[str] = mapped_column(String(32))
+    seen_at: Mapped[datetime]

@@ -1,0 +1,336 @@
+"""The case file: ``open_store(url)`` and its unit of work.
+
+Everything that changes the case file happens inside ``store.transaction()``;
+the transaction commits when the block ends and rolls back if it raises, so a
+process killed at any instant leaves either all of a change or none of it.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cases import audit as audit_chain
+from cases.archive import Archive
+from cases.engine import create_store_engine, upgrade_to_head
+from cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
+from cases.timeline import (
+    CaseState,
+    Transition,
+    after_stage_notification,
+    after_stage_summary,
+)
+from protocols import Protocol, to_local
+from resdesk.errors import StoreError
+
+SYSTEM_ACTOR = "resdesk"
+
+
+class Tx:
+    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath."""
+
+    def __init__(self, store: "Store", session: Session):
+        self.store = store
+        self.session = session
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def next_reference(self, prefix: str, year: int) -> str:
+        """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
+        key = f"{prefix}-{year}"
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(ReferenceCounter)
+            .values(key=key, last=1)
+            .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
+            .returning(ReferenceCounter.last)
+        )
+        number = self.session.execute(statement).scalar_one()
+        return f"{key}-{number:04d}"
+
+    def create_case(
+        self,
+        protocol: Protocol,
+        at: datetime,
+        *,
+        child_identifier: str | None = None,
+        child_name: str | None = None,
+        child_dob: date | None = None,
+        child_protection_plan_or_looked_after: bool = False,
+        threshold_dispute: bool = False,
+        childrens_trust_involved: bool = False,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Case:
+        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year."""
+        ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
+        case = Case(
+            ref=ref,
+            protocol=protocol.id,
+            status="open",
+            case_start=at,
+            child_identifier=child_identifier,
+            child_name=child_name,
+            child_dob=child_dob,
+            child_protection_plan_or_looked_after=child_protection_plan_or_looked_after,
+            threshold_dispute=threshold_dispute,
+            childrens_trust_involved=childrens_trust_involved,
+        )
+        self.session.add(case)
+        self.session.flush()
+        self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
+        return case
+
+    def case_by_ref(self, ref: str) -> Case | None:
+        return self.session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
+
+    def case_by_id(self, case_id: int) -> Case | None:
+        return self.session.get(Case, case_id)
+
+    def require_case(self, ref: str) -> Case:
+        case = self.case_by_ref(ref)
+        if case is None:
+            raise StoreError(f"There is no case {ref} in the case file.")
+        return case
+
+    def all_cases(self) -> list[Case]:
+        return list(self.session.execute(select(Case).order_by(Case.id)).scalars())
+
+    def add_party(
+        self,
+        case: Case,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        agency: str | None = None,
+        role: str | None = None,
+    ) -> Party:
+        """Add someone involved in the case; the same email address is added once."""
+        if email:
+            for party in case.parties:
+                if party.email and party.email.lower() == email.lower():
+                    party.name = party.name or name
+                    party.agency = party.agency or agency
+                    party.role = party.role or role
+                    return party
+        party = Party(case=case, name=name, email=email, agency=agency, role=role)
+        self.session.add(party)
+        self.session.flush()
+        return party
+
+    def add_event(
+        self,
+        case: Case,
+        kind: str,
+        at: datetime,
+        *,
+        stage: int | None = None,
+        variant: str | None = None,
+        detail: dict[str, Any] | None = None,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Event:
+        event = Event(
+            case=case,
+            kind=kind,
+            at=at,
+            stage=stage,
+            variant=variant,
+            detail=detail or {},
+            message_id=message_id,
+            ledger_id=ledger_id,
+        )
+        self.session.add(event)
+        self.session.flush()
+        return event
+
+    def state_of(self, case: Case) -> CaseState:
+        return CaseState(
+            status=case.status,
+            stage=case.stage,
+            variant=case.stage_variant,
+            stage_started=case.stage_started,
+            resolved_at=case.resolved_at,
+            review_reason=case.review_reason,
+        )
+
+    def apply(
+        self,
+        case: Case,
+        transition: Transition,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Transition:
+        """Write a transition's events and new state onto the case, with an audit entry."""
+        for new in transition.events:
+            self.add_event(
+                case, new.kind, new.at, stage=new.stage, variant=new.variant, detail=dict(new.detail),
+                message_id=message_id, ledger_id=ledger_id,
+            )
+        state = transition.state
+        case.status = state.status
+        case.stage = state.stage
+        case.stage_variant = state.variant
+        case.stage_started = state.stage_started
+        case.resolved_at = state.resolved_at
+        case.review_reason = state.review_reason
+        case.updated_at = utcnow()
+        if transition.events:
+            self.audit(
+                actor,
+                "stage-state-changed",
+                case.ref,
+                {
+                    "status": state.status,
+                    "stage": state.stage,
+                    "variant": state.variant,
+                    "events": [
+                        {**asdict(e), "at": e.at.isoformat()} for e in transition.events
+                    ],
+                    "message_id": message_id,
+                },
+            )
+        self.session.flush()
+        return transition
+
+    def record_stage_summary(
+        self,
+        case: Case,
+        protocol: Protocol,
+        stage: int,
+        outcome: str | None,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Transition:
+        """A written stage summary arrived: record it and move the case as its outcome says."""
+        self.add_event(
+            case, "stage-summary", at, stage=stage, detail={"outcome": outcome},
+            message_id=message_id, ledger_id=ledger_id,
+        )
+        transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at)
+        return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
+
+    def record_stage_notification(
+        self,
+        case: Case,
+        protocol: Protocol,
+        stage: int,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Transition:
+        """A notification that the case is progressing to ``stage`` arrived (Oldham stage 3)."""
+        transition = after_stage_notification(protocol, self.state_of(case), stage, at)
+        return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
+
+    def flag_for_review(self, case: Case, reason: str, at: datetime, *, message_id: str | None = None) -> None:
+        """Ask a person to look at the case, saying why."""
+        self.add_event(case, "needs-review", at, stage=case.stage, detail={"reason": reason}, message_id=message_id)
+        if case.status != "resolved":
+            case.status = "needs-review"
+        case.review_reason = reason
+        self.audit(SYSTEM_ACTOR, "needs-review", case.ref, {"reason": reason})
+
+    # -- documents, audit, alerts ------------------------------------------------------------
+
+    def add_document(
+        self,
+        case: Case | None,
+        kind: str,
+        filename: str,
+        media_type: str,
+        content: bytes,
+        *,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Document:
+        """Archive a document under its SHA-256 and file it on the case, with an audit entry."""
+        digest, path = self.store.archive.put_document(content, filename)
+        document = Document(
+            case=case, kind=kind, filename=filename, media_type=media_type,
+            sha256=digest, size=len(content), path=str(path),
+        )
+        self.session.add(document)
+        self.session.flush()
+        self.audit(
+            actor, "document-archived", case.ref if case else None,
+            {"kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content)},
+        )
+        return document
+
+    def audit(
+        self, actor: str, action: str, case_ref: str | None = None, payload: dict[str, Any] | None = None,
+        *, at: datetime | None = None,
+    ) -> AuditEntry:
+        """Append an entry to the hash-chained audit log."""
+        return audit_chain.append(
+            self.session, at=at or utcnow(), actor=actor, action=action, case_ref=case_ref, payload=payload or {}
+        )
+
+    def raise_alert(self, kind: str, detail: dict[str, Any], *, at: datetime | None = None) -> Alert:
+        alert = Alert(kind=kind, detail=detail, at=at or utcnow())
+        self.session.add(alert)
+        self.session.flush()
+        self.audit(SYSTEM_ACTOR, f"alert:{kind}", None, detail)
+        return alert
+
+    def messages_for(self, case: Case) -> list[Message]:
+        return list(
+            self.session.execute(select(Message).where(Message.case_id == case.id).order_by(Message.id)).scalars()
+        )
+
+
+class Store:
+    """An open case file: a database and an archive folder."""
+
+    def __init__(self, engine: Engine, archive: Archive, url: str):
+        self.engine = engine
+        self.archive = archive
+        self.url = url
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A unit of work: commits at the end of the block, rolls back if it raises."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            with session.begin():
+                yield Tx(self, session)
+        except OperationalError as exc:
+            raise StoreError(f"The case file could not be written ({exc.orig}).") from exc
+        finally:
+            session.close()
+
+    def archive_message(self, raw: bytes) -> tuple[str, Path]:
+        """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path)."""
+        return self.archive.put_message(raw)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, archive: str | Path = "var/archive", *, migrate: bool = True) -> Store:
+    """Open (and bring to the newest schema) the case file at ``url``."""
+    engine = create_store_engine(url)
+    if migrate:
+        try:
+            upgrade_to_head(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"The case file at {url} could not be opened ({exc}).") from exc
+    return Store(engine, Archive(archive), url)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,336 @@
+"""The message ledger: every message is claimed in the case file before any work on it.
+
+A message is keyed by (account, folder, UIDVALIDITY, UID) and carries its
+content hash. ``claim`` writes the row (state *claimed*) and commits before the
+caller does anything else; the caller later finishes the row with ``complete``
+inside the same transaction that records what the message did to its case, so a
+kill at any instant leaves either nothing or both::
+
+    claim = ledger.claim(key, sha256, worker)
+    if claim is not None:
+        ...read, classify, correlate...
+        with store.transaction() as tx:
+            tx.record_stage_summary(...)
+            ledger.complete(tx, claim, "done", case_id=case.id)
+
+A claim abandoned by a stopped worker is taken over once it is older than the
+claim timeout (or at once, via ``reclaim_abandoned``, by the worker that now holds
+the mailbox's lease); after ``max_attempts`` claims the message is handed back
+for quarantine with the reason "failed N times: ...".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol as Interface
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cases.models import (
+    CLAIMED,
+    DONE,
+    FAILED,
+    FINAL_STATES,
+    IGNORED,
+    QUARANTINED,
+    Lease,
+    Mailbox,
+    Message,
+)
+from cases.store import Store, Tx
+from resdesk.errors import StoreError
+
+STATES = (CLAIMED, DONE, QUARANTINED, FAILED, IGNORED)
+
+
+class MessageKey(Interface):
+    """Anything naming a message in a mailbox (a mail source's reference, or ``LedgerKey``)."""
+
+    account: str
+    folder: str
+    uidvalidity: object
+    uid: object
+
+
+@dataclass(frozen=True)
+class LedgerKey:
+    account: str
+    folder: str
+    uidvalidity: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to work on one message, until completed or taken over.
+
+    ``exhausted`` is set when the message has used up its attempts: the holder
+    must move it to quarantine and complete it as quarantined with ``reason``.
+    ``duplicate_of`` is the ledger id of an already handled message with the same
+    content (the same mail seen again, say under a new UIDVALIDITY): the holder
+    should record it as a duplicate, not as a new case event.
+    """
+
+    ledger_id: int
+    key: LedgerKey
+    sha256: str | None
+    worker: str
+    attempts: int
+    exhausted: bool = False
+    reason: str | None = None
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True)
+class UidValidityChange:
+    account: str
+    folder: str
+    previous: str
+    current: str
+
+
+def _key(ref: MessageKey) -> LedgerKey:
+    return LedgerKey(str(ref.account), str(ref.folder), str(ref.uidvalidity), str(ref.uid))
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(timezone.utc)
+
+
+def _seconds(ttl: timedelta | float) -> timedelta:
+    return ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl))
+
+
+class Ledger:
+    """Claims, completions, UIDVALIDITY tracking and mailbox leases, on a store."""
+
+    def __init__(self, store: Store, *, claim_timeout: timedelta | float = 300.0, max_attempts: int = 3):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.store = store
+        self.claim_timeout = _seconds(claim_timeout)
+        self.max_attempts = max_attempts
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        ref: MessageKey,
+        sha256: str | None,
+        worker: str,
+        *,
+        message_id: str | None = None,
+        subject: str | None = None,
+        sender: str | None = None,
+        received_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Claim | None:
+        """Claim a message before any work on it; None if it is handled or held by a live claim."""
+        key = _key(ref)
+        now = _now(now)
+        try:
+            with self.store.transaction() as tx:
+                return self._claim(tx, key, sha256, worker, now, message_id, subject, sender, received_at)
+        except IntegrityError:
+            return None  # another worker inserted the same key first (PostgreSQL)
+
+    def _claim(self, tx: Tx, key: LedgerKey, sha256, worker, now, message_id, subject, sender, received_at):
+        row = tx.session.execute(
+            select(Message).where(
+                Message.account == key.account,
+                Message.folder == key.folder,
+                Message.uidvalidity == key.uidvalidity,
+                Message.uid == key.uid,
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            row = Message(
+                account=key.account, folder=key.folder, uidvalidity=key.uidvalidity, uid=key.uid,
+                sha256=sha256, message_id=message_id, subject=subject, sender=sender,
+                received_at=received_at, state=CLAIMED, attempts=1, claimed_by=worker, claimed_at=now,
+            )
+            tx.session.add(row)
+            tx.session.flush()
+        elif row.state in FINAL_STATES:
+            return None
+        elif row.state == CLAIMED and row.claimed_at is not None and row.claimed_at > now - self.claim_timeout:
+            return None  # held by a live claim
+        else:
+            # Failed, or claimed by a worker that stopped: take it over.
+            previous = row.reason or (f"claim by {row.claimed_by} abandoned" if row.state == CLAIMED else "failed")
+            row.attempts += 1
+            row.state = CLAIMED
+            row.claimed_by = worker
+            row.claimed_at = now
+            row.sha256 = row.sha256 or sha256
+            row.message_id = row.message_id or message_id
+            row.subject = row.subject or subject
+            row.sender = row.sender or sender
+            if row.attempts > self.max_attempts:
+                reason = f"failed {row.attempts - 1} times: {previous}"
+                row.reason = reason
+                return Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason)
+        duplicate_of = None
+        if row.sha256:
+            duplicate_of = tx.session.execute(
+                select(Message.id)
+                .where(
+                    Message.account == key.account,
+                    Message.sha256 == row.sha256,
+                    Message.id != row.id,
+                    Message.state.in_((DONE, QUARANTINED)),
+                )
+                .order_by(Message.id)
+                .limit(1)
+            ).scalar_one_or_none()
+        return Claim(row.id, key, row.sha256, worker, row.attempts, duplicate_of=duplicate_of)
+
+    def complete(
+        self,
+        tx: Tx,
+        claim: Claim,
+        state: str,
+        reason: str | None = None,
+        case_id: int | None = None,
+        *,
+        archive_path: str | None = None,
+        duplicate_of: int | None = None,
+        now: datetime | None = None,
+    ) -> Message:
+        """Finish a claim inside the caller's transaction (with the case events it recorded).
+
+        ``state`` is done, quarantined, ignored, or failed (retryable: the next claim
+        takes it up again until the attempts run out). Raises ``StoreError`` if the
+        claim was lost to another worker meanwhile, which rolls the transaction back.
+        """
+        if state not in (DONE, QUARANTINED, IGNORED, FAILED):
+            raise ValueError(f"cannot complete a claim as {state!r}")
+        row = tx.session.get(Message, claim.ledger_id, with_for_update=True)
+        if row is None or row.state != CLAIMED or row.claimed_by != claim.worker or row.attempts != claim.attempts:
+            raise StoreError(
+                f"The claim on message {claim.key.folder}/{claim.key.uid} by {claim.worker} was taken over "
+                "before it was completed; its work is discarded."
+            )
+        row.state = state
+        row.reason = reason
+        row.case_id = case_id if case_id is not None else row.case_id
+        row.archive_path = archive_path or row.archive_path
+        if duplicate_of is not None:
+            row.duplicate_of = duplicate_of
+        elif state == IGNORED and claim.duplicate_of is not None:
+            row.duplicate_of = claim.duplicate_of
+        row.completed_at = _now(now)
+        if state != FAILED:
+            row.claimed_by = None
+            row.claimed_at = None
+        tx.session.flush()
+        return row
+
+    def reclaim_abandoned(self, account: str, folder: str, worker: str) -> int:
+        """Release claims on a mailbox held by anyone but ``worker`` (who now holds its lease).
+
+        Call this after acquiring the mailbox's lease: whoever held those claims no
+        longer runs, so their messages become retryable at once (attempts still count).
+        """
+        with self.store.transaction() as tx:
+            result = tx.session.execute(
+                update(Message)
+                .where(
+                    Message.account == account,
+                    Message.folder == folder,
+                    Message.state == CLAIMED,
+                    Message.claimed_by != worker,
+                )
+                .values(state=FAILED, reason="the worker handling it stopped before finishing")
+            )
+            return result.rowcount or 0
+
+    def known_uids(self, account: str, folder: str, uidvalidity: object) -> set[str]:
+        """UIDs already handled (done, quarantined or ignored) under this UIDVALIDITY."""
+        with self.store.transaction() as tx:
+            return set(
+                tx.session.execute(
+                    select(Message.uid).where(
+                        Message.account == account,
+                        Message.folder == folder,
+                        Message.uidvalidity == str(uidvalidity),
+                        Message.state.in_(tuple(FINAL_STATES)),
+                    )
+                ).scalars()
+            )
+
+    def entry(self, ledger_id: int) -> Message | None:
+        with self.store.transaction() as tx:
+            return tx.session.get(Message, ledger_id)
+
+    # -- UIDVALIDITY ------------------------------------------------------------------------
+
+    def check_uidvalidity(
+        self, account: str, folder: str, uidvalidity: object, *, now: datetime | None = None
+    ) -> UidValidityChange | None:
+        """Record the folder's UIDVALIDITY; on a change, raise an alert and report it.
+
+        Earlier ledger rows stay keyed by the old UIDVALIDITY, so new mail at low
+        UIDs is never mistaken for mail already handled.
+        """
+        current = str(uidvalidity)
+        now = _now(now)
+        with self.store.transaction() as tx:
+            row = tx.session.execute(
+                select(Mailbox).where(Mailbox.account == account, Mailbox.folder == folder)
+            ).scalar_one_or_none()
+            if row is None:
+                tx.session.add(Mailbox(account=account, folder=folder, uidvalidity=current, seen_at=now))
+                return None
+            row.seen_at = now
+            if row.uidvalidity == current:
+                return None
+            change = UidValidityChange(account, folder, row.uidvalidity, current)
+            row.uidvalidity = current
+            tx.raise_alert(
+                "uidvalidity-changed",
+                {"account": account, "folder": folder, "previous": change.previous, "current": current},
+                at=now,
+            )
+            return change
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta | float, *, now: datetime | None = None) -> bool:
+        """Take the named lease if it is free, expired, or already ours; True if we hold it."""
+        now = _now(now)
+        try:
+            with self.store.transaction() as tx:
+                lease = tx.session.get(Lease, name, with_for_update=True)
+                if lease is None:
+                    tx.session.add(Lease(name=name, holder=holder, expires_at=now + _seconds(ttl)))
+                    return True
+                if lease.holder != holder and lease.expires_at > now:
+                    return False
+                lease.holder = holder
+                lease.expires_at = now + _seconds(ttl)
+                return True
+        except IntegrityError:
+            return False
+
+    def renew_lease(self, name: str, holder: str, ttl: timedelta | float, *, now: datetime | None = None) -> bool:
+        """Extend our lease; False if another worker took it over (a lapsed lease nobody took is still ours)."""
+        now = _now(now)
+        with self.store.transaction() as tx:
+            lease = tx.session.get(Lease, name, with_for_update=True)
+            if lease is None or lease.holder != holder:
+                return False
+            lease.expires_at = now + _seconds(ttl)
+            return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.store.transaction() as tx:
+            tx.session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+    def lease_holder(self, name: str, *, now: datetime | None = None) -> str | None:
+        now = _now(now)
+        with self.store.transaction() as tx:
+            lease = tx.session.get(Lease, name)
+            return lease.holder if lease is not None and lease.expires_at > now else None
