@@ -58,6 +58,9 @@ class MailboxSettings(_Section):
     )
     username: str = Field("inbox@partnership.example", description="IMAP login name.")
     password: str | None = Field(None, description="IMAP password; from RESDESK_MAILBOX__PASSWORD only.")
+    ca_file: str | None = Field(
+        None, description="A PEM file of certificate authorities to trust for the IMAP server, besides the system's."
+    )
     folder: str = Field("INBOX", description="The folder watched for new mail.")
     processed_folder: str = Field("Resdesk/Processed", description="Where filed mail is moved.")
     quarantine_folder: str = Field("Resdesk/Quarantine", description="Where refused mail is moved.")

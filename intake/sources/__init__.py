@@ -1,0 +1,21 @@
+"""Mail sources: the watched folder of a mailbox behind one small interface.
+
+``MailSource`` (see ``intake.sources.base``) is implemented by ``MaildirSource``
+(a local Maildir, the embedded default) and ``ImapSource`` (IMAP through
+imapclient); ``connect_source(settings)`` opens the one the settings name.
+"""
+
+from intake.sources.base import FILED_KEYWORD, FetchedMessage, MailSource, MessageRef
+from intake.sources.connect import connect_source
+from intake.sources.imap import ImapSource
+from intake.sources.maildir import MaildirSource
+
+__all__ = [
+    "FILED_KEYWORD",
+    "FetchedMessage",
+    "ImapSource",
+    "MailSource",
+    "MaildirSource",
+    "MessageRef",
+    "connect_source",
+]

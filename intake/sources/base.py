@@ -1,0 +1,82 @@
+"""What the watcher needs from a mailbox, whatever kind it is.
+
+A *mail source* watches one folder of one account. Its whole surface:
+
+``snapshot() -> (uidvalidity, uids)``
+    The folder's UIDVALIDITY and the UIDs of every message in it now, in arrival
+    order (IMAP: ascending UID; Maildir: ascending unique file name, which starts
+    with the delivery time). Messages a colleague flagged ``\\Deleted`` are listed
+    like any other; messages this product already filed are not.
+``fetch(uids, max_bytes) -> Iterator[FetchedMessage]``
+    The messages in ``uids`` order, fetched in batches, without marking anything
+    ``\\Seen``. A message larger than ``max_bytes`` comes back with ``raw=None``
+    (its size is known, its content is not downloaded). UIDs that have vanished
+    meanwhile are skipped.
+``move(ref, destination)``
+    Files one message into ``destination`` (a folder path like
+    ``"Resdesk/Processed"``, created when missing). IMAP uses MOVE, or COPY plus
+    the ``$Resdesk-Filed`` keyword where the server lacks MOVE; it never
+    EXPUNGEs, so other people's ``\\Deleted`` mail is untouched. Maildir renames
+    the file. Nothing is ever deleted. Moving a message that is no longer in the
+    folder does nothing; a ``ref`` from an older UIDVALIDITY raises
+    ``IntakeError`` rather than moving whatever holds that UID now.
+``wait(timeout) -> bool``
+    Blocks until new mail may have arrived (IDLE), a poll interval passes, or
+    ``timeout`` seconds pass; ``True`` when the mailbox signalled a change.
+``close()``
+    Logs out and releases the connection; the source can't be used after.
+
+Errors are ``IntakeError`` (refused login, lost connection that did not come
+back, folder that cannot be read).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+FILED_KEYWORD = "$Resdesk-Filed"
+"""The keyword put on a message copied (not moved) to a folder by a server without MOVE."""
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a message is, exactly: the ledger's key."""
+
+    account: str
+    folder: str
+    uidvalidity: int
+    uid: str  # the IMAP UID in digits, or the Maildir unique name
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """One message as fetched: ``raw`` is None when it was larger than the limit."""
+
+    ref: MessageRef
+    raw: bytes | None
+    size: int
+    flags: tuple[str, ...]
+
+    @property
+    def oversized(self) -> bool:
+        return self.raw is None
+
+
+@typing.runtime_checkable
+class MailSource(typing.Protocol):
+    """One watched folder of one mailbox (see the module docstring for the contract)."""
+
+    account: str
+    folder: str
+
+    def snapshot(self) -> tuple[int, list[str]]: ...
+
+    def fetch(self, uids: list[str], max_bytes: int) -> Iterator[FetchedMessage]: ...
+
+    def move(self, ref: MessageRef, destination: str) -> None: ...
+
+    def wait(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...

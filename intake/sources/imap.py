@@ -1,0 +1,300 @@
+"""An IMAP folder as a mail source, through imapclient.
+
+- Transport: ``"ssl"`` (implicit TLS), ``"starttls"``, or ``"none"``, which is
+  refused unless the host is a loopback address. Password login.
+- The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
+- ``snapshot`` is ``UID SEARCH NOT KEYWORD $Resdesk-Filed``: every message in the
+  folder, ``\\Deleted``-flagged ones included, except those already filed by COPY.
+- ``fetch`` asks for ``RFC822.SIZE`` and ``FLAGS`` first, then ``BODY.PEEK[]``
+  (which never sets ``\\Seen``) only for messages within the size limit, in
+  batches of ``batch_size`` UIDs.
+- ``move`` uses ``UID MOVE`` when the server offers MOVE; otherwise ``UID COPY``
+  then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
+  would also remove colleagues' ``\\Deleted`` mail). Destination folders are
+  created (and subscribed) when missing.
+- ``wait`` uses IDLE when offered, re-issued every ``idle_seconds`` (well within
+  the 29 minutes RFC 2177 allows), else a NOOP every ``poll_seconds``.
+- A dropped connection (server restart, ``BYE``, reset, timeout) is reopened
+  with exponential backoff (``backoff_seconds`` doubling up to
+  ``max_backoff_seconds``, at most ``reconnect_attempts`` tries) and the
+  operation is run again; every operation here is safe to repeat. After
+  ``reconnect_attempts`` failures an ``IntakeError`` is raised.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import ipaddress
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+from imapclient.util import to_unicode
+
+from intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef
+from resdesk.errors import IntakeError, UsageError
+
+T = TypeVar("T")
+
+_DROPPED = (imaplib.IMAP4.abort, OSError, EOFError)
+_NEW_MAIL = {b"EXISTS", b"RECENT"}
+
+
+class _ConnectionLost(ConnectionError):
+    """The server said BYE, or the socket closed while idling."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _signals_new_mail(responses: list[tuple]) -> bool:
+    return any(len(r) >= 2 and r[1] in _NEW_MAIL for r in responses)
+
+
+def _says_bye(responses: list[tuple]) -> bool:
+    return any(r and r[0] == b"BYE" for r in responses)
+
+
+class ImapSource:
+    """One folder of an IMAP mailbox, connected on construction."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str,
+        username: str,
+        password: str,
+        folder: str = "INBOX",
+        *,
+        account: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        idle_seconds: float = 600.0,
+        poll_seconds: float = 30.0,
+        use_idle: bool = True,
+        timeout: float = 30.0,
+        batch_size: int = 200,
+        reconnect_attempts: int = 6,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+    ):
+        if security not in {"ssl", "starttls", "none"}:
+            raise UsageError(f"IMAP security must be ssl, starttls or none, not '{security}'.")
+        if security == "none" and not is_loopback(host):
+            raise UsageError(
+                f"IMAP without TLS is allowed only to a loopback address; {host} needs ssl or starttls."
+            )
+        if not 0 < idle_seconds < 29 * 60:
+            raise UsageError(f"IDLE must be re-issued within 29 minutes; idle_seconds={idle_seconds} is not.")
+        self.host, self.port, self.security = host, port, security
+        self.username, self._password = username, password
+        self.folder = folder
+        self.account = account or f"imap://{username}@{host}:{port}"
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.idle_seconds, self.poll_seconds, self.use_idle = idle_seconds, poll_seconds, use_idle
+        self.timeout, self.batch_size = timeout, batch_size
+        self.reconnect_attempts = reconnect_attempts
+        self.backoff_seconds, self.max_backoff_seconds = backoff_seconds, max_backoff_seconds
+        self.reconnects = 0
+        self._client: IMAPClient | None = None
+        self._uidvalidity = 0
+        self._can_move = self._can_idle = False
+        self._folders: set[str] = set()
+        self._call(lambda client: None)
+
+    # -- connection -------------------------------------------------------------------------------
+
+    def _open(self) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=self.security == "ssl",
+                            ssl_context=self.ssl_context, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                client.starttls(self.ssl_context)
+            try:
+                client.login(self.username, self._password)
+            except LoginError as exc:
+                raise IntakeError(
+                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} ({to_unicode(str(exc))})."
+                ) from None
+            capabilities = client.capabilities()
+            try:
+                selected = client.select_folder(self.folder)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:
+                raise IntakeError(f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc}).") from None
+        except BaseException:
+            _quietly_close(client)
+            raise
+        self._uidvalidity = int(selected[b"UIDVALIDITY"])
+        self._can_move = b"MOVE" in capabilities
+        self._can_idle = self.use_idle and b"IDLE" in capabilities
+        self._folders = set()
+        return client
+
+    def _call(self, operation: Callable[[IMAPClient], T]) -> T:
+        """Run ``operation`` on a live connection, reconnecting with backoff when it drops."""
+        failures = 0
+        while True:
+            try:
+                if self._client is None:
+                    self._client = self._open()
+                    if failures:
+                        self.reconnects += 1
+                return operation(self._client)
+            except _DROPPED as exc:
+                _quietly_close(self._client)
+                self._client = None
+                failures += 1
+                if failures > self.reconnect_attempts:
+                    raise IntakeError(
+                        f"The IMAP connection to {self.host}:{self.port} was lost and did not come back "
+                        f"after {self.reconnect_attempts} attempts ({type(exc).__name__}: {exc})."
+                    ) from None
+                time.sleep(min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (failures - 1)))
+
+    @property
+    def can_move(self) -> bool:
+        return self._can_move
+
+    @property
+    def can_idle(self) -> bool:
+        return self._can_idle
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> tuple[int, list[str]]:
+        def search(client: IMAPClient) -> tuple[int, list[str]]:
+            uids = client.search(["NOT", "KEYWORD", FILED_KEYWORD])
+            return self._uidvalidity, [str(uid) for uid in sorted(uids)]
+
+        return self._call(search)
+
+    def fetch(self, uids: list[str], max_bytes: int) -> Iterator[FetchedMessage]:
+        """Messages in ``uids`` order; stops early if the folder's UIDVALIDITY changes."""
+        try:
+            numbers = [int(uid) for uid in uids]
+        except ValueError:
+            raise IntakeError(f"IMAP UIDs are numbers; {uids!r} are not all numbers.") from None
+        validity = self._uidvalidity
+        for start in range(0, len(numbers), self.batch_size):
+            batch = numbers[start:start + self.batch_size]
+
+            def fetch_batch(client: IMAPClient) -> tuple[int, dict, dict]:
+                heads = client.fetch(batch, ["RFC822.SIZE", "FLAGS"])
+                small = [uid for uid in batch if uid in heads and heads[uid].get(b"RFC822.SIZE", 0) <= max_bytes]
+                bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+                return self._uidvalidity, heads, bodies
+
+            current, heads, bodies = self._call(fetch_batch)
+            if current != validity:
+                return
+            for uid in batch:
+                head = heads.get(uid)
+                if head is None or b"RFC822.SIZE" not in head:
+                    continue  # expunged meanwhile
+                size = int(head[b"RFC822.SIZE"])
+                raw = None
+                if size <= max_bytes:
+                    raw = bodies.get(uid, {}).get(b"BODY[]")
+                    if raw is None:
+                        continue  # expunged between the two fetches
+                flags = tuple(to_unicode(f) for f in head.get(b"FLAGS", ()) if f != b"\\Recent")  # per session
+                yield FetchedMessage(MessageRef(self.account, self.folder, validity, str(uid)), bytes(raw) if raw is not None else None, size, flags)
+
+    # -- filing -----------------------------------------------------------------------------------
+
+    def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
+        if folder in self._folders:
+            return
+        if not client.folder_exists(folder):
+            try:
+                client.create_folder(folder)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error:
+                if not client.folder_exists(folder):  # else another worker made it first
+                    raise IntakeError(f"The IMAP folder {folder} cannot be created on {self.account}.") from None
+            client.subscribe_folder(folder)
+        self._folders.add(folder)
+
+    def move(self, ref: MessageRef, destination: str) -> None:
+        if (ref.account, ref.folder) != (self.account, self.folder):
+            raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
+        uid = int(ref.uid)
+
+        def file_message(client: IMAPClient) -> None:
+            if ref.uidvalidity != self._uidvalidity:
+                raise IntakeError(
+                    f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
+                    f"{self._uidvalidity}, so it is not moved."
+                )
+            self._ensure_folder(client, destination)
+            if self._can_move:
+                client.move([uid], destination)  # UID MOVE; an absent UID is a no-op
+                return
+            flags = client.get_flags([uid]).get(uid)
+            if flags is None or FILED_KEYWORD.encode() in flags:
+                return  # gone, or copied already
+            client.copy([uid], destination)
+            client.add_flags([uid], [FILED_KEYWORD], silent=True)
+
+        self._call(file_message)
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + max(0.0, timeout)
+        reconnects = self.reconnects
+
+        def watch(client: IMAPClient) -> bool:
+            while True:
+                if self.reconnects != reconnects:
+                    return True  # mail may have come while we were away
+                _, responses = client.noop()  # reports what arrived since our last command
+                if _signals_new_mail(responses):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if not self._can_idle:
+                    time.sleep(min(self.poll_seconds, left))
+                    continue
+                client.idle()
+                try:
+                    responses = client.idle_check(timeout=min(left, self.idle_seconds))
+                    if _says_bye(responses):
+                        raise _ConnectionLost("the server ended the session during IDLE")
+                finally:
+                    client.idle_done()
+                if _signals_new_mail(responses):
+                    return True
+
+        return self._call(watch)
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.logout()
+            except (*_DROPPED, imaplib.IMAP4.error):
+                pass
+            _quietly_close(self._client)
+            self._client = None
+
+
+def _quietly_close(client: IMAPClient | None) -> None:
+    if client is None:
+        return
+    try:
+        client.shutdown()
+    except (*_DROPPED, imaplib.IMAP4.error):
+        pass
