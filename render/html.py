@@ -1,0 +1,171 @@
+"""PDF documents from HTML templates, rendered locked down and fast.
+
+Templates live in ``render/templates/`` and run in Jinja2's sandbox with
+autoescaping on and ``StrictUndefined``: a value from a message is always text,
+never markup, and a template that names a missing value fails loudly instead of
+printing a blank. WeasyPrint loads nothing but packaged assets (see
+``render.fetcher``).
+
+Everything that does not depend on the document is built once per process and
+reused: the Jinja environment and compiled templates, the parsed stylesheet and
+the font configuration holding the product's fonts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import PackageLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
+
+from resdesk.errors import RenderError
+
+from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
+from .formatting import FILTERS
+from .timeline import timeline_chart
+
+__all__ = [
+    "render_html",
+    "render_pdf",
+    "render_case_record",
+    "html_environment",
+    "STYLESHEET",
+    "ARCHIVE_VARIANT",
+]
+
+STYLESHEET = "css/letter.css"
+ARCHIVE_VARIANT = "pdf/a-3b"
+_lock = threading.Lock()  # WeasyPrint's shared font configuration is not thread-safe.
+
+
+@lru_cache(maxsize=1)
+def html_environment() -> SandboxedEnvironment:
+    """The one sandboxed, autoescaping, strict Jinja environment for HTML templates."""
+    env = SandboxedEnvironment(
+        loader=PackageLoader("render", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    env.filters.update(FILTERS)
+    env.globals["timeline_chart"] = timeline_chart
+    return env
+
+
+class _Engine:
+    """The parts of WeasyPrint worth building once: fetcher, fonts, stylesheet."""
+
+    def __init__(self) -> None:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fetcher = AssetFetcher()
+        self.font_config = FontConfiguration()
+        css_source = self.fetcher.fetch(ASSET_BASE_URL + STYLESHEET).read().decode("utf-8")
+        self.stylesheets = [
+            CSS(
+                string=css_source,
+                base_url=ASSET_BASE_URL,
+                url_fetcher=self.fetcher,
+                font_config=self.font_config,
+            )
+        ]
+
+
+@lru_cache(maxsize=1)
+def _engine() -> _Engine:
+    return _Engine()
+
+
+def _context(view: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(view, BaseModel):
+        return view.model_dump(mode="python")
+    return dict(view)
+
+
+def render_html(template_name: str, view: BaseModel | dict[str, Any]) -> str:
+    """The HTML of ``template_name`` filled with ``view`` (escaped, sandboxed)."""
+    try:
+        template = html_environment().get_template(template_name)
+        return template.render(_context(view))
+    except TemplateError as error:
+        raise RenderError(f"Template {template_name} could not be rendered: {error}") from error
+
+
+def render_pdf(
+    template_name: str,
+    view: BaseModel | dict[str, Any],
+    *,
+    pdf_variant: str | None = None,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> bytes:
+    """A tagged A4 PDF of ``template_name`` filled with ``view``.
+
+    ``attachments`` are ``(file name, content, description)`` triples embedded
+    in the PDF (the auditor record embeds its JSON this way); ``pdf_variant``
+    is a WeasyPrint variant such as ``"pdf/a-3b"``.
+    """
+    html = render_html(template_name, view)
+    return _write_pdf(html, pdf_variant=pdf_variant, attachments=attachments or [])
+
+
+def _write_pdf(html: str, *, pdf_variant: str | None, attachments: list[tuple[str, bytes, str]]):
+    from weasyprint import HTML, Attachment
+    from weasyprint.urls import FatalURLFetchingError
+
+    engine = _engine()
+    with _lock:
+        try:
+            document = HTML(string=html, base_url=ASSET_BASE_URL, url_fetcher=engine.fetcher)
+            embedded = [
+                Attachment(
+                    string=content,
+                    base_url=ASSET_BASE_URL,
+                    url_fetcher=engine.fetcher,
+                    name=name,
+                    description=description,
+                    relationship="Source",
+                )
+                for name, content, description in attachments
+            ]
+            return document.write_pdf(
+                stylesheets=engine.stylesheets,
+                font_config=engine.font_config,
+                pdf_tags=True,
+                pdf_variant=pdf_variant,
+                attachments=embedded or None,
+                uncompressed_pdf=False,
+            )
+        except FatalURLFetchingError as error:
+            cause = error.__cause__
+            if isinstance(cause, RefusedURL):
+                raise cause from None
+            raise RenderError(f"The document could not load an asset: {error}") from error
+
+
+def render_case_record(view) -> bytes:
+    """The auditor's record of a case: PDF/A-3b with the case's JSON embedded."""
+    payload = json.dumps(
+        view.record_json, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default
+    )
+    name = f"case-{view.case_ref}.json"
+    return render_pdf(
+        "case_record.html",
+        view,
+        pdf_variant=ARCHIVE_VARIANT,
+        attachments=[(name, payload.encode("utf-8"), f"Case record {view.case_ref} as JSON")],
+    )
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
