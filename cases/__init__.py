@@ -19,7 +19,9 @@ from cases.models import (
     Outbound,
     Party,
 )
+from cases.lookup import StoreKnownCases, normalise_identifier
 from cases.store import Store, Tx, open_store
+from cases.views import case_summaries, case_timeline, clock_for
 from cases.timeline import (
     OUTCOMES,
     CaseState,
@@ -50,9 +52,14 @@ __all__ = [
     "Store",
     "Transition",
     "Tx",
+    "StoreKnownCases",
     "after_stage_notification",
+    "case_summaries",
+    "case_timeline",
+    "clock_for",
     "after_stage_summary",
     "clock_events",
+    "normalise_identifier",
     "normalise_outcome",
     "open_store",
     "outcome_from_text",

@@ -34,6 +34,16 @@ from resdesk.errors import StoreError
 SYSTEM_ACTOR = "resdesk"
 
 
+class UnknownCase(StoreError):
+    """No case has the reference a person asked for."""
+
+    exit_status = 2
+
+    def __init__(self, ref: str):
+        self.ref = ref
+        super().__init__(f"There is no case {ref} in the case file.")
+
+
 class Tx:
     """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath."""
 
@@ -98,7 +108,7 @@ class Tx:
     def require_case(self, ref: str) -> Case:
         case = self.case_by_ref(ref)
         if case is None:
-            raise StoreError(f"There is no case {ref} in the case file.")
+            raise UnknownCase(ref)
         return case
 
     def all_cases(self) -> list[Case]:

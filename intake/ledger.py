@@ -21,7 +21,7 @@ for quarantine with the reason "failed N times: ...".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol as Interface
 
@@ -81,6 +81,7 @@ class Claim:
     exhausted: bool = False
     reason: str | None = None
     duplicate_of: int | None = None
+    ref: object = None  # the mail source's own reference, as passed to ``claim``
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ class Ledger:
         now = _now(now)
         try:
             with self.store.transaction() as tx:
-                return self._claim(tx, key, sha256, worker, now, message_id, subject, sender, received_at)
+                claim = self._claim(tx, key, sha256, worker, now, message_id, subject, sender, received_at)
+                return None if claim is None else replace(claim, ref=ref)
         except IntegrityError:
             return None  # another worker inserted the same key first (PostgreSQL)
 

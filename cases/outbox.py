@@ -1,0 +1,112 @@
+"""The outbox table's operations: a message is written here before it is sent.
+
+Each outbound message has an idempotency key naming why it exists
+(``ack:<ledger id>``, ``notice:<case>:<stage>:<kind>``,
+``reminder:<case>:<stage>:<due>``) and a Message-ID fixed when it is written, so
+asking twice for the same notice yields the same row, and a sender that crashed
+after the SMTP server accepted a message can tell, on restart, which row it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import or_, select
+
+from cases.models import PENDING, SENT, Case, Outbound, utcnow
+from cases.store import Tx
+
+FAILED = "failed"
+
+
+def enqueue(
+    tx: Tx,
+    *,
+    idempotency_key: str,
+    message_id: str,
+    kind: str,
+    recipients: Sequence[str],
+    subject: str,
+    raw: bytes | None = None,
+    path: str | None = None,
+    case: Case | None = None,
+    not_before: datetime | None = None,
+) -> tuple[Outbound, bool]:
+    """Write a message to send; (row, True) if new, (the existing row, False) if the key was used."""
+    existing = by_key(tx, idempotency_key)
+    if existing is not None:
+        return existing, False
+    row = Outbound(
+        idempotency_key=idempotency_key,
+        message_id=message_id,
+        kind=kind,
+        recipients=list(recipients),
+        subject=subject,
+        raw=raw,
+        path=path,
+        case_id=case.id if case is not None else None,
+        state=PENDING,
+        attempts=0,
+        next_attempt_at=not_before,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    tx.audit(
+        "resdesk", "outbound-queued", case.ref if case is not None else None,
+        {"kind": kind, "message_id": message_id, "idempotency_key": idempotency_key, "recipients": list(recipients)},
+    )
+    return row, True
+
+
+def by_key(tx: Tx, idempotency_key: str) -> Outbound | None:
+    return tx.session.execute(select(Outbound).where(Outbound.idempotency_key == idempotency_key)).scalar_one_or_none()
+
+
+def by_message_id(tx: Tx, message_id: str) -> Outbound | None:
+    return tx.session.execute(select(Outbound).where(Outbound.message_id == message_id)).scalar_one_or_none()
+
+
+def due(tx: Tx, now: datetime, limit: int = 100) -> list[Outbound]:
+    """Pending messages whose next attempt time has come, oldest first."""
+    return list(
+        tx.session.execute(
+            select(Outbound)
+            .where(
+                Outbound.state == PENDING,
+                or_(Outbound.next_attempt_at.is_(None), Outbound.next_attempt_at <= now),
+            )
+            .order_by(Outbound.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def mark_sent(tx: Tx, row: Outbound, at: datetime | None = None) -> None:
+    row.state = SENT
+    row.sent_at = at or utcnow()
+    row.attempts += 1
+    row.last_error = None
+    tx.session.flush()
+    case = tx.case_by_id(row.case_id) if row.case_id is not None else None
+    tx.audit("resdesk", "outbound-sent", case.ref if case else None,
+             {"kind": row.kind, "message_id": row.message_id, "recipients": row.recipients})
+
+
+def mark_failed(
+    tx: Tx, row: Outbound, error: str, *, retry_at: datetime | None, now: datetime | None = None
+) -> None:
+    """Count a failed attempt; ``retry_at`` None gives up (state failed), else it is tried again then."""
+    row.attempts += 1
+    row.last_error = error
+    if retry_at is None:
+        row.state = FAILED
+        row.next_attempt_at = None
+    else:
+        row.next_attempt_at = retry_at
+    tx.session.flush()
+
+
+def backoff(attempts: int, base: timedelta = timedelta(seconds=30), cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """Exponential backoff for temporary SMTP failures: 30 s, 1 min, 2 min, … up to an hour."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))

@@ -1,0 +1,162 @@
+"""What the commands show: each case with its clock, and one case's full timeline.
+
+The clock is the protocol's (``protocols.evaluate``) run over the case's stored
+stage events; ``now`` is a parameter, so a listing can be asked "as of" a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+
+from cases.models import RESOLVED, AuditEntry, Case, Message
+from cases.store import Store, Tx
+from cases.timeline import clock_events
+from protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
+
+CalendarFor = Callable[[Protocol], WorkingCalendar]
+
+
+def _default_calendar(protocol: Protocol) -> WorkingCalendar:
+    return WorkingCalendar(protocol.nation)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return to_local(value).isoformat() if value else None
+
+
+def clock_for(case: Case, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar) -> CaseClock:
+    """The case's stage clock at ``now`` from its stored events."""
+    protocol = registry.get(case.protocol)
+    return evaluate(protocol, clock_events(case.events), now, calendar_for(protocol))
+
+
+def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
+    last = clock.stages[-1] if clock.stages else None
+    return {
+        "ref": case.ref,
+        "protocol": case.protocol,
+        "stage": case.stage,
+        "variant": case.stage_variant,
+        "status": case.status,
+        "review_reason": case.review_reason,
+        "stage_started": _iso(case.stage_started),
+        "stage_due": _iso(last.due) if last else None,
+        "basis": last.basis if last else None,
+        "cumulative_due": _iso(last.cumulative_due) if last else None,
+        "overdue": clock.overdue if case.status != RESOLVED else False,
+        "resolved_at": _iso(case.resolved_at),
+        "next_action": clock.next_action,
+        "messages": messages,
+        "opened": _iso(case.case_start),
+    }
+
+
+def _message_counts(tx: Tx) -> dict[int, int]:
+    rows = tx.session.execute(
+        select(Message.case_id, func.count(Message.id)).where(Message.case_id.is_not(None)).group_by(Message.case_id)
+    )
+    return {case_id: count for case_id, count in rows}
+
+
+def case_summaries(
+    store: Store, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar
+) -> list[dict[str, Any]]:
+    """Every case, oldest first, with stage, status, due time, overdue flag and message count."""
+    with store.transaction() as tx:
+        counts = _message_counts(tx)
+        return [
+            _summary(case, counts.get(case.id, 0), clock_for(case, registry, now, calendar_for))
+            for case in tx.all_cases()
+        ]
+
+
+def case_timeline(
+    store: Store, ref: str, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar
+) -> dict[str, Any]:
+    """One case in full: parties, events, messages with their SHA-256, documents, the clock per stage, audit."""
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        clock = clock_for(case, registry, now, calendar_for)
+        messages = tx.messages_for(case)
+        audit = tx.session.execute(
+            select(AuditEntry).where(AuditEntry.case_ref == case.ref).order_by(AuditEntry.seq)
+        ).scalars()
+        document = _summary(case, len(messages), clock)
+        document.update(
+            {
+                "child": {
+                    "identifier": case.child_identifier,
+                    "name": case.child_name,
+                    "dob": case.child_dob.isoformat() if case.child_dob else None,
+                },
+                "flags": {
+                    "child_protection_plan_or_looked_after": case.child_protection_plan_or_looked_after,
+                    "threshold_dispute": case.threshold_dispute,
+                    "childrens_trust_involved": case.childrens_trust_involved,
+                },
+                "parties": [
+                    {"name": p.name, "email": p.email, "agency": p.agency, "role": p.role} for p in case.parties
+                ],
+                "events": [
+                    {
+                        "kind": e.kind,
+                        "at": _iso(e.at),
+                        "stage": e.stage,
+                        "variant": e.variant,
+                        "detail": e.detail,
+                        "message_id": e.message_id,
+                    }
+                    for e in case.events
+                ],
+                "message_count": len(messages),
+                "messages": [
+                    {
+                        "ledger_id": m.id,
+                        "message_id": m.message_id,
+                        "subject": m.subject,
+                        "from": m.sender,
+                        "received_at": _iso(m.received_at),
+                        "state": m.state,
+                        "reason": m.reason,
+                        "sha256": m.sha256,
+                        "archive_path": m.archive_path,
+                    }
+                    for m in messages
+                ],
+                "documents": [
+                    {
+                        "kind": d.kind,
+                        "filename": d.filename,
+                        "media_type": d.media_type,
+                        "sha256": d.sha256,
+                        "size": d.size,
+                        "path": d.path,
+                        "created_at": _iso(d.created_at),
+                    }
+                    for d in case.documents
+                ],
+                "clock": [
+                    {
+                        "stage": t.stage,
+                        "variant": t.variant,
+                        "name": t.name,
+                        "started": _iso(t.started),
+                        "ended": _iso(t.ended),
+                        "due": _iso(t.due),
+                        "basis": t.basis,
+                        "cumulative_due": _iso(t.cumulative_due),
+                        "status": t.status.value,
+                        "cumulative_status": t.cumulative_status.value if t.cumulative_status else None,
+                    }
+                    for t in clock.stages
+                ],
+                "audit": [
+                    {"seq": a.seq, "at": _iso(a.at), "actor": a.actor, "action": a.action, "hash": a.hash}
+                    for a in audit
+                ],
+            }
+        )
+        return document

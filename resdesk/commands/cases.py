@@ -1,0 +1,147 @@
+"""``resdesk cases`` (every case with its stage and due time) and ``resdesk case REF`` (one timeline)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    listing = subparsers.add_parser(
+        "cases",
+        help="cases with their stage and due time",
+        description="Every case in the case file with its stage, status, when the stage is due "
+        "under the protocol, and whether it is overdue.",
+    )
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--open", action="store_true", help="only cases not yet resolved")
+    which.add_argument("--overdue", action="store_true", help="only cases whose stage is overdue")
+    listing.add_argument("--now", metavar="WHEN", help="evaluate the clock as at this time (default: now)")
+    listing.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(handler=run_list)
+
+    one = subparsers.add_parser(
+        "case",
+        help="one case's timeline",
+        description="One case's timeline: its events, the messages received with their SHA-256, "
+        "the documents generated, and each stage's clock.",
+    )
+    one.add_argument("ref", metavar="REF", help="the case reference, e.g. OLD-2026-0007")
+    one.add_argument("--now", metavar="WHEN", help="evaluate the clock as at this time (default: now)")
+    one.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
+    one.add_argument("--json", action="store_true", help="print one JSON document")
+    one.add_argument("--pdf", metavar="FILE", help="write the case's record for auditors as PDF/A")
+    one.set_defaults(handler=run_case)
+
+
+def _context(args: argparse.Namespace):
+    """Settings, the protocol registry, the case file, the clock's calendar and ``now``."""
+    from datetime import datetime, timezone
+
+    from cases import open_store
+    from protocols import parse_when
+    from resdesk.commands.deadline import calendar_for
+    from resdesk.commands.protocols import registry_for
+
+    registry, settings = registry_for(args)
+    store = open_store(settings.storage.database, settings.storage.archive)
+    now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
+    return settings, registry, store, (lambda protocol: calendar_for(protocol, settings)), now
+
+
+def _when(text: str | None) -> str:
+    if not text:
+        return "-"
+    from protocols import to_local
+    from datetime import datetime
+
+    return f"{to_local(datetime.fromisoformat(text)):%a %d %b %Y %H:%M}"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from cases import case_summaries
+    from resdesk.output import print_json, print_table
+
+    _, registry, store, calendar, now = _context(args)
+    try:
+        rows = case_summaries(store, registry, now, calendar)
+    finally:
+        store.close()
+    if args.open:
+        rows = [r for r in rows if r["status"] != "resolved"]
+    if args.overdue:
+        rows = [r for r in rows if r["overdue"]]
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("No cases.")
+        return 0
+    print_table(
+        ["REF", "PROTOCOL", "STAGE", "STATUS", "STARTED", "DUE", "OVERDUE", "MESSAGES"],
+        [
+            [
+                r["ref"], r["protocol"], "-" if r["stage"] is None else str(r["stage"]), r["status"],
+                _when(r["stage_started"]), _when(r["stage_due"]) if r["stage_due"] else (r["basis"] or "-"),
+                "yes" if r["overdue"] else "", str(r["messages"]),
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def run_case(args: argparse.Namespace) -> int:
+    from cases import case_timeline
+    from resdesk.output import print_json
+
+    settings, registry, store, calendar, now = _context(args)
+    try:
+        document = case_timeline(store, args.ref, registry, now, calendar)
+        if args.pdf:
+            _write_record(store, document, args.pdf, settings)
+    finally:
+        store.close()
+    if args.json:
+        print_json(document)
+        return 0
+    _print_timeline(document)
+    return 0
+
+
+def _write_record(store, document, path: str, settings) -> None:
+    """The auditors' record as PDF/A, written by the render package when it ships one."""
+    from resdesk.errors import RenderError
+
+    try:
+        from render.record import write_case_record
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("render.record", "render"):
+            raise
+        raise RenderError("This build cannot write case records as PDF (render.record is missing).") from None
+    write_case_record(store, document, path, settings)
+
+
+def _print_timeline(d: dict) -> None:
+    print(f"{d['ref']}  ({d['protocol']})  status: {d['status']}")
+    if d.get("review_reason"):
+        print(f"  needs review: {d['review_reason']}")
+    child = d["child"]
+    if any(child.values()):
+        print(f"  child: {child['name'] or '-'}  born {child['dob'] or '-'}  id {child['identifier'] or '-'}")
+    print(f"  next: {d['next_action']}")
+    print("\nStages")
+    for t in d["clock"]:
+        label = f"{t['stage']}" + (f" ({t['variant']})" if t["variant"] else "")
+        due = _when(t["due"]) if t["due"] else t["basis"]
+        print(f"  {label:<6} {t['name'][:40]:<40} started {_when(t['started'])}  due {due}  {t['status']}")
+    print("\nEvents")
+    for e in d["events"]:
+        stage = f" stage {e['stage']}" if e["stage"] is not None else ""
+        print(f"  {_when(e['at'])}  {e['kind']}{stage}")
+    print("\nMessages")
+    for m in d["messages"]:
+        print(f"  {_when(m['received_at'])}  {m['state']:<11} {m['sha256'] or '-'}  {m['subject'] or ''}")
+    print("\nDocuments")
+    for doc in d["documents"]:
+        print(f"  {_when(doc['created_at'])}  {doc['kind']:<20} {doc['sha256']}  {doc['filename']}")
