@@ -13,6 +13,7 @@ SYSTEM_PACKAGES=(
   libreoffice-writer-nogui  # opens every generated Word file
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # WeasyPrint's text layout
   fonts-dejavu-core
+  postgresql             # the case file also runs on PostgreSQL; its tests start one on loopback
 )
 
 missing=()
