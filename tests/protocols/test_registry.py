@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from protocols.schema import NoticeKind
 from resdesk.errors import DefinitionError, UnknownProtocol, UnknownStage
 
 SHIPPED = {"oldham", "haringey", "gloucestershire", "sandwell", "lscp-lsab"}
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEEDS = DEFINITIONS.parent / "seeds"
 
 
 def test_every_definition_file_is_registered_and_nothing_else():
@@ -38,12 +39,31 @@ def test_definition_cites_its_seed_for_every_rule(protocol_id):
             assert len(notification.source) > 10
 
 
-def test_seed_documents_named_by_definitions_exist():
-    """GIVEN the shared seeds beside the project THEN every definition's source document is one of them."""
-    if not SEEDS.is_dir():
-        pytest.fail(f"the seeds folder {SEEDS} is missing; the definitions cite it")
-    for protocol in Registry.from_dirs():
-        assert (SEEDS / protocol.source_document).is_file(), protocol.source_document
+def _normalise(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
+    return re.sub(r"[\s*]+", " ", text).strip().lower()
+
+
+def _quotations(source: str) -> list[str]:
+    """The quoted fragments of a source citation, split at the ellipses that join them."""
+    fragments = []
+    for quoted in re.findall(r"'((?:[^']|'(?=[a-z]))+)'", source):
+        fragments.extend(part.strip(" .") for part in quoted.split("..."))
+    return [f for f in fragments if len(f) >= 12]
+
+
+@pytest.mark.parametrize("protocol", list(Registry.from_dirs()), ids=lambda p: p.id)
+def test_every_quotation_is_in_the_seed(protocol):
+    """GIVEN a definition's source citations THEN every quoted fragment is found word for word in its seed text."""
+    seed = _normalise((SEEDS / protocol.source_document).read_text(encoding="utf-8"))
+    citations = [src for stage in protocol.stages for src in stage.sources.values()]
+    citations += [n.source for stage in protocol.stages for n in stage.notify]
+    checked = 0
+    for citation in citations:
+        for fragment in _quotations(citation):
+            assert _normalise(fragment) in seed, f"not in {protocol.source_document}: {fragment!r}"
+            checked += 1
+    assert checked >= len(protocol.stages), "too few quotations to tie the definition to its seed"
 
 
 def test_oldham_rules_from_the_seed():

@@ -1,0 +1,64 @@
+"""Settings: one TOML file, environment overrides, secrets only from the environment, all documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resdesk.errors import UsageError
+from resdesk.settings import SECTIONS, load_settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_documents_every_setting():
+    """GIVEN the settings model THEN the README's configuration table lists every key, and no key that is gone."""
+    text = README.read_text(encoding="utf-8")
+    documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `") and "." in line.split("`")[1]}
+    actual = {f"{section}.{key}" for section, model in SECTIONS.items() for key in model.model_fields}
+    assert actual - documented == set(), "settings missing from the README"
+    assert documented - actual == set(), "the README documents settings that do not exist"
+
+
+def test_file_then_environment(tmp_path):
+    """GIVEN a settings file and an environment override THEN the environment wins."""
+    config = tmp_path / "resdesk.toml"
+    config.write_text('[partnership]\nprotocol = "sandwell"\n[mailbox]\nkind = "imap"\nport = 143\n')
+    settings = load_settings(config, environ={"RESDESK_MAILBOX__PORT": "1993", "RESDESK_PARTNERSHIP__ALLOWED_SENDER_DOMAINS": "a.example, b.example"})
+    assert settings.partnership.protocol == "sandwell"
+    assert settings.mailbox.kind == "imap"
+    assert settings.mailbox.port == 1993
+    assert settings.partnership.allowed_sender_domains == ["a.example", "b.example"]
+
+
+def test_password_in_file_is_refused(tmp_path):
+    """GIVEN a password written in the settings file THEN loading is refused, naming the variable to use."""
+    config = tmp_path / "resdesk.toml"
+    config.write_text('[mailbox]\npassword = "hunter2"\n')
+    with pytest.raises(UsageError, match="RESDESK_MAILBOX__PASSWORD"):
+        load_settings(config, environ={})
+    assert load_settings(None, environ={"RESDESK_MAILBOX__PASSWORD": "s3cret"}).mailbox.password == "s3cret"
+
+
+@pytest.mark.parametrize(
+    "content, environ, message",
+    [
+        ('[mailbox]\nport = "many"\n', {}, "Setting mailbox.port is invalid"),
+        ('[mailbox\n', {}, "is not valid TOML"),
+        ('[mailbox]\ncolour = "blue"\n', {}, "Setting mailbox.colour is invalid"),
+        ("", {"RESDESK_MAILBOX__COLOUR": "blue"}, "RESDESK_MAILBOX__COLOUR names no setting"),
+    ],
+)
+def test_bad_settings_are_one_clear_sentence(tmp_path, content, environ, message):
+    """GIVEN a bad setting THEN the error names it."""
+    config = tmp_path / "resdesk.toml"
+    config.write_text(content)
+    with pytest.raises(UsageError, match=message):
+        load_settings(config, environ=environ)
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    """GIVEN --config naming a file that does not exist THEN the error says so."""
+    with pytest.raises(UsageError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
