@@ -7,7 +7,7 @@ Word documents come from docxtpl templates rendered in the same sandbox.
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
-from .html import ARCHIVE_VARIANT, html_environment, render_case_record, render_html, render_pdf
+from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_case_record, render_html, render_pdf
 from .documents import (
     render_acknowledgement,
     render_escalation_concern,
@@ -66,6 +66,7 @@ __all__ = [
     "WORD_TEMPLATES",
     "asset_url",
     "html_environment",
+    "html_to_pdf",
     "render_acknowledgement",
     "render_case_record",
     "render_docx",

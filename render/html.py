@@ -32,6 +32,7 @@ from .timeline import timeline_chart
 __all__ = [
     "render_html",
     "render_pdf",
+    "html_to_pdf",
     "render_case_record",
     "html_environment",
     "STYLESHEET",
@@ -114,10 +115,20 @@ def render_pdf(
     is a WeasyPrint variant such as ``"pdf/a-3b"``.
     """
     html = render_html(template_name, view)
-    return _write_pdf(html, pdf_variant=pdf_variant, attachments=attachments or [])
+    return html_to_pdf(html, pdf_variant=pdf_variant, attachments=attachments)
 
 
-def _write_pdf(html: str, *, pdf_variant: str | None, attachments: list[tuple[str, bytes, str]]):
+def html_to_pdf(
+    html: str,
+    *,
+    pdf_variant: str | None = None,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> bytes:
+    """A tagged PDF of ``html`` with the product's stylesheet and fonts.
+
+    Anything the HTML asks to load other than a packaged asset raises
+    ``RefusedURL``; nothing is read from disk or the network.
+    """
     from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 
@@ -134,7 +145,7 @@ def _write_pdf(html: str, *, pdf_variant: str | None, attachments: list[tuple[st
                     description=description,
                     relationship="Source",
                 )
-                for name, content, description in attachments
+                for name, content, description in attachments or ()
             ]
             return document.write_pdf(
                 stylesheets=engine.stylesheets,

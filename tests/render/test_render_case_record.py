@@ -1,0 +1,76 @@
+"""The auditor's record: PDF/A-3 with the case's JSON embedded, every hash, every deadline."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+
+from pypdf import PdfReader
+
+import render
+from render import StageRow, render_case_record
+from render.examples import example_case_record
+from render.timeline import timeline_chart
+from tests.render.tools import pdf_text, qpdf_check
+
+
+def test_record_is_pdfa3_and_carries_the_case_json(tmp_path):
+    """GIVEN a case WHEN its auditor record renders THEN the PDF passes qpdf, declares PDF/A-3B in its XMP
+    metadata, and embeds the case's JSON as a source attachment equal to the record."""
+    view = example_case_record()
+    pdf = render_case_record(view)
+    qpdf_check(pdf, tmp_path)
+    reader = PdfReader(io.BytesIO(pdf))
+    xmp = reader.xmp_metadata.stream.get_data().decode("utf-8")
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert list(reader.attachments) == ["case-OLD-2026-0007.json"]
+    (content,) = reader.attachments["case-OLD-2026-0007.json"]
+    assert json.loads(content) == view.record_json
+    root = reader.trailer["/Root"]
+    specs = [entry.get_object() for entry in root["/AF"]]
+    assert specs and all(spec["/AFRelationship"] == "/Source" for spec in specs)
+    assert {spec["/UF"] for spec in specs} == {"case-OLD-2026-0007.json"}
+    assert root["/Lang"] == "en-GB"
+
+
+def test_record_lists_every_message_document_event_and_deadline(tmp_path):
+    """GIVEN a case with messages, documents, events and deadlines WHEN its record renders
+    THEN the text shows each hash, each event, and which deadlines were met, missed or overdue."""
+    view = example_case_record()
+    text = pdf_text(render_case_record(view), tmp_path)
+    for message in view.messages:
+        assert message.sha256 in text.replace(" ", "")
+        assert message.subject in text
+    for document in view.documents:
+        assert document.name in text
+    for event in view.events:
+        assert event.description in text
+    assert "met" in text and "missed" in text and "overdue" in text
+    assert "Timeline of stages against their deadlines" in text
+
+
+def test_timeline_marks_a_stage_that_ran_past_its_deadline():
+    """GIVEN stages met, late and still open WHEN the chart is laid out
+    THEN only bars that ran past their due time are late, and every bar lies within the chart."""
+    stages = [row.model_dump() for row in example_case_record().stages]
+    chart = timeline_chart(stages, datetime(2026, 12, 30, 12))
+    assert [row["late"] for row in chart["rows"]] == [False, True, True]
+    assert [row["open"] for row in chart["rows"]] == [False, False, True]
+    for row in chart["rows"]:
+        assert 0 <= row["bar_x"] and row["bar_x"] + row["bar_width"] <= chart["width"]
+        assert row["due_x"] is None or row["due_x"] <= chart["width"]
+
+
+def test_timeline_of_a_stage_without_timescale_has_no_deadline_tick():
+    """GIVEN a stage with no fixed timescale WHEN charted THEN it has a bar and no deadline tick."""
+    stage = StageRow(stage=0, name="Informal", entered_at=datetime(2026, 1, 5, 9))
+    chart = timeline_chart([stage.model_dump()], datetime(2026, 1, 6, 9))
+    (row,) = chart["rows"]
+    assert row["due_x"] is None and not row["late"]
+
+
+def test_public_surface_is_true():
+    """GIVEN render's __all__ WHEN each name is looked up THEN it exists."""
+    missing = [name for name in render.__all__ if not hasattr(render, name)]
+    assert missing == []

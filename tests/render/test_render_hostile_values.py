@@ -1,0 +1,152 @@
+"""Values from mail are text: hostile markup, template syntax and odd characters print as typed.
+
+A value is never markup: it loads nothing, embeds nothing, reaches no one and
+runs nothing, in PDF and in Word alike.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2.exceptions import SecurityError
+from pypdf import PdfReader
+
+from render import (
+    RecordedItem,
+    RefusedURL,
+    html_environment,
+    html_to_pdf,
+    render_acknowledgement,
+    render_html,
+    render_notice,
+    render_notice_docx,
+    render_resolution_notice,
+    render_resolution_notice_docx,
+    word_environment,
+)
+from render.examples import example_acknowledgement, example_notice, example_resolution_notice
+from tests.render.tools import libreoffice_text, pdf_text, qpdf_check, squash
+
+ATTACHMENT = "<link rel=attachment href=file:///etc/passwd>"
+TEMPLATE = "{{ cycler.__init__.__globals__ }}"
+STATEMENT = "{% for x in range(3) %}loop{% endfor %}"
+AMPERSAND = "Health & Social Care <Trust> \"quoted\" 'single'"
+NAMES = "Siobhán Ó Briain and Zoë Łukasz-Ñúñez"
+
+
+def hostile_values(port: int) -> list[str]:
+    return [ATTACHMENT, f"<img src=http://127.0.0.1:{port}/>", TEMPLATE, STATEMENT, AMPERSAND, NAMES]
+
+
+def _embedded_files(pdf: bytes) -> int:
+    reader = PdfReader(io.BytesIO(pdf))
+    return len(reader.attachments)
+
+
+def test_listener_counts_a_real_connection(listener):
+    """GIVEN the counting listener WHEN something connects THEN it counts it (so zero below means zero)."""
+    socket.create_connection(("127.0.0.1", listener.port)).close()
+    for _ in range(100):
+        if listener.connections:
+            break
+        time.sleep(0.02)
+    assert listener.connections == 1
+
+
+def test_hostile_values_in_pdf_letters_are_literal_text(tmp_path, listener):
+    """GIVEN hostile values in every free-text field of an acknowledgement, a notice and a Resolution Notice
+    WHEN rendered to PDF THEN each prints exactly as typed, nothing is embedded, and nobody is contacted."""
+    values = hostile_values(listener.port)
+    ack = example_acknowledgement(
+        received_subject=values[0],
+        recorded=[RecordedItem(label=f"Field {i}", value=v) for i, v in enumerate(values)],
+        next_action=values[1],
+        if_unresolved=values[2],
+    )
+    notice = example_notice(summary="\n".join(values), next_action=values[3])
+    resolution = example_resolution_notice(
+        child_name=values[5], raised_by_agency=values[4], discussion_summary="\n".join(values)
+    )
+    for name, pdf in [
+        ("ack.pdf", render_acknowledgement(ack)),
+        ("notice.pdf", render_notice(notice)),
+        ("resolution.pdf", render_resolution_notice(resolution)),
+    ]:
+        qpdf_check(pdf, tmp_path, name)
+        assert _embedded_files(pdf) == 0, name
+        text = pdf_text(pdf, tmp_path, name)
+        for value in values:
+            assert squash(value) in text, (name, value)
+    assert listener.connections == 0
+
+
+def test_hostile_values_in_word_documents_are_literal_text(tmp_path):
+    """GIVEN hostile values in a Resolution Notice and a notice letter WHEN rendered to Word
+    THEN LibreOffice opens both and their text shows each value exactly as typed."""
+    values = hostile_values(9)
+    resolution = example_resolution_notice(
+        child_name=NAMES, raised_by_agency=AMPERSAND, discussion_summary="\n".join(values), outcome_summary=TEMPLATE
+    )
+    notice = example_notice(summary="\n".join(values), next_action=STATEMENT, title=AMPERSAND)
+    texts = libreoffice_text(
+        {"resolution.docx": render_resolution_notice_docx(resolution), "notice.docx": render_notice_docx(notice)},
+        tmp_path,
+    )
+    for name, text in texts.items():
+        for value in values:
+            assert squash(value) in text, (name, value)
+    assert "loop" not in texts["notice.docx"].replace(STATEMENT, "")
+
+
+def test_markup_put_in_a_template_cannot_load_files_or_reach_the_network(listener):
+    """GIVEN raw HTML (not a value) that links a local file or a loopback URL
+    WHEN rendered THEN the fetcher refuses it, rendering stops, and the port sees no connection."""
+    with pytest.raises(RefusedURL):
+        html_to_pdf(f"<html><head>{ATTACHMENT}</head><body>x</body></html>")
+    with pytest.raises(RefusedURL):
+        html_to_pdf(f'<html><body><img src="http://127.0.0.1:{listener.port}/"></body></html>')
+    with pytest.raises(RefusedURL):
+        html_to_pdf('<html><body><img src="data:image/png;base64,iVBORw0KGgo="></body></html>')
+    assert listener.connections == 0
+
+
+@pytest.mark.parametrize("environment", [html_environment, word_environment])
+def test_the_template_sandbox_refuses_python_internals(environment):
+    """GIVEN the HTML or the Word template environment WHEN a template reaches for Python internals
+    THEN the sandbox refuses (a template cannot read globals or run code)."""
+    with pytest.raises(SecurityError):
+        environment().from_string("{{ cycler.__init__.__globals__.os }}").render()
+    with pytest.raises(SecurityError):
+        environment().from_string("{{ ''.__class__.__mro__[1].__subclasses__() }}").render()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80))
+def test_any_text_value_stays_text_in_the_html(value):
+    """GIVEN any text as the next action WHEN the acknowledgement's HTML is built
+    THEN parsing the HTML gives back that exact text, and it adds no element."""
+    from html.parser import HTMLParser
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tags = 0
+            self.text = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags += 1
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    baseline = Collect()
+    baseline.feed(render_html("acknowledgement.html", example_acknowledgement(next_action="x")))
+    parsed = Collect()
+    parsed.feed(render_html("acknowledgement.html", example_acknowledgement(next_action=value)))
+    assert parsed.tags == baseline.tags
+    assert value in "".join(parsed.text)
