@@ -1,0 +1,84 @@
+"""From the raw values a reader found to a validated record, or a precise error.
+
+Readers collect text under field names (``RawForm``); this module validates it
+with the record models and turns the first problem into a ``FormError`` naming
+the file, the field and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from forms import values
+from forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES, FormRecord
+from resdesk.errors import FormError
+
+
+class FieldProblem(Exception):
+    """A reader found a value that cannot be right (two levels of need ticked, say)."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass
+class RawForm:
+    """Values found in a document, before validation: text, booleans, or None."""
+
+    fields: dict[str, object] = field(default_factory=dict)
+    rows: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+    def offer(self, name: str, value: object) -> None:
+        """Keep ``value`` unless the field already holds something (the first filled value wins)."""
+        if values.blank(value):
+            self.fields.setdefault(name, None)
+            return
+        if values.blank(self.fields.get(name)):
+            self.fields[name] = value
+
+    def add_row(self, table: str, row: dict[str, object]) -> None:
+        if any(not values.blank(v) and v is not False for v in row.values()):
+            self.rows.setdefault(table, []).append(row)
+
+    def found(self) -> int:
+        """How many values were found: a measure of how well a kind fits a document."""
+        filled = sum(1 for v in self.fields.values() if not values.blank(v))
+        return filled + sum(len(rows) for rows in self.rows.values())
+
+
+def _location(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item + 1}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _reason(message: str) -> str:
+    return message.removeprefix("Value error, ").rstrip(".")
+
+
+def build_record(kind: str, raw: RawForm, *, file: str | None = None) -> FormRecord:
+    """Validate what a reader found as a record of ``kind``; raise ``FormError`` on the first problem."""
+    model = RECORD_TYPES[kind]
+    data: dict[str, object] = {k: v for k, v in raw.fields.items() if k in model.model_fields}
+    for table in ROW_TYPES[kind]:
+        data[table] = raw.rows.get(table, [])
+    try:
+        record = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _location(first["loc"])
+        raise FormError(_reason(first["msg"]), file=file, field=where) from None
+    for name in REQUIRED[kind]:
+        if getattr(record, name) is None:
+            raise FormError(
+                f"is empty, and a {kind.replace('-', ' ')} must give it", file=file, field=name
+            )
+    return FormRecord(kind=kind, record=record)

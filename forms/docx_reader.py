@@ -1,0 +1,89 @@
+"""Reading a filled Word form (.docx) into a record.
+
+Content controls tagged with field names (our blank templates) are read first;
+legacy form fields and label/value tables laid out as the seeds print them fill
+in anything the controls did not give. The package must already have passed
+``forms.safety.check_docx``.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from forms import labels
+from forms.assemble import FieldProblem, RawForm, build_record
+from forms.controls import read_controls
+from forms.docx_model import DocumentModel, document_model
+from forms.grid import read_blocks
+from forms.records import KINDS, FormRecord
+from resdesk.errors import FormError
+
+
+def _main_part(package: zipfile.ZipFile) -> str:
+    """The main document part named by the package's relationships (usually word/document.xml)."""
+    names = set(package.namelist())
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    for name in names:
+        if name.startswith("word/") and name.endswith(".xml") and "document" in name:
+            return name
+    raise FormError("is a zip package without a Word document inside")
+
+
+def _merge(tagged: RawForm, laid_out: RawForm) -> RawForm:
+    for name, value in laid_out.fields.items():
+        tagged.offer(name, value)
+    for table, rows in laid_out.rows.items():
+        if table not in tagged.rows:
+            tagged.rows[table] = rows
+    return tagged
+
+
+def read_model(kind: str, model: DocumentModel) -> RawForm:
+    return _merge(read_controls(kind, model.controls), read_blocks(kind, model.blocks))
+
+
+def guess_kind(model: DocumentModel, read) -> str | None:
+    """The kind a document's title names; otherwise the kind whose labels it fills most."""
+    kind = labels.kind_from_title(model.first_texts())
+    if kind:
+        return kind
+    scores = {}
+    for candidate in KINDS:
+        try:
+            scores[candidate] = read(candidate).found()
+        except FieldProblem:
+            scores[candidate] = 1
+    best = max(scores, key=scores.get)
+    return best if scores[best] >= 2 else None
+
+
+def read_docx(data: bytes, filename: str | None = None) -> FormRecord:
+    """A filled Word form (bytes already checked by ``forms.safety``) as a validated record."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            xml = package.read(_main_part(package))
+    except FormError as exc:
+        raise FormError(exc.reason, file=filename) from None
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+        raise FormError(f"is not a readable Word file ({exc})", file=filename) from None
+    try:
+        model = document_model(xml)
+    except Exception as exc:  # lxml raises its own XMLSyntaxError family
+        raise FormError(f"holds a Word document that is not well-formed XML ({exc})", file=filename) from None
+    try:
+        kind = guess_kind(model, lambda k: read_model(k, model))
+        if kind is None:
+            raise FormError(
+                "holds none of the labels of a Resolution Notice, escalation template, "
+                "summary log or stage summary",
+                file=filename,
+            )
+        raw = read_model(kind, model)
+    except FieldProblem as problem:
+        raise FormError(problem.reason, file=filename, field=problem.field) from None
+    return build_record(kind, raw, file=filename)
+
+
+__all__ = ["read_docx"]

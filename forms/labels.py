@@ -1,0 +1,105 @@
+"""Matching printed labels to field names, tolerant of case, punctuation and spacing.
+
+"D.O.B", "d.o.b:" and "DOB" are one label; "Agreed timeline (Please be
+specific)" also matches "Agreed timeline". Each form kind has its own index, built
+from ``forms.layout``, so "D.O.B" means ``child_dob`` on both Sandwell and Oldham forms.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from forms.layout import TEMPLATES, Template
+
+CONTEXT = "@context:"
+COMBINED = "@combined:"
+
+_PARENS = re.compile(r"\([^)]*\)")
+
+
+def normalise(text: str) -> str:
+    """Lower case, "&" as "and", dots and apostrophes dropped, other punctuation as spaces."""
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"[.'’`]", "", text)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _keys(text: str) -> set[str]:
+    return {k for k in (normalise(text), normalise(_PARENS.sub(" ", text))) if k}
+
+
+@cache
+def label_index(kind: str) -> dict[str, str]:
+    """Normalised label -> field name (or a context/combined marker) for one kind."""
+    template = TEMPLATES[kind]
+    index: dict[str, str] = {}
+    for f in template.fields():
+        for text in (f.label, *f.aliases, f.name.replace("_", " ")):
+            for key in _keys(text):
+                index.setdefault(key, f.name)
+    for context in template.contexts:
+        index[normalise(context)] = CONTEXT + context
+    for combined in template.combined:
+        index[normalise(combined)] = COMBINED + combined
+    return index
+
+
+@cache
+def column_index(kind: str) -> dict[str, tuple[str, int]]:
+    """Normalised column header -> (table name, column position) for one kind."""
+    index: dict[str, tuple[str, int]] = {}
+    for table in TEMPLATES[kind].tables():
+        for position, column in enumerate(table.columns):
+            texts = [column.header, *column.aliases]
+            if len(column.fields) == 1:
+                texts.append(column.fields[0].name.replace("_", " "))
+            for text in texts:
+                for key in _keys(text):
+                    index.setdefault(key, (table.name, position))
+    return index
+
+
+def match_label(kind: str, text: str) -> str | None:
+    """The field a printed label names on this kind of form, or None."""
+    index = label_index(kind)
+    for key in _keys(text):
+        if key in index:
+            return index[key]
+    return None
+
+
+def match_column(kind: str, text: str) -> tuple[str, int] | None:
+    """The (table, column) a header cell names on this kind of form, or None."""
+    index = column_index(kind)
+    for key in _keys(text):
+        if key in index:
+            return index[key]
+    # A header cell may run on with guidance ("Child Details: Name: DOB: Age:").
+    plain = normalise(_PARENS.sub(" ", text))
+    for key, place in index.items():
+        if len(key.split()) >= 2 and plain.startswith(key + " "):
+            return place
+    return None
+
+
+def context_labels(kind: str, context: str) -> dict[str, str]:
+    """Short labels ("Level", "Date") that mean a field after a context label."""
+    table = TEMPLATES[kind].contexts.get(context, {})
+    return {normalise(k): v for k, v in table.items()}
+
+
+def kind_from_title(texts: list[str]) -> str | None:
+    """The kind whose title appears in the first lines of a document, if any."""
+    joined = " | ".join(normalise(t) for t in texts)
+    best: tuple[int, str] | None = None
+    for t in TEMPLATES.values():
+        for words in t.title_words:
+            position = joined.find(normalise(words))
+            if position >= 0 and (best is None or position < best[0]):
+                best = (position, t.kind)
+    return best[1] if best else None
+
+
+def template(kind: str) -> Template:
+    return TEMPLATES[kind]
