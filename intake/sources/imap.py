@@ -3,8 +3,9 @@
 - Transport: ``"ssl"`` (implicit TLS), ``"starttls"``, or ``"none"``, which is
   refused unless the host is a loopback address. Password login.
 - The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
-- ``snapshot`` is ``UID SEARCH NOT KEYWORD $Resdesk-Filed``: every message in the
-  folder, ``\\Deleted``-flagged ones included, except those already filed by COPY.
+- ``snapshot`` SELECTs the folder again (a fresh view and a current UIDVALIDITY;
+  an implicit close never expunges) then ``UID SEARCH NOT KEYWORD
+  $Resdesk-Filed``: every message in the folder, ``\\Deleted``-flagged ones included, except those already filed by COPY.
 - ``fetch`` asks for ``RFC822.SIZE`` and ``FLAGS`` first, then ``BODY.PEEK[]``
   (which never sets ``\\Seen``) only for messages within the size limit, in
   batches of ``batch_size`` UIDs.
@@ -114,11 +115,17 @@ class ImapSource:
     # -- connection -------------------------------------------------------------------------------
 
     def _open(self) -> IMAPClient:
-        client = IMAPClient(self.host, port=self.port, ssl=self.security == "ssl",
-                            ssl_context=self.ssl_context, timeout=self.timeout)
+        try:
+            client = IMAPClient(self.host, port=self.port, ssl=self.security == "ssl",
+                                ssl_context=self.ssl_context, timeout=self.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise self._untrusted(exc) from None
         try:
             if self.security == "starttls":
-                client.starttls(self.ssl_context)
+                try:
+                    client.starttls(self.ssl_context)
+                except ssl.SSLCertVerificationError as exc:
+                    raise self._untrusted(exc) from None
             try:
                 client.login(self.username, self._password)
             except LoginError as exc:
@@ -140,6 +147,12 @@ class ImapSource:
         self._can_idle = self.use_idle and b"IDLE" in capabilities
         self._folders = set()
         return client
+
+    def _untrusted(self, exc: ssl.SSLCertVerificationError) -> IntakeError:
+        return IntakeError(
+            f"The IMAP server {self.host}:{self.port} presented a certificate that is not trusted "
+            f"({exc.verify_message}); set [mailbox] ca_file if it comes from a private authority."
+        )
 
     def _call(self, operation: Callable[[IMAPClient], T]) -> T:
         """Run ``operation`` on a live connection, reconnecting with backoff when it drops."""
@@ -174,6 +187,9 @@ class ImapSource:
 
     def snapshot(self) -> tuple[int, list[str]]:
         def search(client: IMAPClient) -> tuple[int, list[str]]:
+            # SELECT again (an implicit close never expunges): a fresh view shows mail others
+            # added, and a current UIDVALIDITY even where the folder was recreated under us.
+            self._uidvalidity = int(client.select_folder(self.folder)[b"UIDVALIDITY"])
             uids = client.search(["NOT", "KEYWORD", FILED_KEYWORD])
             return self._uidvalidity, [str(uid) for uid in sorted(uids)]
 

@@ -12,7 +12,7 @@ when the tests run as root). One server listens on two ports of 127.0.0.1:
 The certificate is self-signed for 127.0.0.1 and made with ``openssl`` at start;
 ``ssl_context()`` trusts exactly it. ``capabilities=`` replaces what the server
 advertises (``imap_capability``), which is how the tests get a server without
-IDLE or MOVE. Users live in a passwd-file with ``{PLAIN}`` passwords; each
+IDLE or MOVE. Users live in passwd-files with ``{PLAIN}`` passwords; each
 ``new_user()`` is a fresh, empty mailbox.
 """
 
@@ -94,6 +94,19 @@ def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _children(pid: int) -> list[int]:
+    """The ids of ``pid``'s child processes (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 class DovecotServer:
     """One running Dovecot; ``stop()`` ends it and removes its folder."""
 
@@ -117,26 +130,40 @@ class DovecotServer:
         uid, gid = ensure_mail_user()
         self.mail_root.mkdir()
         os.chown(self.mail_root, uid, gid)
-        self.passwd.write_text("")
+        self.passwd.mkdir()
         self.cert, key = _self_signed_certificate(self.root)
         self.port, self.ssl_port = free_port(), free_port()
         self.config.write_text(self._config_text(uid, gid, key))
-        self._process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        self._await_greeting()
+        self.resume()
         return self
 
     def stop(self) -> None:
+        self.pause()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def pause(self) -> None:
+        """Stop the server process (as a crash or restart would), keeping its mail and ports."""
         if self._process is not None and self._process.poll() is None:
+            children = _children(self._process.pid)  # sessions outlive the master otherwise
             self._process.send_signal(signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self._process = None
-        shutil.rmtree(self.root, ignore_errors=True)
+
+    def resume(self) -> None:
+        """Start the server process (again) and wait until it greets."""
+        self._process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self._await_greeting()
 
     def _config_text(self, uid: int, gid: int, key: Path) -> str:
         me = pwd.getpwuid(os.geteuid()).pw_name
@@ -159,6 +186,7 @@ ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
@@ -166,7 +194,7 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd}
+  args = scheme=PLAIN username_format=%u {self.passwd}/%u
 }}
 userdb {{
   driver = static
@@ -209,10 +237,12 @@ service anvil {{
     # -- users and mail ---------------------------------------------------------------------------
 
     def new_user(self) -> MailUser:
-        """A fresh user with an empty mailbox (the passwd-file is re-read on change)."""
+        """A fresh user with an empty mailbox.
+
+        Each user has a passwd-file of its own (``passwd/<user>``), read when it logs in.
+        """
         user = MailUser(f"user{next(self._names)}@partnership.example", f"secret-{os.urandom(4).hex()}")
-        with self.passwd.open("a") as file:
-            file.write(f"{user.username}:{{PLAIN}}{user.password}\n")
+        (self.passwd / user.username).write_text(f"{user.username}:{{PLAIN}}{user.password}\n")
         return user
 
     def client(self, user: MailUser) -> IMAPClient:
@@ -242,10 +272,17 @@ service anvil {{
         """Delete and create ``folder`` again, which gives it a new UIDVALIDITY."""
         with self.client(user) as client:
             if folder.upper() == "INBOX":
-                # INBOX cannot be deleted over IMAP; remove its Maildir so Dovecot makes a new one.
+                # INBOX cannot be deleted over IMAP; remove its mail and index (keeping Dovecot's
+                # dovecot-uidvalidity counter) so that Dovecot starts it anew.
                 client.logout()
                 self.kick(user)
-                shutil.rmtree(self.mail_root / user.username / "Maildir", ignore_errors=True)
+                maildir = self.mail_root / user.username / "Maildir"
+                for path in [maildir / "new", maildir / "cur", maildir / "tmp", maildir / "dovecot-uidlist",
+                             *maildir.glob("dovecot.index*")]:
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
                 return
             client.delete_folder(folder)
             client.create_folder(folder)
@@ -253,6 +290,22 @@ service anvil {{
     def kick(self, user: MailUser) -> None:
         """Disconnect every session of ``user``, as a server restart or a network drop would."""
         subprocess.run([DOVEADM, "-c", str(self.config), "kick", user.username], check=True, capture_output=True)
+
+    def session_logouts(self, user: MailUser, count: int, timeout: float = 10.0) -> list[dict[str, int]]:
+        """The counters Dovecot logs when each of ``user``'s sessions ends (``body_bytes``...).
+
+        Waits until at least ``count`` sessions have ended (the log is written a moment after).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            ended = [
+                {k: int(v) for k, v in (pair.split("=", 1) for pair in line.split() if "=" in pair) if v.isdigit()}
+                for line in self.log_text().splitlines()
+                if f"imap({user.username})" in line and "Disconnected" in line
+            ]
+            if len(ended) >= count or time.monotonic() > deadline:
+                return ended
+            time.sleep(0.05)
 
     def folder_uids(self, user: MailUser, folder: str) -> dict[int, tuple[bytes, ...]]:
         """Every message in ``folder`` (deleted-flagged ones too) as UID → flags."""
