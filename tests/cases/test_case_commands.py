@@ -1,0 +1,90 @@
+"""``resdesk cases`` and ``resdesk case REF`` over a real case file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cases import open_store
+from cases.models import Message
+from resdesk.cli import main
+
+MONDAY = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+TUESDAY = datetime(2026, 3, 3, 10, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def config(tmp_path: Path, oldham) -> Path:
+    """A settings file naming a case file with three Oldham cases: escalated, resolved, unreadable."""
+    database = f"sqlite:///{tmp_path / 'var' / 'resdesk.sqlite3'}"
+    file = tmp_path / "resdesk.toml"
+    file.write_text(f'[storage]\ndatabase = "{database}"\narchive = "{tmp_path / "archive"}"\n')
+    store = open_store(database, tmp_path / "archive")
+    with store.transaction() as tx:
+        escalated = tx.create_case(oldham, MONDAY)
+        tx.record_stage_summary(escalated, oldham, 1, "escalated", TUESDAY, message_id="<s1@school.example>")
+        tx.session.add(Message(account="inbox", folder="INBOX", uidvalidity="1", uid="1", state="done",
+                               sha256="ab" * 32, subject="Stage 1 Summary", case_id=escalated.id,
+                               received_at=TUESDAY))
+        tx.add_document(escalated, "acknowledgement", "ack.pdf", "application/pdf", b"%PDF-1.7 ack")
+        resolved = tx.create_case(oldham, MONDAY)
+        tx.record_stage_summary(resolved, oldham, 1, "resolved", TUESDAY)
+        unreadable = tx.create_case(oldham, MONDAY)
+        tx.record_stage_summary(unreadable, oldham, 1, None, TUESDAY)
+    store.close()
+    return file
+
+
+def _json(capsys, *argv: str):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cases_json_lists_stage_status_due_and_messages(config, capsys):
+    """GIVEN three cases WHEN listed as JSON on the Wednesday THEN each has its stage, status, due time and count."""
+    rows = _json(capsys, "cases", "--config", str(config), "--json", "--now", "2026-03-04T09:00")
+    by_ref = {r["ref"]: r for r in rows}
+    assert set(by_ref) == {"OLD-2026-0001", "OLD-2026-0002", "OLD-2026-0003"}
+    first = by_ref["OLD-2026-0001"]
+    assert (first["protocol"], first["stage"], first["status"], first["messages"]) == ("oldham", 2, "open", 1)
+    assert first["stage_started"] == "2026-03-03T10:00:00+00:00"
+    assert first["stage_due"] == "2026-03-05T23:59:59+00:00"  # Oldham stage 2: 2 working days
+    assert first["overdue"] is False
+    assert by_ref["OLD-2026-0002"]["status"] == "resolved"
+    assert by_ref["OLD-2026-0003"]["status"] == "needs-review"
+
+
+def test_cases_overdue_and_open_filters(config, capsys):
+    """GIVEN the same cases WHEN asked the following week for overdue ones THEN only unresolved late stages are listed."""
+    overdue = _json(capsys, "cases", "--config", str(config), "--json", "--overdue", "--now", "2026-03-10T09:00")
+    assert {r["ref"] for r in overdue} == {"OLD-2026-0001", "OLD-2026-0003"}
+    assert all(r["overdue"] for r in overdue)
+    still_open = _json(capsys, "cases", "--config", str(config), "--json", "--open")
+    assert {r["ref"] for r in still_open} == {"OLD-2026-0001", "OLD-2026-0003"}
+
+
+def test_case_json_is_the_full_timeline(config, capsys):
+    """GIVEN an escalated case WHEN shown as JSON THEN events, messages with SHA-256, documents and clock are there."""
+    case = _json(capsys, "case", "OLD-2026-0001", "--config", str(config), "--json", "--now", "2026-03-04T09:00")
+    assert [e["kind"] for e in case["events"]] == ["stage-summary", "stage-entered", "stage-entered"]
+    assert case["messages"][0]["sha256"] == "ab" * 32
+    assert case["documents"][0]["kind"] == "acknowledgement" and len(case["documents"][0]["sha256"]) == 64
+    assert [(c["stage"], c["status"]) for c in case["clock"]] == [(1, "met"), (2, "on-time")]
+    assert any(a["action"] == "document-archived" for a in case["audit"])
+
+
+def test_case_for_people_prints_the_timeline(config, capsys, oldham):
+    """GIVEN a case WHEN shown without --json THEN the reference, the stages and the message hash are printed."""
+    assert main(["case", "OLD-2026-0001", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "OLD-2026-0001" in out and oldham.stage(2).name[:40] in out and "ab" * 32 in out
+
+
+def test_unknown_case_is_one_sentence_and_status_2(config, capsys):
+    """GIVEN no case OLD-2026-0099 WHEN asked for it THEN one sentence on stderr and exit status 2."""
+    assert main(["case", "OLD-2026-0099", "--config", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == "resdesk: There is no case OLD-2026-0099 in the case file."

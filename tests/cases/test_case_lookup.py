@@ -1,0 +1,64 @@
+"""Correlation's questions answered from the case file: by reference, by thread, by child."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from cases import StoreKnownCases, outbox
+from cases.models import Message
+
+AT = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
+
+
+def _two_cases(store, oldham):
+    with store.transaction() as tx:
+        first = tx.create_case(oldham, AT, child_identifier="943 476 5919", child_name="Amy Smith", child_dob=date(2015, 4, 3))
+        tx.add_party(first, email="sam@school.example", agency="Greenfield Primary")
+        second = tx.create_case(oldham, AT, child_name="Ben Jones", child_dob=date(2016, 1, 9))
+        tx.add_party(second, email="k@nhs.example", agency="NHS Oldham")
+        tx.session.add(Message(account="inbox", folder="INBOX", uidvalidity="1", uid="7", state="done",
+                               message_id="<summary-1@school.example>", case_id=first.id))
+        outbox.enqueue(tx, idempotency_key="ack:1", message_id="<ack-1@resdesk.example>", kind="acknowledgement",
+                       recipients=["k@nhs.example"], subject="Acknowledged", raw=b"x", case=second)
+    return StoreKnownCases(store)
+
+
+def test_case_for_reference(store, oldham):
+    """GIVEN two cases WHEN asked by reference (any case) THEN the case is found; an unknown one is not."""
+    known = _two_cases(store, oldham)
+    assert known.case_for_reference("old-2026-0002") == "OLD-2026-0002"
+    assert known.case_for_reference("OLD-2026-0042") is None
+
+
+def test_case_for_message_ids_knows_received_and_sent_mail(store, oldham):
+    """GIVEN a received summary and a sent acknowledgement WHEN a reply cites either THEN its case is found."""
+    known = _two_cases(store, oldham)
+    assert known.case_for_message_ids(["<summary-1@school.example>"]) == "OLD-2026-0001"
+    assert known.case_for_message_ids(["<nobody@x>", "ack-1@resdesk.example"]) == "OLD-2026-0002"
+    assert known.case_for_message_ids(["<nobody@x>"]) is None
+    assert known.case_for_message_ids([]) is None
+
+
+def test_case_for_child_by_identifier_ignores_spacing(store, oldham):
+    """GIVEN a case for NHS number 943 476 5919 WHEN a form gives 943-476-5919 THEN that case is found."""
+    known = _two_cases(store, oldham)
+    assert known.case_for_child("943-476-5919", None, None, []) == "OLD-2026-0001"
+    assert known.case_for_child("9434765910", "Amy Smith", date(2015, 4, 3), ["Greenfield Primary"]) is None
+
+
+def test_case_for_child_by_name_needs_birth_date_and_a_shared_agency(store, oldham):
+    """GIVEN a case for Ben Jones with the NHS WHEN a form names him THEN only name, birth date and agency together match."""
+    known = _two_cases(store, oldham)
+    assert known.case_for_child(None, "ben  JONES", date(2016, 1, 9), ["nhs oldham"]) == "OLD-2026-0002"
+    assert known.case_for_child(None, "Ben Jones", date(2016, 1, 9), ["Police"]) is None
+    assert known.case_for_child(None, "Ben Jones", date(2016, 1, 10), ["NHS Oldham"]) is None
+    assert known.case_for_child(None, "Ben Jones", date(2016, 1, 9), []) is None
+
+
+def test_resolved_cases_are_not_matched_by_child(store, oldham):
+    """GIVEN a resolved case WHEN a new form names the same child THEN no case is matched (a new one opens)."""
+    known = _two_cases(store, oldham)
+    with store.transaction() as tx:
+        case = tx.require_case("OLD-2026-0001")
+        tx.record_stage_summary(case, oldham, 1, "resolved", AT)
+    assert known.case_for_child("9434765919", None, None, []) is None

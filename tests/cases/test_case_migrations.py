@@ -1,0 +1,83 @@
+"""The schema comes from migrations, and the migrations match the models."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from cases import open_store
+from cases.models import Base
+
+TABLES = {
+    "cases", "parties", "events", "messages", "documents", "audit", "outbox", "leases", "alerts",
+    "mailboxes", "reference_counters", "alembic_version",
+}
+
+
+def test_opening_an_empty_database_upgrades_it_to_head(store):
+    """GIVEN an empty database WHEN the store opens it THEN every table exists at the head revision."""
+    names = set(inspect(store.engine).get_table_names())
+    assert TABLES <= names
+    with store.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_migrations_and_models_describe_the_same_schema(store):
+    """GIVEN a database built by the migrations WHEN compared with the models THEN nothing differs."""
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    assert differences == []
+
+
+def test_opening_twice_keeps_the_data(sqlite_url, tmp_path, oldham):
+    """GIVEN a case file with a case WHEN it is opened again THEN the case is still there."""
+    from datetime import datetime, timezone
+
+    first = open_store(sqlite_url, tmp_path / "archive")
+    with first.transaction() as tx:
+        tx.create_case(oldham, datetime(2026, 5, 1, 9, tzinfo=timezone.utc))
+    first.close()
+    second = open_store(sqlite_url, tmp_path / "archive")
+    with second.transaction() as tx:
+        assert [c.ref for c in tx.all_cases()] == ["OLD-2026-0001"]
+    second.close()
+
+
+def test_sqlite_is_opened_in_wal_mode_with_foreign_keys(sqlite_store):
+    """GIVEN an SQLite case file WHEN connected THEN WAL journaling and foreign keys are on."""
+    with sqlite_store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+OPEN_AND_CREATE = """
+import sys
+from datetime import datetime, timezone
+from cases import open_store
+from protocols import default_registry
+store = open_store(sys.argv[1], sys.argv[2])
+with store.transaction() as tx:
+    tx.create_case(default_registry().get("oldham"), datetime(2026, 5, 1, 9, tzinfo=timezone.utc))
+"""
+
+
+def test_two_processes_opening_a_new_file_together_both_succeed(sqlite_url, tmp_path):
+    """GIVEN no database yet WHEN two processes open it and write at once THEN both succeed, with distinct refs."""
+    processes = [
+        subprocess.Popen([sys.executable, "-c", OPEN_AND_CREATE, sqlite_url, str(tmp_path / "archive")],
+                         stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for process in processes:
+        _, error = process.communicate(timeout=60)
+        assert process.returncode == 0, error.decode()
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as connection:
+        refs = sorted(r for (r,) in connection.execute("SELECT ref FROM cases"))
+    assert refs == ["OLD-2026-0001", "OLD-2026-0002"]

@@ -1,0 +1,153 @@
+"""The case file's unit of work: references, parties, events, documents, the archive."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cases import Archive, verify_chain
+from cases.models import AuditEntry
+
+AT = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
+
+
+def test_references_count_up_per_prefix_and_year(store, oldham):
+    """GIVEN an empty case file WHEN cases are opened in 2026 and 2027 THEN each year counts from 0001."""
+    with store.transaction() as tx:
+        refs = [tx.create_case(oldham, AT).ref for _ in range(3)]
+        refs.append(tx.create_case(oldham, datetime(2027, 1, 4, 9, tzinfo=timezone.utc)).ref)
+    assert refs == ["OLD-2026-0001", "OLD-2026-0002", "OLD-2026-0003", "OLD-2027-0001"]
+
+
+def test_a_rolled_back_transaction_leaves_nothing(store, oldham):
+    """GIVEN a unit of work that fails part way WHEN it ends THEN neither the case nor its audit entry remain."""
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            tx.create_case(oldham, AT)
+            raise RuntimeError("stop")
+    with store.transaction() as tx:
+        assert tx.all_cases() == []
+        assert tx.session.query(AuditEntry).count() == 0
+
+
+def test_recording_summaries_updates_the_case_and_its_events(store, oldham):
+    """GIVEN a new case WHEN stage 1 is escalated and stage 2 resolved THEN the case is resolved with its events in order."""
+    later = datetime(2026, 4, 16, 11, tzinfo=timezone.utc)
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT, child_name="Zoë O'Brien", child_dob=date(2015, 4, 3))
+        tx.record_stage_summary(case, oldham, 1, "escalated", AT, message_id="<a@x>")
+        tx.record_stage_summary(case, oldham, 2, "resolved", later, message_id="<b@x>")
+        ref = case.ref
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        assert (case.status, case.stage, case.resolved_at) == ("resolved", 2, later)
+        assert [(e.kind, e.stage) for e in case.events] == [
+            ("stage-summary", 1), ("stage-entered", 1), ("stage-entered", 2), ("stage-summary", 2), ("resolved", 2)
+        ]
+        assert case.child_name == "Zoë O'Brien"
+    assert verify_chain(store) == (True, None)
+
+
+def test_the_same_email_address_is_one_party(store, oldham):
+    """GIVEN a party WHEN the same address is added again with an agency THEN there is one party with the agency."""
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        tx.add_party(case, name="Sam Jones", email="Sam.Jones@school.example")
+        tx.add_party(case, email="sam.jones@school.example", agency="Greenfield Primary")
+        tx.add_party(case, email="dr.k@nhs.example", agency="NHS")
+        assert [(p.email, p.agency) for p in case.parties] == [
+            ("Sam.Jones@school.example", "Greenfield Primary"), ("dr.k@nhs.example", "NHS")
+        ]
+
+
+def test_documents_are_archived_by_hash_with_an_audit_entry(store, oldham):
+    """GIVEN a generated PDF WHEN filed on a case THEN it lies in the archive under its SHA-256 and the chain records it."""
+    content = b"%PDF-1.7\n% a notice\n"
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        document = tx.add_document(case, "acknowledgement", "ack OLD-2026-0001.pdf", "application/pdf", content)
+        path, digest = Path(document.path), document.sha256
+    assert digest == hashlib.sha256(content).hexdigest()
+    assert path.read_bytes() == content and path.name == f"{digest}.pdf"
+    with store.transaction() as tx:
+        entry = tx.session.query(AuditEntry).filter_by(action="document-archived").one()
+        assert entry.payload["sha256"] == digest and entry.case_ref == "OLD-2026-0001"
+
+
+def test_raw_messages_are_archived_as_eml(store):
+    """GIVEN a raw message WHEN archived twice THEN one .eml file named by its SHA-256 holds exactly its bytes."""
+    raw = b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n"
+    digest, path = store.archive_message(raw)
+    again, same = store.archive_message(raw)
+    assert (digest, path) == (again, same)
+    assert path.suffix == ".eml" and path.read_bytes() == raw
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left behind
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(max_size=2048), st.text(min_size=1, max_size=40))
+def test_archive_round_trips_any_content(tmp_path_factory, content, filename):
+    """GIVEN any bytes and any file name WHEN archived as a document THEN reading back gives the same bytes."""
+    archive = Archive(tmp_path_factory.mktemp("archive"))
+    digest, path = archive.put_document(content, filename)
+    assert archive.read(path) == content and path.name.startswith(digest)
+    assert path.resolve().is_relative_to(archive.root.resolve())
+
+
+KILLED_IN_A_TRANSACTION = """
+import sys, time
+from datetime import datetime, timezone
+from cases import open_store
+from protocols import default_registry
+oldham = default_registry().get("oldham")
+store = open_store(sys.argv[1], sys.argv[2])
+at = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
+with store.transaction() as tx:
+    tx.create_case(oldham, at)
+n = 0
+while True:
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, at)
+        for stage in (1, 2):
+            tx.record_stage_summary(case, oldham, stage, "escalated", at)
+        tx.add_document(case, "acknowledgement", "a.pdf", "application/pdf", b"%PDF " + str(n).encode())
+        n += 1
+        if n == 5:
+            print("inside", flush=True)
+            time.sleep(60)
+"""
+
+
+def test_a_process_killed_inside_transactions_leaves_the_file_intact(sqlite_url, tmp_path):
+    """GIVEN a writer committing case after case WHEN it is killed with SIGKILL in the middle of a transaction
+    THEN the database passes integrity_check, holds only whole cases, and its audit chain verifies."""
+    from cases import open_store
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_IN_A_TRANSACTION, sqlite_url, str(tmp_path / "archive")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert child.stdout.readline() == b"inside\n", child.stderr.read().decode()
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    database = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        cases = connection.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+        entered = connection.execute("SELECT COUNT(*) FROM events WHERE kind = 'stage-entered'").fetchone()[0]
+        documents = connection.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    # The first case was opened alone; each of the four committed loops added a whole case, the fifth none of it.
+    assert (cases, entered, documents) == (5, 4 * 3, 4)
+    store = open_store(sqlite_url, tmp_path / "archive")
+    assert verify_chain(store) == (True, None)
+    store.close()
