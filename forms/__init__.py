@@ -1,1 +1,48 @@
-"""forms package."""
+"""Forms: filled templates (Word, PDF, email text) as validated records; blank templates out.
+
+    read_form(data, filename) -> FormRecord      a Word, PDF or text file, type sniffed from content
+    read_email_text(text) -> FormRecord | None   labels typed into an email body
+    blank_docx(kind) / blank_pdf(kind) -> bytes  fillable templates named by field
+    fill_docx(kind, record) / fill_pdf(kind, record) -> bytes
+
+Every problem is a ``resdesk.errors.FormError`` naming the file, the field and
+the reason. Kinds and field names are PRODUCT §6.
+"""
+
+from forms.blank import blank_docx, blank_pdf, fill_docx, fill_pdf
+from forms.pdf_reader import read_pdf_fields
+from forms.read import read_form
+from forms.records import (
+    KINDS,
+    ActionTaken,
+    AgreedAction,
+    EscalationConcern,
+    FormRecord,
+    LogEntry,
+    ResolutionNotice,
+    StageSummary,
+    SummaryLog,
+)
+from forms.text_reader import read_email_text
+from forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
+
+__all__ = [
+    "KINDS",
+    "LEVELS_OF_NEED",
+    "ActionTaken",
+    "AgreedAction",
+    "EscalationConcern",
+    "FormRecord",
+    "LogEntry",
+    "ResolutionNotice",
+    "StageSummary",
+    "SummaryLog",
+    "blank_docx",
+    "blank_pdf",
+    "fill_docx",
+    "fill_pdf",
+    "nhs_check_digit_ok",
+    "read_email_text",
+    "read_form",
+    "read_pdf_fields",
+]

@@ -16,6 +16,14 @@ from forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES, FormRecord
 from resdesk.errors import FormError
 
 
+KIND_NAMES = {
+    "resolution-notice": "a Resolution Notice",
+    "escalation-concern": "an escalation of safeguarding concern template",
+    "summary-log": "an agency escalation summary log",
+    "stage-summary": "a stage summary",
+}
+
+
 class FieldProblem(Exception):
     """A reader found a value that cannot be right (two levels of need ticked, say)."""
 
@@ -78,7 +86,5 @@ def build_record(kind: str, raw: RawForm, *, file: str | None = None) -> FormRec
         raise FormError(_reason(first["msg"]), file=file, field=where) from None
     for name in REQUIRED[kind]:
         if getattr(record, name) is None:
-            raise FormError(
-                f"is empty, and a {kind.replace('-', ' ')} must give it", file=file, field=name
-            )
+            raise FormError(f"is empty, and {KIND_NAMES[kind]} must give it", file=file, field=name)
     return FormRecord(kind=kind, record=record)

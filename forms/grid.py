@@ -90,6 +90,11 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
     for line in text.split("\n"):
         if line.lstrip().startswith(">"):
             continue
+        if line.rstrip() == "--":
+            break  # a signature follows
+        if values.blank(line):
+            current = None  # a blank line ends a many-line value
+            continue
         if "|" in line:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             header = header_columns(kind, cells)

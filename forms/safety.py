@@ -1,0 +1,156 @@
+"""Checks made before any parser touches a file's bytes.
+
+A form is small: a few pages of text. Anything far bigger, any Word package
+that unpacks into much more than it holds, carries macros or ActiveX, declares
+a DOCTYPE (entity expansion), or has odd path names is refused here, each with
+its own reason. The type of a file is decided by its content, never its name.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from resdesk.errors import FormError
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ZIP_ENTRIES = 300
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+MAX_ENTRY_BYTES = 20 * 1024 * 1024
+# Ordinary Word XML compresses 5-20 times; a zip bomb, thousands of times.
+MAX_COMPRESSION_RATIO = 200
+RATIO_CHECK_ABOVE = 256 * 1024
+
+_MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|vbaData|ms-office\.activeX", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OTHER_TYPES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"{\\rtf", "an RTF document (save it as .docx)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+)
+
+
+def check_size(data: bytes, filename: str | None, limit: int = MAX_FILE_BYTES) -> None:
+    if len(data) > limit:
+        raise FormError(
+            f"is {len(data):,} bytes, more than the {limit:,} a form may be", file=filename
+        )
+    if not data:
+        raise FormError("is empty", file=filename)
+
+
+def sniff(data: bytes, filename: str | None = None) -> str:
+    """``docx``, ``pdf`` or ``text``, from the bytes; anything else is refused with what it is."""
+    head = data[:1024]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "docx"
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith(OLE2):
+        raise FormError(
+            "is a Word 97-2003 document or a password-protected Word file; save it as a .docx "
+            "without a password",
+            file=filename,
+        )
+    for magic, what in _OTHER_TYPES:
+        if head.startswith(magic):
+            raise FormError(f"is {what}, not a Word, PDF or text form", file=filename)
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormError("is a binary file of unknown type, not a Word, PDF or text form", file=filename)
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        raise FormError("is a web page (HTML), not a Word, PDF or text form", file=filename)
+    return "text"
+
+
+def _bad_name(name: str) -> str | None:
+    if "\x00" in name:
+        return "holds a NUL character"
+    if name.startswith(("/", "\\")) or _DRIVE.match(name):
+        return "is an absolute path"
+    if "\\" in name:
+        return "uses backslashes"
+    if any(part == ".." for part in name.split("/")):
+        return "climbs out of the package ('..')"
+    return None
+
+
+def check_docx(data: bytes, filename: str | None = None) -> None:
+    """The zip pre-check of a Word package: size, entries, names, macros, DOCTYPE."""
+    try:
+        package = zipfile.ZipFile(io.BytesIO(data))
+        entries = package.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise FormError(
+            f"is a zip package of {len(entries)} entries, more than the {MAX_ZIP_ENTRIES} a Word form has",
+            file=filename,
+        )
+    total = 0
+    names = set()
+    for entry in entries:
+        problem = _bad_name(entry.filename)
+        if problem:
+            raise FormError(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
+        if entry.flag_bits & 0x1:
+            raise FormError(f"holds an encrypted package entry ({entry.filename})", file=filename)
+        total += entry.file_size
+        if entry.file_size > MAX_ENTRY_BYTES or total > MAX_UNPACKED_BYTES:
+            raise FormError(
+                f"would unpack to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB (a zip bomb, or not a form)",
+                file=filename,
+            )
+        if entry.file_size > RATIO_CHECK_ABOVE and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
+            raise FormError(
+                f"holds {entry.filename} compressed more than {MAX_COMPRESSION_RATIO} times over "
+                "(a zip bomb)",
+                file=filename,
+            )
+        lowered = entry.filename.lower()
+        if lowered.endswith(("vbaproject.bin", "vbadata.xml")):
+            raise FormError(
+                "is a macro-enabled Word file, whatever its name says; save it as a plain .docx",
+                file=filename,
+            )
+        if "/activex/" in f"/{lowered}":
+            raise FormError("holds ActiveX controls; save it as a plain .docx", file=filename)
+        names.add(entry.filename)
+    if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
+        raise FormError("is a zip file, not a Word document", file=filename)
+    try:
+        for entry in entries:
+            if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            with package.open(entry) as stream:
+                content = stream.read(MAX_ENTRY_BYTES + 1)
+            if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+                content = content.decode("utf-16", "replace").encode("utf-8")
+            if _DOCTYPE.search(content):
+                raise FormError(
+                    f"declares a DOCTYPE or entity in {entry.filename}, which no Word file needs "
+                    "(an entity-expansion attack)",
+                    file=filename,
+                )
+            if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(content):
+                raise FormError(
+                    "is a macro-enabled Word file, whatever its name says; save it as a plain .docx",
+                    file=filename,
+                )
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
+
+
+def check_pdf(data: bytes, filename: str | None = None) -> None:
+    """A PDF must end as PDFs do; a truncated one is refused before parsing."""
+    if b"%%EOF" not in data[-2048:]:
+        raise FormError("is a truncated PDF (it does not end with %%EOF)", file=filename)
