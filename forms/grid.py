@@ -24,10 +24,11 @@ _LINE = re.compile(r"^\s*([^:\n]{1,160}?)\s*:\s*(.*)$")
 def _label_or_none(kind: str, text: str, context: str | None) -> str | None:
     if values.blank(text):
         return None
-    found = labels.match_label(kind, text)
-    if found is None and context:
+    if context:
         found = labels.context_labels(kind, context).get(labels.normalise(text))
-    return found
+        if found:
+            return found
+    return labels.match_label(kind, text)
 
 
 def read_ticks(field: str, cells: list[str]) -> str | None:
@@ -86,7 +87,7 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
     """``Label: value`` lines; lines that follow a many-line field continue it. Returns matches."""
     matched = 0
     current: str | None = None
-    rows: tuple[Table, dict[int, int]] | None = None
+    rows: Header | None = None
     for line in text.split("\n"):
         if line.lstrip().startswith(">"):
             continue
@@ -110,8 +111,7 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
             name, match = _label_or_none(kind, line.strip(), context), None
         if name:
             rows = None
-            if name.startswith(labels.CONTEXT):
-                context = name[len(labels.CONTEXT):]
+            context = labels.context_of(kind, match.group(1) if match else line) or context
             value = _INSERT_PROMPT.sub("", match.group(2)).strip(" _") if match else ""
             _offer(kind, raw, name, value)
             matched += 1
@@ -126,14 +126,17 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
     return matched
 
 
-def header_columns(kind: str, cells: list[str]) -> tuple[Table, dict[int, int]] | None:
+Header = tuple[Table, dict[int, tuple[int, str | None]]]
+
+
+def header_columns(kind: str, cells: list[str]) -> Header | None:
     """If these cells are a repeating table's header row: the table and cell -> column map."""
-    found: dict[str, dict[int, int]] = {}
+    found: dict[str, dict[int, tuple[int, str | None]]] = {}
     filled = [i for i, c in enumerate(cells) if not values.blank(c)]
     for i in filled:
         place = labels.match_column(kind, cells[i])
         if place:
-            found.setdefault(place[0], {})[i] = place[1]
+            found.setdefault(place[0], {})[i] = (place[1], place[2])
     if not found:
         return None
     name, columns = max(found.items(), key=lambda item: len(item[1]))
@@ -162,14 +165,16 @@ def _split_column(column: Column, text: str) -> dict[str, str]:
     return result
 
 
-def add_row(kind: str, raw: RawForm, header: tuple[Table, dict[int, int]], cells: list[str]) -> None:
+def add_row(kind: str, raw: RawForm, header: Header, cells: list[str]) -> None:
     table, columns = header
     row: dict[str, object] = {}
-    for i, position in columns.items():
+    for i, (position, sub_field) in columns.items():
         if i >= len(cells):
             continue
         column = table.columns[position]
-        if len(column.fields) == 1:
+        if sub_field:
+            row[sub_field] = cells[i]
+        elif len(column.fields) == 1:
             row[column.fields[0].name] = cells[i]
         else:
             row.update(_split_column(column, cells[i]))
@@ -182,6 +187,7 @@ def _label_row(kind: str, cells: list[str], raw: RawForm) -> None:
     while i < len(cells):
         text = cells[i]
         name = _label_or_none(kind, text, context)
+        context = labels.context_of(kind, text) or context
         if name is None:
             if not values.blank(text):
                 read_lines(kind, text, raw, context)
@@ -204,7 +210,7 @@ def _label_row(kind: str, cells: list[str], raw: RawForm) -> None:
 
 def read_table(kind: str, rows: list[list[str]], raw: RawForm) -> None:
     """A table of label rows, possibly with a repeating table's header and rows inside it."""
-    header: tuple[Table, dict[int, int]] | None = None
+    header: Header | None = None
     for cells in rows:
         new_header = header_columns(kind, cells)
         if new_header:

@@ -20,7 +20,7 @@ _PARENS = re.compile(r"\([^)]*\)")
 
 def normalise(text: str) -> str:
     """Lower case, "&" as "and", dots and apostrophes dropped, other punctuation as spaces."""
-    text = text.lower().replace("&", " and ")
+    text = text.lower().replace("&", " and ").replace("(s)", "s")
     text = re.sub(r"[.'’`]", "", text)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
@@ -39,16 +39,20 @@ def label_index(kind: str) -> dict[str, str]:
             for key in _keys(text):
                 index.setdefault(key, f.name)
     for context in template.contexts:
-        index[normalise(context)] = CONTEXT + context
+        index.setdefault(normalise(context), CONTEXT + context)
     for combined in template.combined:
         index[normalise(combined)] = COMBINED + combined
     return index
 
 
 @cache
-def column_index(kind: str) -> dict[str, tuple[str, int]]:
-    """Normalised column header -> (table name, column position) for one kind."""
-    index: dict[str, tuple[str, int]] = {}
+def column_index(kind: str) -> dict[str, tuple[str, int, str | None]]:
+    """Normalised column header -> (table, column position, sub-field or None) for one kind.
+
+    A column holding several fields (Sandwell's "Child Details") is one header on
+    the seed, but a person typing a table may give each its own column ("DOB").
+    """
+    index: dict[str, tuple[str, int, str | None]] = {}
     for table in TEMPLATES[kind].tables():
         for position, column in enumerate(table.columns):
             texts = [column.header, *column.aliases]
@@ -56,7 +60,15 @@ def column_index(kind: str) -> dict[str, tuple[str, int]]:
                 texts.append(column.fields[0].name.replace("_", " "))
             for text in texts:
                 for key in _keys(text):
-                    index.setdefault(key, (table.name, position))
+                    index.setdefault(key, (table.name, position, None))
+            if len(column.fields) > 1:
+                for f in column.fields:
+                    subs = [f.label, f.name.replace("_", " "), f.name.replace("child_", "childs ")]
+                    if f.name.endswith("dob"):
+                        subs.append("date of birth")
+                    for text in subs:
+                        for key in _keys(text):
+                            index.setdefault(key, (table.name, position, f.name))
     return index
 
 
@@ -69,8 +81,8 @@ def match_label(kind: str, text: str) -> str | None:
     return None
 
 
-def match_column(kind: str, text: str) -> tuple[str, int] | None:
-    """The (table, column) a header cell names on this kind of form, or None."""
+def match_column(kind: str, text: str) -> tuple[str, int, str | None] | None:
+    """The (table, column, sub-field) a header cell names on this kind of form, or None."""
     index = column_index(kind)
     for key in _keys(text):
         if key in index:
@@ -80,6 +92,15 @@ def match_column(kind: str, text: str) -> tuple[str, int] | None:
     for key, place in index.items():
         if len(key.split()) >= 2 and plain.startswith(key + " "):
             return place
+    return None
+
+
+def context_of(kind: str, text: str) -> str | None:
+    """The context a label sets for short labels after it in a row ("Disagreement resolved at")."""
+    keys = _keys(text)
+    for context in TEMPLATES[kind].contexts:
+        if normalise(context) in keys:
+            return context
     return None
 
 

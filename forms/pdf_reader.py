@@ -18,6 +18,7 @@ from forms.docx_model import Control
 from forms.records import KINDS, FormRecord
 from resdesk.errors import FormError
 
+RADIO = 1 << 15
 MAX_FIELDS = 2_000
 MAX_DEPTH = 8
 # pypdf limits, well below its defaults: a form is a few pages of text.
@@ -47,9 +48,9 @@ def _value(field_type: str | None, node) -> object:
     if raw is not None:
         raw = raw.get_object()
     if field_type == "/Btn":
-        if raw is None:
-            return False
-        text = str(raw).lstrip("/")
+        text = "" if raw is None else str(raw).lstrip("/")
+        if int(node.get("/Ff", 0)) & RADIO:
+            return text if text not in ("Off", "") else None
         return text not in ("Off", "")
     if raw is None:
         return None
