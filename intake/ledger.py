@@ -146,6 +146,7 @@ class Ledger:
                 Message.uidvalidity == key.uidvalidity,
                 Message.uid == key.uid,
             )
+            .with_for_update()
         ).scalar_one_or_none()
         if row is None:
             row = Message(
