@@ -4,11 +4,14 @@
   refused unless the host is a loopback address. Password login.
 - The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
 - ``snapshot`` SELECTs the folder again (a fresh view and a current UIDVALIDITY;
-  an implicit close never expunges) then ``UID SEARCH NOT KEYWORD
-  $Resdesk-Filed``: every message in the folder, ``\\Deleted``-flagged ones included, except those already filed by COPY.
-- ``fetch`` asks for ``RFC822.SIZE`` and ``FLAGS`` first, then ``BODY.PEEK[]``
-  (which never sets ``\\Seen``) only for messages within the size limit, in
-  batches of ``batch_size`` UIDs.
+  the implicit close never expunges) then runs ``UID SEARCH NOT KEYWORD
+  $Resdesk-Filed``: every message in the folder, ``\\Deleted``-flagged ones
+  included, except those already filed by COPY.
+- ``fetch`` asks for ``RFC822.SIZE`` and ``FLAGS`` of ``batch_size`` UIDs at a
+  time, then ``BODY.PEEK[]`` (which never sets ``\\Seen``) only for messages
+  within the size limit, a group of at most ``batch_bytes`` (or one message) at
+  a time, so memory stays bounded however large the backlog. (``\\Recent`` is
+  left out of the flags: it belongs to one session, not to the message.)
 - ``move`` uses ``UID MOVE`` when the server offers MOVE; otherwise ``UID COPY``
   then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
   would also remove colleagues' ``\\Deleted`` mail). Destination folders are
@@ -61,6 +64,21 @@ def _signals_new_mail(responses: list[tuple]) -> bool:
     return any(len(r) >= 2 and r[1] in _NEW_MAIL for r in responses)
 
 
+def _groups_of_bytes(sized: list[tuple[int, int]], max_bytes: int, budget: int) -> Iterator[list[tuple[int, int]]]:
+    """Consecutive runs of (uid, size) whose downloadable sizes add up to at most ``budget``."""
+    group: list[tuple[int, int]] = []
+    total = 0
+    for uid, size in sized:
+        cost = size if size <= max_bytes else 0
+        if group and total + cost > budget:
+            yield group
+            group, total = [], 0
+        group.append((uid, size))
+        total += cost
+    if group:
+        yield group
+
+
 def _says_bye(responses: list[tuple]) -> bool:
     return any(r and r[0] == b"BYE" for r in responses)
 
@@ -84,6 +102,7 @@ class ImapSource:
         use_idle: bool = True,
         timeout: float = 30.0,
         batch_size: int = 200,
+        batch_bytes: int = 8 * 1024 * 1024,
         reconnect_attempts: int = 6,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
@@ -102,7 +121,7 @@ class ImapSource:
         self.account = account or f"imap://{username}@{host}:{port}"
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.idle_seconds, self.poll_seconds, self.use_idle = idle_seconds, poll_seconds, use_idle
-        self.timeout, self.batch_size = timeout, batch_size
+        self.timeout, self.batch_size, self.batch_bytes = timeout, batch_size, batch_bytes
         self.reconnect_attempts = reconnect_attempts
         self.backoff_seconds, self.max_backoff_seconds = backoff_seconds, max_backoff_seconds
         self.reconnects = 0
@@ -204,28 +223,27 @@ class ImapSource:
         validity = self._uidvalidity
         for start in range(0, len(numbers), self.batch_size):
             batch = numbers[start:start + self.batch_size]
-
-            def fetch_batch(client: IMAPClient) -> tuple[int, dict, dict]:
-                heads = client.fetch(batch, ["RFC822.SIZE", "FLAGS"])
-                small = [uid for uid in batch if uid in heads and heads[uid].get(b"RFC822.SIZE", 0) <= max_bytes]
-                bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
-                return self._uidvalidity, heads, bodies
-
-            current, heads, bodies = self._call(fetch_batch)
+            current, heads = self._call(
+                lambda client: (self._uidvalidity, client.fetch(batch, ["RFC822.SIZE", "FLAGS"]))
+            )
             if current != validity:
                 return
-            for uid in batch:
-                head = heads.get(uid)
-                if head is None or b"RFC822.SIZE" not in head:
-                    continue  # expunged meanwhile
-                size = int(head[b"RFC822.SIZE"])
-                raw = None
-                if size <= max_bytes:
-                    raw = bodies.get(uid, {}).get(b"BODY[]")
-                    if raw is None:
+            present = [(uid, int(heads[uid][b"RFC822.SIZE"])) for uid in batch
+                       if b"RFC822.SIZE" in heads.get(uid, {})]  # others were expunged meanwhile
+            for group in _groups_of_bytes(present, max_bytes, self.batch_bytes):
+                wanted = [uid for uid, size in group if size <= max_bytes]
+                current, bodies = self._call(
+                    lambda client: (self._uidvalidity, client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {})
+                )
+                if current != validity:
+                    return
+                for uid, size in group:
+                    raw = bodies.get(uid, {}).get(b"BODY[]") if size <= max_bytes else None
+                    if size <= max_bytes and raw is None:
                         continue  # expunged between the two fetches
-                flags = tuple(to_unicode(f) for f in head.get(b"FLAGS", ()) if f != b"\\Recent")  # per session
-                yield FetchedMessage(MessageRef(self.account, self.folder, validity, str(uid)), bytes(raw) if raw is not None else None, size, flags)
+                    flags = tuple(to_unicode(f) for f in heads[uid].get(b"FLAGS", ()) if f != b"\\Recent")
+                    ref = MessageRef(self.account, self.folder, validity, str(uid))
+                    yield FetchedMessage(ref, bytes(raw) if raw is not None else None, size, flags)
 
     # -- filing -----------------------------------------------------------------------------------
 
@@ -291,8 +309,8 @@ class ImapSource:
                     if _says_bye(responses):
                         raise _ConnectionLost("the server ended the session during IDLE")
                 finally:
-                    client.idle_done()
-                if _signals_new_mail(responses):
+                    _, trailing = client.idle_done()
+                if _signals_new_mail(responses + list(trailing)):
                     return True
 
         return self._call(watch)

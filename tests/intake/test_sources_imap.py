@@ -73,11 +73,12 @@ def test_plain_imap_is_refused_for_a_remote_host(mail_user):
 
 def test_snapshot_and_fetch_in_batches_skip_vanished_and_never_mark_seen(dovecot, mail_user, source):
     """GIVEN five messages
-    WHEN they are fetched two at a time, with one UID that does not exist among them
+    WHEN they are fetched two at a time (and their bodies one at a time), with one UID that
+    does not exist among them
     THEN all five come back in order with their bytes and sizes, the missing UID is skipped,
     and none of them has become \\Seen on the server."""
     uids = [str(dovecot.append(mail_user, summary(n))) for n in range(5)]
-    source.batch_size = 2
+    source.batch_size, source.batch_bytes = 2, 10
     uidvalidity, listed = source.snapshot()
     assert listed == uids
     fetched = list(source.fetch(listed[:2] + ["9999"] + listed[2:], max_bytes=1_000_000))
@@ -166,20 +167,41 @@ def test_without_move_the_message_is_copied_and_flagged(dovecot_without_idle):
     assert len(dovecot_without_idle.folder_uids(user, "Resdesk/Processed")) == 1
 
 
-def test_idle_wakes_wait_when_mail_arrives(dovecot, mail_user, source):
+@pytest.mark.parametrize("security", ["none", "ssl"])
+def test_idle_wakes_wait_when_mail_arrives(dovecot, mail_user, security):
     """GIVEN a source waiting with IDLE and a polling interval of ten minutes
     WHEN a colleague's connection appends a message
     THEN wait() returns True within two seconds, so it was the server's push."""
     colleague = dovecot.client(mail_user)
-    assert source.can_idle
-    source.snapshot()
-    timer = threading.Timer(0.1, colleague.append, args=("INBOX", summary(1)))
-    timer.start()
-    woke = source.wait(timeout=2.0)
-    timer.join()
-    colleague.logout()
-    assert woke
-    assert len(source.snapshot()[1]) == 1
+    source = open_source(dovecot, mail_user, security, poll_seconds=600)
+    try:
+        assert source.can_idle
+        source.snapshot()
+        timer = threading.Timer(0.1, colleague.append, args=("INBOX", summary(1)))
+        timer.start()
+        woke = source.wait(timeout=2.0)
+        timer.join()
+        assert woke
+        assert len(source.snapshot()[1]) == 1
+    finally:
+        colleague.logout()
+        source.close()
+
+
+def test_idle_is_reissued_until_the_wait_ends(dovecot, mail_user):
+    """GIVEN a source whose IDLE lasts 0.2 seconds at a time and that never polls
+    WHEN mail arrives after several IDLE periods have passed
+    THEN the re-issued IDLE still reports it and wait() returns True."""
+    source = open_source(dovecot, mail_user, idle_seconds=0.2, poll_seconds=600)
+    try:
+        source.snapshot()
+        timer = threading.Timer(0.8, dovecot.append, args=(mail_user, summary(1)))
+        timer.start()
+        woke = source.wait(timeout=5.0)
+        timer.join()
+        assert woke
+    finally:
+        source.close()
 
 
 def test_wait_times_out_when_nothing_arrives(source):

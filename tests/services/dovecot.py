@@ -268,6 +268,17 @@ service anvil {{
         # APPENDUID (RFC 4315): b'[APPENDUID <uidvalidity> <uid>] Append completed.'
         return int(response.split(b"]")[0].split()[-1])
 
+    def append_many(self, user: MailUser, messages: list[bytes], folder: str = "INBOX") -> list[int]:
+        """Deliver many messages over one connection (a backlog); returns their UIDs in order."""
+        uids = []
+        with self.client(user) as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            for raw in messages:
+                response = client.append(folder, raw)
+                uids.append(int(response.split(b"]")[0].split()[-1]))
+        return uids
+
     def recreate_folder(self, user: MailUser, folder: str) -> None:
         """Delete and create ``folder`` again, which gives it a new UIDVALIDITY."""
         with self.client(user) as client:

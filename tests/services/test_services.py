@@ -31,3 +31,11 @@ def test_smtp_server_keeps_envelopes_and_refuses_on_request(smtp_server):
     assert (kept.mail_from, kept.rcpt_tos) == ("escalations@partnership.example", ("b@agency.example",))
     assert b"Subject: two" in kept.raw
     assert smtp_server.refused == 1
+
+
+def test_append_many_delivers_a_backlog_in_order(dovecot, mail_user):
+    """GIVEN fifty messages WHEN they are appended over one connection
+    THEN the inbox holds fifty messages with ascending UIDs."""
+    uids = dovecot.append_many(mail_user, [f"Subject: {n}\r\n\r\n{n}\r\n".encode() for n in range(50)])
+    assert uids == sorted(uids) and len(set(uids)) == 50
+    assert sorted(dovecot.folder_uids(mail_user, "INBOX")) == uids
