@@ -119,7 +119,8 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
         lowered = entry.filename.lower()
         if lowered.endswith(("vbaproject.bin", "vbadata.xml")):
             raise FormError(
-                "is a macro-enabled Word file, whatever its name says; save it as a plain .docx",
+                f"is a macro-enabled Word file (it holds a macro project, {entry.filename}), whatever "
+                "its name says; save it as a plain .docx",
                 file=filename,
             )
         if "/activex/" in f"/{lowered}":
@@ -143,7 +144,8 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
                 )
             if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(content):
                 raise FormError(
-                    "is a macro-enabled Word file, whatever its name says; save it as a plain .docx",
+                    "is a macro-enabled Word file (its content types declare macros), whatever its "
+                    "name says; save it as a plain .docx",
                     file=filename,
                 )
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
