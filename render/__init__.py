@@ -4,6 +4,8 @@ Every renderer is a pure function from a view (``render.views``) to bytes.
 PDFs come from sandboxed Jinja2 HTML templates through WeasyPrint with a URL
 fetcher that serves only the product's packaged assets (``render.fetcher``);
 Word documents come from docxtpl templates rendered in the same sandbox.
+Outbound mail is built by pure functions (``render.outbox``, ``render.compose``)
+and handed to SMTP by ``render.smtp``; the outbox table lives in ``cases``.
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
@@ -38,35 +40,66 @@ from .views import (
     TimelineRow,
 )
 from .word import WORD_TEMPLATES, render_docx, word_environment
+from .text import render_text
+from .outbox import (
+    AUTO_SUBMITTED,
+    MailAttachment,
+    OutboundMail,
+    RecipientRateLimit,
+    build_message,
+    clean_header_text,
+    clean_message_id,
+    envelope_recipients,
+    is_automatic,
+    message_id_for,
+    parse_one_address,
+    references_for,
+    reply_subject,
+    with_case_token,
+)
+from .compose import compose_acknowledgement, compose_notice, compose_reminder
+from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
 
 __all__ = [
+    "AcknowledgementView",
+    "ActionRow",
     "ARCHIVE_VARIANT",
     "ASSET_BASE_URL",
     "ASSET_SCHEME",
-    "AcknowledgementView",
-    "ActionRow",
+    "asset_url",
     "AssetFetcher",
+    "AUTO_SUBMITTED",
+    "build_message",
     "CaseRecordView",
     "ChildDetails",
+    "clean_header_text",
+    "clean_message_id",
+    "compose_acknowledgement",
+    "compose_notice",
+    "compose_reminder",
     "DeadlineRow",
     "DocumentRow",
+    "envelope_recipients",
     "EscalationConcernView",
     "EventRow",
+    "html_environment",
+    "html_to_pdf",
+    "is_automatic",
     "Letter",
+    "MailAttachment",
+    "message_id_for",
     "MessageRow",
     "NOTICE_KINDS",
     "NoticeView",
+    "OutboundMail",
+    "parse_one_address",
     "Party",
+    "PermanentSendFailure",
+    "RecipientRateLimit",
     "RecordedItem",
+    "references_for",
     "RefusedURL",
     "ReminderView",
-    "ResolutionNoticeView",
-    "StageRow",
-    "TimelineRow",
-    "WORD_TEMPLATES",
-    "asset_url",
-    "html_environment",
-    "html_to_pdf",
     "render_acknowledgement",
     "render_case_record",
     "render_docx",
@@ -78,5 +111,16 @@ __all__ = [
     "render_reminder",
     "render_resolution_notice",
     "render_resolution_notice_docx",
+    "render_text",
+    "reply_subject",
+    "ResolutionNoticeView",
+    "send_with_retry",
+    "SendFailure",
+    "SmtpSender",
+    "StageRow",
+    "TemporarySendFailure",
+    "TimelineRow",
+    "with_case_token",
     "word_environment",
+    "WORD_TEMPLATES",
 ]

@@ -90,3 +90,10 @@ class CountingListener:
         self._stop.set()
         self._thread.join()
         self.sock.close()
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
