@@ -82,6 +82,15 @@ def due(tx: Tx, now: datetime, limit: int = 100) -> list[Outbound]:
     )
 
 
+def sent_since(tx: Tx, since: datetime) -> list[Outbound]:
+    """Messages sent at or after ``since`` (for a per-recipient rate limit)."""
+    return list(
+        tx.session.execute(
+            select(Outbound).where(Outbound.state == SENT, Outbound.sent_at >= since).order_by(Outbound.sent_at)
+        ).scalars()
+    )
+
+
 def mark_sent(tx: Tx, row: Outbound, at: datetime | None = None) -> None:
     row.state = SENT
     row.sent_at = at or utcnow()

@@ -114,6 +114,42 @@ class Tx:
     def all_cases(self) -> list[Case]:
         return list(self.session.execute(select(Case).order_by(Case.id)).scalars())
 
+    def update_case_details(
+        self,
+        case: Case,
+        *,
+        child_identifier: str | None = None,
+        child_name: str | None = None,
+        child_dob: date | None = None,
+        child_protection_plan_or_looked_after: bool | None = None,
+        threshold_dispute: bool | None = None,
+        childrens_trust_involved: bool | None = None,
+        actor: str = SYSTEM_ACTOR,
+    ) -> dict[str, Any]:
+        """Fill in what a form says about the child and the dispute; return what changed.
+
+        Child details already recorded are kept (a differing value is left for a
+        person, not overwritten); a flag, once set, stays set.
+        """
+        changed: dict[str, Any] = {}
+        for name, value in (("child_identifier", child_identifier), ("child_name", child_name), ("child_dob", child_dob)):
+            if value is not None and getattr(case, name) is None:
+                setattr(case, name, value)
+                changed[name] = value.isoformat() if isinstance(value, date) else value
+        for name, flag in (
+            ("child_protection_plan_or_looked_after", child_protection_plan_or_looked_after),
+            ("threshold_dispute", threshold_dispute),
+            ("childrens_trust_involved", childrens_trust_involved),
+        ):
+            if flag and not getattr(case, name):
+                setattr(case, name, True)
+                changed[name] = True
+        if changed:
+            case.updated_at = utcnow()
+            self.session.flush()
+            self.audit(actor, "case-details-updated", case.ref, changed)
+        return changed
+
     def add_party(
         self,
         case: Case,

@@ -229,6 +229,23 @@ class Ledger:
             row.claimed_by = None
             row.claimed_at = None
         tx.session.flush()
+        case = tx.case_by_id(row.case_id) if row.case_id is not None else None
+        tx.audit(
+            claim.worker,
+            f"message-{state}",
+            case.ref if case else None,
+            {
+                "ledger_id": row.id,
+                "account": row.account,
+                "folder": row.folder,
+                "uidvalidity": row.uidvalidity,
+                "uid": row.uid,
+                "sha256": row.sha256,
+                "message_id": row.message_id,
+                "reason": reason,
+                "attempts": row.attempts,
+            },
+        )
         return row
 
     def reclaim_abandoned(self, account: str, folder: str, worker: str) -> int:

@@ -151,3 +151,26 @@ def test_a_process_killed_inside_transactions_leaves_the_file_intact(sqlite_url,
     store = open_store(sqlite_url, tmp_path / "archive")
     assert verify_chain(store) == (True, None)
     store.close()
+
+
+def test_form_details_fill_gaps_but_never_overwrite(store, oldham):
+    """GIVEN a case with a child's name WHEN a form gives another name, a birth date and a flag
+    THEN the birth date and flag are recorded, the name is kept, and the change is audited."""
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT, child_name="Amy Smith")
+        changed = tx.update_case_details(
+            case, child_name="Amy Smyth", child_dob=date(2015, 4, 3), child_protection_plan_or_looked_after=True
+        )
+        assert changed == {"child_dob": "2015-04-03", "child_protection_plan_or_looked_after": True}
+        assert (case.child_name, case.child_protection_plan_or_looked_after) == ("Amy Smith", True)
+        assert tx.update_case_details(case, child_protection_plan_or_looked_after=False) == {}
+        assert case.child_protection_plan_or_looked_after is True
+        assert tx.session.query(AuditEntry).filter_by(action="case-details-updated").count() == 1
+
+
+def test_the_public_surface_is_true():
+    """GIVEN the cases package WHEN its __all__ is read THEN every name it lists exists."""
+    import cases
+
+    missing = [name for name in cases.__all__ if not hasattr(cases, name)]
+    assert missing == []

@@ -107,3 +107,26 @@ def test_clock_events_come_from_stage_and_resolution_events(oldham):
     assert clock_events([*t1.events, *t2.events]) == [
         StageEntered(1, AT), StageEntered(2, AT), CaseResolved(AT)
     ]
+
+
+outcomes = st.sampled_from(["resolved", "escalated", "actions-agreed", None, "maybe"])
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=6), outcomes), max_size=12))
+def test_stages_never_go_back_and_resolution_sticks(summaries):
+    """GIVEN any sequence of stage summaries WHEN applied in order THEN the stage never decreases, a resolved
+    case stays resolved, and every stage the case reaches exists in the protocol."""
+    from protocols import default_registry
+
+    oldham = default_registry().get("oldham")
+    state = CaseState()
+    for minute, (stage, outcome) in enumerate(summaries):
+        at = AT.replace(minute=minute)
+        before = state
+        state = after_stage_summary(oldham, state, stage, outcome, at).state
+        if before.stage is not None:
+            assert state.stage is not None and state.stage >= before.stage
+        if before.status == "resolved":
+            assert state.status == "resolved" and state.resolved_at == before.resolved_at
+        if state.stage is not None:
+            assert state.stage in oldham.stage_numbers

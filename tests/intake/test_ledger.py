@@ -284,3 +284,20 @@ def test_sigkill_at_any_moment_leaves_each_message_unclaimed_claimed_or_complete
             uid = _row(store, ledger_id).uid
             assert ledger.claim(LedgerKey("inbox", "INBOX", "1", uid), None, "restarted").attempts == 2
     store.close()
+
+
+def test_every_completion_is_in_the_audit_chain(ledger, store):
+    """GIVEN a message handled and another quarantined WHEN the audit chain is read THEN both are there
+    with their content hashes, and the chain verifies."""
+    from cases import verify_chain
+    from cases.models import AuditEntry
+
+    for uid, state in ((1, "done"), (2, "quarantined")):
+        claim = ledger.claim(key(uid), f"{uid:02d}" * 32, "w", now=T0)
+        with store.transaction() as tx:
+            ledger.complete(tx, claim, state, None if state == "done" else "attachment is macro-enabled")
+    with store.transaction() as tx:
+        entries = {e.action: e.payload for e in tx.session.query(AuditEntry)}
+    assert entries["message-done"]["sha256"] == "01" * 32
+    assert entries["message-quarantined"]["reason"] == "attachment is macro-enabled"
+    assert verify_chain(store) == (True, None)
