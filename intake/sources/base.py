@@ -21,13 +21,18 @@ A *mail source* watches one folder of one account. Its whole surface:
     folder does nothing; a ``ref`` from an older UIDVALIDITY raises
     ``IntakeError`` rather than moving whatever holds that UID now.
 ``wait(timeout) -> bool``
-    Blocks until new mail may have arrived (IDLE), a poll interval passes, or
-    ``timeout`` seconds pass; ``True`` when the mailbox signalled a change.
+    Blocks until mail the last ``snapshot`` did not list may be in the folder
+    (IDLE push, or a poll that finds it), or ``timeout`` seconds pass.
+    ``True`` means "take a new snapshot"; it is also ``True`` at once when no
+    snapshot was taken yet or the connection had to be reopened. ``False``
+    means the timeout passed with nothing new.
 ``close()``
     Logs out and releases the connection; the source can't be used after.
 
-Errors are ``IntakeError`` (refused login, lost connection that did not come
-back, folder that cannot be read).
+Errors are ``IntakeError`` (refused login, untrusted certificate, lost
+connection that did not come back, folder that cannot be read) or
+``UsageError`` (settings that cannot work, such as plain IMAP to a remote
+host). A source is used by one thread at a time.
 """
 
 from __future__ import annotations

@@ -16,8 +16,11 @@
   then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
   would also remove colleagues' ``\\Deleted`` mail). Destination folders are
   created (and subscribed) when missing.
-- ``wait`` uses IDLE when offered, re-issued every ``idle_seconds`` (well within
-  the 29 minutes RFC 2177 allows), else a NOOP every ``poll_seconds``.
+- ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
+  the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
+  only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
+  IDLE when offered, re-issued every ``idle_seconds`` (well within the 29
+  minutes RFC 2177 allows), else repeats that check every ``poll_seconds``.
 - A dropped connection (server restart, ``BYE``, reset, timeout) is reopened
   with exponential backoff (``backoff_seconds`` doubling up to
   ``max_backoff_seconds``, at most ``reconnect_attempts`` tries) and the
@@ -129,6 +132,7 @@ class ImapSource:
         self._uidvalidity = 0
         self._can_move = self._can_idle = False
         self._folders: set[str] = set()
+        self._horizon: int | None = None  # the first UID the last snapshot did not see
         self._call(lambda client: None)
 
     # -- connection -------------------------------------------------------------------------------
@@ -161,6 +165,8 @@ class ImapSource:
         except BaseException:
             _quietly_close(client)
             raise
+        if self._uidvalidity != int(selected[b"UIDVALIDITY"]):
+            self._horizon = None  # the folder was recreated: the last snapshot says nothing now
         self._uidvalidity = int(selected[b"UIDVALIDITY"])
         self._can_move = b"MOVE" in capabilities
         self._can_idle = self.use_idle and b"IDLE" in capabilities
@@ -208,9 +214,12 @@ class ImapSource:
         def search(client: IMAPClient) -> tuple[int, list[str]]:
             # SELECT again (an implicit close never expunges): a fresh view shows mail others
             # added, and a current UIDVALIDITY even where the folder was recreated under us.
-            self._uidvalidity = int(client.select_folder(self.folder)[b"UIDVALIDITY"])
-            uids = client.search(["NOT", "KEYWORD", FILED_KEYWORD])
-            return self._uidvalidity, [str(uid) for uid in sorted(uids)]
+            selected = client.select_folder(self.folder)
+            self._uidvalidity = int(selected[b"UIDVALIDITY"])
+            uids = sorted(client.search(["NOT", "KEYWORD", FILED_KEYWORD]))
+            # Mail with a UID from here on arrived after this snapshot (see wait()).
+            self._horizon = max(int(selected.get(b"UIDNEXT", 1)), uids[-1] + 1 if uids else 1)
+            return self._uidvalidity, [str(uid) for uid in uids]
 
         return self._call(search)
 
@@ -292,10 +301,9 @@ class ImapSource:
 
         def watch(client: IMAPClient) -> bool:
             while True:
-                if self.reconnects != reconnects:
-                    return True  # mail may have come while we were away
-                _, responses = client.noop()  # reports what arrived since our last command
-                if _signals_new_mail(responses):
+                if self.reconnects != reconnects or self._horizon is None:
+                    return True  # mail may have come while we were away, or we never looked
+                if self._arrived_since_snapshot(client):
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -314,6 +322,15 @@ class ImapSource:
                     return True
 
         return self._call(watch)
+
+    def _arrived_since_snapshot(self, client: IMAPClient) -> bool:
+        """Whether a message newer than the last snapshot is in the folder.
+
+        The server announces new mail once, in the reply to whatever command comes next
+        (a FETCH or a MOVE, say), so the announcement alone cannot be relied on here.
+        """
+        client.noop()  # lets the session see what others added
+        return any(uid >= self._horizon for uid in client.search(["UID", f"{self._horizon}:*"]))
 
     def close(self) -> None:
         if self._client is not None:

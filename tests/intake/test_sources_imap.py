@@ -188,6 +188,20 @@ def test_idle_wakes_wait_when_mail_arrives(dovecot, mail_user, security):
         source.close()
 
 
+def test_mail_announced_during_other_work_still_ends_the_wait(dovecot, mail_user, source):
+    """GIVEN a snapshot, then new mail arriving while the source files an earlier message
+    (so the server announces it in the reply to MOVE)
+    WHEN the source then waits
+    THEN wait() returns True at once rather than idling past the new mail."""
+    first = dovecot.append(mail_user, summary(1))
+    source.snapshot()
+    second = dovecot.append(mail_user, summary(2))
+    [message] = list(source.fetch([str(first)], 1_000_000))
+    source.move(message.ref, "Resdesk/Processed")
+    assert source.wait(timeout=1.0)
+    assert source.snapshot()[1] == [str(second)]
+
+
 def test_idle_is_reissued_until_the_wait_ends(dovecot, mail_user):
     """GIVEN a source whose IDLE lasts 0.2 seconds at a time and that never polls
     WHEN mail arrives after several IDLE periods have passed
