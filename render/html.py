@@ -28,6 +28,7 @@ from resdesk.errors import RenderError
 from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
 from .formatting import FILTERS
 from .timeline import timeline_chart
+from .views import CaseRecordView
 
 __all__ = [
     "render_html",
@@ -162,7 +163,7 @@ def html_to_pdf(
             raise RenderError(f"The document could not load an asset: {error}") from error
 
 
-def render_case_record(view) -> bytes:
+def render_case_record(view: CaseRecordView) -> bytes:
     """The auditor's record of a case: PDF/A-3b with the case's JSON embedded."""
     payload = json.dumps(
         view.record_json, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default

@@ -74,3 +74,30 @@ def test_public_surface_is_true():
     """GIVEN render's __all__ WHEN each name is looked up THEN it exists."""
     missing = [name for name in render.__all__ if not hasattr(render, name)]
     assert missing == []
+
+
+def test_hostile_values_in_the_record_stay_text_and_embed_only_the_json(tmp_path, listener):
+    """GIVEN events, messages and documents whose text is hostile markup
+    WHEN the auditor record renders THEN the only embedded file is the case JSON, the port sees no
+    connection, and the values print as typed."""
+    from render import DocumentRow, EventRow, MessageRow
+
+    link = "<link rel=attachment href=file:///etc/passwd>"
+    image = f"<img src=http://127.0.0.1:{listener.port}/>"
+    base = example_case_record()
+    view = base.model_copy(
+        update={
+            "events": [EventRow(at=datetime(2026, 12, 17, 9), kind="note", description=link, actor=image)],
+            "messages": [base.messages[0].model_copy(update={"subject": "{{ cycler.__init__.__globals__ }}"})],
+            "documents": [DocumentRow(at=datetime(2026, 12, 17, 9), name="Zoë & <Siobhán>.pdf",
+                                      media_type="application/pdf", sha256="0" * 64)],
+        }
+    )
+    pdf = render_case_record(view)
+    qpdf_check(pdf, tmp_path)
+    assert list(PdfReader(io.BytesIO(pdf)).attachments) == ["case-OLD-2026-0007.json"]
+    # Narrow table cells wrap long values at "/" with no space; compare without spaces.
+    text = pdf_text(pdf, tmp_path).replace(" ", "")
+    for value in [link, image, "{{ cycler.__init__.__globals__ }}", "Zoë & <Siobhán>.pdf"]:
+        assert value.replace(" ", "") in text, value
+    assert listener.connections == 0
