@@ -13,7 +13,9 @@ be served over IMAP: the watched ``INBOX`` is the Maildir itself, and a folder
 - Moving is a hard link into the destination then removing the old name (an
   atomic rename that never overwrites); a crash between the two leaves the
   message in both places, never in neither. Nothing is ever deleted.
-- ``wait`` polls the folder's ``new/`` and ``cur/`` every ``poll_seconds``.
+- ``wait`` polls the folder's ``new/`` and ``cur/`` every ``poll_seconds`` and
+  returns True when a name the last snapshot did not list is there, or the
+  folder was removed or recreated.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class MaildirSource:
         self.directory = folder_path(self.root, folder)
         _make_maildir(self.root, subfolder=False)
         _make_maildir(self.directory, subfolder=self.directory != self.root)
-        self._known: set[str] | None = None
+        self._known: tuple[int, set[str]] | None = None  # what the last snapshot saw
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class MaildirSource:
     def snapshot(self) -> tuple[int, list[str]]:
         uidvalidity = self._uidvalidity()
         entries = self._entries()
-        self._known = set(entries)
+        self._known = (uidvalidity, set(entries))
         return uidvalidity, sorted(entries)
 
     def fetch(self, uids: list[str], max_bytes: int) -> Iterator[FetchedMessage]:
@@ -188,10 +190,21 @@ class MaildirSource:
 
     # -- waiting ----------------------------------------------------------------------------------
 
+    def _changed_since_snapshot(self) -> bool:
+        if self._known is None:
+            return True
+        try:
+            uidvalidity = int((self.directory / UIDVALIDITY_FILE).read_text())
+            names = set(self._entries())
+        except (OSError, ValueError, IntakeError):
+            return True  # removed or being recreated: the next snapshot tells
+        known_validity, known_names = self._known
+        return uidvalidity != known_validity or bool(names - known_names)
+
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
-            if self._known is None or set(self._entries()) - self._known:
+            if self._changed_since_snapshot():
                 return True
             left = deadline - time.monotonic()
             if left <= 0:

@@ -152,6 +152,22 @@ def test_wait_notices_a_delivery(root):
     assert source.snapshot()[1] == ["1700000001.M1P1.host"]
 
 
+def test_wait_notices_the_maildir_being_recreated(root):
+    """GIVEN a source that has taken a snapshot of a message
+    WHEN the Maildir is removed and made again with a message of the same name
+    THEN wait() returns True, and the next snapshot has a new UIDVALIDITY."""
+    source = MaildirSource(root, poll_seconds=0.05)
+    deliver(root, "1700000001.M1P1.host", message(1))
+    old_validity, _ = source.snapshot()
+    shutil.rmtree(root)
+    assert source.wait(timeout=5.0)
+    for sub in ("tmp", "new", "cur"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    deliver(root, "1700000001.M1P1.host", message(2))
+    assert source.wait(timeout=5.0)
+    assert source.snapshot()[0] != old_validity
+
+
 def test_wait_times_out_when_nothing_arrives(root):
     """GIVEN a snapshot of an unchanged Maildir WHEN the source waits briefly THEN it returns False."""
     source = MaildirSource(root, poll_seconds=0.05)
