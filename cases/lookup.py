@@ -9,13 +9,14 @@ agencies involved. Each answer is a case reference, or None.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from sqlalchemy import func, select
 
 from cases.models import RESOLVED, Case, Event, Message, Outbound, Party
-from cases.store import Store
+from cases.store import Store, Tx
 
 _NOT_ID = re.compile(r"[\s\-]+")
 
@@ -44,14 +45,27 @@ def _name_key(name: str | None) -> str | None:
 
 
 class StoreKnownCases:
-    """The case file seen as correlation's ``KnownCases``: case references in, case references out."""
+    """The case file seen as correlation's ``KnownCases``: case references in, case references out.
 
-    def __init__(self, store: Store):
-        self.store = store
+    Built on a ``Store``, each question is its own short read; built on an open
+    ``Tx``, the questions are asked inside that unit of work (so a watcher can
+    correlate and record in one transaction).
+    """
+
+    def __init__(self, source: Store | Tx):
+        self._source = source
+
+    @contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        if isinstance(self._source, Tx):
+            yield self._source
+        else:
+            with self._source.transaction() as tx:
+                yield tx
 
     def case_for_reference(self, ref: str) -> str | None:
         """The case with this reference (``OLD-2026-0007``), if the case file holds it."""
-        with self.store.transaction() as tx:
+        with self._tx() as tx:
             case = tx.case_by_ref(ref)
             return case.ref if case else None
 
@@ -61,7 +75,7 @@ class StoreKnownCases:
         When several match, the latest-listed id wins (``References`` lists oldest first).
         """
         ordered = [i for i in ids if i]
-        with self.store.transaction() as tx:
+        with self._tx() as tx:
             for message_id in reversed(ordered):
                 forms = _message_id_forms([message_id])
                 if not forms:
@@ -90,7 +104,7 @@ class StoreKnownCases:
         and if more than one case fits, none is chosen (a person decides).
         """
         wanted = normalise_identifier(identifier)
-        with self.store.transaction() as tx:
+        with self._tx() as tx:
             open_cases = select(Case).where(Case.status != RESOLVED)
             if wanted:
                 for case in tx.session.execute(

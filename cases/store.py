@@ -7,6 +7,7 @@ process killed at any instant leaves either all of a change or none of it.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timezone
@@ -345,17 +346,29 @@ class Store:
         self.engine = engine
         self.archive = archive
         self.url = url
+        self._local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """A unit of work: commits at the end of the block, rolls back if it raises."""
+        """A unit of work: commits at the end of the block, rolls back if it raises.
+
+        Units of work do not nest: a second one opened inside the first, in the same
+        thread, would wait on the first's lock forever, so it is refused at once.
+        Pass the open ``Tx`` along instead.
+        """
+        if getattr(self._local, "open", False):
+            raise StoreError(
+                "A unit of work on the case file was opened inside another; pass the open transaction along instead."
+            )
         session = Session(self.engine, expire_on_commit=False)
+        self._local.open = True
         try:
             with session.begin():
                 yield Tx(self, session)
         except OperationalError as exc:
             raise StoreError(f"The case file could not be written ({exc.orig}).") from exc
         finally:
+            self._local.open = False
             session.close()
 
     def archive_message(self, raw: bytes) -> tuple[str, Path]:

@@ -15,6 +15,7 @@ from cases.models import RESOLVED, AuditEntry, Case, Message
 from cases.store import Store, Tx
 from cases.timeline import clock_events
 from protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
+from resdesk.errors import ProtocolError
 
 CalendarFor = Callable[[Protocol], WorkingCalendar]
 
@@ -28,9 +29,17 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def clock_for(case: Case, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar) -> CaseClock:
-    """The case's stage clock at ``now`` from its stored events."""
-    protocol = registry.get(case.protocol)
-    return evaluate(protocol, clock_events(case.events), now, calendar_for(protocol))
+    """The case's stage clock at ``now`` from its stored events.
+
+    A case whose protocol is no longer defined, or whose events name a stage the
+    definition lost, gets an empty clock that says so instead of failing the listing.
+    """
+    try:
+        protocol = registry.get(case.protocol)
+        return evaluate(protocol, clock_events(case.events), now, calendar_for(protocol))
+    except ProtocolError as exc:
+        return CaseClock(protocol=case.protocol, stages=[], resolved=case.resolved_at,
+                         next_action=f"Cannot evaluate the clock: {exc}")
 
 
 def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:

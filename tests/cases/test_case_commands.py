@@ -88,3 +88,18 @@ def test_unknown_case_is_one_sentence_and_status_2(config, capsys):
     assert main(["case", "OLD-2026-0099", "--config", str(config)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip() == "resdesk: There is no case OLD-2026-0099 in the case file."
+
+
+def test_a_case_under_an_unknown_protocol_does_not_break_the_listing(config, capsys, tmp_path):
+    """GIVEN a case whose protocol is no longer defined WHEN cases are listed THEN it is listed, saying why it has no clock."""
+    from sqlalchemy import update
+
+    from cases.models import Case
+
+    store = open_store(f"sqlite:///{tmp_path / 'var' / 'resdesk.sqlite3'}", tmp_path / "archive")
+    with store.transaction() as tx:
+        tx.session.execute(update(Case).where(Case.ref == "OLD-2026-0002").values(protocol="retired"))
+    store.close()
+    rows = {r["ref"]: r for r in _json(capsys, "cases", "--config", str(config), "--json")}
+    assert rows["OLD-2026-0002"]["stage_due"] is None
+    assert "retired" in rows["OLD-2026-0002"]["next_action"]

@@ -62,3 +62,12 @@ def test_resolved_cases_are_not_matched_by_child(store, oldham):
         case = tx.require_case("OLD-2026-0001")
         tx.record_stage_summary(case, oldham, 1, "resolved", AT)
     assert known.case_for_child("9434765919", None, None, []) is None
+
+
+def test_lookups_inside_an_open_unit_of_work(store, oldham):
+    """GIVEN a unit of work that has just opened a case WHEN correlation asks inside it THEN the new case is seen."""
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT, child_identifier="9434765919")
+        known = StoreKnownCases(tx)
+        assert known.case_for_reference(case.ref) == case.ref
+        assert known.case_for_child("943 476 5919") == case.ref

@@ -174,3 +174,16 @@ def test_the_public_surface_is_true():
 
     missing = [name for name in cases.__all__ if not hasattr(cases, name)]
     assert missing == []
+
+
+def test_units_of_work_do_not_nest(store):
+    """GIVEN an open unit of work WHEN another is opened inside it in the same thread THEN it is refused at once
+    (on SQLite it would otherwise wait on its own lock)."""
+    from resdesk.errors import StoreError
+
+    with store.transaction():
+        with pytest.raises(StoreError, match="inside another"):
+            with store.transaction():
+                pass
+    with store.transaction() as tx:  # and the store is usable afterwards
+        assert tx.all_cases() == []
