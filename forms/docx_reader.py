@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from forms import labels
 from forms.assemble import FieldProblem, RawForm, build_record
@@ -66,7 +67,7 @@ def read_docx(data: bytes, filename: str | None = None) -> FormRecord:
             xml = package.read(_main_part(package))
     except FormError as exc:
         raise FormError(exc.reason, file=filename) from None
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise FormError(f"is not a readable Word file ({exc})", file=filename) from None
     try:
         model = document_model(xml)

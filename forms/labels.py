@@ -26,7 +26,11 @@ def normalise(text: str) -> str:
 
 
 def _keys(text: str) -> set[str]:
-    return {k for k in (normalise(text), normalise(_PARENS.sub(" ", text))) if k}
+    """The forms of a label that count as the same: as printed, without its brackets, and
+    with no spaces at all ("D. O. B." is "D.O.B")."""
+    keys = {normalise(text), normalise(_PARENS.sub(" ", text))}
+    keys |= {"=" + k.replace(" ", "") for k in keys}
+    return {k for k in keys if k.strip("=")}
 
 
 @cache

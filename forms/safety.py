@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 from resdesk.errors import FormError
 
@@ -148,7 +149,7 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
                     "name says; save it as a plain .docx",
                     file=filename,
                 )
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
 
 

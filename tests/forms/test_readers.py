@@ -1,0 +1,129 @@
+"""How the readers cope with the ways agencies fill forms in."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from docx import Document
+
+import forms
+from forms import grid, labels, read_email_text, read_form
+from forms.assemble import FieldProblem
+from make_samples import RECORDS
+from resdesk.errors import FormError
+
+
+def _docx(rows: list[list[str]], title: str | None = None) -> bytes:
+    document = Document()
+    if title:
+        document.add_paragraph(title)
+    table = document.add_table(rows=0, cols=max(len(r) for r in rows))
+    for values in rows:
+        for cell, value in zip(table.add_row().cells, values):
+            cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("label", ["D.O.B", "d.o.b:", "DOB", "  D. O. B.  ", "Date of birth"])
+def test_labels_are_matched_tolerantly(label):
+    """GIVEN a label typed with other case, punctuation or spacing THEN it names the same field."""
+    assert labels.match_label("resolution-notice", label) == "child_dob"
+
+
+def test_seed_layout_without_a_title_is_recognised_by_its_labels():
+    """GIVEN a label/value table with no title WHEN read THEN the kind comes from which labels it fills."""
+    data = _docx([["Name of child/young person:", "Kai"], ["Name of Professional and email contact details "
+                  "of the person escalating a concern", "Dr A Bell a.bell@trust.example"],
+                  ["Methodology used to resolve conflict:", "Meeting"]])
+    result = read_form(data, "untitled.docx")
+    assert result.kind == "escalation-concern"
+    assert result.record.raised_by_name == "Dr A Bell"
+    assert result.record.raised_by_email == "a.bell@trust.example"
+
+
+@pytest.mark.parametrize(
+    "cells, expected",
+    [
+        (["☐ Universal Services", "☒ Early Help", "☐ Care Leaver"], "early-help"),
+        (["Universal Services", "Child in Need (S17) X", "Care Leaver"], "child-in-need"),
+        (["Universal Services", "", "Child Protection (S47)", "✓"], "child-protection"),
+        (["Universal Services", "Early Help", "Legal status:", "Care Leaver"], None),
+    ],
+)
+def test_tick_box_rows(cells, expected):
+    """GIVEN a level-of-need row ticked with a box, an X or a tick in the next cell THEN the ticked level is read."""
+    assert grid.read_ticks("current_level_of_need", cells) == expected
+
+
+def test_two_ticks_are_an_error():
+    with pytest.raises(FieldProblem, match="more than one level of need"):
+        grid.read_ticks("current_level_of_need", ["☒ Early Help", "☒ Care Leaver"])
+
+
+def test_agreed_actions_table_takes_any_number_of_rows():
+    """GIVEN the Agreed Actions header row and twelve rows below it THEN twelve actions are read, blanks skipped."""
+    rows = [["Name of Child/Young Person", "Amy"], ["Name of Professional Raising Resolution and Challenge Notice", "Bo"],
+            ["Agreed Actions", "Who is Accountable For this Action?", "Agreed timeline (Please be specific)",
+             "Action Completed? (Yes/No)"]]
+    rows += [[f"Action {n}", "Owner", "Soon", "Yes" if n % 2 else "No"] for n in range(12)] + [["", "", "", ""]]
+    result = read_form(_docx(rows, "Resolution Notice"), "rn.docx")
+    assert [a.action for a in result.record.actions] == [f"Action {n}" for n in range(12)]
+    assert [a.completed for a in result.record.actions] == [n % 2 == 1 for n in range(12)]
+
+
+def test_type_is_decided_by_content_not_name(samples):
+    """GIVEN a PDF form saved with a .docx name WHEN read THEN it is read as the PDF it is."""
+    data = (samples / "stage-summary" / "ours.pdf").read_bytes()
+    assert read_form(data, "summary.docx").record == RECORDS["stage-summary"]
+
+
+def test_word_placeholders_are_not_values():
+    """GIVEN our blank template with only the required boxes filled THEN the rest are empty, not placeholder text."""
+    record = forms.StageSummary(stage=1, outcome="resolved")
+    result = read_form(forms.fill_docx("stage-summary", record), "ss.docx")
+    assert result.record == record
+
+
+def test_email_without_a_form_is_none():
+    """GIVEN an ordinary email that mentions a label once THEN it holds no form."""
+    assert read_email_text("Hi, the child's D.O.B is in the attached notice.\nThanks") is None
+
+
+def test_email_quoted_lines_are_ignored(samples):
+    """GIVEN a reply quoting an older form THEN only the new text is read."""
+    text = (samples / "stage-summary" / "email.txt").read_text()
+    quoted = text + "\n" + "\n".join("> " + line.replace("RD-2025-0042", "RD-OLD") for line in text.splitlines())
+    assert read_email_text(quoted).record.case_ref == "RD-2025-0042"
+
+
+def test_email_with_an_invalid_value_raises_naming_the_field():
+    text = "Stage Summary\nStage: 2\nOutcome: resolved\nDate of discussion/meeting: 12/31/2025\n"
+    with pytest.raises(FormError) as caught:
+        read_email_text(text, source="message body")
+    assert caught.value.field == "meeting_date" and caught.value.file == "message body"
+
+
+def test_required_field_missing_is_named():
+    """GIVEN a summary log with entries but no agency THEN the error names the agency field."""
+    text = "AGENCY ESCALATION SUMMARY LOG\nEscalation Number | Concern | Level of Need\n1 | Neglect | CIN\n2 | Abuse | CP\n"
+    with pytest.raises(FormError) as caught:
+        read_email_text(text)
+    assert caught.value.field == "agency"
+
+
+def test_bad_row_value_names_the_row():
+    """GIVEN an Agreed Actions row whose Completed? is neither Yes nor No THEN the error names that row's field."""
+    text = ("Resolution Notice\nName of Child/Young Person: A\nName of Professional: B\n"
+            "Agreed Actions | Who is Accountable | Action Completed?\nCall | Me | Yes\nVisit | You | Partly\n")
+    with pytest.raises(FormError) as caught:
+        read_email_text(text)
+    assert caught.value.field == "actions[2].completed"
+
+
+def test_public_surface_is_true():
+    """GIVEN forms.__all__ THEN every name it lists exists."""
+    for name in forms.__all__:
+        assert getattr(forms, name) is not None
