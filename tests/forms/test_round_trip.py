@@ -113,3 +113,21 @@ def test_libreoffice_opens_every_blank_template(tmp_path, soffice):
     for kind, pdf in zip(KINDS, soffice(blanks, "pdf", tmp_path / "pdf")):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
         assert TEMPLATES[kind].title.split(" – ")[0] in " ".join(text.split())
+
+
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_values_that_look_like_code_stay_plain_text(fmt):
+    """GIVEN values that look like template code, XML or PDF syntax
+    WHEN filled into a template and read back THEN they come back literally, never evaluated."""
+    from forms import StageSummary
+
+    record = StageSummary(
+        case_ref="{{ 7*7 }}",
+        protocol="oldham",
+        stage=1,
+        outcome="resolved",
+        attendees="{% for x in y %}x{% endfor %}\n<w:t>&amp;</w:t> ]]>",
+        summary=r"(unbalanced \) paren) \\ /Name << >> endobj",
+    )
+    data = fill_docx("stage-summary", record) if fmt == "docx" else fill_pdf("stage-summary", record)
+    assert read_form(data, f"code.{fmt}").record == record
