@@ -50,14 +50,36 @@ def normalise_outcome(value: str | None) -> str | None:
     return _OUTCOME_WORDS.get(words)
 
 
+_LEADING_OUTCOME = re.compile(r"^(?P<word>resolved|escalated|actions?[ -]agreed)\b(?P<rest>.*)$", re.I | re.S)
+# What may follow the outcome word on the line: an aside, never a second opinion.
+_ASIDE = re.compile(r"^\s*(?:$|[-\u2013\u2014:;,.(]|(?:to|at|with|by|on|and|see|please)\b)", re.I)
+_ANY_OUTCOME_WORD = re.compile(r"\b(?:resolved|unresolved|escalated|escalate|agreed|not)\b", re.I)
+
+
+def _line_outcome(value: str) -> str | None:
+    exact = normalise_outcome(value)
+    if exact is not None:
+        return exact
+    match = _LEADING_OUTCOME.match(value.strip())
+    if match is None:
+        return None
+    rest = match.group("rest")
+    if not _ASIDE.match(rest) or _ANY_OUTCOME_WORD.search(rest):
+        return None
+    return normalise_outcome(match.group("word"))
+
+
 def outcome_from_text(body: str) -> str | None:
     """The outcome an email body states on an explicit ``Outcome:`` line.
 
-    None when there is no such line, when its value is not one of the three
-    outcomes, or when two lines disagree (quoted earlier mail can carry another
-    outcome; the case is then left for a person rather than guessed).
+    The line's value must start with the outcome ("Escalated to stage 3" and
+    "Resolved - no further action" count; "Not resolved", "Resolved and
+    escalated" and "Resolved?" do not). None when there is no such line, when
+    its value is not one of the three outcomes, or when two lines disagree
+    (quoted earlier mail can carry another outcome; the case is then left for a
+    person rather than guessed).
     """
-    found = {normalise_outcome(m.group("value")) for m in _OUTCOME_LINE.finditer(body or "")}
+    found = {_line_outcome(m.group("value")) for m in _OUTCOME_LINE.finditer(body or "")}
     if len(found) != 1:
         return None
     return found.pop()

@@ -32,6 +32,17 @@ STAGE_1 = CaseState(stage=1, stage_started=datetime(2026, 6, 1, 9, tzinfo=timezo
         ("Outcome:", None),
         ("", None),
         ("Outcome: not resolved", None),
+        ("Outcome: Escalated to stage 3", "escalated"),
+        ("Outcome: Resolved - no further action needed", "resolved"),
+        ("Outcome: Resolved \u2013 no further action", "resolved"),
+        ("Outcome: Actions agreed (see below)", "actions-agreed"),
+        ("Outcome: action agreed", "actions-agreed"),
+        ("Outcome: resolved and escalated", None),
+        ("Outcome: Resolved? Not really", None),
+        ("Outcome: resolved, not agreed by police", None),
+        ("Outcome: unresolved", None),
+        ("Outcome: resolvedly", None),
+        ("Outcome: Escalated.\n> Outcome: escalated to stage 2", "escalated"),
     ],
 )
 def test_outcome_from_text(body, outcome):
