@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -303,7 +303,11 @@ class Tx:
         *,
         actor: str = SYSTEM_ACTOR,
     ) -> Document:
-        """Archive a document under its SHA-256 and file it on the case, with an audit entry."""
+        """Archive a document under its SHA-256 and file it on the case, with an audit entry.
+
+        The file is written before the row: if the transaction rolls back, an unreferenced
+        content-addressed file remains, which is harmless; a row never points at nothing.
+        """
         digest, path = self.store.archive.put_document(content, filename)
         document = Document(
             case=case, kind=kind, filename=filename, media_type=media_type,
@@ -389,7 +393,3 @@ def open_store(url: str, archive: str | Path = "var/archive", *, migrate: bool =
             engine.dispose()
             raise StoreError(f"The case file at {url} could not be opened ({exc}).") from exc
     return Store(engine, Archive(archive), url)
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

@@ -81,3 +81,13 @@ def test_two_processes_opening_a_new_file_together_both_succeed(sqlite_url, tmp_
     with sqlite3.connect(database) as connection:
         refs = sorted(r for (r,) in connection.execute("SELECT ref FROM cases"))
     assert refs == ["OLD-2026-0001", "OLD-2026-0002"]
+
+
+def test_an_unreadable_url_is_one_clear_error(tmp_path):
+    """GIVEN a database URL that is not one WHEN the store is opened THEN a StoreError names the URL."""
+    import pytest
+
+    from resdesk.errors import StoreError
+
+    with pytest.raises(StoreError, match="not-a-url"):
+        open_store("not-a-url", tmp_path / "archive")
