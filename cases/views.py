@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 
-from cases.models import RESOLVED, AuditEntry, Case, Message
+from cases.archive import sha256_hex
+from cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
 from cases.store import Store, Tx
 from cases.timeline import clock_events
 from protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
@@ -85,11 +86,15 @@ def case_summaries(
 def case_timeline(
     store: Store, ref: str, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar
 ) -> dict[str, Any]:
-    """One case in full: parties, events, messages with their SHA-256, documents, the clock per stage, audit."""
+    """One case in full: parties, events, messages received (with their SHA-256) and sent, documents,
+    the clock per stage, and the case's audit entries."""
     with store.transaction() as tx:
         case = tx.require_case(ref)
         clock = clock_for(case, registry, now, calendar_for)
         messages = tx.messages_for(case)
+        outbound = tx.session.execute(
+            select(Outbound).where(Outbound.case_id == case.id).order_by(Outbound.id)
+        ).scalars().all()
         audit = tx.session.execute(
             select(AuditEntry).where(AuditEntry.case_ref == case.ref).order_by(AuditEntry.seq)
         ).scalars()
@@ -134,6 +139,20 @@ def case_timeline(
                         "archive_path": m.archive_path,
                     }
                     for m in messages
+                ],
+                "outbound": [
+                    {
+                        "kind": o.kind,
+                        "message_id": o.message_id,
+                        "recipients": o.recipients,
+                        "subject": o.subject,
+                        "state": o.state,
+                        "attempts": o.attempts,
+                        "created_at": _iso(o.created_at),
+                        "sent_at": _iso(o.sent_at),
+                        "sha256": sha256_hex(o.raw) if o.raw is not None else None,
+                    }
+                    for o in outbound
                 ],
                 "documents": [
                     {

@@ -142,6 +142,9 @@ def _print_timeline(d: dict) -> None:
     print("\nMessages")
     for m in d["messages"]:
         print(f"  {_when(m['received_at'])}  {m['state']:<11} {m['sha256'] or '-'}  {m['subject'] or ''}")
+    print("\nSent")
+    for o in d["outbound"]:
+        print(f"  {_when(o['sent_at'] or o['created_at'])}  {o['state']:<8} {o['kind']:<16} {', '.join(o['recipients'])}")
     print("\nDocuments")
     for doc in d["documents"]:
         print(f"  {_when(doc['created_at'])}  {doc['kind']:<20} {doc['sha256']}  {doc['filename']}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from cases import open_store
+from cases import open_store, outbox
 from cases.models import Message
 from resdesk.cli import main
 
@@ -30,6 +31,10 @@ def config(tmp_path: Path, oldham) -> Path:
                                sha256="ab" * 32, subject="Stage 1 Summary", case_id=escalated.id,
                                received_at=TUESDAY))
         tx.add_document(escalated, "acknowledgement", "ack.pdf", "application/pdf", b"%PDF-1.7 ack")
+        row, _ = outbox.enqueue(tx, idempotency_key="ack:1", message_id="<ack-1@resdesk.example>",
+                                kind="acknowledgement", recipients=["sam@school.example"],
+                                subject="[OLD-2026-0001] Stage 1 Summary received", raw=b"raw ack", case=escalated)
+        outbox.mark_sent(tx, row, TUESDAY)
         resolved = tx.create_case(oldham, MONDAY)
         tx.record_stage_summary(resolved, oldham, 1, "resolved", TUESDAY)
         unreadable = tx.create_case(oldham, MONDAY)
@@ -74,6 +79,10 @@ def test_case_json_is_the_full_timeline(config, capsys):
     assert case["documents"][0]["kind"] == "acknowledgement" and len(case["documents"][0]["sha256"]) == 64
     assert [(c["stage"], c["status"]) for c in case["clock"]] == [(1, "met"), (2, "on-time")]
     assert any(a["action"] == "document-archived" for a in case["audit"])
+    assert [(o["kind"], o["state"], o["message_id"]) for o in case["outbound"]] == [
+        ("acknowledgement", "sent", "<ack-1@resdesk.example>")
+    ]
+    assert case["outbound"][0]["sha256"] == hashlib.sha256(b"raw ack").hexdigest()
 
 
 def test_case_for_people_prints_the_timeline(config, capsys, oldham):
@@ -81,6 +90,7 @@ def test_case_for_people_prints_the_timeline(config, capsys, oldham):
     assert main(["case", "OLD-2026-0001", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "OLD-2026-0001" in out and oldham.stage(2).name[:40] in out and "ab" * 32 in out
+    assert "sam@school.example" in out
 
 
 def test_unknown_case_is_one_sentence_and_status_2(config, capsys):
