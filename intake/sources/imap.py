@@ -121,7 +121,8 @@ class ImapSource:
         self.host, self.port, self.security = host, port, security
         self.username, self._password = username, password
         self.folder = folder
-        self.account = account or f"imap://{username}@{host}:{port}"
+        # The ledger's account key: not the port or transport, which may change while the mail stays.
+        self.account = account or f"imap://{username}@{host}"
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.idle_seconds, self.poll_seconds, self.use_idle = idle_seconds, poll_seconds, use_idle
         self.timeout, self.batch_size, self.batch_bytes = timeout, batch_size, batch_bytes

@@ -32,19 +32,13 @@ def test_imap_kind_connects_to_the_configured_server(dovecot, mail_user):
     WHEN the source is opened
     THEN it is logged in to that server and reads the inbox with IDLE on."""
     uid = dovecot.append(mail_user, b"Subject: Stage 1 Summary\r\n\r\nOutcome: resolved\r\n")
-    settings = load_settings(environ={
-        "RESDESK_MAILBOX__KIND": "imap",
-        "RESDESK_MAILBOX__PORT": str(dovecot.port),
-        "RESDESK_MAILBOX__SECURITY": "starttls",
-        "RESDESK_MAILBOX__CA_FILE": str(dovecot.cert),
-        "RESDESK_MAILBOX__USERNAME": mail_user.username,
-        "RESDESK_MAILBOX__PASSWORD": mail_user.password,
-        "RESDESK_MAILBOX__IDLE_SECONDS": "120",
-    })
+    environ = dovecot.mailbox_environment(mail_user, security="starttls")
+    settings = load_settings(environ={**environ, "RESDESK_MAILBOX__IDLE_SECONDS": "120"})
     source = connect_source(settings)
     try:
         assert isinstance(source, ImapSource) and source.can_idle and source.idle_seconds == 120
         assert source.snapshot()[1] == [str(uid)]
+        assert source.account == f"imap://{mail_user.username}@127.0.0.1"
     finally:
         source.close()
 

@@ -132,9 +132,17 @@ class DovecotServer:
         os.chown(self.mail_root, uid, gid)
         self.passwd.mkdir()
         self.cert, key = _self_signed_certificate(self.root)
-        self.port, self.ssl_port = free_port(), free_port()
-        self.config.write_text(self._config_text(uid, gid, key))
-        self.resume()
+        for attempt in range(3):  # a port found free may be taken before Dovecot binds it
+            self.port = free_port()
+            self.ssl_port = next(port for port in iter(free_port, None) if port != self.port)
+            self.config.write_text(self._config_text(uid, gid, key))
+            try:
+                self.resume()
+                return self
+            except RuntimeError:
+                self.pause()
+                if attempt == 2:
+                    raise
         return self
 
     def stop(self) -> None:
@@ -244,6 +252,18 @@ service anvil {{
         user = MailUser(f"user{next(self._names)}@partnership.example", f"secret-{os.urandom(4).hex()}")
         (self.passwd / user.username).write_text(f"{user.username}:{{PLAIN}}{user.password}\n")
         return user
+
+    def mailbox_environment(self, user: MailUser, security: str = "none") -> dict[str, str]:
+        """``RESDESK_MAILBOX__*`` variables that point the product at ``user``'s inbox here."""
+        return {
+            "RESDESK_MAILBOX__KIND": "imap",
+            "RESDESK_MAILBOX__HOST": HOST,
+            "RESDESK_MAILBOX__PORT": str(self.ssl_port if security == "ssl" else self.port),
+            "RESDESK_MAILBOX__SECURITY": security,
+            "RESDESK_MAILBOX__CA_FILE": str(self.cert),
+            "RESDESK_MAILBOX__USERNAME": user.username,
+            "RESDESK_MAILBOX__PASSWORD": user.password,
+        }
 
     def client(self, user: MailUser) -> IMAPClient:
         """A logged-in plain-IMAP connection, as a colleague's mail program would have."""
