@@ -13,7 +13,7 @@ import re
 
 from forms import labels, values
 from forms.assemble import FieldProblem, RawForm
-from forms.docx_model import TICKED, UNTICKED
+from forms.docx_model import UNTICKED
 from forms.layout import Column, Table
 
 _TICK_MARKS = "☒☑✓✔✗✘■"
@@ -237,5 +237,3 @@ def read_blocks(kind: str, blocks: list[tuple[str, object]]) -> RawForm:
             read_table(kind, content, raw)
     return raw
 
-
-__all__ = ["read_blocks", "read_lines", "read_ticks", "TICKED"]

@@ -11,11 +11,15 @@ from __future__ import annotations
 from forms import labels
 from forms.assemble import FieldProblem, RawForm, build_record
 from forms.grid import read_lines
-from forms.records import KINDS, FormRecord
+from forms.records import KINDS, REQUIRED, FormRecord
+from forms.values import blank
 from resdesk.errors import FormError
 
 # Fewer labelled lines than this is ordinary mail mentioning a label, not a form.
 MIN_LABELS = 2
+# A signature's "Role: …" and "Agency: …" lines are not a form: without the kind's
+# required fields it takes this many labelled lines to be a form (with an error to report).
+MIN_LABELS_WHEN_INCOMPLETE = 4
 
 
 def _read(kind: str, text: str) -> tuple[int, RawForm]:
@@ -25,7 +29,12 @@ def _read(kind: str, text: str) -> tuple[int, RawForm]:
 
 
 def read_email_text(text: str, *, source: str | None = None) -> FormRecord | None:
-    """The form typed into ``text``, or None when it holds none; ``FormError`` if it is invalid."""
+    """The form typed into ``text``, or None when it holds none; ``FormError`` if it is invalid.
+
+    A text holds a form when its labelled lines give the kind's required fields
+    (a Resolution Notice's child and professional, say), or when it has so many
+    labelled lines that it can only be a form with something missing.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first_lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith(">")][:4]
     try:
@@ -35,6 +44,7 @@ def read_email_text(text: str, *, source: str | None = None) -> FormRecord | Non
         matched, raw = results[best]
     except FieldProblem as problem:
         raise FormError(problem.reason, file=source, field=problem.field) from None
-    if matched < MIN_LABELS:
+    complete = all(not blank(raw.fields.get(name)) for name in REQUIRED[best])
+    if matched < MIN_LABELS or (not complete and matched < MIN_LABELS_WHEN_INCOMPLETE):
         return None
     return build_record(best, raw, file=source)

@@ -92,6 +92,12 @@ def test_email_without_a_form_is_none():
     assert read_email_text("Hi, the child's D.O.B is in the attached notice.\nThanks") is None
 
 
+def test_signature_lines_are_not_a_form():
+    """GIVEN an email whose signature has "Role:" and "Agency/Organisation:" lines THEN it holds no form."""
+    text = "Thanks for today.\n\nSam Smith\nRole: Team Manager\nAgency/Organisation: Oldham Council\n"
+    assert read_email_text(text) is None
+
+
 def test_email_quoted_lines_are_ignored(samples):
     """GIVEN a reply quoting an older form THEN only the new text is read."""
     text = (samples / "stage-summary" / "email.txt").read_text()
@@ -108,7 +114,8 @@ def test_email_with_an_invalid_value_raises_naming_the_field():
 
 def test_required_field_missing_is_named():
     """GIVEN a summary log with entries but no agency THEN the error names the agency field."""
-    text = "AGENCY ESCALATION SUMMARY LOG\nEscalation Number | Concern | Level of Need\n1 | Neglect | CIN\n2 | Abuse | CP\n"
+    text = ("AGENCY ESCALATION SUMMARY LOG\nEscalation Number | Concern | Level of Need\n"
+            "1 | Neglect | CIN\n2 | Abuse | CP\n3 | Neglect | EH\n4 | Abuse | CP\n")
     with pytest.raises(FormError) as caught:
         read_email_text(text)
     assert caught.value.field == "agency"
