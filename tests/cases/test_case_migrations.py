@@ -91,3 +91,20 @@ def test_an_unreadable_url_is_one_clear_error(tmp_path):
 
     with pytest.raises(StoreError, match="not-a-url"):
         open_store("not-a-url", tmp_path / "archive")
+
+
+def test_two_processes_opening_a_new_postgresql_database_together_both_succeed(postgres, tmp_path):
+    """GIVEN an empty PostgreSQL database WHEN two processes open it and write at once THEN the migration runs
+    once and both cases are stored with distinct references."""
+    url = postgres.new_database()
+    processes = [
+        subprocess.Popen([sys.executable, "-c", OPEN_AND_CREATE, url, str(tmp_path / "archive")], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for process in processes:
+        _, error = process.communicate(timeout=60)
+        assert process.returncode == 0, error.decode()
+    store = open_store(url, tmp_path / "archive")
+    with store.transaction() as tx:
+        assert sorted(c.ref for c in tx.all_cases()) == ["OLD-2026-0001", "OLD-2026-0002"]
+    store.close()
