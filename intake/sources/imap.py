@@ -154,7 +154,8 @@ class ImapSource:
                 client.login(self.username, self._password)
             except LoginError as exc:
                 raise IntakeError(
-                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} ({to_unicode(str(exc))})."
+                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
+                    f"({to_unicode(str(exc))})."
                 ) from None
             capabilities = client.capabilities()
             try:
@@ -162,7 +163,9 @@ class ImapSource:
             except imaplib.IMAP4.abort:
                 raise
             except imaplib.IMAP4.error as exc:
-                raise IntakeError(f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc}).") from None
+                raise IntakeError(
+                    f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc})."
+                ) from None
         except BaseException:
             _quietly_close(client)
             raise

@@ -31,7 +31,9 @@ from resdesk.errors import IntakeError
 
 UIDVALIDITY_FILE = "resdesk-uidvalidity"
 _SUBDIRS = ("new", "cur")
-_INFO_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "P": "$Forwarded", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+_INFO_FLAGS = {
+    "D": "\\Draft", "F": "\\Flagged", "P": "$Forwarded", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted",
+}
 
 
 def folder_path(root: Path, folder: str) -> Path:
@@ -40,7 +42,9 @@ def folder_path(root: Path, folder: str) -> Path:
         return root
     parts = folder.split("/")
     if any(not part or "." in part or part in {"tmp", "new", "cur"} or "\0" in part for part in parts):
-        raise IntakeError(f"The Maildir folder name '{folder}' cannot be stored (empty part, '.' or reserved name).")
+        raise IntakeError(
+            f"The Maildir folder name '{folder}' cannot be stored (empty part, '.' or reserved name)."
+        )
     return root / ("." + ".".join(parts))
 
 

@@ -168,9 +168,10 @@ class DovecotServer:
 
     def resume(self) -> None:
         """Start the server process (again) and wait until it greets."""
-        self._process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        with (self.root / "stderr.log").open("ab") as stderr:  # a pipe nobody reads could fill up
+            self._process = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=stderr
+            )
         self._await_greeting()
 
     def _config_text(self, uid: int, gid: int, key: Path) -> str:
@@ -230,7 +231,8 @@ service anvil {{
         deadline = time.monotonic() + deadline_seconds
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"Dovecot exited at start: {self._process.stderr.read().decode()} {self.log_text()}")
+                errors = (self.root / "stderr.log").read_text(errors="replace")
+                raise RuntimeError(f"Dovecot exited at start: {errors} {self.log_text()}")
             try:
                 with socket.create_connection((HOST, self.port), timeout=1) as sock:
                     if sock.recv(100).startswith(b"* OK"):
