@@ -102,6 +102,36 @@ def _plain_pdf() -> bytes:
     return out.getvalue()
 
 
+def _many_fields_pdf(count: int) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    fields = ArrayObject()
+    for number in range(count):
+        fields.append(writer._add_object(DictionaryObject({
+            NameObject("/T"): TextStringObject(f"f{number}"),
+            NameObject("/FT"): NameObject("/Tx"),
+        })))
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _deep_docx(base: bytes, depth: int) -> bytes:
+    inner = "<w:p/>"
+    for _ in range(depth):
+        inner = f"<w:sdt><w:sdtContent>{inner}</w:sdtContent></w:sdt>"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><w:document '
+        'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{inner}</w:body></w:document>"
+    )
+    return _rezip(base, replace={"word/document.xml": xml.encode()})
+
+
 def hostile_files() -> list[Hostile]:
     sys.path.insert(0, str(HERE))
     from make_samples import RECORDS
@@ -181,6 +211,8 @@ def hostile_files() -> list[Hostile]:
         Hostile("no-fields.pdf", _plain_pdf(), "without form fields"),
         Hostile("oversized.pdf", b"%PDF-1.7\n" + b"0" * (10 * 1024 * 1024 + 1), "a form may be"),
         Hostile("empty.docx", b"", "is empty"),
+        Hostile("many-fields.pdf", _many_fields_pdf(3000), "too many form fields"),
+        Hostile("deeply-nested.docx", _deep_docx(docx, 3000), "not well-formed XML"),
     ]
 
 
