@@ -59,23 +59,29 @@ def as_saved_by(docx: bytes, author: str, saved: str) -> bytes:
 
 def filled_docx(kind: str, record, author: str, saved: str) -> bytes:
     """A Word template of ``kind`` filled with ``record`` by the product's own form writer."""
-    from forms.blank import fill_docx
+    from forms import fill_docx
 
     return as_saved_by(fill_docx(kind, record), author, saved)
 
 
 def filled_pdf(kind: str, record) -> bytes:
     """A PDF form of ``kind`` filled with ``record`` by the product's own form writer."""
-    from forms.blank import fill_pdf
+    from forms import fill_pdf
 
     return fill_pdf(kind, record)
 
 
 def record(kind: str, **fields):
     """A validated form record of ``kind`` (UK-style dates are read as the forms read them)."""
-    from forms.records import RECORD_TYPES
+    import forms
 
-    return RECORD_TYPES[kind].model_validate(fields)
+    types = {
+        "resolution-notice": forms.ResolutionNotice,
+        "escalation-concern": forms.EscalationConcern,
+        "summary-log": forms.SummaryLog,
+        "stage-summary": forms.StageSummary,
+    }
+    return types[kind].model_validate(fields)
 
 
 _MACRO_CONTENT_TYPES = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>

@@ -267,3 +267,37 @@ def test_replies_thread_onto_earlier_mail_of_the_same_case(messages):
         assert parent["protocol"] == entry["protocol"] and parent["thread"] == entry["thread"]
         assert parent["delivered"] < entry["delivered"]
         assert message["In-Reply-To"] in message["References"]
+
+
+def test_the_products_form_readers_read_the_samples_as_expected(messages):
+    """GIVEN the filled templates and hostile attachments in the samples
+    WHEN the product's own form readers read them
+    THEN each template comes back as its expected kind, stage, outcome and child, and each
+    hostile attachment is refused with a reason naming the file."""
+    import forms
+    from resdesk.errors import FormError
+
+    checked = refused = 0
+    for entry, message, _ in messages:
+        template = entry["template"]
+        if template and template["format"] == "email-text":
+            record = forms.read_email_text(message.get_body(("plain",)).get_content())
+        elif template:
+            record = forms.read_form(_attachments(message)[template["filename"]], template["filename"])
+        elif entry["kind"] == "hostile":
+            (name, data), = _attachments(message).items()
+            with pytest.raises(FormError) as refusal:
+                forms.read_form(data, name)
+            assert name in str(refusal.value)
+            refused += 1
+            continue
+        else:
+            continue
+        assert record is not None and record.kind == template["kind"], entry["file"]
+        fields = record.fields
+        if "stage" in fields:
+            assert fields["stage"] == entry["stage"] and fields["outcome"] == entry["outcome"], entry["file"]
+        if fields.get("child_name"):
+            assert fields["child_name"] == entry["child"]
+        checked += 1
+    assert checked == 6 and refused == 2
