@@ -1,9 +1,9 @@
 """Read-only lookups correlation needs, answered from the case file.
 
-``StoreKnownCases`` answers the three questions intake's correlation asks, in
-its order: a case reference token, Message-IDs from ``In-Reply-To`` and
-``References``, and a child's identifier (or name and date of birth) with the
-agencies involved. Each answer is a case reference, or None.
+``StoreKnownCases`` implements ``intake.correlate.KnownCases``: the three
+questions correlation asks, in its order: a case reference token, Message-IDs
+from ``In-Reply-To`` and ``References``, and a child's identifier (or name and
+date of birth) with the agencies involved. Each answer is a case reference, or None.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from datetime import date
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cases.models import RESOLVED, Case, Event, Message, Outbound, Party
 from cases.store import Store, Tx
@@ -63,20 +63,20 @@ class StoreKnownCases:
             with self._source.transaction() as tx:
                 yield tx
 
-    def case_for_reference(self, ref: str) -> str | None:
+    def case_for_reference(self, reference: str) -> str | None:
         """The case with this reference (``OLD-2026-0007``), if the case file holds it."""
         with self._tx() as tx:
-            case = tx.case_by_ref(ref)
+            case = tx.case_by_ref(reference)
             return case.ref if case else None
 
-    def case_for_message_ids(self, ids: Iterable[str]) -> str | None:
-        """The case a message with one of these Message-IDs belongs to (received or sent by us).
+    def case_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The case holding any of these Message-IDs (received by us or sent by us), trying them in order.
 
-        When several match, the latest-listed id wins (``References`` lists oldest first).
+        Correlation passes ``In-Reply-To`` then ``References`` newest first, so the
+        closest message in the thread decides.
         """
-        ordered = [i for i in ids if i]
         with self._tx() as tx:
-            for message_id in reversed(ordered):
+            for message_id in message_ids:
                 forms = _message_id_forms([message_id])
                 if not forms:
                     continue
@@ -95,37 +95,37 @@ class StoreKnownCases:
         identifier: str | None,
         name: str | None = None,
         dob: date | None = None,
-        agencies: Iterable[str] = (),
+        agencies: Sequence[str] = (),
     ) -> str | None:
-        """The open case about this child: by identifier, else by name, date of birth and an agency in common.
+        """The one open case about this child: by identifier, else by name and date of birth.
 
-        Resolved cases are not reopened by a new form. Name and date of birth
-        alone are not enough: at least one agency must be a party to the case,
-        and if more than one case fits, none is chosen (a person decides).
+        Resolved cases are not reopened by a new form. By identifier, if more than
+        one open case has it, the agencies narrow the choice. By name and date of
+        birth, at least one agency must be a party to the case. If more than one
+        case still fits, none is chosen: a person decides.
         """
         wanted = normalise_identifier(identifier)
+        agency_keys = {_name_key(a) for a in agencies if a}
         with self._tx() as tx:
-            open_cases = select(Case).where(Case.status != RESOLVED)
+            open_cases = select(Case).where(Case.status != RESOLVED).order_by(Case.id)
             if wanted:
-                for case in tx.session.execute(
-                    open_cases.where(Case.child_identifier.is_not(None)).order_by(Case.id.desc())
-                ).scalars():
-                    if normalise_identifier(case.child_identifier) == wanted:
-                        return case.ref
+                matches = [
+                    case
+                    for case in tx.session.execute(open_cases.where(Case.child_identifier.is_not(None))).scalars()
+                    if normalise_identifier(case.child_identifier) == wanted
+                ]
+                if len(matches) > 1 and agency_keys:
+                    matches = [case for case in matches if agency_keys & _agencies_of(tx, case)]
+                return matches[0].ref if len(matches) == 1 else None
+            if not (name and dob and agency_keys):
                 return None
-            if not (name and dob):
-                return None
-            agency_keys = {_name_key(a) for a in agencies if a}
-            if not agency_keys:
-                return None
-            candidates = tx.session.execute(
-                open_cases.where(Case.child_dob == dob, func.lower(Case.child_name).is_not(None))
-            ).scalars()
-            matches = []
-            for case in candidates:
-                if _name_key(case.child_name) != _name_key(name):
-                    continue
-                parties = tx.session.execute(select(Party.agency).where(Party.case_id == case.id)).scalars()
-                if agency_keys & {_name_key(a) for a in parties if a}:
-                    matches.append(case.ref)
-            return matches[0] if len(matches) == 1 else None
+            matches = [
+                case
+                for case in tx.session.execute(open_cases.where(Case.child_dob == dob)).scalars()
+                if _name_key(case.child_name) == _name_key(name) and agency_keys & _agencies_of(tx, case)
+            ]
+            return matches[0].ref if len(matches) == 1 else None
+
+
+def _agencies_of(tx: Tx, case: Case) -> set[str | None]:
+    return {_name_key(a) for a in tx.session.execute(select(Party.agency).where(Party.case_id == case.id)).scalars() if a}

@@ -35,6 +35,10 @@ def test_case_for_message_ids_knows_received_and_sent_mail(store, oldham):
     known = _two_cases(store, oldham)
     assert known.case_for_message_ids(["<summary-1@school.example>"]) == "OLD-2026-0001"
     assert known.case_for_message_ids(["<nobody@x>", "ack-1@resdesk.example"]) == "OLD-2026-0002"
+    # Tried in the order given: In-Reply-To first, then References newest first.
+    both = ["<ack-1@resdesk.example>", "<summary-1@school.example>"]
+    assert known.case_for_message_ids(both) == "OLD-2026-0002"
+    assert known.case_for_message_ids(list(reversed(both))) == "OLD-2026-0001"
     assert known.case_for_message_ids(["<nobody@x>"]) is None
     assert known.case_for_message_ids([]) is None
 
@@ -71,3 +75,41 @@ def test_lookups_inside_an_open_unit_of_work(store, oldham):
         known = StoreKnownCases(tx)
         assert known.case_for_reference(case.ref) == case.ref
         assert known.case_for_child("943 476 5919") == case.ref
+
+
+def test_two_open_cases_for_one_child_are_told_apart_by_agency_or_not_at_all(store, oldham):
+    """GIVEN two open cases for the same NHS number, with different agencies WHEN a form names the child
+    THEN the agency picks the case; without a telling agency no case is chosen."""
+    with store.transaction() as tx:
+        school = tx.create_case(oldham, AT, child_identifier="9434765919")
+        tx.add_party(school, agency="Greenfield Primary")
+        police = tx.create_case(oldham, AT, child_identifier="943 476 5919")
+        tx.add_party(police, agency="Greater Manchester Police")
+    known = StoreKnownCases(store)
+    assert known.case_for_child("9434765919", None, None, ["Greater Manchester Police"]) == police.ref
+    assert known.case_for_child("9434765919", None, None, ["Greenfield Primary"]) == school.ref
+    assert known.case_for_child("9434765919", None, None, []) is None
+    assert known.case_for_child("9434765919", None, None, ["NHS"]) is None
+
+
+def test_store_known_cases_is_what_correlation_asks_for(store, oldham):
+    """GIVEN correlation's KnownCases interface WHEN the store's adapter is compared THEN it has the same methods
+    and parameter names, and correlation finds a case through it."""
+    import inspect
+
+    from intake.correlate import KnownCases
+
+    for method in ("case_for_reference", "case_for_message_ids", "case_for_child"):
+        wanted = list(inspect.signature(getattr(KnownCases, method)).parameters)
+        assert list(inspect.signature(getattr(StoreKnownCases, method)).parameters) == wanted
+
+    from intake.correlate import correlate
+    from intake.message import parse_message
+
+    known = _two_cases(store, oldham)
+    reply = parse_message(
+        b"From: k@nhs.example\r\nTo: inbox@partnership.example\r\nSubject: RE: Acknowledged\r\n"
+        b"Message-ID: <reply-9@nhs.example>\r\nIn-Reply-To: <ack-1@resdesk.example>\r\n\r\nThanks.\r\n"
+    )
+    found = correlate(reply, known)
+    assert (found.case, found.method) == ("OLD-2026-0002", "thread")
