@@ -1,0 +1,216 @@
+"""What a received message is (pure): a stage summary, Oldham's stage 3 notification, a filled
+template, a reply, automatic mail, or not protocol mail at all (PRODUCT §3, step 2).
+
+Checks run in this order, and the first that fits decides:
+
+1. *automatic* — our own notice coming back (our From address or our ``X-Resdesk-*``
+   header), ``Auto-Submitted`` other than ``no``, ``Precedence`` bulk/junk/list,
+   an empty ``Return-Path: <>``, a ``multipart/report`` delivery report or read receipt,
+   MAILER-DAEMON/postmaster senders, and the subject lines of out-of-office replies and
+   bounces. Nothing automatic is ever answered.
+2. *stage-3-notification* — Oldham's "Notification of Escalation progressing to stage 3"
+   (Oldham 2025, stage 2/3 table: "email title – Notification of Escalation progressing
+   to stage 3").
+3. *stage-summary* — "Escalation & Resolution Protocol: Stage N Summary" (Oldham 2025,
+   stages 1–3: "email title – Escalation & Resolution Protocol: Stage 1 Summary"), as
+   people really type it. The protocol must be named (or a case reference be present)
+   and the words "stage N summary" (or "summary of stage N") appear; a subject that only
+   mentions the protocol, or talks of training, is not a summary.
+4. *filled-template* — a document attachment (Word, ODT, RTF or PDF, also inside a
+   ``winmail.dat``) on protocol mail, or form labels typed into the body.
+5. *reply* — a case reference in the subject, or thread headers; correlation decides
+   whether it is on a known case.
+6. *not-protocol* — everything else, which is left where it is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from intake.correlate import find_reference
+from intake.message import InboundMessage
+
+Kind = Literal["stage-summary", "stage-3-notification", "filled-template", "reply", "automatic", "not-protocol"]
+
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|doorst|tr|rif|enc|res|odp|přeposlat)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]"
+    r"|\[[^\]]*\]|\([^)]*external[^)]*\)|\*+[^*]*\*+)\s*",
+    re.IGNORECASE,
+)
+_AUTOMATIC_SUBJECT = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:response|reply)|auto|out of (?:the )?office|"
+    r"ooo|automatische antwort|abwesenheitsnotiz|autosvar|autoreply|undeliverable|undelivered|"
+    r"unzustellbar|delivery status notification|delivery (?:has )?failed|mail delivery failed|"
+    r"returned mail|failure notice|delivery failure|read|not read|delivered|"
+    r"gelesen|ungelesen|zugestellt)\s*[:：]",
+    re.IGNORECASE,
+)
+_PROTOCOL = re.compile(
+    r"\bescalation (?:and |to )?resolution(?: protocol| process)?\b|\bescalation protocol\b"
+)
+_NUMBER = (
+    r"(?P<n>\d{1,2}|zero|one|two|three|four|five|six|seven|first|second|third|fourth|fifth|"
+    r"sixth|i|ii|iii|iv|v|vi|vii)"
+)
+_SUMMARY = re.compile(
+    rf"\bstage {_NUMBER} (?:(?:meeting|discussion|outcome|written) )?summary\b"
+    rf"|\bsummary (?:of |for |from )?(?:the )?stage {_NUMBER.replace('?P<n>', '?P<m>')}\b"
+    rf"|\b{_NUMBER.replace('?P<n>', '?P<k>')} stage summary\b"
+)
+_NOTIFICATION = re.compile(
+    rf"\bnotification (?:of )?(?:an )?escalations? (?:is |has )?(?:progressing|progressed|progresses|progress|moving|moved) "
+    rf"to stage {_NUMBER}\b"
+)
+_NOT_A_SUMMARY = re.compile(
+    r"\b(?:training|workshop|webinar|seminar|course|newsletter|consultation|briefing|invitation|"
+    r"invite|agenda|launch|template|guidance|draft protocol|revised protocol)\b"
+)
+_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7,
+}
+_AUTOMATIC_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
+_DOCUMENT_EXTENSIONS = (".docx", ".doc", ".docm", ".dotx", ".dot", ".odt", ".rtf", ".pdf")
+_DOCUMENT_TYPES = {
+    "application/pdf", "application/msword", "application/rtf", "text/rtf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-word.document.macroenabled.12",
+    "application/vnd.oasis.opendocument.text",
+}
+_FORM_VOCABULARY = re.compile(
+    r"escalat|resolution|safeguarding concern|summary log|stage summary|multi[- ]agency", re.IGNORECASE
+)
+_FORM_LABEL = re.compile(
+    r"^\s*(?:name of child(?:/young person)?|child(?:'s)? name|d\.?o\.?b\.?|date of birth|"
+    r"unique identifier.*|nhs (?:number|no\.?)|case ref(?:erence)?|stage|outcome|meeting date|"
+    r"attendees|raised by.*|agency)\s*[:：]\s*\S",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What a message is; ``stage`` is set for stage summaries and the stage 3 notification."""
+
+    kind: Kind
+    reason: str
+    stage: int | None = None
+    reference: str | None = None
+    templates: tuple[str, ...] = ()
+
+    @property
+    def is_protocol_mail(self) -> bool:
+        return self.kind not in ("automatic", "not-protocol")
+
+
+def strip_reply_prefixes(subject: str) -> str:
+    """The subject without any run of ``RE:``/``FW:``/``AW:``/``WG:``… prefixes and ``[tags]``."""
+    previous = None
+    text = subject
+    while previous != text:
+        previous = text
+        text = _REPLY_PREFIX.sub("", text, count=1)
+    return text.strip()
+
+
+def normalise_subject(subject: str) -> str:
+    """Lower-case words only: prefixes and tags gone, "&"/"+" read as "and", punctuation as spaces."""
+    text = unicodedata.normalize("NFKC", strip_reply_prefixes(subject)).casefold()
+    text = re.sub(r"[&+]", " and ", text)
+    text = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", text)
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def summary_stage(subject: str) -> int | None:
+    """The stage N of an "Escalation & Resolution Protocol: Stage N Summary" subject, else None."""
+    text = normalise_subject(subject)
+    if not (_PROTOCOL.search(text) or find_reference(subject)):
+        return None
+    if _NOT_A_SUMMARY.search(text):
+        return None
+    match = _SUMMARY.search(text)
+    if not match:
+        return None
+    return _stage_number(match.group("n") or match.group("m") or match.group("k"))
+
+
+def is_stage3_notification(subject: str) -> bool:
+    """True for Oldham's "Notification of Escalation progressing to stage 3", however typed."""
+    match = _NOTIFICATION.search(normalise_subject(subject))
+    return bool(match) and _stage_number(match.group("n")) == 3
+
+
+def _stage_number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    return _WORDS.get(token)
+
+
+def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None:
+    """Why a message is automatic mail that must never be answered, or None."""
+    ours = {address.strip().lower() for address in our_addresses}
+    if msg.resdesk_case or msg.resdesk_notice:
+        return "it carries the product's own X-Resdesk header: one of our notices came back"
+    if msg.sender and msg.sender.address.lower() in ours:
+        return f"it is from our own address {msg.sender.address}"
+    if msg.auto_submitted and msg.auto_submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted is {msg.auto_submitted.split(';')[0].strip()}"
+    if msg.precedence and msg.precedence.strip() in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence is {msg.precedence.strip()}"
+    if msg.return_path_empty:
+        return "the Return-Path is empty (<>), as on bounces"
+    if msg.is_delivery_report or msg.content_type == "message/delivery-status":
+        return "it is a delivery report"
+    if msg.sender and msg.sender.address.partition("@")[0].lower() in _AUTOMATIC_SENDERS:
+        return f"it is from {msg.sender.address}"
+    if _AUTOMATIC_SUBJECT.match(msg.subject):
+        return "its subject is an automatic reply's or a bounce's"
+    return None
+
+
+def template_attachments(msg: InboundMessage) -> tuple[str, ...]:
+    """Names of attachments that may be filled templates (Word, ODT, RTF, PDF)."""
+    return tuple(
+        a.filename
+        for a in msg.attachments
+        if a.filename.lower().endswith(_DOCUMENT_EXTENSIONS) or a.content_type.lower() in _DOCUMENT_TYPES
+    )
+
+
+def classify(msg: InboundMessage, our_addresses: set[str]) -> Classification:
+    """Decide what ``msg`` is; see the module docstring for the order of the checks."""
+    reference = find_reference(msg.subject)
+    templates = template_attachments(msg)
+    automatic = automatic_reason(msg, our_addresses)
+    if automatic:
+        return Classification("automatic", automatic, reference=reference)
+    if is_stage3_notification(msg.subject):
+        return Classification(
+            "stage-3-notification", "the subject is the notification of escalation progressing to stage 3",
+            stage=3, reference=reference, templates=templates,
+        )
+    stage = summary_stage(msg.subject)
+    if stage is not None:
+        return Classification(
+            "stage-summary", f"the subject is the stage {stage} summary", stage=stage,
+            reference=reference, templates=templates,
+        )
+    if templates and (reference or _mentions_protocol(msg, templates)):
+        return Classification(
+            "filled-template", f"it carries {', '.join(templates)}", reference=reference, templates=templates
+        )
+    if len({m.group(0).split(":")[0].strip().lower() for m in _FORM_LABEL.finditer(msg.body_text)}) >= 3:
+        return Classification("filled-template", "its body is a typed-in form", reference=reference)
+    if reference:
+        return Classification("reply", f"the subject carries the case reference {reference}", reference=reference)
+    if msg.in_reply_to or msg.references:
+        return Classification("reply", "it answers an earlier message", templates=templates)
+    return Classification("not-protocol", "nothing in it is protocol mail", templates=templates)
+
+
+def _mentions_protocol(msg: InboundMessage, templates: tuple[str, ...]) -> bool:
+    return any(_FORM_VOCABULARY.search(text) for text in (msg.subject, *templates, msg.body_text[:5000]))

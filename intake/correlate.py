@@ -1,0 +1,194 @@
+"""Which case a received message belongs to (pure; the case file is asked through ``KnownCases``).
+
+The order is the product's (PRODUCT §3, step 3):
+
+1. the case reference the product puts in the subject of everything it sends, e.g.
+   ``[OLD-2026-0007]`` — two to five capital letters, the year, four or more digits;
+2. ``In-Reply-To`` then ``References`` against Message-IDs the case file already holds;
+3. the child's identifier (NHS number or local ID), name, date of birth and agencies read
+   from a filled form, passed in as a plain dict of the form's fields;
+4. otherwise a new case.
+
+The reference is recognised with or without its brackets. In brackets any letter case
+is accepted (``[old-2026-0007]``: someone retyped it); without brackets only the exact
+form ``OLD-2026-0007`` with a year from 2000 to 2099 counts, so that ordinary text such as
+a product code is not mistaken for a case. A reference that the case file does not know
+is reported, not trusted: the message falls through to the later steps.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, Mapping, Protocol, Sequence
+
+from intake.message import InboundMessage
+
+_BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-((?:19|20)\d\d)-(\d{4,9})\s*\]")
+_BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?![\w-])")
+_PREFIX = re.compile(r"[A-Z]{2,5}")
+_NHS_SEPARATORS = re.compile(r"[\s-]")
+
+Method = Literal["reference", "thread", "child", "new"]
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    """The case reference ``PREFIX-YEAR-NNNN`` (``format_reference("OLD", 2026, 7)`` is ``OLD-2026-0007``)."""
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"A case reference prefix is 2 to 5 capital letters, not {prefix!r}.")
+    if not 2000 <= year <= 2099:
+        raise ValueError(f"A case reference year is from 2000 to 2099, not {year}.")
+    if not 1 <= number <= 999_999_999:
+        raise ValueError(f"A case reference number is from 1 to 999999999, not {number}.")
+    return f"{prefix}-{year}-{number:04d}"
+
+
+def reference_token(reference: str) -> str:
+    """The reference as the product writes it in a subject: ``[OLD-2026-0007]``."""
+    return f"[{reference}]"
+
+
+def find_reference(subject: str) -> str | None:
+    """The first case reference in a subject, in its canonical form, or None."""
+    found = find_references(subject)
+    return found[0] if found else None
+
+
+def find_references(subject: str) -> list[str]:
+    """Every case reference in a subject, bracketed ones first, canonical and without repeats."""
+    found: list[tuple[int, str]] = []
+    for match in _BRACKETED.finditer(subject):
+        found.append((match.start(), _canonical(match)))
+    for match in _BARE.finditer(subject):
+        found.append((match.start(), _canonical(match)))
+    ordered = [ref for _, ref in sorted(found, key=lambda item: item[0])]
+    bracketed = [_canonical(m) for m in _BRACKETED.finditer(subject)]
+    return list(dict.fromkeys([*bracketed, *ordered]))
+
+
+def _canonical(match: re.Match[str]) -> str:
+    prefix, year, number = match.groups()
+    return f"{prefix.upper()}-{year}-{number}"
+
+
+def normalise_identifier(value: str | None) -> str | None:
+    """An NHS number as its ten digits (spaces and dashes dropped); other identifiers trimmed."""
+    if value is None or not value.strip():
+        return None
+    compact = _NHS_SEPARATORS.sub("", value.strip())
+    if compact.isdigit() and len(compact) == 10:
+        return compact
+    return " ".join(value.split()).upper()
+
+
+class KnownCases(Protocol):
+    """Read-only questions correlation asks of the case file; the store implements them."""
+
+    def case_for_reference(self, reference: str) -> str | None:
+        """The case with this reference (canonical ``OLD-2026-0007``), if it exists."""
+
+    def case_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The case holding any of these Message-IDs (``<id@host>``), trying them in order."""
+
+    def case_for_child(
+        self,
+        identifier: str | None,
+        name: str | None,
+        dob: date | None,
+        agencies: Sequence[str],
+    ) -> str | None:
+        """The open case for this child (identifier first, else name and date of birth)
+        involving these agencies, if exactly one matches."""
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """The case a message belongs to, how it was found, and anything a person should see."""
+
+    case: str | None
+    method: Method
+    detail: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_new(self) -> bool:
+        return self.case is None
+
+
+_IDENTIFIER_FIELDS = ("child_identifier", "nhs_number", "local_id")
+_NAME_FIELDS = ("child_name",)
+_DOB_FIELDS = ("child_dob",)
+_AGENCY_FIELDS = ("raised_by_agency", "raised_by_role_agency", "agency", "receiving_agency")
+
+
+def correlate(
+    msg: InboundMessage,
+    known: KnownCases,
+    form_fields: Mapping[str, object] | None = None,
+) -> Correlation:
+    """Find the case for ``msg`` in the product's order; ``Correlation.case`` None means new."""
+    notes: list[str] = []
+    for reference in find_references(msg.subject) + _header_reference(msg):
+        case = known.case_for_reference(reference)
+        if case is not None:
+            return Correlation(case, "reference", f"the subject carries {reference}", tuple(notes))
+        notes.append(f"the reference {reference} is not a known case")
+
+    thread = list(msg.thread_ids)
+    if thread:
+        case = known.case_for_message_ids(thread)
+        if case is not None:
+            return Correlation(case, "thread", "it answers a message filed on the case", tuple(notes))
+
+    if form_fields:
+        identifier = normalise_identifier(_first_text(form_fields, _IDENTIFIER_FIELDS))
+        name = _first_text(form_fields, _NAME_FIELDS)
+        dob = _first_date(form_fields, _DOB_FIELDS)
+        agencies = _agencies(form_fields)
+        if identifier or (name and dob):
+            case = known.case_for_child(identifier, name, dob, agencies)
+            if case is not None:
+                which = "identifier" if identifier else "name and date of birth"
+                return Correlation(case, "child", f"the form's child {which} matches", tuple(notes))
+
+    return Correlation(None, "new", "no reference, thread or child matches a known case", tuple(notes))
+
+
+def _header_reference(msg: InboundMessage) -> list[str]:
+    """A reply that kept our case header (some clients copy it) names the case too."""
+    if msg.resdesk_case:
+        return [r for r in find_references(f"[{msg.resdesk_case}]") if r not in find_references(msg.subject)]
+    return []
+
+
+def _first_text(fields: Mapping[str, object], names: Sequence[str]) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _first_date(fields: Mapping[str, object], names: Sequence[str]) -> date | None:
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                continue
+    return None
+
+
+def _agencies(fields: Mapping[str, object]) -> list[str]:
+    found: list[str] = []
+    for name in _AGENCY_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip():
+            found.append(" ".join(value.split()))
+        elif isinstance(value, (list, tuple)):
+            found.extend(" ".join(str(v).split()) for v in value if str(v).strip())
+    return list(dict.fromkeys(found))
