@@ -119,10 +119,10 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
             continue
         if current and not values.blank(line):
             field = labels.template(kind).field(current)
-            if field.control == "rich" and raw.fields.get(current):
-                raw.fields[current] = f"{raw.fields[current]}\n{line.rstrip()}"
+            if values.blank(raw.fields.get(current)):
+                raw.fields[current] = line.strip()  # the value on the line below its label
             elif field.control == "rich":
-                raw.fields[current] = line.strip()
+                raw.fields[current] = f"{raw.fields[current]}\n{line.rstrip()}"
     return matched
 
 
@@ -230,10 +230,15 @@ def read_table(kind: str, rows: list[list[str]], raw: RawForm) -> None:
 def read_blocks(kind: str, blocks: list[tuple[str, object]]) -> RawForm:
     """Every paragraph and table of a document, read as label/value layout of ``kind``."""
     raw = RawForm()
+    paragraphs: list[str] = []
     for block_kind, content in blocks:
         if block_kind == "p":
-            read_lines(kind, content, raw)
-        else:
-            read_table(kind, content, raw)
+            paragraphs.append(content)
+            continue
+        # Consecutive paragraphs are read together, so a value may sit below its label.
+        read_lines(kind, "\n".join(paragraphs), raw)
+        paragraphs = []
+        read_table(kind, content, raw)
+    read_lines(kind, "\n".join(paragraphs), raw)
     return raw
 

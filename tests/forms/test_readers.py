@@ -44,6 +44,19 @@ def test_seed_layout_without_a_title_is_recognised_by_its_labels():
     assert result.record.raised_by_email == "a.bell@trust.example"
 
 
+def test_labels_and_values_as_paragraphs():
+    """GIVEN a form typed as paragraphs, each value on the line below its label THEN it is read."""
+    document = Document()
+    for line in ["Stage Summary", "Case reference:", "RD-9", "Stage:", "3", "Outcome:", "Resolved",
+                 "Summary of discussion:", "First line.", "Second line.", "", "Kind regards"]:
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    record = read_form(buffer.getvalue(), "paragraphs.docx").record
+    assert (record.case_ref, record.stage, record.outcome) == ("RD-9", 3, "resolved")
+    assert record.summary == "First line.\nSecond line."
+
+
 @pytest.mark.parametrize(
     "cells, expected",
     [
