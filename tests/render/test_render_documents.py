@@ -166,3 +166,19 @@ def test_a_template_missing_a_value_fails_loudly():
     del data["next_action"]
     with pytest.raises(RenderError, match="next_action"):
         render_html("acknowledgement.html", data)
+
+
+def test_a_long_unbroken_value_wraps_inside_the_page(tmp_path):
+    """GIVEN a summary that is one 300-character token (a pasted link, say) WHEN the notice renders
+    THEN every word poppler finds lies inside the A4 page, so nothing is cut off."""
+    import re
+    import subprocess
+
+    token = "https://records.example/" + "a" * 300
+    pdf = render_notice(example_notice(summary=token))
+    path = tmp_path / "long.pdf"
+    path.write_bytes(pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    right_edges = [float(x) for x in re.findall(r'xMax="([0-9.]+)"', bbox)]
+    assert right_edges and max(right_edges) <= A4[0]
+    assert token in pdf_text(pdf, tmp_path).replace(" ", "")
