@@ -20,7 +20,7 @@ from cases.models import (
     Party,
 )
 from cases.lookup import StoreKnownCases, normalise_identifier
-from cases.store import Store, Tx, open_store
+from cases.store import Store, Tx, UnknownCase, open_store
 from cases.views import case_summaries, case_timeline, clock_for
 from cases.timeline import (
     OUTCOMES,
@@ -52,6 +52,7 @@ __all__ = [
     "Store",
     "Transition",
     "Tx",
+    "UnknownCase",
     "StoreKnownCases",
     "after_stage_notification",
     "case_summaries",
