@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(
   dovecot-imapd          # the real IMAP server the intake tests run against
+  openssl                # the intake tests make a self-signed certificate for that server
   qpdf                   # `qpdf --check` on every generated PDF
   poppler-utils          # pdftotext for checking rendered text
   libreoffice-writer-nogui  # opens every generated Word file
