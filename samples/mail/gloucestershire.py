@@ -56,7 +56,7 @@ def messages() -> list[Mail]:
     return [
         Mail(
             key="gloucestershire-001", sent="2026-11-03 12:10:00", sender=BETHAN, to=[OWEN], cc=[BU],
-            subject="Escalation - Stage One summary (resolving disputes) - ref MP",
+            subject="GSCP Escalation Protocol: Stage One summary (resolving disputes) - ref MP",
             body=(
                 "Hi Owen\n\n"
                 "Thank you for speaking with me this morning about Mabel Puddleford (DOB 08/08/2020).\n\n"
@@ -74,7 +74,7 @@ def messages() -> list[Mail]:
         Mail(
             key="gloucestershire-002", sent="2026-11-05 15:45:00", sender=HELEN, to=[OWEN, RHIANNON],
             cc=[BU, MASH, BETHAN], reply_to="gloucestershire-001",
-            subject="RE: Escalation - Stage Two summary (informal dispute procedure) - ref MP",
+            subject="RE: GSCP Escalation Protocol: Stage Two summary (informal dispute procedure) - ref MP",
             body=(
                 "All,\n\n"
                 "Stage two (informal dispute procedure) - summary of today's call between the Group\n"
@@ -93,7 +93,7 @@ def messages() -> list[Mail]:
         Mail(
             key="gloucestershire-003", sent="2026-11-10 17:10:00", sender=RHIANNON, to=[BU], cc=[HELEN, PRIYA],
             reply_to="gloucestershire-002",
-            subject="FW: GSCP Escalation Protocol - Stage 3 (Formal Escalation) summary - MP",
+            subject="FW: GSCP Escalation Protocol - Stage 3 summary (Formal Escalation) - MP",
             body=(
                 "To the GSCP Business Unit, for your record of formal escalations.\n\n"
                 "Stage 3 discussion held 10/11/2026 between myself (Head of Service, CSC) and\n"
@@ -105,7 +105,7 @@ def messages() -> list[Mail]:
                 "________________________________\n"
                 "From: Helen Ashdown <helen.ashdown@nhs.example>\n"
                 "Sent: 05 November 2026 15:45\n"
-                "Subject: RE: Escalation - Stage Two summary (informal dispute procedure) - ref MP\n\n"
+                "Subject: RE: GSCP Escalation Protocol: Stage Two summary (informal dispute procedure) - ref MP\n\n"
                 "Outcome: Escalated\n"
                 "Next: stage 3, formal escalation.\n"
             ),
@@ -141,7 +141,8 @@ def messages() -> list[Mail]:
         Mail(
             key="gloucestershire-007", sent="2026-11-18 13:00:00", sender=PRIYA, to=[BU], cc=[RHIANNON],
             reply_to="gloucestershire-003",
-            subject=mime.encoded_words("GSCP Executive Escalation – Stage 4 – summary of outcome (MP)", 30),
+            subject=mime.encoded_words("GSCP Escalation Protocol – Stage 4 summary – Executive outcome (MP)", 30,
+                                       mid_word=True),
             body=(
                 "Dear colleagues\n\n"
                 "The GSCP Executive considered the escalation for M.P. (DOB 08/08/2020) on 18/11.\n\n"
@@ -154,12 +155,12 @@ def messages() -> list[Mail]:
                 "Designated Nurse, ICB (sample)\n"
             ),
             expect=expect("stage-summary", thread="gloucestershire-A", stage=4, outcome="actions-agreed", child=MABEL,
-                          features=("encoded-word-subject", "en-dash", "in-reply-to")),
+                          features=("encoded-word-subject", "encoded-word-split-mid-word", "en-dash", "in-reply-to")),
         ),
         Mail(
             key="gloucestershire-008", sent="2026-11-19 07:12:00",
             sender=("Rhiannon Vaughan <rhiannon.vaughan@gloucestershire.example>", "rvaughan.hos@outlook-mail.example"),
-            to=[BU], subject="Escalation - Stage 3 summary - updated form",
+            to=[BU], subject="GSCP Escalation Protocol - Stage 3 summary - updated form",
             auth=("mx.gloucestershire.example;\n\tspf=softfail smtp.mailfrom=outlook-mail.example;\n"
                   "\tdkim=none;\n\tdmarc=none header.from=outlook-mail.example"),
             body=(

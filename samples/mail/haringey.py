@@ -52,7 +52,7 @@ def messages() -> list[Mail]:
     return [
         Mail(
             key="haringey-001", sent="2026-11-09 14:20:00", sender=FUNMI, to=[TOM], cc=[BU],
-            subject="Inter-agency escalation - stage 1 (first line managers) - summary - KH",
+            subject="Inter-agency Escalation and Resolution Protocol - Stage 1 summary (first line managers) - KH",
             body=(
                 "Dear Tom,\n\n"
                 "Thank you for discussing Kofi Hollyhock (DOB 11/05/2017) with me today.\n\n"
@@ -72,17 +72,17 @@ def messages() -> list[Mail]:
         Mail(
             key="haringey-002", sent="2026-11-11 10:05:00", sender=TOM, to=[FUNMI], cc=[BU, CHLOE],
             reply_to="haringey-001",
-            subject="RE: Inter-agency escalation - stage 1 (first line managers) - summary - KH",
+            subject="RE: Inter-agency Escalation and Resolution Protocol - Stage 1 summary (first line managers) - KH",
             body=(
                 "Funmi - thanks. I've asked Chloe to set up the Heads of Service meeting this week and\n"
                 "postponed the review until it has happened.\n\n"
                 "Tom\n"
             ),
-            expect=expect("reply", thread="haringey-A", child=KOFI, features=("in-reply-to",)),
+            expect=expect("reply", thread="haringey-A", child=KOFI, features=("reply-keeps-summary-subject", "in-reply-to",)),
         ),
         Mail(
             key="haringey-003", sent="2026-11-12 11:40:00", sender=AOIFE, to=[TOM], cc=[BU],
-            subject="WG: Stage 1 summary - escalation (school/CSC) - L.B.",
+            subject="WG: Escalation and resolution - stage 1 form (school/CSC) - L.B.",
             body=TYPED_SUMMARY,
             expect=expect("filled-template", thread="haringey-B", stage=1, outcome="actions-agreed", child=LEO,
                           template=template("stage-summary", "email-text"),
@@ -91,7 +91,7 @@ def messages() -> list[Mail]:
         Mail(
             key="haringey-004", sent="2026-11-13 09:02:00", sender=TOM, to=[AOIFE], cc=[BU],
             reply_to="haringey-003",
-            subject="RE: WG: Stage 1 summary - escalation (school/CSC) - L.B.",
+            subject="RE: WG: Escalation and resolution - stage 1 form (school/CSC) - L.B.",
             body=(
                 "Aoife - joint visit done this morning with Sam (SW). Mum engaged; I'll update the\n"
                 "chronology. Action 1 complete.\n\n"
@@ -102,7 +102,7 @@ def messages() -> list[Mail]:
         Mail(
             key="haringey-005", sent="2026-11-17 16:30:00", sender=CHLOE, to=[MARCUS, FUNMI], cc=[BU, TOM],
             reply_to="haringey-002", mailer="Microsoft Exchange Server",
-            subject="RE: Inter-agency escalation - Stage 2 (Heads of Service) summary - KH",
+            subject="RE: Inter-agency Escalation and Resolution Protocol - Stage 2 summary (Heads of Service) - KH",
             body=(
                 "Dear Marcus, Funmi\n\n"
                 "Summary of today's Heads of Service meeting (stage 2) for Kofi Hollyhock:\n\n"
@@ -121,7 +121,7 @@ def messages() -> list[Mail]:
         ),
         Mail(
             key="haringey-006", sent="2026-11-19 15:15:00", sender=AOIFE, to=[BU],
-            subject="Stage 2 Summary form - L.B. (please enable editing)",
+            subject="Escalation & Resolution Protocol - Stage 2 Summary form - L.B. (please enable editing)",
             body=(
                 "Hello,\n\n"
                 "Please see the attached Stage 2 Summary form. You may need to click Enable Editing\n"
@@ -150,7 +150,7 @@ def messages() -> list[Mail]:
             key="haringey-008", sent="2026-11-23 08:45:00",
             sender=("Microsoft Outlook", "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@haringey.example"),
             to=[BU], return_path="<>", mailer=None,
-            subject="Undeliverable: Inter-agency escalation - Stage 2 (Heads of Service) summary - KH",
+            subject="Undeliverable: Inter-agency Escalation and Resolution Protocol - Stage 2 summary (Heads of Service) - KH",
             headers=[("Auto-Submitted", "auto-replied"), ("X-MS-Exchange-Message-Is-Ndr", "")],
             body=automatic.bounce(
                 key="haringey-008", reporting_mta="mx.haringey.example", recipient="dr.m.obi@nhs.example",
@@ -160,7 +160,8 @@ def messages() -> list[Mail]:
                 original_headers=(
                     "From: LSCB Business Unit <lscb@haringey.example>\n"
                     "To: dr.m.obi@nhs.example\n"
-                    "Subject: Inter-agency escalation - Stage 2 (Heads of Service) summary - KH\n"
+                    "Subject: Inter-agency Escalation and Resolution Protocol - Stage 2 summary (Heads of\n"
+                    " Service) - KH\n"
                     "Date: Mon, 23 Nov 2026 08:44:57 +0000\n"
                     "Message-ID: <lscb-fw-20261123-01@haringey.example>\n"
                 ),

@@ -56,7 +56,7 @@ def messages() -> list[Mail]:
     return [
         Mail(
             key="lscp-lsab-001", sent="2026-11-02 10:30:00", sender=TARIQ, to=[ELLIE], cc=[BU],
-            subject="Escalation to Resolution - Step 1 - professional to professional discussion - JM",
+            subject="Escalation to Resolution - Step 1 summary - professional to professional discussion - JM",
             body=(
                 "Hi Ellie,\n\n"
                 "Summary of our step 1 discussion about Jasper Marigold (DOB 07/12/2008), who turns 18\n"
@@ -75,7 +75,7 @@ def messages() -> list[Mail]:
         Mail(
             key="lscp-lsab-002", sent="2026-11-04 16:00:00", sender=JOANNE, to=[SEAN], cc=[BU, TARIQ, ELLIE],
             reply_to="lscp-lsab-001",
-            subject="RE: Escalation to Resolution - Step 2 - manager to manager - JM",
+            subject="RE: Escalation to Resolution - Step 2 summary - manager to manager - JM",
             body=(
                 "Seán,\n\n"
                 "Thanks for the call. Step 2 summary: we agreed a joint transitions meeting is needed\n"
@@ -91,7 +91,7 @@ def messages() -> list[Mail]:
         Mail(
             key="lscp-lsab-003", sent="2026-11-09 11:15:00", sender=SLO_COUNCIL, to=[SEAN], cc=[BU, JOANNE],
             reply_to="lscp-lsab-002",
-            subject="Re: Escalation to resolution process - STEP 3 (SLO to SLO) summary",
+            subject="Re: Escalation to resolution process - STEP 3 SUMMARY (SLO to SLO)",
             mailer="Mozilla Thunderbird 128.4",
             body=(
                 "Dear Seán,\n\n"
@@ -109,7 +109,7 @@ def messages() -> list[Mail]:
         Mail(
             key="lscp-lsab-004", sent="2026-11-10 18:05:00", sender=CHAIR, to=[SLO_COUNCIL, SEAN], cc=[BU],
             reply_to="lscp-lsab-003",
-            subject="URGENT: Escalation to Resolution Step 4 - Independent Chaired Meeting - outcome",
+            subject="URGENT: Escalation to Resolution - Step 4 summary - Independent Chaired Meeting",
             body=(
                 "Dear both,\n\n"
                 "Thank you for attending this afternoon's independently chaired meeting (step 4, urgent).\n\n"
@@ -126,16 +126,16 @@ def messages() -> list[Mail]:
         Mail(
             key="lscp-lsab-005", sent="2026-11-11 08:40:00", sender=SEAN, to=[CHAIR], cc=[BU],
             reply_to="lscp-lsab-004",
-            subject="RE: URGENT: Escalation to Resolution Step 4 - Independent Chaired Meeting - outcome",
+            subject="RE: URGENT: Escalation to Resolution - Step 4 summary - Independent Chaired Meeting",
             body=(
                 "Thank you - care coordinator allocated this morning (Priya in the north team).\n\n"
                 "Seán Doherty\nSafeguarding Adults Lead / Deputy SLO (sample)\n"
             ),
-            expect=expect("reply", thread="lscp-lsab-A", child=JASPER, features=("in-reply-to", "non-ascii-name")),
+            expect=expect("reply", thread="lscp-lsab-A", child=JASPER, features=("reply-keeps-summary-subject", "in-reply-to", "non-ascii-name")),
         ),
         Mail(
             key="lscp-lsab-006", sent="2026-11-16 12:00:00", sender=ZOE, to=[LIAM], cc=[BU],
-            subject="Fwd: FW: Step 1 summary - MK",
+            subject="Fwd: FW: Escalation to Resolution step 1 form - MK",
             mailer="Apple Mail (2.3826)",
             body=TYPED_STEP_1,
             expect=expect("filled-template", thread="lscp-lsab-B", stage=1, outcome="resolved", child=MAISIE,
@@ -145,7 +145,7 @@ def messages() -> list[Mail]:
         Mail(
             key="lscp-lsab-007", sent="2026-11-16 12:00:30", sender=LIAM, to=[ZOE], cc=[BU],
             reply_to="lscp-lsab-006",
-            subject="Automatic reply: Fwd: FW: Step 1 summary - MK",
+            subject="Automatic reply: Fwd: FW: Escalation to Resolution step 1 form - MK",
             headers=automatic.OOO_HEADERS,
             body="I'm on a course until 17 November. Please contact the duty team if urgent.\n\nLiam Forsyth\n",
             expect=expect("automatic", automatic="out-of-office", thread="lscp-lsab-B",
@@ -157,7 +157,7 @@ def messages() -> list[Mail]:
             sender=("LSAB & LSCP Communications", "news@lscp-lsab.example"), to=[BU], html=True,
             subject="LSAB & LSCP Newsletter - Winter 2026",
             mailer="Sample Bulk Mailer 3.1",
-            headers=[("Precedence", "bulk"), ("List-Id", "Partnership news <news.lscp-lsab.example>"),
+            headers=[("List-Id", "Partnership news <news.lscp-lsab.example>"),
                      ("List-Unsubscribe", "<mailto:news-unsubscribe@lscp-lsab.example>")],
             body=(
                 "LSAB & LSCP Newsletter - Winter 2026\n\n"
@@ -170,7 +170,7 @@ def messages() -> list[Mail]:
         ),
         Mail(
             key="lscp-lsab-009", sent="2026-11-20 14:25:00", sender=JOANNE, to=[BU],
-            subject=mime.encoded_words("Escalation to Resolution – Step 1 summary – N.T. ", 26),
+            subject=mime.encoded_words("Escalation to Resolution – Stage 1 summary – N.T. ", 26),
             body=(
                 "Hello,\n\n"
                 "Step 1 (professional to professional) for Noah Tansley-Wick (DOB 12/12/2012): the\n"
@@ -179,6 +179,6 @@ def messages() -> list[Mail]:
                 "Joanne Pickering\n"
             ),
             expect=expect("stage-summary", thread="lscp-lsab-C", stage=1, outcome="actions-agreed",
-                          child="Noah Tansley-Wick", features=("encoded-word-subject", "en-dash", "step-not-stage")),
+                          child="Noah Tansley-Wick", features=("encoded-word-subject", "en-dash", "trailing-space")),
         ),
     ]

@@ -73,11 +73,20 @@ def message(headers: list[tuple[str, str]], body: Part) -> bytes:
     return top.encode("utf-8") + b"MIME-Version: 1.0\n" + body.serialise()
 
 
-def encoded_words(value: str, chunk: int = 18) -> str:
-    """``value`` as RFC 2047 Q-encoded words, as Outlook and Thunderbird write non-ASCII headers."""
+def encoded_words(value: str, chunk: int = 18, *, mid_word: bool = False) -> str:
+    """``value`` as RFC 2047 Q-encoded words of about ``chunk`` characters, as mail clients write
+    non-ASCII headers: split between words, or anywhere (``mid_word``), as some clients do."""
+    import re
     from email import quoprimime
 
-    pieces = [value[i:i + chunk] for i in range(0, len(value), chunk)]
+    if mid_word:
+        pieces = [value[i:i + chunk] for i in range(0, len(value), chunk)]
+    else:
+        pieces = [""]
+        for word in re.findall(r"\s*\S+|\s+$", value):
+            if pieces[-1] and len(pieces[-1]) + len(word) > chunk:
+                pieces.append("")
+            pieces[-1] += word
     return "\n ".join(quoprimime.header_encode(p.encode("utf-8"), charset="utf-8") for p in pieces)
 
 

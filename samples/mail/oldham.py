@@ -137,7 +137,7 @@ def messages() -> list[Mail]:
                 "> Outcome: escalated\n"
                 "> (to stage 2 - I will ask Daniel to speak to your Head of Service)\n"
             ),
-            expect=expect("reply", thread="oldham-A", child=POPPY, features=("in-reply-to", "quoted-outcome"),
+            expect=expect("reply", thread="oldham-A", child=POPPY, features=("reply-keeps-summary-subject", "in-reply-to", "quoted-outcome"),
                           notes="Quotes the stage 1 outcome line; records nothing new."),
         ),
         Mail(
@@ -328,7 +328,7 @@ def messages() -> list[Mail]:
             sender=("OSCP Communications", "comms@oldham.example"), to=[BU], html=True,
             subject="OSCP 7 Minute Briefing: Neglect and the Graded Care Profile | December 2026",
             mailer="Mailchimp Mailer (sample)",
-            headers=[("Precedence", "bulk"), ("List-Id", "OSCP briefings <briefings.oldham.example>"),
+            headers=[("List-Id", "OSCP briefings <briefings.oldham.example>"),
                      ("List-Unsubscribe", "<https://oldham.example/unsubscribe?l=briefings>")],
             body=(
                 "OSCP 7 Minute Briefing - December 2026\n\n"

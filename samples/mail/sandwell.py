@@ -83,7 +83,7 @@ def messages() -> list[Mail]:
     return [
         Mail(
             key="sandwell-001", sent="2026-11-02 16:20:00", sender=GURPREET, to=[LEANNE], cc=[BU],
-            subject="Escalation - stage 1 (line managers) summary - R.M.",
+            subject="Escalation & Resolution - stage 1 summary (line managers) - R.M.",
             body=(
                 "Leanne,\n\n"
                 "Stage 1 summary for Ruby Moonpenny (DOB 19/12/2013), as agreed on the phone:\n\n"
@@ -99,12 +99,12 @@ def messages() -> list[Mail]:
         Mail(
             key="sandwell-002", sent="2026-11-05 11:00:00", sender=LEANNE, to=[GURPREET], cc=[BU, PAUL],
             reply_to="sandwell-001",
-            subject="RE: Escalation - stage 1 (line managers) summary - R.M.",
+            subject="RE: Escalation & Resolution - stage 1 summary (line managers) - R.M.",
             body=(
                 "Hi Gurpreet, noted - I have passed this to Paul Ahmed (Head of Service) for stage 2.\n\n"
                 "Leanne Price | Team Manager | Sandwell Children's Trust (sample)\n"
             ),
-            expect=expect("reply", thread="sandwell-A", child=RUBY, features=("in-reply-to",)),
+            expect=expect("reply", thread="sandwell-A", child=RUBY, features=("reply-keeps-summary-subject", "in-reply-to",)),
         ),
         Mail(
             key="sandwell-003", sent="2026-11-06 09:00:00", sender=LEANNE, to=[BU], mailer="Sample Groupware 7.2",
@@ -120,7 +120,7 @@ def messages() -> list[Mail]:
         ),
         Mail(
             key="sandwell-004", sent="2026-11-09 13:10:00", sender=SIAN, to=[("Duty Team", "duty@childrenstrust.example")],
-            cc=[BU], subject="escalation stage 1 summary",
+            cc=[BU], subject="escalation and resolution stage 1 summary",
             body=(
                 "Hello,\n\n"
                 "Stage 1 summary re Amara Ashgrove (DOB 04/04/2009): health asked for the school nurse to\n"
@@ -151,7 +151,7 @@ def messages() -> list[Mail]:
         Mail(
             key="sandwell-006", sent="2026-11-17 17:45:00", sender=SALLY, to=[BU], cc=[OKONJO, PAUL],
             reply_to="sandwell-005",
-            subject=mime.encoded_words("Stage 3 escalation summary – Directors – R.M.", 24),
+            subject=mime.encoded_words("SCSP Escalation Policy – Stage 3 summary – Directors – R.M.", 24),
             body=(
                 "Dear colleagues,\n\n"
                 "Stage 3 - Directors' discussion, 17/11/2026, Sally Brookes (Director of Operations,\n"
@@ -168,7 +168,7 @@ def messages() -> list[Mail]:
         Mail(
             key="sandwell-007", sent="2026-11-27 12:20:00", sender=CHAIR, to=[OKONJO, SALLY], cc=[BU],
             reply_to="sandwell-006",
-            subject="SCSP Chair - Stage 4 - summary of outcome - R.M.",
+            subject="SCSP Chair - Escalation and Resolution Stage 4 summary - R.M.",
             body=(
                 "Dear Mrs Okonjo, Ms Brookes\n\n"
                 "I met with you both and the SCSP Business Manager on 26/11 (stage 4).\n\n"
