@@ -6,8 +6,11 @@ import ssl
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from intake.sources import FILED_KEYWORD, ImapSource, MailSource
+from intake.sources.imap import _groups_of_bytes, is_loopback
 from resdesk.errors import IntakeError, UsageError
 from tests.services.dovecot import DovecotServer, MailUser
 
@@ -327,3 +330,28 @@ def test_wrong_password_is_an_intake_error(dovecot_without_idle):
     user = dovecot_without_idle.new_user()
     with pytest.raises(IntakeError, match="refused the login"):
         ImapSource("127.0.0.1", dovecot_without_idle.port, "none", user.username, "not-the-password")
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("localhost", True), ("LocalHost", True),
+    ("10.0.0.1", False), ("imap.partnership.example", False), ("localhost.example", False), ("::ffff:8.8.8.8", False),
+])
+def test_loopback_hosts(host, loopback):
+    """GIVEN a host name or address WHEN asked whether plain IMAP may go to it THEN only loopback may."""
+    assert is_loopback(host) is loopback
+
+
+@given(st.lists(st.integers(min_value=0, max_value=5000), max_size=40),
+       st.integers(min_value=0, max_value=6000), st.integers(min_value=1, max_value=8000))
+def test_body_groups_keep_order_and_stay_within_budget(sizes, max_bytes, budget):
+    """GIVEN messages of any sizes, any size limit and any byte budget
+    WHEN they are grouped for downloading bodies
+    THEN the groups hold every message once in order, and a group holding more than one
+    message downloads at most the budget."""
+    sized = list(enumerate(sizes, start=1))
+    groups = list(_groups_of_bytes(sized, max_bytes, budget))
+    assert [item for group in groups for item in group] == sized
+    for group in groups:
+        assert group
+        if len(group) > 1:
+            assert sum(size for _, size in group if size <= max_bytes) <= budget
