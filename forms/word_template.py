@@ -163,6 +163,7 @@ def build_document(kind: str, rows: int | None = None):
     style.font.size = Pt(10)
     heading = document.add_heading(template.title, level=0)
     heading.runs[0].font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+    heading.runs[0].font.size = Pt(18)
     if template.subtitle:
         document.add_paragraph(template.subtitle).runs[0].italic = True
     for block in template.blocks:
