@@ -28,7 +28,7 @@ from intake.message import InboundMessage
 _BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-((?:19|20)\d\d)-(\d{4,9})\s*\]")
 _BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?![\w-])")
 _PREFIX = re.compile(r"[A-Z]{2,5}")
-_NHS_SEPARATORS = re.compile(r"[\s-]")
+_NHS_SEPARATORS = re.compile(r"[\s\-]+")
 
 Method = Literal["reference", "thread", "child", "new"]
 
@@ -73,13 +73,10 @@ def _canonical(match: re.Match[str]) -> str:
 
 
 def normalise_identifier(value: str | None) -> str | None:
-    """An NHS number as its ten digits (spaces and dashes dropped); other identifiers trimmed."""
-    if value is None or not value.strip():
+    """An identifier as compared: spaces and dashes dropped, upper case (``943 476 5919`` -> ``9434765919``)."""
+    if value is None:
         return None
-    compact = _NHS_SEPARATORS.sub("", value.strip())
-    if compact.isdigit() and len(compact) == 10:
-        return compact
-    return " ".join(value.split()).upper()
+    return _NHS_SEPARATORS.sub("", value).upper() or None
 
 
 class KnownCases(Protocol):

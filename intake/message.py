@@ -269,7 +269,7 @@ def _body_and_attachments(msg: EmailMessage, defects: list[str]) -> tuple[str, l
         if (
             body_part is None
             and not part.get_filename()
-            and part.get_content_maintype() == "text"
+            and part.get_content_maintype() in ("text", "multipart")
             and part.get_content_disposition() != "attachment"
         ):
             body = body or part_text(part, defects)
@@ -297,8 +297,8 @@ def _attachments_of(part: EmailMessage, defects: list[str]) -> list[tuple[Attach
         inner = part.get_payload()
         data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
         return [(Attachment(filename or "attached-message.eml", content_type, data), None)]
-    if part.is_multipart():
-        return []
+    if part.is_multipart() or part.get_content_maintype() == "multipart":
+        return []  # a multipart whose boundary is missing is read as the body instead
     if part.get_content_maintype() == "text" and not filename and part.get_content_disposition() != "attachment":
         return []
     try:
