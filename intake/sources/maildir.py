@@ -93,18 +93,20 @@ class MaildirSource:
         """The folder's UIDVALIDITY, drawn once and kept in a file beside the mail."""
         file = self.directory / UIDVALIDITY_FILE
         try:
+            if not file.exists():
+                candidate = self.directory / "tmp" / f"{UIDVALIDITY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+                candidate.write_text(f"{secrets.randbelow(2**31 - 2) + 1}\n")
+                try:
+                    os.link(candidate, file)  # first writer wins; others read what it wrote
+                except FileExistsError:
+                    pass
+                finally:
+                    candidate.unlink()
             return int(file.read_text().strip())
         except FileNotFoundError:
-            pass
-        candidate = self.directory / "tmp" / f"{UIDVALIDITY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        candidate.write_text(f"{secrets.randbelow(2**31 - 2) + 1}\n")
-        try:
-            os.link(candidate, file)  # first writer wins; others read what it wrote
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-        return int(file.read_text().strip())
+            raise IntakeError(f"The Maildir folder {self.directory} is missing (was it removed?).") from None
+        except ValueError:
+            raise IntakeError(f"{file} does not hold a number; restore it or remove it to start anew.") from None
 
     def _entries(self, directory: Path | None = None) -> dict[str, Path]:
         directory = directory or self.directory

@@ -168,6 +168,14 @@ def test_wait_notices_the_maildir_being_recreated(root):
     assert source.snapshot()[0] != old_validity
 
 
+def test_a_removed_maildir_is_an_intake_error(root):
+    """GIVEN a source on a Maildir WHEN the Maildir is removed THEN a snapshot raises an IntakeError."""
+    source = MaildirSource(root)
+    shutil.rmtree(root)
+    with pytest.raises(IntakeError, match="removed"):
+        source.snapshot()
+
+
 def test_wait_times_out_when_nothing_arrives(root):
     """GIVEN a snapshot of an unchanged Maildir WHEN the source waits briefly THEN it returns False."""
     source = MaildirSource(root, poll_seconds=0.05)
