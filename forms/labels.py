@@ -16,6 +16,7 @@ CONTEXT = "@context:"
 COMBINED = "@combined:"
 
 _PARENS = re.compile(r"\([^)]*\)")
+_NUMBERED_STAGE = re.compile(r"\bstage (?:\d+|zero|one|two|three|four|five) summary\b")
 
 
 def normalise(text: str) -> str:
@@ -117,6 +118,8 @@ def context_labels(kind: str, context: str) -> dict[str, str]:
 def kind_from_title(texts: list[str]) -> str | None:
     """The kind whose title appears in the first lines of a document, if any."""
     joined = " | ".join(normalise(t) for t in texts)
+    # "Stage 2 Summary", as the protocols' subject lines put it, is a stage summary.
+    joined = _NUMBERED_STAGE.sub("stage summary", joined)
     best: tuple[int, str] | None = None
     for t in TEMPLATES.values():
         for words in t.title_words:

@@ -71,6 +71,14 @@ def test_tick_box_rows(cells, expected):
     assert grid.read_ticks("current_level_of_need", cells) == expected
 
 
+@pytest.mark.parametrize(
+    "title", ["Escalation & Resolution Protocol: Stage 2 Summary", "Stage Two Summary", "STAGE SUMMARY"]
+)
+def test_stage_summary_titles(title):
+    """GIVEN the protocols' subject-line wording of a stage summary as a title THEN the kind is a stage summary."""
+    assert labels.kind_from_title([title]) == "stage-summary"
+
+
 def test_two_ticks_are_an_error():
     with pytest.raises(FieldProblem, match="more than one level of need"):
         grid.read_ticks("current_level_of_need", ["☒ Early Help", "☒ Care Leaver"])
