@@ -49,7 +49,7 @@ def build() -> tuple[dict[str, bytes], dict]:
         mails = sorted(module.messages(), key=lambda m: (m.sent_at, m.key))
         by_key = {m.key: m for m in mails}
         mailboxes[box.protocol] = {
-            "maildir": f"maildir/{box.protocol}",
+            "maildir": f"samples/maildir/{box.protocol}",
             "business_unit": box.business_unit[1],
             "authserv_id": box.mx,
             "allowed_sender_domains": list(box.allowed_sender_domains),

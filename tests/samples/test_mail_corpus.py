@@ -109,7 +109,7 @@ def test_every_partnership_has_its_own_mailbox_with_enough_mail(expected):
     assert all(counts[p] >= 8 for p in PROTOCOLS), counts
     assert sum(counts.values()) >= 45
     for protocol, box in expected["mailboxes"].items():
-        assert (SAMPLES / box["maildir"] / "new").is_dir()
+        assert (ROOT / box["maildir"] / "new").is_dir()
         assert all(m["file"].startswith(f"{protocol}/new/") for m in expected["messages"] if m["protocol"] == protocol)
 
 
