@@ -34,7 +34,7 @@ def _structure(pdf: bytes) -> PdfReader:
     reader = PdfReader(io.BytesIO(pdf))
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "en-GB"
-    assert root["/MarkInfo"]["/Marked"] is True or root["/MarkInfo"]["/Marked"] == True  # noqa: E712
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
     assert "/StructTreeRoot" in root
     width, height = (float(v) for v in reader.pages[0].mediabox[2:])
     assert (round(width, 1), round(height, 1)) == (round(A4[0], 1), round(A4[1], 1))
@@ -106,11 +106,15 @@ def test_each_stage_entry_notice_carries_its_protocol_wording_and_the_case(tmp_p
 def test_reminder_and_overdue_alert_differ_and_name_the_local_setting(tmp_path):
     """GIVEN a reminder, an overdue alert, and a reminder from a local review setting
     WHEN rendered THEN each says which it is, and the local one says it is not the protocol's."""
-    reminder = pdf_text(render_reminder(example_reminder()), tmp_path, "r.pdf")
-    overdue = pdf_text(render_reminder(example_reminder(kind="overdue")), tmp_path, "o.pdf")
-    local = pdf_text(
-        render_reminder(example_reminder(due=None, basis="no fixed timescale", local_setting=True)), tmp_path, "l.pdf"
-    )
+    pdfs = {
+        "r.pdf": render_reminder(example_reminder()),
+        "o.pdf": render_reminder(example_reminder(kind="overdue")),
+        "l.pdf": render_reminder(example_reminder(due=None, basis="no fixed timescale", local_setting=True)),
+    }
+    for name, pdf in pdfs.items():
+        qpdf_check(pdf, tmp_path, name)
+        _structure(pdf)
+    reminder, overdue, local = (pdf_text(pdf, tmp_path, name) for name, pdf in pdfs.items())
     assert "Reminder: stage 3 is due soon" in reminder and "overdue" not in reminder.lower()
     assert "Stage 3 is overdue" in overdue and "passed Tuesday 29 December 2026 at 23:59" in overdue
     assert "set locally by the partnership, not from the protocol" in local
