@@ -18,7 +18,7 @@ from forms.layout import Column, Table
 
 _TICK_MARKS = "☒☑✓✔✗✘■"
 _INSERT_PROMPT = re.compile(r"^\s*\([^)]*\)\s*:\s*")
-_LINE = re.compile(r"^\s*([^:\n]{1,160}?)\s*:\s*(.*)$")
+_LINE = re.compile(r"^\s*([^:\n]{1,300}?)\s*:\s*(.*)$")
 
 
 def _label_or_none(kind: str, text: str, context: str | None) -> str | None:

@@ -153,7 +153,7 @@ def child_identifier(value: object) -> str | None:
     if blank(value):
         return None
     text = " ".join(str(value).split())
-    marked = bool(_NHS_PREFIX.match(text)) and not text.lower().startswith("nhsx")
+    marked = bool(_NHS_PREFIX.match(text))
     candidate = _NHS_PREFIX.sub("", text) if marked else text
     digits = re.sub(r"[\s\-]", "", candidate)
     if digits.isdigit() and (len(digits) == 10 or marked):

@@ -58,7 +58,7 @@ def _props(field: Field, tag: str) -> str:
         return f"{common}<w:dropDownList>{items}</w:dropDownList>"
     if field.control == "rich":
         return common  # a control with no type element is rich text, Word's default
-    return f"{common}<w:text/>"
+    return f'{common}<w:text w:multiLine="1"/>'
 
 
 def _block_control(field: Field, tag: str):

@@ -155,3 +155,32 @@ def test_public_surface_is_true():
     """GIVEN forms.__all__ THEN every name it lists exists."""
     for name in forms.__all__:
         assert getattr(forms, name) is not None
+
+
+def test_content_controls_titled_with_seed_labels_are_read():
+    """GIVEN an agency's own Word template whose content controls carry the seed's labels as titles
+    (tags are Word's defaults), one of them a date control
+    WHEN read THEN each control's value lands in the field its title names."""
+    from docx.oxml import parse_xml
+
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def control(title: str, body: str, extra: str = "") -> str:
+        return (f'<w:sdt {ns}><w:sdtPr><w:alias w:val="{title}"/><w:tag w:val="Text{len(title)}"/>{extra}'
+                f'</w:sdtPr><w:sdtContent><w:p><w:r><w:t>{body}</w:t></w:r></w:p></w:sdtContent></w:sdt>')
+
+    document = Document()
+    document.add_paragraph("Resolution Notice")
+    body = document.element.body
+    for xml in [
+        control("Name of Child/Young Person", "Rae Quinn"),
+        control("Name of Professional Raising Resolution and Challenge Notice", "Ola Ade"),
+        control("D.O.B", "1 March 2012", '<w:date w:fullDate="2012-03-01T00:00:00Z"/>'),
+        control("Unique Identifier (NHS/PID Number)", "PID 4471"),
+    ]:
+        body.insert(len(body) - 1, parse_xml(xml))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    record = read_form(buffer.getvalue(), "agency.docx").record
+    assert (record.child_name, record.raised_by_name, str(record.child_dob), record.child_identifier) == (
+        "Rae Quinn", "Ola Ade", "2012-03-01", "PID 4471")
