@@ -200,7 +200,7 @@ class _Headers:
                 text = _decode_8bit(text)
                 self._defects.append(f"8-bit characters in the {name} header")
             try:
-                values.append(policy.default.header_factory(name, text))
+                values.append(policy.default.header_fetch_parse(name, text))
             except Exception as exc:
                 self._defects.append(f"unparseable {name} header ({type(exc).__name__})")
                 values.append(text)
