@@ -34,7 +34,7 @@ def _structure(pdf: bytes) -> PdfReader:
     reader = PdfReader(io.BytesIO(pdf))
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "en-GB"
-    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert root["/MarkInfo"]["/Marked"].value is True
     assert "/StructTreeRoot" in root
     width, height = (float(v) for v in reader.pages[0].mediabox[2:])
     assert (round(width, 1), round(height, 1)) == (round(A4[0], 1), round(A4[1], 1))
