@@ -136,3 +136,24 @@ def zip_bomb_docx() -> bytes:
 def winmail_dat() -> bytes:
     """A TNEF ``winmail.dat`` as Outlook sends it (from the tnefparse project's test files)."""
     return TNEF_FILE.read_bytes()
+
+
+_FILE_ID = b"resdesk-sample01"
+
+
+def password_protected_pdf(kind: str, record, password: str) -> bytes:
+    """A filled PDF form saved with an open password (RC4, as older office suites save it).
+
+    The file identifier is fixed so the encryption key, and so the bytes, are the same on every
+    run; the second identifier, which a writer sets at save time, is fixed afterwards.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(filled_pdf(kind, record))))
+    writer._ID = ArrayObject([ByteStringObject(_FILE_ID), ByteStringObject(_FILE_ID)])
+    writer.encrypt(user_password=password, owner_password=password, algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    fixed = _FILE_ID.hex().encode("ascii")
+    return re.sub(rb"(/ID \[ <[0-9a-f]+> <)[0-9a-f]+(> \])", rb"\g<1>" + fixed + rb"\g<2>", buffer.getvalue())

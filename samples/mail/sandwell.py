@@ -1,7 +1,7 @@
 """Sandwell's shared inbox (scsp_business@sandwell.example): a level-of-need dispute that
 reaches the SCSP Chair, with the Appendix 3 escalation template as a filled PDF from stage 2,
 a case settled at stage 1, an agency's quarterly Appendix 4 log, an old-style out-of-office,
-and a forum agenda that is not protocol mail.
+a forum agenda that is not protocol mail, and a password-protected template with its password.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ SIAN = ("Siân Powell", "sian.powell@nhs.example")
 PAUL = ("Paul Ahmed", "paul.ahmed@childrenstrust.example")
 
 RUBY = "Ruby Moonpenny"
+TOBIAS = "Tobias Quince"
+PROTECTED_SUBJECT = "Escalation & Resolution - stage 2 - escalation template (password protected) - T.Q."
 
 
 def _escalation_pdf() -> bytes:
@@ -77,6 +79,25 @@ def _summary_log_docx() -> bytes:
         ],
     )
     return files.filled_docx("summary-log", log, "Gurpreet Sandhu", "2026-11-30T15:40:00Z")
+
+
+def _protected_pdf() -> bytes:
+    concern = files.record(
+        "escalation-concern",
+        child_name=TOBIAS,
+        child_dob="17/05/2018",
+        raised_by_name="Siân Powell",
+        raised_by_email="sian.powell@nhs.example",
+        raised_by_role_agency="School Nurse Team Leader, NHS Trust (sample)",
+        current_level_of_need="early-help",
+        perceived_level_of_need="child-in-need",
+        disagreement_details="Health consider the weight loss and missed appointments meet the threshold for "
+        "a child in need assessment; the Trust's front door advised early help.",
+        discussion_date="01/12/2026",
+        completed_by="Siân Powell",
+        completed_date="01/12/2026",
+    )
+    return files.password_protected_pdf("escalation-concern", concern, "Sandwell2026")
 
 
 def messages() -> list[Mail]:
@@ -202,5 +223,31 @@ def messages() -> list[Mail]:
                 "4. AOB\n\nJoin on Teams: https://teams.example/l/meetup-join/sample\n"
             ),
             expect=expect("not-protocol", features=("agenda", "html-alternative")),
+        ),
+        Mail(
+            key="sandwell-010", sent="2026-12-01 14:05:00", sender=SIAN, to=[BU],
+            cc=[("Duty Team", "duty@childrenstrust.example")],
+            subject=PROTECTED_SUBJECT,
+            body=(
+                "Dear Business Unit,\n\n"
+                "Please find attached the Multi-Agency Escalation of Safeguarding Concern template for\n"
+                "Tobias Quince following this morning's stage 2 meeting. The document is password\n"
+                "protected; the password will follow in a separate email.\n\n"
+                "Outcome: escalated\n\n"
+                "Siân Powell\nSchool Nurse Team Leader (sample)\n"
+            ),
+            attachments=[mime.attachment("Escalation template - TQ (protected).pdf", files.PDF_TYPE,
+                                         _protected_pdf())],
+            expect=expect("filled-template", thread="sandwell-C", stage=2, outcome="escalated", child=TOBIAS,
+                          template=template("escalation-concern", "pdf", "Escalation template - TQ (protected).pdf"),
+                          reason="form-error", features=("password-protected-pdf", "non-ascii-name"),
+                          notes="The form opens only with a password: refused, and the sender asked for a copy "
+                                "without one. The password arrives in sandwell-011 and is never used."),
+        ),
+        Mail(
+            key="sandwell-011", sent="2026-12-01 14:07:00", sender=SIAN, to=[BU], reply_to="sandwell-010",
+            subject="RE: " + PROTECTED_SUBJECT,
+            body="Password: Sandwell2026\n\nSiân\n",
+            expect=expect("reply", thread="sandwell-C", child=TOBIAS, features=("in-reply-to", "password-in-body")),
         ),
     ]

@@ -255,6 +255,8 @@ def test_filled_templates_are_attached_as_their_expected_format(messages):
             with zipfile.ZipFile(io.BytesIO(data)) as package:
                 assert "word/document.xml" in package.namelist()
                 assert b"<w:sdt" in package.read("word/document.xml")
+        elif entry["disposition"] == "quarantine":
+            assert data.startswith(b"%PDF-") and b"/Encrypt" in data
         else:
             assert data.startswith(b"%PDF-") and b"/AcroForm" in data
 
@@ -277,24 +279,24 @@ def test_the_products_form_readers_read_the_samples_as_expected(messages):
     """GIVEN the filled templates and hostile attachments in the samples
     WHEN the product's own form readers read them
     THEN each template comes back as its expected kind, stage, outcome and child, and each
-    hostile attachment is refused with a reason naming the file."""
+    hostile or unreadable attachment is refused with a reason naming the file."""
     import forms
     from resdesk.errors import FormError
 
     checked = refused = 0
     for entry, message, _ in messages:
         template = entry["template"]
-        if template and template["format"] == "email-text":
-            record = forms.read_email_text(message.get_body(("plain",)).get_content())
-        elif template:
-            record = forms.read_form(_attachments(message)[template["filename"]], template["filename"])
-        elif entry["kind"] == "hostile":
+        if entry["kind"] == "hostile" or (template and entry["disposition"] == "quarantine"):
             (name, data), = _attachments(message).items()
             with pytest.raises(FormError) as refusal:
                 forms.read_form(data, name)
             assert name in str(refusal.value)
             refused += 1
             continue
+        if template and template["format"] == "email-text":
+            record = forms.read_email_text(message.get_body(("plain",)).get_content())
+        elif template:
+            record = forms.read_form(_attachments(message)[template["filename"]], template["filename"])
         else:
             continue
         assert record is not None and record.kind == template["kind"], entry["file"]
@@ -304,4 +306,4 @@ def test_the_products_form_readers_read_the_samples_as_expected(messages):
         if fields.get("child_name"):
             assert fields["child_name"] == entry["child"]
         checked += 1
-    assert checked == 6 and refused == 2
+    assert checked == 6 and refused == 3
