@@ -60,6 +60,19 @@ class DocumentModel:
         return texts[:count]
 
 
+# Tick marks inserted as symbols (Insert > Symbol), as people tick Sandwell's level-of-need boxes.
+_SYMBOLS = {
+    "wingdings": {"FC": "✓", "FE": "☑", "FD": "☒", "FB": "✗", "A8": UNTICKED, "6F": UNTICKED},
+    "wingdings 2": {"50": "✓", "52": "☑", "54": "☒", "4F": "✗", "A3": UNTICKED, "2A": UNTICKED},
+}
+
+
+def _symbol(element) -> str:
+    font = (_attr(element, "font") or "").strip().lower()
+    code = (_attr(element, "char") or "").strip().upper()[-2:]
+    return _SYMBOLS.get(font, {}).get(code, "")
+
+
 def _attr(element, name: str, ns: str = W) -> str | None:
     return element.get(f"{{{ns}}}{name}") if element is not None else None
 
@@ -96,6 +109,8 @@ class _Walker:
                 self._emit(parts, "\n")
             elif tag == w("noBreakHyphen"):
                 self._emit(parts, "-")
+            elif tag == w("sym"):
+                self._emit(parts, _symbol(child))
             elif tag == w("fldChar"):
                 self._field_char(child, parts)
             elif tag == w("sdt"):
@@ -246,8 +261,12 @@ _PARSER = etree.XMLParser(
 )
 
 
+STRICT_W = b"http://purl.oclc.org/ooxml/wordprocessingml/main"
+
+
 def document_model(xml: bytes) -> DocumentModel:
-    """Read ``word/document.xml`` into blocks and controls."""
+    """Read ``word/document.xml`` into blocks and controls (Strict Open XML read as Transitional)."""
+    xml = xml.replace(STRICT_W, W.encode())
     root = etree.fromstring(xml, _PARSER)
     model = DocumentModel()
     body = root.find(w("body"))

@@ -19,6 +19,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 300
 MAX_UNPACKED_BYTES = 40 * 1024 * 1024
 MAX_ENTRY_BYTES = 20 * 1024 * 1024
+# The XML parts are parsed into trees several times their size; a form's are well under 1 MB.
+MAX_XML_BYTES = 8 * 1024 * 1024
 # Ordinary Word XML compresses 5-20 times; a zip bomb, thousands of times.
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECK_ABOVE = 256 * 1024
@@ -133,6 +135,11 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
         for entry in entries:
             if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
+            if entry.file_size > MAX_XML_BYTES:
+                raise FormError(
+                    f"holds {entry.filename} of {entry.file_size:,} bytes, more XML than a form has",
+                    file=filename,
+                )
             with package.open(entry) as stream:
                 content = stream.read(MAX_ENTRY_BYTES + 1)
             if content.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -102,6 +102,15 @@ def _plain_pdf() -> bytes:
     return out.getvalue()
 
 
+def _incompressible_xml(size: int) -> bytes:
+    """XML of ``size`` bytes that zip cannot shrink much (so it is not refused as a zip bomb)."""
+    import base64
+    import random
+
+    noise = base64.b64encode(random.Random(7).randbytes(size * 3 // 4))
+    return b"<a>" + noise[: size - 7] + b"</a>"
+
+
 def _many_fields_pdf(count: int) -> bytes:
     from pypdf import PdfWriter
     from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
@@ -185,6 +194,8 @@ def hostile_files() -> list[Hostile]:
     document.save(letter)
     return [
         Hostile("zip-bomb.docx", _rezip(docx, add={"word/padding.xml": b" " * 6_000_000}), "zip bomb"),
+        Hostile("huge-xml.docx", _rezip(docx, add={"word/glossary.xml": _incompressible_xml(8_600_000)}),
+                "more XML than a form has"),
         Hostile("zip-forged-size.docx", _forge_sizes(docx, 900_000_000), "would unpack to more than"),
         Hostile("zip-many-entries.docx", many.getvalue(), "entries, more than"),
         Hostile("zip-path-traversal.docx", traversal, "climbs out of the package"),

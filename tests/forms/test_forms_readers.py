@@ -79,6 +79,24 @@ def test_stage_summary_titles(title):
     assert labels.kind_from_title([title]) == "stage-summary"
 
 
+def test_ticks_inserted_as_wingdings_symbols():
+    """GIVEN a level-of-need row where the person inserted a Wingdings tick before an option
+    WHEN the Word file is read THEN that option is the level of need."""
+    from docx.oxml import parse_xml
+
+    data = _docx([["Name of child/young person:", "Kai"], ["Name of Professional escalating a concern:", "Bo"],
+                  ["Current level of need", "Universal Services", "Early Help", "Care Leaver"]],
+                 "Multi-Agency Escalation of Safeguarding Concern Template")
+    document = Document(io.BytesIO(data))
+    cell = document.tables[0].rows[2].cells[2]
+    cell.paragraphs[0]._p.insert(1, parse_xml(
+        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        '<w:sym w:font="Wingdings" w:char="F0FC"/></w:r>'))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert read_form(buffer.getvalue(), "ec.docx").record.current_level_of_need == "early-help"
+
+
 def test_two_ticks_are_an_error():
     with pytest.raises(FieldProblem, match="more than one level of need"):
         grid.read_ticks("current_level_of_need", ["☒ Early Help", "☒ Care Leaver"])
