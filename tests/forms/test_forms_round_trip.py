@@ -84,21 +84,24 @@ def test_forms_blank_command_writes_templates(tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
-def test_libreoffice_round_trip_keeps_every_record(tmp_path, soffice):
-    """GIVEN our filled Word form of every kind
-    WHEN LibreOffice converts it to ODT and back to DOCX (losing the content controls)
-    THEN it still reads to the same record, by its labels."""
-    originals = []
+def test_libreoffice_round_trip_keeps_every_record(tmp_path, soffice, samples):
+    """GIVEN our filled Word form of every kind, and the seed-layout sample with its legacy fields
+    WHEN LibreOffice converts each to ODT and back to DOCX (losing the content controls)
+    THEN each still reads to the same record, by its labels."""
+    originals, expected = [], []
     for kind in KINDS:
-        path = tmp_path / f"{kind}.docx"
-        path.write_bytes(fill_docx(kind, RECORDS[kind]))
-        originals.append(path)
+        ours = tmp_path / f"{kind}.docx"
+        ours.write_bytes(fill_docx(kind, RECORDS[kind]))
+        seed = tmp_path / f"{kind}-seed.docx"
+        seed.write_bytes((samples / kind / "seed-table.docx").read_bytes())
+        originals += [ours, seed]
+        expected += [kind, kind]
     odts = soffice(originals, "odt", tmp_path / "odt")
-    back = soffice(odts, 'docx:MS Word 2007 XML', tmp_path / "back")
-    for kind, path in zip(KINDS, back):
+    back = soffice(odts, "docx:MS Word 2007 XML", tmp_path / "back")
+    for kind, path in zip(expected, back):
         result = read_form(path.read_bytes(), path.name)
         assert result.kind == kind
-        assert result.record == RECORDS[kind], kind
+        assert result.record == RECORDS[kind], path.name
 
 
 def test_libreoffice_opens_every_blank_template(tmp_path, soffice):
