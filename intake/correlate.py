@@ -25,7 +25,7 @@ from typing import Literal, Mapping, Protocol, Sequence
 
 from intake.message import InboundMessage
 
-_BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-((?:19|20)\d\d)-(\d{4,9})\s*\]")
+_BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-(20\d\d)-(\d{4,9})\s*\]")
 _BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?![\w-])")
 _PREFIX = re.compile(r"[A-Z]{2,5}")
 _NHS_SEPARATORS = re.compile(r"[\s\-]+")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email import errors, message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.utils import getaddresses
 
 from intake.mimetext import html_to_text, part_text
 from intake.winmail import WinmailError, read_winmail
@@ -27,6 +27,8 @@ RESDESK_CASE_HEADER = "X-Resdesk-Case"
 RESDESK_NOTICE_HEADER = "X-Resdesk-Notice"
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_ANGLE_ADDRESS = re.compile(r"<([^<>]*)>")
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 
@@ -193,18 +195,23 @@ class _Headers:
         self._defects = defects
 
     def _values(self, name: str) -> list[object]:
-        values: list[object] = []
+        return [parsed for _, parsed in self._pairs(name)]
+
+    def _pairs(self, name: str) -> list[tuple[str, object]]:
+        """(unfolded raw text, parsed header) for every occurrence of ``name``."""
+        pairs: list[tuple[str, object]] = []
         for raw in self._raw.get(name.lower(), []):
             text = raw if isinstance(raw, str) else str(raw)
             if any("\udc80" <= c <= "\udcff" for c in text):
                 text = _decode_8bit(text)
                 self._defects.append(f"8-bit characters in the {name} header")
+            text = "".join(text.splitlines())
             try:
-                values.append(policy.default.header_fetch_parse(name, text))
+                pairs.append((text, policy.default.header_fetch_parse(name, text)))
             except Exception as exc:
                 self._defects.append(f"unparseable {name} header ({type(exc).__name__})")
-                values.append(text)
-        return values
+                pairs.append((text, text))
+        return pairs
 
     def text(self, name: str) -> str | None:
         texts = self.all_texts(name)
@@ -214,17 +221,22 @@ class _Headers:
         return [safe_header_text(str(value)) for value in self._values(name)]
 
     def addresses(self, name: str) -> list[Address]:
+        """Mailboxes in an address header. A malformed header is read the way mail programs
+        show it: the last <angle address> of each item is the address and the rest its
+        display name, so "jane@agency.example <evil@x.example>" is from evil@x.example."""
         found: list[Address] = []
-        for value in self._values(name):
+        for text, value in self._pairs(name):
+            items: list[tuple[str, str]] = []
             try:
-                for item in value.addresses:  # type: ignore[attr-defined]
-                    if item.addr_spec and item.addr_spec != "<>":
-                        found.append(Address(safe_header_text(item.display_name), safe_header_text(item.addr_spec)))
+                if any(isinstance(d, errors.InvalidHeaderDefect) for d in value.defects):  # type: ignore[attr-defined]
+                    raise ValueError("malformed")
+                items = [(i.display_name, i.addr_spec) for i in value.addresses]  # type: ignore[attr-defined]
             except Exception:
-                self._defects.append(f"unparseable {name} header; read it loosely")
-                for display, address in getaddresses([str(value)]):
-                    if address:
-                        found.append(Address(safe_header_text(display), safe_header_text(address)))
+                self._defects.append(f"malformed {name} header; read loosely")
+                items = _loose_addresses(_decode_words(text))
+            for display, address in items:
+                if address and address != "<>":
+                    found.append(Address(safe_header_text(display), safe_header_text(address)))
         return found
 
     def message_ids(self, name: str) -> list[str]:
@@ -236,6 +248,47 @@ class _Headers:
                 tokens = [f"<{text.strip()}>"]  # seen from some mailers: an id without brackets
             ids.extend(safe_header_text(t) for t in tokens)
         return list(dict.fromkeys(ids))
+
+
+def _decode_words(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:
+        return text
+
+
+def _split_items(text: str) -> list[str]:
+    """Split an address list at commas outside quotes and angle brackets."""
+    items, current, quoted, angle = [], [], False, 0
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            angle += 1
+        elif char == ">" and not quoted and angle:
+            angle -= 1
+        if char == "," and not quoted and not angle:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current))
+    return items
+
+
+def _loose_addresses(text: str) -> list[tuple[str, str]]:
+    found = []
+    for item in _split_items(text):
+        item = item.strip()
+        angles = _ANGLE_ADDRESS.findall(item)
+        if angles:
+            address = angles[-1].strip()
+            display = item[: item.rfind("<")].strip().strip('"').strip()
+        else:
+            address, display = item.strip('"').strip(), ""
+        if _PLAIN_ADDRESS.fullmatch(address):
+            found.append((display, address))
+    return found
 
 
 def _decode_8bit(text: str) -> str:

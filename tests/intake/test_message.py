@@ -106,6 +106,24 @@ def test_eight_bit_junk_in_headers_is_read_and_recorded():
     assert "8-bit characters in the Subject header" in msg.defects
 
 
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (b"jane@agency.example <evil@x.example>", ("jane@agency.example", "evil@x.example")),
+        (b"Jane, Smith <jane@agency.example>", ("Smith", "jane@agency.example")),
+        (b"<<<@@@>>>", None),
+    ],
+)
+def test_malformed_from_is_read_as_mail_programs_show_it(header, expected):
+    """GIVEN a From header that breaks RFC 5322 syntax
+    WHEN it is parsed
+    THEN the last angle address is the sender (never the display name), the header is noted
+    as malformed, and a header with no usable address gives no sender."""
+    msg = parse_message(b"From: " + header + b"\r\nSubject: x\r\n\r\nbody\r\n")
+    assert (None if msg.sender is None else (msg.sender.name, msg.sender.address)) == expected
+    assert "malformed From header; read loosely" in msg.defects
+
+
 def test_message_id_without_brackets_is_kept_in_bracket_form():
     """GIVEN a mailer that writes Message-ID and In-Reply-To without angle brackets
     WHEN it is parsed
