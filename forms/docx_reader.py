@@ -12,6 +12,8 @@ import io
 import zipfile
 import zlib
 
+from lxml import etree
+
 from forms import labels
 from forms.assemble import FieldProblem, RawForm, build_record
 from forms.controls import read_controls
@@ -71,7 +73,7 @@ def read_docx(data: bytes, filename: str | None = None) -> FormRecord:
         raise FormError(f"is not a readable Word file ({exc})", file=filename) from None
     try:
         model = document_model(xml)
-    except Exception as exc:  # lxml raises its own XMLSyntaxError family
+    except (etree.LxmlError, ValueError, RecursionError) as exc:
         raise FormError(f"holds a Word document that is not well-formed XML ({exc})", file=filename) from None
     try:
         kind = guess_kind(model, lambda k: read_model(k, model))
