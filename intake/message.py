@@ -10,26 +10,24 @@ value copied from inbound mail into outbound mail cannot start a new header.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from email import errors, message_from_bytes, policy
-from email.header import decode_header, make_header
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+from intake.headers import Address, HeaderReader, safe_header_text
 from intake.mimetext import html_to_text, part_text
 from intake.winmail import WinmailError, read_winmail
 from resdesk.errors import IntakeError
+
+__all__ = [
+    "RESDESK_CASE_HEADER", "RESDESK_NOTICE_HEADER", "Address", "Attachment", "InboundMessage",
+    "UnreadableMessage", "parse_message", "safe_header_text",
+]
 
 #: The header the product puts on every message it sends, carrying the case reference.
 RESDESK_CASE_HEADER = "X-Resdesk-Case"
 #: The header the product puts on every message it sends, naming the notice it carries.
 RESDESK_NOTICE_HEADER = "X-Resdesk-Notice"
-
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_ANGLE_ADDRESS = re.compile(r"<([^<>]*)>")
-_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
-_CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 
 class UnreadableMessage(IntakeError):
@@ -38,18 +36,6 @@ class UnreadableMessage(IntakeError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"The message could not be read: {reason}.")
-
-
-@dataclass(frozen=True)
-class Address:
-    """A mailbox from an address header: the display name as written, and the address."""
-
-    name: str
-    address: str
-
-    @property
-    def domain(self) -> str:
-        return self.address.rpartition("@")[2].lower()
 
 
 @dataclass(frozen=True)
@@ -103,26 +89,6 @@ class InboundMessage:
             seen.setdefault(message_id, None)
         return tuple(seen)
 
-
-def safe_header_text(value: str) -> str:
-    """Make text from inbound mail safe to put in an outbound header.
-
-    Removes CR, LF and every other control, format or separator character (a header
-    injection needs a line break, and some mailers treat U+2028 or NEL as one), replaces
-    undecodable characters, and folds runs of whitespace into one space.
-    """
-    cleaned = []
-    for char in value:
-        category = unicodedata.category(char)
-        if category in _CONTROL_CATEGORIES and char != "\u200d":
-            cleaned.append(" ")
-        elif category == "Zs":
-            cleaned.append(" ")
-        else:
-            cleaned.append(char)
-    return " ".join("".join(cleaned).split())
-
-
 def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage:
     """Read a received message; record oddities in ``defects``, raise only if unreadable."""
     if not isinstance(raw, (bytes, bytearray)):
@@ -139,7 +105,7 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
         raise UnreadableMessage("it has no headers")
 
     defects: list[str] = [_describe(d) for d in msg.defects]
-    headers = _Headers(msg, defects)
+    headers = HeaderReader(msg, defects)
     sender_list = headers.addresses("From")
     return_path = headers.text("Return-Path")
     body_text, attachments = _body_and_attachments(msg, defects)
@@ -183,121 +149,6 @@ def _content_type(msg: EmailMessage, defects: list[str]) -> str:
     except Exception as exc:
         defects.append(f"unreadable Content-Type ({exc})")
         return "text/plain"
-
-
-class _Headers:
-    """Header access that never raises: 8-bit bytes are decoded, parse failures recorded."""
-
-    def __init__(self, msg: EmailMessage, defects: list[str]):
-        self._raw: dict[str, list[str]] = {}
-        for name, value in msg.raw_items():
-            self._raw.setdefault(name.lower(), []).append(value)
-        self._defects = defects
-
-    def _values(self, name: str) -> list[object]:
-        return [parsed for _, parsed in self._pairs(name)]
-
-    def _pairs(self, name: str) -> list[tuple[str, object]]:
-        """(unfolded raw text, parsed header) for every occurrence of ``name``."""
-        pairs: list[tuple[str, object]] = []
-        for raw in self._raw.get(name.lower(), []):
-            text = raw if isinstance(raw, str) else str(raw)
-            if any("\udc80" <= c <= "\udcff" for c in text):
-                text = _decode_8bit(text)
-                self._defects.append(f"8-bit characters in the {name} header")
-            text = "".join(text.splitlines())
-            try:
-                pairs.append((text, policy.default.header_fetch_parse(name, text)))
-            except Exception as exc:
-                self._defects.append(f"unparseable {name} header ({type(exc).__name__})")
-                pairs.append((text, text))
-        return pairs
-
-    def text(self, name: str) -> str | None:
-        texts = self.all_texts(name)
-        return texts[0] if texts else None
-
-    def all_texts(self, name: str) -> list[str]:
-        return [safe_header_text(str(value)) for value in self._values(name)]
-
-    def addresses(self, name: str) -> list[Address]:
-        """Mailboxes in an address header. A malformed header is read the way mail programs
-        show it: the last <angle address> of each item is the address and the rest its
-        display name, so "jane@agency.example <evil@x.example>" is from evil@x.example."""
-        found: list[Address] = []
-        for text, value in self._pairs(name):
-            items: list[tuple[str, str]] = []
-            try:
-                if any(isinstance(d, errors.InvalidHeaderDefect) for d in value.defects):  # type: ignore[attr-defined]
-                    raise ValueError("malformed")
-                items = [(i.display_name, i.addr_spec) for i in value.addresses]  # type: ignore[attr-defined]
-            except Exception:
-                self._defects.append(f"malformed {name} header; read loosely")
-                items = _loose_addresses(_decode_words(text))
-            for display, address in items:
-                if address and address != "<>":
-                    found.append(Address(safe_header_text(display), safe_header_text(address)))
-        return found
-
-    def message_ids(self, name: str) -> list[str]:
-        ids: list[str] = []
-        for value in self._values(name):
-            text = str(value)
-            tokens = _MESSAGE_ID.findall(text)
-            if not tokens and text.strip() and "@" in text and len(text.split()) == 1:
-                tokens = [f"<{text.strip()}>"]  # seen from some mailers: an id without brackets
-            ids.extend(safe_header_text(t) for t in tokens)
-        return list(dict.fromkeys(ids))
-
-
-def _decode_words(text: str) -> str:
-    try:
-        return str(make_header(decode_header(text)))
-    except Exception:
-        return text
-
-
-def _split_items(text: str) -> list[str]:
-    """Split an address list at commas outside quotes and angle brackets."""
-    items, current, quoted, angle = [], [], False, 0
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        elif char == "<" and not quoted:
-            angle += 1
-        elif char == ">" and not quoted and angle:
-            angle -= 1
-        if char == "," and not quoted and not angle:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    return items
-
-
-def _loose_addresses(text: str) -> list[tuple[str, str]]:
-    found = []
-    for item in _split_items(text):
-        item = item.strip()
-        angles = _ANGLE_ADDRESS.findall(item)
-        if angles:
-            address = angles[-1].strip()
-            display = item[: item.rfind("<")].strip().strip('"').strip()
-        else:
-            address, display = item.strip('"').strip(), ""
-        if _PLAIN_ADDRESS.fullmatch(address):
-            found.append((display, address))
-    return found
-
-
-def _decode_8bit(text: str) -> str:
-    data = text.encode("ascii", errors="surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
 
 def _body_and_attachments(msg: EmailMessage, defects: list[str]) -> tuple[str, list[Attachment]]:
     """The plain-text body (HTML made crude text if there is no text part) and every file."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import struct
 from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
@@ -282,11 +282,36 @@ def test_a_summary_with_a_template_stays_a_summary_and_lists_the_template():
     assert (result.kind, result.stage, result.templates) == (SUMMARY, 2, ("notes.pdf",))
 
 
+def _tnef(files: list[tuple[str, bytes]]) -> bytes:
+    """A minimal TNEF stream as Outlook writes it: one rendering, title and data object per file."""
+
+    def obj(level: int, name: int, kind: int, data: bytes) -> bytes:
+        return struct.pack("<BHHI", level, name, kind, len(data)) + data + struct.pack("<H", sum(data) % 65536)
+
+    out = struct.pack("<IH", 0x223E9F78, 1) + obj(1, 0x9006, 8, struct.pack("<I", 0x10000))
+    for name, data in files:
+        out += obj(2, 0x9002, 6, b"\x01\x00\xff\xff\xff\xff" + bytes(8))
+        out += obj(2, 0x8010, 1, name.encode() + b"\x00")
+        out += obj(2, 0x800F, 6, data)
+    return out
+
+
 def test_a_template_inside_winmail_dat_is_recognised():
-    """GIVEN an Outlook message whose only attachment is a winmail.dat (from the corpus) and
-    whose subject names the protocol
+    """GIVEN an Outlook message whose only attachment is a winmail.dat holding a Resolution Notice
     WHEN it is classified
-    THEN the files inside are considered (here none is a document, so it is not a template)."""
+    THEN it is a filled template, and the Word file inside is the template named."""
+    tnef = _tnef([("Resolution Notice.docx", b"PK\x03\x04 fake"), ("logo.png", b"\x89PNG")])
+    msg = _mail("Child A", attachments=[("winmail.dat", "application/ms-tnef", tnef)])
+    assert [(a.filename, a.inside) for a in msg.attachments] == [
+        ("winmail.dat", None), ("Resolution Notice.docx", "winmail.dat"), ("logo.png", "winmail.dat")]
+    result = classify(msg, OURS)
+    assert (result.kind, result.templates) == ("filled-template", ("Resolution Notice.docx",))
+
+
+def test_winmail_dat_without_documents_is_not_a_template():
+    """GIVEN a real Outlook winmail.dat (from the corpus) holding two text files, subject naming escalation
+    WHEN it is classified
+    THEN the files inside are considered and, none being a document, it is not a template."""
     tnef = (Path("/work/shared/corpus/tnef") / "two-files.tnef").read_bytes()
     msg = _mail("Escalation paperwork", attachments=[("winmail.dat", "application/ms-tnef", tnef)])
     assert [a.filename for a in msg.attachments] == ["winmail.dat", "AUTHORS", "README"]
