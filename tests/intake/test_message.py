@@ -490,3 +490,28 @@ def test_encoded_newline_in_a_subject_cannot_inject_a_bcc_into_a_reply():
     assert sent.get_all("Bcc") is None
     assert len(sent.get_all("Subject")) == 1
     assert "evil@x.example" in sent["Subject"]  # still visible as text, harmless
+
+
+def _nested(depth: int) -> bytes:
+    head = b"From: a@b.example\r\nSubject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
+    opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1) for i in range(depth))
+    inner = b"--b%d\r\nContent-Type: text/plain\r\n\r\ninner text\r\n" % depth
+    closing = b"".join(b"--b%d--\r\n" % i for i in range(depth, -1, -1))
+    return head + opening + inner + closing
+
+
+def test_deeply_nested_multiparts_are_cut_off_with_a_defect():
+    """GIVEN multiparts nested 200 deep around one text part
+    WHEN the message is parsed
+    THEN it is read, the text is found, and the cut-off below 50 levels is a defect."""
+    msg = parse_message(_nested(200))
+    assert msg.body_text.strip() == "inner text"
+    assert "MIME parts nested more than 50 deep; the rest is ignored" in msg.defects
+
+
+def test_absurdly_nested_multiparts_are_unreadable_not_a_crash():
+    """GIVEN multiparts nested 3000 deep (more than the parser can follow)
+    WHEN the message is parsed
+    THEN it is refused as unreadable with the parser's reason."""
+    with pytest.raises(UnreadableMessage, match="the parser failed"):
+        parse_message(_nested(3000))
