@@ -66,7 +66,7 @@ _NOTIFICATION = re.compile(
 )
 _NOT_A_SUMMARY = re.compile(
     r"\b(?:training|workshop|webinar|seminar|course|newsletter|consultation|briefing|invitation|"
-    r"invite|agenda|launch|template|guidance|draft protocol|revised protocol)\b"
+    r"invite|agenda|launch|guidance|draft protocol|revised protocol)\b"
 )
 _WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

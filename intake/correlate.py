@@ -3,7 +3,9 @@
 The order is the product's (PRODUCT §3, step 3):
 
 1. the case reference the product puts in the subject of everything it sends, e.g.
-   ``[OLD-2026-0007]`` — two to five capital letters, the year, four or more digits;
+   ``[OLD-2026-0007]`` — two to five capital letters, the year, four or more digits
+   (also taken from our ``X-Resdesk-Case`` header if a reply kept it, and from the
+   stage-summary form's ``case_ref`` field);
 2. ``In-Reply-To`` then ``References`` against Message-IDs the case file already holds;
 3. the child's identifier (NHS number or local ID), name, date of birth and agencies read
    from a filled form, passed in as a plain dict of the form's fields;
@@ -126,7 +128,7 @@ def correlate(
 ) -> Correlation:
     """Find the case for ``msg`` in the product's order; ``Correlation.case`` None means new."""
     notes: list[str] = []
-    for reference in find_references(msg.subject) + _header_reference(msg):
+    for reference in _references(msg, form_fields or {}):
         case = known.case_for_reference(reference)
         if case is not None:
             return Correlation(case, "reference", f"the subject carries {reference}", tuple(notes))
@@ -152,11 +154,14 @@ def correlate(
     return Correlation(None, "new", "no reference, thread or child matches a known case", tuple(notes))
 
 
-def _header_reference(msg: InboundMessage) -> list[str]:
-    """A reply that kept our case header (some clients copy it) names the case too."""
-    if msg.resdesk_case:
-        return [r for r in find_references(f"[{msg.resdesk_case}]") if r not in find_references(msg.subject)]
-    return []
+def _references(msg: InboundMessage, fields: Mapping[str, object]) -> list[str]:
+    """References in the subject, then in our X-Resdesk-Case header if a reply kept it, then in
+    the stage-summary form's ``case_ref`` field."""
+    found = find_references(msg.subject)
+    for extra in (msg.resdesk_case, fields.get("case_ref")):
+        if isinstance(extra, str) and extra.strip():
+            found += find_references(f"[{extra.strip().strip('[]')}]")
+    return list(dict.fromkeys(found))
 
 
 def _first_text(fields: Mapping[str, object], names: Sequence[str]) -> str | None:

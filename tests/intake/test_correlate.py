@@ -245,6 +245,17 @@ def test_our_case_header_kept_by_a_reply_names_the_case():
     assert (result.case, result.method) == ("OLD-2026-0008", "reference")
 
 
+def test_case_ref_field_of_a_stage_summary_form_names_the_case():
+    """GIVEN a new message with no token or thread, whose stage-summary form gives case_ref
+    WHEN it is correlated with the form's fields
+    THEN the form's reference finds the case before the child is considered."""
+    known = _known()
+    fields = {"case_ref": "old-2026-0008", "child_identifier": "9434765919"}
+    result = correlate(_mail("Escalation & Resolution Protocol: Stage 2 Summary"), known, fields)
+    assert (result.case, result.method) == ("OLD-2026-0008", "reference")
+    assert not any(q.startswith("child") for q in known.asked)
+
+
 def test_normalise_identifier():
     """GIVEN identifiers as people type them
     WHEN normalised
