@@ -1,1 +1,42 @@
-"""intake package."""
+"""Intake: mailboxes, the ledger, classification, correlation, and the watch loop.
+
+Public surface:
+
+- reading mail: ``parse_message``, ``InboundMessage``, ``safe_header_text``;
+- deciding what it is: ``classify``, ``Classification``, ``check_sender``,
+  ``correlate``, ``find_reference``, ``format_reference``;
+- the mailbox side: ``MailSource``, ``MaildirSource``, ``ImapSource``,
+  ``connect_source``, ``Ledger``;
+- the loop: ``Watcher``, ``IntakeProcessor``, ``IntakePolicy``.
+"""
+
+from intake.classify import Classification, classify
+from intake.correlate import correlate, find_reference, format_reference
+from intake.ledger import Ledger
+from intake.message import InboundMessage, parse_message, safe_header_text
+from intake.process import IntakePolicy, IntakeProcessor
+from intake.senders import check_sender
+from intake.sources import ImapSource, MailSource, MaildirSource, connect_source
+from intake.watch import DrainReport, Filing, Watcher
+
+__all__ = [
+    "Classification",
+    "DrainReport",
+    "Filing",
+    "ImapSource",
+    "InboundMessage",
+    "IntakePolicy",
+    "IntakeProcessor",
+    "Ledger",
+    "MailSource",
+    "MaildirSource",
+    "Watcher",
+    "check_sender",
+    "classify",
+    "connect_source",
+    "correlate",
+    "find_reference",
+    "format_reference",
+    "parse_message",
+    "safe_header_text",
+]

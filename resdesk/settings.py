@@ -77,6 +77,11 @@ class MailboxSettings(_Section):
 
 
 class SmtpSettings(_Section):
+    enabled: bool = Field(
+        True,
+        description="Send mail. When false, the watcher records mail and sends nothing; what is owed "
+        "(acknowledgements, notices, reminders) goes out at the first tick after it is turned on.",
+    )
     host: str = Field("127.0.0.1", description="SMTP server host.")
     port: int = Field(587, description="SMTP server port.")
     security: Literal["ssl", "starttls", "none"] = Field("starttls", description="SMTP transport security.")

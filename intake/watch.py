@@ -1,0 +1,305 @@
+"""The watch loop: drain a mailbox exactly once per message, then wait for more.
+
+One pass (``Watcher.drain``):
+
+1. take the folder's UIDVALIDITY and UIDs (``snapshot``); a changed UIDVALIDITY is
+   recorded and alerted, and old ledger rows stay keyed by the old one;
+2. file anything the ledger finished but a crash left in the folder (the move
+   happens after the commit, so it can be owed);
+3. for every UID the ledger has not finished: claim it *before any work*, fetch
+   it, hand it to the processor (which records it and completes the claim in one
+   transaction), then move it to the processed or quarantine folder. Mail that
+   is not protocol mail stays where it is.
+
+A worker must hold the mailbox's lease to drain it, so two watchers on one
+mailbox never work side by side: the second waits until the first stops. Nothing
+is ever deleted, and a message that keeps failing is quarantined after the
+ledger's bounded retries, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol as Interface
+
+from sqlalchemy import select
+
+from cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
+from cases.store import Store
+from intake.ledger import Claim, Ledger
+from intake.sources.base import FetchedMessage, MailSource, MessageRef
+from resdesk.errors import IntakeError, ResdeskError
+
+log = logging.getLogger("resdesk.watch")
+
+FETCH_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What the processor decided for one message: the ledger state and why."""
+
+    state: str  # done, quarantined or ignored
+    reason: str | None = None
+
+
+class MessageProcessor(Interface):
+    """Records one claimed message; completes the claim in the same transaction."""
+
+    def process(self, fetched: FetchedMessage, claim: Claim) -> Filing: ...
+
+    def quarantine(self, fetched: FetchedMessage | None, claim: Claim, reason: str) -> Filing: ...
+
+
+@dataclass
+class DrainReport:
+    seen: int = 0
+    filed: dict[str, int] = field(default_factory=lambda: {DONE: 0, QUARANTINED: 0, IGNORED: 0, FAILED: 0})
+    moved_late: int = 0
+    uidvalidity_changed: bool = False
+
+    @property
+    def handled(self) -> int:
+        return sum(self.filed.values())
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _holder_is_gone(holder: str) -> bool:
+    """True when ``holder`` names a process on this machine that has exited."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+class Watcher:
+    """Drains one mail source into the case file, holding the mailbox's lease."""
+
+    def __init__(
+        self,
+        source: MailSource,
+        store: Store,
+        processor: MessageProcessor,
+        *,
+        processed_folder: str,
+        quarantine_folder: str,
+        max_bytes: int,
+        ledger: Ledger | None = None,
+        worker: str | None = None,
+        lease_seconds: float = 60.0,
+    ):
+        self.source = source
+        self.store = store
+        self.processor = processor
+        self.ledger = ledger or Ledger(store)
+        self.worker = worker or default_worker_name()
+        self.processed_folder = processed_folder
+        self.quarantine_folder = quarantine_folder
+        self.max_bytes = max_bytes
+        self.lease_seconds = lease_seconds
+        self.lease_name = f"mailbox:{source.account}:{source.folder}"
+
+    # -- the lease -------------------------------------------------------------------------
+
+    def acquire(self) -> bool:
+        """Take the mailbox's lease; on taking it, claims left by a stopped worker become retryable.
+
+        A lease held by a watcher process on this machine that no longer runs is
+        taken over at once rather than waited out.
+        """
+        if not self.ledger.acquire_lease(self.lease_name, self.worker, self.lease_seconds):
+            holder = self.ledger.lease_holder(self.lease_name)
+            if holder is None or not _holder_is_gone(holder):
+                return False
+            log.warning("the watcher %s stopped without releasing %s; taking it over", holder, self.lease_name)
+            self.ledger.release_lease(self.lease_name, holder)
+            if not self.ledger.acquire_lease(self.lease_name, self.worker, self.lease_seconds):
+                return False
+        released = self.ledger.reclaim_abandoned(self.source.account, self.source.folder, self.worker)
+        if released:
+            log.warning("%d message(s) left unfinished by a stopped watcher will be retried", released)
+        return True
+
+    def renew(self) -> bool:
+        return self.ledger.renew_lease(self.lease_name, self.worker, self.lease_seconds)
+
+    def release(self) -> None:
+        self.ledger.release_lease(self.lease_name, self.worker)
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def drain(self, progress: ProgressCallback | None = None) -> DrainReport:
+        """Handle every message in the folder that the ledger has not finished."""
+        report = DrainReport()
+        uidvalidity, uids = self.source.snapshot()
+        change = self.ledger.check_uidvalidity(self.source.account, self.source.folder, uidvalidity)
+        if change is not None:
+            report.uidvalidity_changed = True
+            log.warning(
+                "UIDVALIDITY of %s/%s changed from %s to %s: the folder was recreated; every message in it is "
+                "examined again and matched by content",
+                change.account, change.folder, change.previous, change.current,
+            )
+        finished = self._finished_states(uidvalidity, uids)
+        report.moved_late = self._file_owed_moves(uidvalidity, finished)
+        todo = [uid for uid in uids if uid not in finished]
+        report.seen = len(todo)
+        if progress:
+            progress(0, len(todo))
+        for start in range(0, len(todo), FETCH_BATCH):
+            batch = todo[start : start + FETCH_BATCH]
+            if not self.renew():
+                raise IntakeError(
+                    f"The lease on {self.lease_name} was taken by another watcher; stopping so that no message "
+                    "is handled twice."
+                )
+            for fetched in self.source.fetch(batch, self.max_bytes):
+                state = self._handle(fetched)
+                if state is not None:
+                    report.filed[state] += 1
+            if progress:  # UIDs that vanished meanwhile count as passed
+                progress(start + len(batch), len(todo))
+        return report
+
+    def _finished_states(self, uidvalidity: int, uids: list[str]) -> dict[str, str]:
+        """Ledger state of every UID in the folder that the ledger has finished."""
+        if not uids:
+            return {}
+        wanted = set(uids)
+        with self.store.transaction() as tx:
+            rows = tx.session.execute(
+                select(Message.uid, Message.state).where(
+                    Message.account == self.source.account,
+                    Message.folder == self.source.folder,
+                    Message.uidvalidity == str(uidvalidity),
+                    Message.state.in_((DONE, QUARANTINED, IGNORED)),
+                )
+            ).all()
+        return {uid: state for uid, state in rows if uid in wanted}
+
+    def _file_owed_moves(self, uidvalidity: int, finished: dict[str, str]) -> int:
+        moved = 0
+        for uid, state in finished.items():
+            destination = self._destination(state)
+            if destination is None:
+                continue
+            self.source.move(MessageRef(self.source.account, self.source.folder, uidvalidity, uid), destination)
+            moved += 1
+        if moved:
+            log.info("filed %d message(s) whose move was owed from an earlier run", moved)
+        return moved
+
+    def _destination(self, state: str) -> str | None:
+        return {DONE: self.processed_folder, QUARANTINED: self.quarantine_folder}.get(state)
+
+    def _handle(self, fetched: FetchedMessage) -> str | None:
+        sha256 = hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else None
+        claim = self.ledger.claim(fetched.ref, sha256, self.worker, received_at=datetime.now(timezone.utc))
+        if claim is None:
+            return None  # finished meanwhile, or held by a live claim
+        try:
+            if claim.exhausted:
+                filing = self.processor.quarantine(fetched, claim, claim.reason or "failed too many times")
+            else:
+                filing = self.processor.process(fetched, claim)
+        except Exception as exc:  # noqa: BLE001 - any failure must leave the message retryable, not lost
+            reason = str(exc) if isinstance(exc, ResdeskError) else f"{type(exc).__name__}: {exc}"
+            log.error("message %s failed (attempt %d): %s", fetched.ref.uid, claim.attempts, reason)
+            with self.store.transaction() as tx:
+                self.ledger.complete(tx, claim, FAILED, reason)
+            return FAILED
+        destination = self._destination(filing.state)
+        if destination is not None:
+            self.source.move(fetched.ref, destination)
+        return filing.state
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        once: bool = False,
+        stop: threading.Event | None = None,
+        after_drain: Callable[[DrainReport], None] | None = None,
+        progress: ProgressCallback | None = None,
+        wait_seconds: float = 5.0,
+    ) -> DrainReport:
+        """Drain, then wait for mail and drain again, until ``stop`` is set (or once, with ``once``).
+
+        With ``once``, passes repeat while they make progress, so a message that
+        failed gets its bounded retries before the command exits.
+        """
+        stop = stop or threading.Event()
+        total = DrainReport()
+        while not self.acquire():
+            if once and stop.is_set():
+                return total
+            log.info("another watcher holds %s; waiting", self.lease_name)
+            if stop.wait(min(self.lease_seconds / 4, 5.0)):
+                return total
+        try:
+            failures = 0
+            while not stop.is_set():
+                try:
+                    report = self.drain(progress=progress)
+                except IntakeError as exc:
+                    if once:
+                        raise
+                    failures += 1
+                    delay = min(wait_seconds * 2 ** min(failures, 6), 300.0)
+                    log.error("the mailbox could not be drained (%s); trying again in %.0f s", exc, delay)
+                    stop.wait(delay)
+                    continue
+                failures = 0
+                _accumulate(total, report)
+                if after_drain is not None:
+                    after_drain(report)
+                if once:
+                    if report.filed[FAILED] == 0:
+                        break
+                    continue
+                self.renew()
+                self.source.wait(wait_seconds)
+        finally:
+            self.release()
+        return total
+
+
+def _accumulate(total: DrainReport, report: DrainReport) -> None:
+    total.seen += report.seen
+    total.moved_late += report.moved_late
+    total.uidvalidity_changed |= report.uidvalidity_changed
+    for state, count in report.filed.items():
+        total.filed[state] = total.filed.get(state, 0) + count
+

@@ -1,0 +1,78 @@
+"""``resdesk watch [--config FILE] [--once]``: run the mail watcher."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "watch",
+        help="run the mail watcher",
+        description="Watch the shared mailbox: record every message exactly once, file it, and keep each "
+        "case's timeline. With --once, drain what is there and exit.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
+    parser.add_argument("--once", action="store_true", help="drain the mailbox and exit")
+    parser.add_argument("--json", action="store_true", help="print what was handled as one JSON document")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from resdesk.output import print_json
+    from resdesk.progress import ProgressBar
+    from resdesk.settings import load_settings
+    from resdesk.wiring import build_intake
+
+    logging.basicConfig(level=logging.INFO, format="resdesk: %(message)s")
+    settings = load_settings(args.config)
+    intake = build_intake(settings)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly, releasing the lease
+    bar = ProgressBar("draining")
+    after_drain = _tick_after_drain(intake)
+    try:
+        report = intake.watcher.run(
+            once=args.once,
+            progress=bar,
+            after_drain=after_drain,
+            wait_seconds=min(settings.mailbox.idle_seconds, 60.0),
+        )
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        bar.finish()
+        intake.close()
+    summary = {
+        "seen": report.seen,
+        "filed": report.filed,
+        "moved_late": report.moved_late,
+        "uidvalidity_changed": report.uidvalidity_changed,
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        filed = ", ".join(f"{count} {state}" for state, count in report.filed.items() if count) or "nothing new"
+        print(f"resdesk: handled {report.seen} message(s): {filed}.")
+    return 0
+
+
+def _tick_after_drain(intake):
+    """After each drain, send what the case file now owes (acknowledgements, notices, reminders)."""
+    if not intake.settings.smtp.enabled:
+        return None
+    try:
+        from render.dispatch import run_tick  # noqa: F401
+    except ImportError:
+        return None
+
+    def after(report) -> None:
+        from datetime import datetime, timezone
+
+        from render.dispatch import run_tick
+
+        run_tick(intake.store, intake.settings, intake.registry, datetime.now(timezone.utc))
+
+    return after

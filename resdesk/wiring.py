@@ -1,0 +1,74 @@
+"""Building the running product from the settings: store, protocol, mail source, watcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from resdesk.settings import Settings
+
+
+@dataclass
+class Intake:
+    """The parts of a running watcher, ready to use; ``close()`` releases them."""
+
+    settings: Settings
+    store: object
+    registry: object
+    protocol: object
+    source: object
+    watcher: object
+
+    def close(self) -> None:
+        try:
+            self.source.close()
+        finally:
+            self.store.close()
+
+
+def open_store_for(settings: Settings):
+    from cases import open_store
+
+    database = settings.storage.database
+    if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
+        Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return open_store(database, settings.storage.archive)
+
+
+def our_addresses(settings: Settings) -> frozenset[str]:
+    """The addresses our own mail comes from: mail from them is never acknowledged."""
+    addresses = {parseaddr(settings.smtp.sender)[1].lower(), settings.mailbox.username.lower()}
+    return frozenset(a for a in addresses if "@" in a)
+
+
+def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None) -> Intake:
+    from intake.ledger import Ledger
+    from intake.process import IntakePolicy, IntakeProcessor
+    from intake.sources import connect_source
+    from intake.watch import Watcher
+    from protocols import default_registry
+
+    registry = default_registry(settings.partnership.protocols_dir)
+    protocol = registry.get(settings.partnership.protocol)
+    store = store or open_store_for(settings)
+    source = source or connect_source(settings)
+    ledger = Ledger(store)
+    policy = IntakePolicy(
+        our_addresses=our_addresses(settings),
+        allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
+        authserv_id=settings.partnership.authserv_id,
+        max_bytes=settings.mailbox.max_message_bytes,
+    )
+    processor = IntakeProcessor(store, ledger, protocol, policy)
+    watcher = Watcher(
+        source,
+        store,
+        processor,
+        processed_folder=settings.mailbox.processed_folder,
+        quarantine_folder=settings.mailbox.quarantine_folder,
+        max_bytes=settings.mailbox.max_message_bytes,
+        ledger=ledger,
+        worker=worker,
+    )
+    return Intake(settings, store, registry, protocol, source, watcher)
