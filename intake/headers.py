@@ -72,8 +72,9 @@ class HeaderReader:
         for raw in self._raw.get(name.lower(), []):
             text = raw if isinstance(raw, str) else str(raw)
             if any("\udc80" <= c <= "\udcff" for c in text):
-                text = _decode_8bit(text)
-                self._defects.append(f"8-bit characters in the {name} header")
+                text, utf8 = _decode_8bit(text)
+                if not utf8:  # raw UTF-8 is allowed (RFC 6532); anything else is guessed at
+                    self._defects.append(f"8-bit characters in the {name} header are not UTF-8; read as Windows-1252")
             text = "".join(text.splitlines())
             try:
                 pairs.append((text, policy.default.header_fetch_parse(name, text)))
@@ -160,9 +161,10 @@ def _loose_addresses(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def _decode_8bit(text: str) -> str:
+def _decode_8bit(text: str) -> tuple[str, bool]:
+    """Bytes the parser kept as surrogates, decoded as UTF-8 (True) or else Windows-1252 (False)."""
     data = text.encode("ascii", errors="surrogateescape")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), True
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace"), False

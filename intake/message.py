@@ -138,9 +138,27 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if value is not None else None
 
 
+_DEFECT_SENTENCES = {
+    "StartBoundaryNotFoundDefect": "the multipart boundary is never found, so parts may be missing",
+    "CloseBoundaryNotFoundDefect": "the last MIME part is never closed, so the message may be cut short",
+    "NoBoundaryInMultipartDefect": "a multipart part declares no boundary",
+    "MultipartInvariantViolationDefect": "a multipart part has no readable parts",
+    "MissingHeaderBodySeparatorDefect": "a header line is malformed (no blank line before the body)",
+    "FirstHeaderLineIsContinuationDefect": "the first header line is a continuation line",
+    "MisplacedEnvelopeHeaderDefect": "an mbox 'From ' line sits among the headers",
+    "InvalidBase64PaddingDefect": "a part's base64 encoding is badly padded",
+    "InvalidBase64CharactersDefect": "a part's base64 encoding has invalid characters",
+    "InvalidBase64LengthDefect": "a part's base64 encoding has an impossible length",
+    "UndecodableBytesDefect": "a part has bytes that cannot be decoded",
+    "InvalidMultipartContentTransferEncodingDefect": "a multipart part declares a content transfer encoding",
+}
+
+
 def _describe(defect: object) -> str:
-    text = str(defect) or type(defect).__name__
-    return f"{type(defect).__name__}: {text}" if type(defect).__name__ not in text else text
+    """A defect the email package found, as a sentence with its class name for reference."""
+    name = type(defect).__name__
+    sentence = _DEFECT_SENTENCES.get(name) or str(defect) or name
+    return f"{sentence} ({name})"
 
 
 def _content_type(msg: EmailMessage, defects: list[str]) -> str:
