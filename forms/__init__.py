@@ -2,6 +2,7 @@
 
     read_form(data, filename) -> FormRecord      a Word, PDF or text file, type sniffed from content
     read_email_text(text) -> FormRecord | None   labels typed into an email body
+    email_text(kind, record) -> str              a record as the text read_email_text reads
     blank_docx(kind) / blank_pdf(kind) -> bytes  fillable templates named by field
     fill_docx(kind, record) / fill_pdf(kind, record) -> bytes
 
@@ -24,6 +25,7 @@ from forms.records import (
     SummaryLog,
 )
 from forms.text_reader import read_email_text
+from forms.text_writer import email_text
 from forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "StageSummary",
     "SummaryLog",
     "blank_docx",
+    "email_text",
     "blank_pdf",
     "fill_docx",
     "fill_pdf",

@@ -83,6 +83,16 @@ def _offer(kind: str, raw: RawForm, name: str, value: str) -> None:
         raw.offer(name, value)
 
 
+def _table_line(line: str) -> str:
+    """A ``|``-separated row without the outer pipes a Markdown-style table has."""
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return line
+
+
 def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -> int:
     """``Label: value`` lines; lines that follow a many-line field continue it. Returns matches."""
     matched = 0
@@ -97,17 +107,21 @@ def read_lines(kind: str, text: str, raw: RawForm, context: str | None = None) -
             current = None  # a blank line ends a many-line value
             continue
         if "|" in line:
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            cells = [c.strip() for c in _table_line(line).split("|")]
             header = header_columns(kind, cells)
             if header:
                 rows, current = header, None
+                matched += 1
                 continue
             if rows:
                 add_row(kind, raw, rows, cells)
                 continue
         match = _LINE.match(line)
         name = _label_or_none(kind, match.group(1), context) if match else None
-        if name is None and not values.blank(line) and _label_or_none(kind, line.strip(), context):
+        continuing = current is not None and labels.template(kind).field(current).control == "rich"
+        if name is None and not continuing and _label_or_none(kind, line.strip(), context):
+            # A label alone on its line (its value below it); inside a many-line value
+            # a line without a colon is more of that value.
             name, match = _label_or_none(kind, line.strip(), context), None
         if name:
             rows = None
