@@ -217,7 +217,12 @@ def _attachments_of(part: EmailMessage, defects: list[str]) -> list[tuple[Attach
     filename = safe_header_text(part.get_filename() or "")
     if content_type in ("message/rfc822", "message/global"):
         inner = part.get_payload()
-        data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        data = b""
+        if isinstance(inner, list) and inner:
+            try:  # compat32 writes the headers back as they came, without refolding them
+                data = inner[0].as_bytes(policy=policy.compat32)
+            except Exception as exc:
+                defects.append(f"the attached message could not be written back out ({type(exc).__name__})")
         return [(Attachment(filename or "attached-message.eml", content_type, data), None)]
     if part.is_multipart() or part.get_content_maintype() == "multipart":
         return []  # a multipart whose boundary is missing is read as the body instead

@@ -493,6 +493,24 @@ def test_encoded_newline_in_a_subject_cannot_inject_a_bcc_into_a_reply():
     assert "evil@x.example" in sent["Subject"]  # still visible as text, harmless
 
 
+def test_attached_message_with_odd_headers_is_kept():
+    """GIVEN a forwarded message attached whole, whose own headers hold 8-bit junk and a long
+    unbreakable line
+    WHEN the carrier is parsed
+    THEN the attached message is kept with its text and odd header intact."""
+    inner = b"From: x\xff@y.example\r\nSubject: caf\xe9 " + b"z" * 2000 + b"\r\n\r\ninner body text\r\n"
+    raw = (
+        b"From: a@b.example\r\nSubject: Fwd\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+        b"--B\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--B--\r\n"
+    )
+    msg = parse_message(raw)
+    (attached,) = msg.attachments
+    assert attached.content_type == "message/rfc822"
+    assert b"inner body text" in attached.data
+    assert b"caf\xe9 " + b"z" * 2000 in attached.data
+
+
 def _nested(depth: int) -> bytes:
     head = b"From: a@b.example\r\nSubject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
     opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1) for i in range(depth))
