@@ -1,0 +1,127 @@
+"""The auditor's record of a case, from its timeline: PDF/A-3 with the case's JSON embedded.
+
+``case_record_view`` is pure: the ``cases.case_timeline`` document in, the
+record's view out. ``write_case_record`` renders it, writes the file and files
+it on the case with ``Tx.add_document``, so the record itself is in the audit
+chain with its SHA-256.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from resdesk.errors import RenderError
+
+from .html import render_case_record
+from .views import CaseRecordView, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
+
+__all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
+
+# The clock's stage statuses as the record's deadline table words them.
+DEADLINE_STATUS = {
+    "met": "met",
+    "missed": "missed",
+    "overdue": "overdue",
+    "on-time": "open",
+    "due-today": "open",
+    "no-fixed-timescale": "no fixed timescale",
+}
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _describe(event: dict[str, Any]) -> str:
+    from .plan import EventFacts, describe_event
+
+    facts = EventFacts(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
+                       variant=event.get("variant"), detail=event.get("detail") or {})
+    return describe_event(facts)
+
+
+def case_record_view(
+    document: dict[str, Any], *, protocol_name: str, sender_agency: str, generated_at: datetime
+) -> CaseRecordView:
+    """The record's view of a ``case_timeline`` document (pure)."""
+    clock = document.get("clock") or []
+    stages = [
+        StageRow(stage=t["stage"], name=t["name"], entered_at=_at(t["started"]), due=_at(t["due"]), left_at=_at(t["ended"]))
+        for t in clock
+    ]
+    deadlines = [
+        DeadlineRow(
+            stage=t["stage"], stage_name=t["name"], due=_at(t["due"]), basis=t["basis"], met_at=_at(t["ended"]),
+            status=DEADLINE_STATUS.get(t["status"], "open"),
+        )
+        for t in clock
+    ]
+    events = [
+        EventRow(at=_at(e["at"]), kind=e["kind"], description=_describe(e),
+                 actor="intake" if e.get("message_id") and e["kind"] != "notice-sent" else "resdesk")
+        for e in document.get("events") or []
+    ]
+    messages = [
+        MessageRow(
+            at=_at(m["received_at"]) or generated_at, direction="in", correspondent=m.get("from") or "",
+            subject=m.get("subject") or "", message_id=m.get("message_id") or "", sha256=m.get("sha256") or "",
+        )
+        for m in document.get("messages") or []
+    ] + [
+        MessageRow(
+            at=_at(o["sent_at"]) or _at(o["created_at"]) or generated_at, direction="out",
+            correspondent=", ".join(o.get("recipients") or []), subject=f"{o.get('subject') or ''} ({o['state']})",
+            message_id=o.get("message_id") or "", sha256=o.get("sha256") or "",
+        )
+        for o in document.get("outbound") or []
+    ]
+    documents = [
+        DocumentRow(at=_at(d["created_at"]) or generated_at, name=d["filename"], media_type=d["media_type"], sha256=d["sha256"])
+        for d in document.get("documents") or []
+    ]
+    status = document["status"] + (" (overdue)" if document.get("overdue") else "")
+    current = clock[-1] if clock else None
+    return CaseRecordView(
+        case_ref=document["ref"],
+        protocol_id=document["protocol"],
+        protocol_name=protocol_name,
+        sender_agency=sender_agency,
+        opened_at=_at(document.get("opened")) or (stages[0].entered_at if stages else generated_at),
+        generated_at=generated_at,
+        status=status,
+        stage=document["stage"] if document.get("stage") is not None else (current["stage"] if current else 0),
+        stage_name=current["name"] if current else "no stage recorded",
+        stages=stages,
+        events=events,
+        messages=sorted(messages, key=lambda m: m.at),
+        documents=documents,
+        deadlines=deadlines,
+        record_json=document,
+    )
+
+
+def write_case_record(store, document: dict[str, Any], path: str | Path, settings, *, generated_at: datetime | None = None) -> bytes:
+    """Write the case's auditor record (PDF/A-3b, JSON embedded) to ``path`` and file it on the case."""
+    from protocols import default_registry
+
+    generated_at = generated_at or datetime.now(timezone.utc)
+    try:
+        protocol = default_registry(settings.partnership.protocols_dir).get(document["protocol"])
+        protocol_name = f"{protocol.name}: {protocol.title} ({protocol.version})"
+        agency = protocol.name
+    except Exception:  # a protocol no longer defined: the record still says which one it was
+        protocol_name = agency = document["protocol"]
+    view = case_record_view(document, protocol_name=protocol_name, sender_agency=agency, generated_at=generated_at)
+    pdf = render_case_record(view)
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(pdf)
+    except OSError as exc:
+        raise RenderError(f"The case record could not be written to {target} ({exc.strerror}).") from None
+    with store.transaction() as tx:
+        case = tx.require_case(document["ref"])
+        tx.add_document(case, "case-record", f"case-record-{case.ref}.pdf", "application/pdf", pdf)
+    return pdf

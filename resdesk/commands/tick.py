@@ -1,0 +1,72 @@
+"""``resdesk tick [--config FILE] [--now WHEN] [--json]``: send what the clock says is due.
+
+Evaluates every case, queues each acknowledgement, stage-entry notice, reminder
+and overdue alert it owes (once, however often it runs) and sends what is due.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tick",
+        help="evaluate every open case's clock; send due reminders, alerts and notices",
+        description="Evaluate every case against its protocol's clock and send each due "
+        "acknowledgement, stage-entry notice, reminder and overdue alert exactly once. "
+        "Reminders and alerts are created in working hours (09:00-17:00 on working days) only.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
+    parser.add_argument("--now", metavar="WHEN", help="run as at this time (default: now); without an offset, local time")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from cases import open_store
+    from protocols import parse_when
+    from render.dispatch import run_tick
+    from render.smtp import SmtpSender
+    from resdesk.commands.deadline import calendar_for
+    from resdesk.commands.protocols import registry_for
+    from resdesk.output import print_json
+
+    registry, settings = registry_for(args)
+    now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
+    store = open_store(settings.storage.database, settings.storage.archive)
+    try:
+        report = run_tick(
+            store, settings, registry, now, SmtpSender.from_settings(settings.smtp),
+            calendar_for=lambda protocol: calendar_for(protocol, settings),
+        )
+    finally:
+        store.close()
+    if args.json:
+        print_json(report.as_json())
+    else:
+        _print(report)
+    for error in report.errors:
+        print(f"resdesk: {error['key']} could not be prepared: {error['error']}", file=sys.stderr)
+    return 1 if report.errors or report.failed else 0
+
+
+def _print(report) -> None:
+    if report.sender_busy:
+        print("Another process is sending; queued only.")
+    for title, rows in (
+        ("Sent", report.sent),
+        ("Waiting", report.deferred),
+        ("Failed", report.failed),
+        ("Unconfirmed (check before resending)", report.unconfirmed),
+    ):
+        if rows:
+            print(f"{title}:")
+            for row in rows:
+                extra = f"  ({row['reason']})" if row.get("reason") else ""
+                print(f"  {row['case'] or '-'}  {row['kind']:<15} {', '.join(row['recipients'])}  {row['subject']}{extra}")
+    if not (report.sent or report.deferred or report.failed or report.unconfirmed):
+        print("Nothing to send.")
