@@ -365,3 +365,19 @@ def test_automatic_wins_over_everything_else():
     result = classify(msg, OURS)
     assert result.kind == "automatic"
     assert result.reference == "OLD-2026-0007"
+
+
+_PREFIXES = st.sampled_from(["RE:", "Re:", "re :", "FW:", "Fwd:", "FWD:", "AW:", "WG:", "SV:", "Antw:", "RE[3]:",
+                             "[EXTERNAL]", "[Secure]", "*EXTERNAL*"])
+
+
+@given(prefixes=st.lists(_PREFIXES, max_size=6), stage=st.integers(0, 9),
+       spelling=st.sampled_from(["Escalation & Resolution Protocol", "Escalation and Resolution Protocol",
+                                 "ESCALATION + RESOLUTION PROTOCOL", "escalation & resolution"]),
+       tail=st.sampled_from(["", " - Child A", " (DOB 03/04/2015)", " [OLD-2026-0007]"]))
+def test_any_run_of_prefixes_keeps_the_stage(prefixes, stage, spelling, tail):
+    """GIVEN a stage N summary subject behind any run of reply/forward prefixes and tags
+    WHEN its stage is read
+    THEN it is N, exactly as without the prefixes."""
+    subject = " ".join([*prefixes, f"{spelling}: Stage {stage} Summary{tail}"])
+    assert summary_stage(subject) == stage
