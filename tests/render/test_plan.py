@@ -1,0 +1,202 @@
+"""Planning what the outbox owes a case: pure, from recorded facts and ``now``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols import LOCAL, WorkingCalendar, default_registry, to_local
+from render.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
+from render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
+
+REGISTRY = default_registry()
+ENGLAND = WorkingCalendar("england")
+BU = "business.unit@partnership.example"
+OURS = "Escalations <escalations@partnership.example>"
+
+
+def local(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=LOCAL)
+
+
+def _message(event_id: int, at: datetime, **detail) -> EventFacts:
+    base = {
+        "ledger_id": event_id, "classification": "stage-summary", "stage": 2, "outcome": "escalated",
+        "sender": "s.obriain@nca.example", "sender_name": "Siobhán Ó Briain",
+        "subject": "Escalation & Resolution Protocol: Stage 2 Summary", "message_id": f"<m{event_id}@nca.example>",
+        "references": [], "forms": [], "acknowledge": True, "sha256": "0" * 64,
+    }
+    base.update(detail)
+    return EventFacts(id=event_id, kind="message-recorded", at=at, stage=base["stage"], detail=base,
+                      message_id=base["message_id"], ledger_id=event_id)
+
+
+def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None) -> EventFacts:
+    return EventFacts(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
+
+
+def _case(protocol: str, events: list[EventFacts], ref: str = "OLD-2026-0007", **flags) -> CaseFacts:
+    return CaseFacts(
+        ref=ref, protocol=protocol, status=flags.pop("status", "open"), events=tuple(events),
+        parties=(PartyFacts("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
+        child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", **flags,
+    )
+
+
+def _plan(facts: CaseFacts, now: datetime):
+    protocol = REGISTRY.get(facts.protocol)
+    return plan_case(facts, protocol, ENGLAND, now, business_unit=BU, own_addresses=[OURS])
+
+
+SUMMARY_AT = local(2026, 12, 23, 10, 0)
+OLDHAM_STAGE2_ESCALATED = [
+    _entered(1, 1, local(2026, 12, 16, 9)),
+    _entered(2, 2, local(2026, 12, 18, 16)),
+    _entered(3, 3, SUMMARY_AT),
+    _message(4, SUMMARY_AT),
+]
+
+
+def test_working_hours_are_nine_to_five_on_working_days():
+    """GIVEN England's calendar WHEN instants around the edges are tested THEN only 09:00-16:59 on
+    a working day counts (weekends, Christmas and the substitute Boxing Day do not)."""
+    assert in_working_hours(local(2026, 12, 23, 9, 0), ENGLAND)
+    assert in_working_hours(local(2026, 12, 23, 16, 59, 59), ENGLAND)
+    assert not in_working_hours(local(2026, 12, 23, 8, 59, 59), ENGLAND)
+    assert not in_working_hours(local(2026, 12, 23, 17, 0), ENGLAND)
+    assert not in_working_hours(local(2026, 12, 26, 11, 0), ENGLAND)  # Saturday
+    assert not in_working_hours(local(2026, 12, 25, 11, 0), ENGLAND)  # Christmas Day
+    assert not in_working_hours(local(2026, 12, 28, 11, 0), ENGLAND)  # Boxing Day (substitute)
+    # 09:30 local in summer is 08:30 UTC: local time decides.
+    assert in_working_hours(datetime.fromisoformat("2026-06-10T08:30:00+00:00"), ENGLAND)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)))
+def test_working_hours_property(moment):
+    """GIVEN any local instant WHEN tested THEN it is in working hours exactly when its day is a
+    working day and its hour is 9 to 16."""
+    at = to_local(moment)
+    expected = ENGLAND.is_working_day(at.date()) and 9 <= at.hour < 17
+    assert in_working_hours(at, ENGLAND) == expected
+
+
+def test_oldham_stage2_escalated_plans_acknowledgement_and_stage3_notification():
+    """GIVEN an Oldham stage 2 summary with outcome escalated, received Wed 23 Dec 2026 10:00
+    WHEN planned THEN the sender gets one acknowledgement, threaded onto the summary, stating the
+    stage 3 due time (two working days past Christmas and Boxing Day: Tue 29 Dec 23:59:59), and the
+    OSCP group gets the Notification of Escalation progressing to stage 3 — nothing else."""
+    plan = _plan(_case("oldham", OLDHAM_STAGE2_ESCALATED), SUMMARY_AT + timedelta(seconds=5))
+    keys = sorted(p.key for p in plan.planned)
+    assert keys == [
+        "ack:4",
+        "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr",
+    ]
+    ack = next(p for p in plan.planned if p.kind == "acknowledgement")
+    assert ack.recipient == "Siobhán Ó Briain <s.obriain@nca.example>"
+    assert ack.in_reply_to == "<m4@nca.example>"
+    view = ack.view
+    assert isinstance(view, AcknowledgementView)
+    assert view.stage == 3 and view.due == local(2026, 12, 29, 23, 59, 59)
+    assert view.what_was_recorded == "the stage 2 summary (outcome: escalated)"
+    assert "Resolution Notice" in view.if_unresolved
+    notice = next(p for p in plan.planned if p.kind == "notice")
+    assert notice.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    assert isinstance(notice.view, NoticeView)
+    assert notice.view.title == "Notification of Escalation progressing to stage 3"
+    assert notice.view.kind == "stage3-notification"
+
+
+def test_automatic_mail_and_our_own_mail_get_no_acknowledgement():
+    """GIVEN a recorded out-of-office and a message from our own sender address WHEN planned
+    THEN neither is acknowledged, and each is reported as skipped with its reason."""
+    events = [
+        _entered(1, 2, local(2026, 12, 18, 16)),
+        _message(2, local(2026, 12, 21, 9), acknowledge=False, classification="automatic"),
+        _message(3, local(2026, 12, 21, 10), sender="escalations@partnership.example", sender_name="Escalations"),
+    ]
+    plan = _plan(_case("oldham", events), local(2026, 12, 21, 10, 1))
+    assert [p for p in plan.planned if p.kind == "acknowledgement"] == []
+    reasons = {s.key: s.reason for s in plan.skipped}
+    assert "automatic" in reasons["ack:2"] and "own address" in reasons["ack:3"]
+
+
+def test_hostile_sender_header_is_not_acknowledged_to_two_addresses():
+    """GIVEN a recorded sender that is two addresses WHEN planned THEN no acknowledgement is planned."""
+    events = [_entered(1, 2, local(2026, 12, 18, 16)),
+              _message(2, local(2026, 12, 21, 9), sender="a@nca.example, evil@attacker.example")]
+    plan = _plan(_case("oldham", events), local(2026, 12, 21, 9, 1))
+    assert [p.key for p in plan.planned if p.kind == "acknowledgement"] == []
+    assert any(s.key == "ack:2" for s in plan.skipped)
+
+
+def test_reminder_on_the_due_day_in_working_hours_and_overdue_after():
+    """GIVEN stage 3 due Tue 29 Dec 2026 23:59:59 WHEN planned at several instants THEN a reminder
+    is planned on the 29th in working hours only, an overdue alert on the next working day, both to
+    the business unit, with keys naming the stage and due time."""
+    facts = _case("oldham", OLDHAM_STAGE2_ESCALATED)
+
+    def extra(now):
+        return sorted(p.key for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue"))
+
+    assert extra(local(2026, 12, 24, 11)) == []  # a working day, but not the due day
+    assert extra(local(2026, 12, 29, 8, 30)) == []  # the due day, before hours
+    assert extra(local(2026, 12, 29, 11)) == ["reminder:OLD-2026-0007:3:2026-12-29T23:59:59+00:00"]
+    assert extra(local(2026, 12, 29, 18)) == []  # after hours
+    assert extra(local(2026, 12, 30, 9, 0)) == ["overdue:OLD-2026-0007:3:2026-12-29T23:59:59+00:00"]
+    overdue = [p for p in _plan(facts, local(2026, 12, 30, 9)).planned if p.kind == "overdue"][0]
+    assert overdue.recipient.endswith(f"<{BU}>")
+
+
+def test_resolved_case_gets_no_reminders():
+    """GIVEN a resolved case WHEN planned on a due day THEN no reminder or alert is planned."""
+    facts = _case("oldham", OLDHAM_STAGE2_ESCALATED, status="resolved")
+    assert [p for p in _plan(facts, local(2026, 12, 30, 10)).planned if p.kind in ("reminder", "overdue")] == []
+
+
+def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
+    """GIVEN an Oldham case entering stage 4 after a Resolution Notice form was read WHEN planned
+    THEN the notice to OSCP carries a Resolution Notice view filled with that form's values."""
+    at = local(2027, 1, 6, 11)
+    form = EventFacts(id=10, kind="form-read", at=at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
+        "notification_date": "2027-01-06", "child_name": "Zoë Adeyemi", "raised_by_name": "Dev Patel",
+        "raised_by_agency": "Oldham CSC", "outcome_summary": "Unresolved at stage 3 & referred",
+        "actions": [{"action": "Convene virtual panel", "owner": "OSCP", "timeline": "4 working days", "completed": None}],
+    }})
+    events = [*OLDHAM_STAGE2_ESCALATED, form, _entered(11, 4, at)]
+    plan = _plan(_case("oldham", events), at)
+    (rn,) = [p for p in plan.planned if p.key.startswith("notice:OLD-2026-0007:4:resolution-notice:")]
+    assert rn.document == "resolution-notice" and rn.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    assert isinstance(rn.form, ResolutionNoticeView)
+    assert rn.form.raised_by_name == "Dev Patel" and rn.form.outcome_summary == "Unresolved at stage 3 & referred"
+    assert rn.form.notification_date == date(2027, 1, 6) and rn.form.child_identifier == "943 476 5919"
+    assert rn.form.actions[0].action == "Convene virtual panel"
+
+
+def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2():
+    """GIVEN Sandwell cases entering stages 1 and 2, one child with a plan and one without
+    WHEN planned THEN the IRO notice goes (to the business unit, the definition giving no address)
+    only for the child with a plan, and the escalation template goes to the SCSP Business Unit at stage 2."""
+    events = [_entered(1, 1, local(2026, 11, 2, 10)), _entered(2, 2, local(2026, 11, 4, 10))]
+    with_plan = _plan(_case("sandwell", events, ref="SAN-2026-0001", child_protection_plan_or_looked_after=True),
+                      local(2026, 11, 4, 10, 1))
+    without = _plan(_case("sandwell", events, ref="SAN-2026-0002"), local(2026, 11, 4, 10, 1))
+    iro = [p for p in with_plan.planned if ":iro-notification:" in p.key]
+    assert len(iro) == 1 and iro[0].recipient.endswith(f"<{BU}>") and iro[0].view.kind == "iro-notice"
+    assert [p for p in without.planned if ":iro-notification:" in p.key] == []
+    assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
+    (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
+    assert template.recipient.endswith("<SCSP_Business@sandwell.gov.uk>")
+    assert isinstance(template.form, EscalationConcernView) and template.form.child_name == "Zoë Adeyemi"
+
+
+def test_gloucestershire_stage4_account_tells_the_history():
+    """GIVEN a Gloucestershire case that climbed to stage 4 WHEN planned THEN the business unit's
+    stage 4 notice is the full account, its history listing every stage entered."""
+    events = [_entered(i, i, local(2026, 11, 2 + i, 10)) for i in range(1, 5)]
+    plan = _plan(_case("gloucestershire", events, ref="GLO-2026-0001"), local(2026, 11, 6, 10, 1))
+    (account,) = [p for p in plan.planned if ":4:stage-4-referral:" in p.key]
+    assert account.view.kind == "stage4-account"
+    assert [row.stage for row in account.view.history] == [1, 2, 3, 4]
