@@ -2,9 +2,9 @@
 
 ``parse_message`` is pure (bytes in, ``InboundMessage`` out) and tolerant: bad MIME
 boundaries, unknown charsets, 8-bit bytes in headers and broken ``winmail.dat``
-attachments are recorded in ``defects`` instead of raised. Only a message with nothing
-readable in it (no header at all, or larger than the caller's limit) raises
-``UnreadableMessage``. Every header text it exposes has passed ``safe_header_text``, so a
+attachments are recorded in ``defects`` (sentences a person can act on) instead of raised.
+Only a message with nothing readable in it (empty, no header at all, nesting deeper than
+the parser can follow, or larger than the caller's limit) raises ``UnreadableMessage``. Every header text it exposes has passed ``safe_header_text``, so a
 value copied from inbound mail into outbound mail cannot start a new header.
 """
 
@@ -167,6 +167,7 @@ def _content_type(msg: EmailMessage, defects: list[str]) -> str:
     except Exception as exc:
         defects.append(f"unreadable Content-Type ({exc})")
         return "text/plain"
+
 
 def _body_and_attachments(msg: EmailMessage, defects: list[str]) -> tuple[str, list[Attachment]]:
     """The plain-text body (HTML made crude text if there is no text part) and every file."""
