@@ -1,0 +1,268 @@
+"""The outbox at work against a real SMTP server (aiosmtpd) and a real SQLite case file."""
+
+from __future__ import annotations
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import zipfile
+from datetime import timedelta
+from email import policy
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cases import Alert, Document, Outbound, open_store, verify_chain
+from render.dispatch import UNCONFIRMED, run_tick
+from tests.render.casefile import (
+    BUSINESS_UNIT,
+    PRACTITIONER,
+    REGISTRY,
+    local,
+    oldham_stage2_escalated,
+    recorded,
+    sender_for,
+    settings_for,
+)
+from tests.render.tools import libreoffice_text, pdf_text, qpdf_check
+
+REPO = Path(__file__).resolve().parents[2]
+SUMMARY_AT = local(2026, 12, 23, 10, 0)
+NOW = SUMMARY_AT + timedelta(seconds=3)
+OSCP = "OSCP.group@oldham.gov.uk"
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = open_store(f"sqlite:///{tmp_path / 'resdesk.sqlite3'}", tmp_path / "archive")
+    yield opened
+    opened.close()
+
+
+def _parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
+def _by_recipient(messages) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for message in messages:
+        for rcpt in message.rcpt_tos:
+            found.setdefault(rcpt.lower(), []).append(message)
+    return found
+
+
+def test_oldham_stage2_escalated_sends_one_acknowledgement_and_the_stage3_notification(store, smtp_server, tmp_path):
+    """GIVEN a recorded Oldham stage 2 summary with outcome escalated WHEN the tick runs, twice
+    THEN exactly two messages leave: the acknowledgement to the sender only, threaded onto the summary,
+    auto-replied, with a valid PDF stating the case, the stage and its due time (Tue 29 Dec 23:59),
+    and the Notification of Escalation progressing to stage 3 to the OSCP group; every document sent
+    is filed on the case with its SHA-256 and the audit chain holds."""
+    ref = oldham_stage2_escalated(store)
+    settings = settings_for(tmp_path, smtp_server)
+    first = run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server))
+    second = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=1), sender_for(smtp_server))
+    assert len(first.sent) == 2 and second.sent == [] and second.queued == []
+    received = smtp_server.messages
+    assert len(received) == 2
+    routed = _by_recipient(received)
+    assert set(routed) == {PRACTITIONER, OSCP.lower()}
+
+    (ack_raw,) = routed[PRACTITIONER]
+    assert ack_raw.rcpt_tos == (PRACTITIONER,) and ack_raw.mail_from == "escalations@partnership.example"
+    ack = _parse(ack_raw.raw)
+    assert ack["In-Reply-To"] == "<stage2@nca.example>"
+    assert ack["References"] == "<stage1@nca.example> <stage2@nca.example>"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["Subject"] == f"RE: Escalation & Resolution Protocol: Stage 2 Summary [{ref}]"
+    (pdf_part,) = list(ack.iter_attachments())
+    pdf = pdf_part.get_content()
+    qpdf_check(pdf, tmp_path)
+    text = pdf_text(pdf, tmp_path)
+    for value in (ref, "Tuesday 29 December 2026 at 23:59", "Stage 3", "stage 2 summary (outcome: escalated)",
+                  "Siobhán Ó Briain"):
+        assert value in text
+
+    (notice_raw,) = routed[OSCP.lower()]
+    notice = _parse(notice_raw.raw)
+    assert notice["Subject"] == f"Notification of Escalation progressing to stage 3 [{ref}]"
+    assert notice["Auto-Submitted"] == "auto-generated"
+    (notice_pdf,) = [p.get_content() for p in notice.iter_attachments()]
+    qpdf_check(notice_pdf, tmp_path, "notice.pdf")
+    notice_text = pdf_text(notice_pdf, tmp_path, "notice.pdf")
+    assert ref in notice_text and "Zoë Adeyemi" in notice_text and "943 476 5919" in notice_text
+
+    with store.transaction() as tx:
+        documents = tx.session.execute(select(Document)).scalars().all()
+        rows = tx.session.execute(select(Outbound)).scalars().all()
+        assert {d.kind for d in documents} == {"acknowledgement", "notice"}
+        assert all(Path(d.path).read_bytes() in (pdf, notice_pdf) for d in documents)
+        assert sorted(r.state for r in rows) == ["sent", "sent"]
+        assert {r.message_id for r in rows} == {ack["Message-ID"], notice["Message-ID"]}
+        assert all(r.raw for r in rows)  # written to the store before sending
+        assert {e.kind for e in tx.require_case(ref).events} >= {"notice-sent"}
+    assert verify_chain(store) == (True, None)
+
+
+def test_hostile_inbound_subject_adds_no_recipient(store, smtp_server, tmp_path):
+    """GIVEN a recorded summary whose decoded subject carries a line break and a Bcc: line
+    WHEN it is acknowledged THEN the reply goes to the sender alone, with no Bcc header and
+    the subject on one line."""
+    oldham_stage2_escalated(store, subject="Stage 2 Summary\r\nBcc: evil@attacker.example")
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, NOW, sender_for(smtp_server))
+    everyone = {rcpt for m in smtp_server.messages for rcpt in m.rcpt_tos}
+    assert everyone == {PRACTITIONER, OSCP}
+    (ack,) = [_parse(m.raw) for m in smtp_server.messages if m.rcpt_tos == (PRACTITIONER,)]
+    assert ack["Bcc"] is None and "\n" not in ack["Subject"]
+    assert "evil@attacker.example" not in ack["To"]
+
+
+def test_temporary_failure_is_retried_later_and_sent_once(store, smtp_server, tmp_path):
+    """GIVEN the SMTP server answers 451 to the first message WHEN the tick runs, and again after
+    the backoff THEN that message waits with its error recorded, then goes; each message arrives once."""
+    oldham_stage2_escalated(store)
+    settings = settings_for(tmp_path, smtp_server)
+    smtp_server.fail_next(1)
+    first = run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server))
+    assert len(first.sent) == 1 and len(first.deferred) == 1
+    assert first.deferred[0]["reason"] == "temporary SMTP failure"
+    again = run_tick(store, settings, REGISTRY, NOW + timedelta(seconds=1), sender_for(smtp_server))
+    assert again.sent == []  # the backoff has not passed
+    later = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=2), sender_for(smtp_server))
+    assert len(later.sent) == 1
+    ids = [_parse(m.raw)["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+
+def test_per_recipient_rate_limit_holds_messages_for_the_next_hour(store, smtp_server, tmp_path):
+    """GIVEN a limit of one message per recipient per hour and two summaries from the same sender
+    WHEN the tick runs THEN one acknowledgement goes and the other waits until the hour has passed."""
+    ref = oldham_stage2_escalated(store)
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        recorded(tx, case, SUMMARY_AT + timedelta(minutes=1), classification="reply", stage=3, outcome=None,
+                 subject="RE: more", message_id="<reply@nca.example>")
+    settings = settings_for(tmp_path, smtp_server, rate_per_recipient_per_hour=1)
+    first = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=2), sender_for(smtp_server))
+    assert [r["recipients"] for r in first.deferred] == [[PRACTITIONER]]
+    assert first.deferred[0]["reason"] == "per-recipient rate limit"
+    assert len(_by_recipient(smtp_server.messages)[PRACTITIONER]) == 1
+    later = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=63), sender_for(smtp_server))
+    assert [r["recipients"] for r in later.sent] == [[PRACTITIONER]]
+    assert len(_by_recipient(smtp_server.messages)[PRACTITIONER]) == 2
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from types import SimpleNamespace
+    from cases import open_store
+    from protocols import parse_when
+    from render.dispatch import run_tick
+    from tests.render.casefile import REGISTRY, sender_for, settings_for
+
+    tmp, port, now = Path(sys.argv[1]), int(sys.argv[2]), parse_when(sys.argv[3])
+    server = SimpleNamespace(host="127.0.0.1", port=port)
+
+    class PauseAfterAcceptance:
+        # The real SMTP sender; once the server has accepted a message, stop before recording it.
+        def __init__(self, inner):
+            self.inner = inner
+
+        def send(self, raw, **kwargs):
+            self.inner.send(raw, **kwargs)
+            print("accepted", flush=True)
+            time.sleep(120)
+
+    settings = settings_for(tmp, server)
+    store = open_store(settings.storage.database, settings.storage.archive)
+    run_tick(store, settings, REGISTRY, now, PauseAfterAcceptance(sender_for(server)))
+    """
+)
+
+
+def test_killed_between_smtp_acceptance_and_commit_never_sends_twice(store, smtp_server, tmp_path):
+    """GIVEN a sender process killed (SIGKILL) after the SMTP server accepted the stage 3
+    notification and before it recorded that WHEN the tick runs again THEN the notification is not
+    sent again: it is marked unconfirmed with an alert naming its Message-ID for a person to check,
+    and the acknowledgement still waiting is sent once."""
+    oldham_stage2_escalated(store)
+    settings = settings_for(tmp_path, smtp_server)
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), str(smtp_server.port), NOW.isoformat()],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == "accepted", child.stderr.read()
+        assert len(smtp_server.messages) == 1
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    (accepted,) = smtp_server.messages
+    accepted_id = _parse(accepted.raw)["Message-ID"]
+
+    report = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=1), sender_for(smtp_server))
+    assert [u["message_id"] for u in report.unconfirmed] == [accepted_id]
+    assert [s["kind"] for s in report.sent] == ["acknowledgement"]
+    run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=2), sender_for(smtp_server))
+    ids = [_parse(m.raw)["Message-ID"] for m in smtp_server.messages]
+    assert ids.count(accepted_id) == 1 and len(ids) == 2 and len(set(ids)) == 2
+    assert accepted.rcpt_tos == (OSCP,)
+    with store.transaction() as tx:
+        row = tx.session.execute(select(Outbound).where(Outbound.message_id == accepted_id)).scalar_one()
+        assert row.state == UNCONFIRMED
+        (alert,) = tx.session.execute(select(Alert).where(Alert.kind == "outbound-unconfirmed")).scalars().all()
+        assert f"may have accepted {accepted_id}; check before resending" in alert.detail["message"]
+
+
+def test_stage4_resolution_notice_and_sandwell_template_open_in_libreoffice(store, smtp_server, tmp_path):
+    """GIVEN an Oldham case escalated to stage 4 after a Resolution Notice form was read, and a
+    Sandwell case at stage 2 WHEN the tick runs THEN OSCP gets the Resolution Notice as PDF and Word,
+    the SCSP Business Unit gets the escalation template as PDF and Word, each pre-filled with the
+    case's values: every PDF passes qpdf, every Word file opens in LibreOffice showing those values."""
+    oldham, sandwell = REGISTRY.get("oldham"), REGISTRY.get("sandwell")
+    stage4_at = local(2026, 12, 31, 11, 0)
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, local(2026, 12, 16, 9), child_name="Zoë Adeyemi", child_identifier="943 476 5919")
+        tx.record_stage_summary(case, oldham, 2, "escalated", SUMMARY_AT)
+        tx.add_event(case, "form-read", stage4_at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
+            "raised_by_name": "Dev Patel", "raised_by_agency": "Oldham CSC & Partners",
+            "outcome_summary": "Unresolved at stage 3; <panel> requested",
+            "actions": [{"action": "Convene virtual panel", "owner": "OSCP", "timeline": "4 working days", "completed": None}],
+        }})
+        tx.record_stage_summary(case, oldham, 3, "escalated", stage4_at)
+        other = tx.create_case(sandwell, local(2026, 11, 2, 10), child_name="Kai O'Neill")
+        tx.record_stage_summary(other, sandwell, 1, "escalated", local(2026, 11, 4, 10))
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, stage4_at + timedelta(minutes=1), sender_for(smtp_server))
+    routed = _by_recipient(smtp_server.messages)
+    attachments: dict[str, bytes] = {}
+    for address in (OSCP.lower(), "scsp_business@sandwell.gov.uk"):
+        for message in routed[address]:
+            for part in _parse(message.raw).iter_attachments():
+                attachments[part.get_filename()] = part.get_content()
+    words = {name: content for name, content in attachments.items() if name.endswith(".docx")}
+    assert sorted(words) == ["escalation-concern-SAN-2026-0001.docx", "resolution-notice-OLD-2026-0001.docx"]
+    for name, content in attachments.items():
+        if name.endswith(".pdf"):
+            qpdf_check(content, tmp_path, name)
+    rn_pdf = pdf_text(attachments["resolution-notice-OLD-2026-0001.pdf"], tmp_path)
+    for value in ("Dev Patel", "Oldham CSC & Partners", "Unresolved at stage 3; <panel> requested", "Zoë Adeyemi",
+                  "Convene virtual panel"):
+        assert value in rn_pdf
+    assert "Kai O'Neill" in pdf_text(attachments["escalation-concern-SAN-2026-0001.pdf"], tmp_path, "s.pdf")
+    for content in words.values():
+        assert zipfile.ZipFile(BytesIO(content)).testzip() is None
+    opened = libreoffice_text(words, tmp_path)
+    assert "Dev Patel" in opened["resolution-notice-OLD-2026-0001.docx"]
+    assert "Unresolved at stage 3; <panel> requested" in opened["resolution-notice-OLD-2026-0001.docx"]
+    assert "Kai O'Neill" in opened["escalation-concern-SAN-2026-0001.docx"]
+    assert BUSINESS_UNIT not in routed or all(m.rcpt_tos == (BUSINESS_UNIT,) for m in routed[BUSINESS_UNIT])
