@@ -79,7 +79,8 @@ def outcome_from_text(body: str) -> str | None:
     (quoted earlier mail can carry another outcome; the case is then left for a
     person rather than guessed).
     """
-    found = {_line_outcome(m.group("value")) for m in _OUTCOME_LINE.finditer(body or "")}
+    text = (body or "").replace("\r\n", "\n").replace("\r", "\n")  # mail bodies end lines with CRLF
+    found = {_line_outcome(m.group("value")) for m in _OUTCOME_LINE.finditer(text)}
     if len(found) != 1:
         return None
     return found.pop()

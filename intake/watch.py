@@ -171,9 +171,12 @@ class Watcher:
                 "examined again and matched by content",
                 change.account, change.folder, change.previous, change.current,
             )
-        finished = self._finished_states(uidvalidity, uids)
+        known = self._ledger_states(uidvalidity, uids)
+        finished = {uid: state for uid, state in known.items() if state in (DONE, QUARANTINED, IGNORED)}
         report.moved_late = self._file_owed_moves(uidvalidity, finished)
-        todo = [uid for uid in uids if uid not in finished]
+        # New mail first; mail tried before (its worker stopped or it failed) after it, so one
+        # troublesome message neither holds up the rest nor uses up its retries on every restart.
+        todo = [uid for uid in uids if uid not in known] + [uid for uid in uids if uid in known and uid not in finished]
         report.seen = len(todo)
         if progress:
             progress(0, len(todo))
@@ -192,8 +195,8 @@ class Watcher:
                 progress(start + len(batch), len(todo))
         return report
 
-    def _finished_states(self, uidvalidity: int, uids: list[str]) -> dict[str, str]:
-        """Ledger state of every UID in the folder that the ledger has finished."""
+    def _ledger_states(self, uidvalidity: int, uids: list[str]) -> dict[str, str]:
+        """Ledger state of every UID in the folder that the ledger has seen."""
         if not uids:
             return {}
         wanted = set(uids)
@@ -203,7 +206,6 @@ class Watcher:
                     Message.account == self.source.account,
                     Message.folder == self.source.folder,
                     Message.uidvalidity == str(uidvalidity),
-                    Message.state.in_((DONE, QUARANTINED, IGNORED)),
                 )
             ).all()
         return {uid: state for uid, state in rows if uid in wanted}

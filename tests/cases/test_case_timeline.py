@@ -43,6 +43,8 @@ STAGE_1 = CaseState(stage=1, stage_started=datetime(2026, 6, 1, 9, tzinfo=timezo
         ("Outcome: unresolved", None),
         ("Outcome: resolvedly", None),
         ("Outcome: Escalated.\n> Outcome: escalated to stage 2", "escalated"),
+        ("Dear all,\r\nOutcome: resolved\r\n\r\nRegards", "resolved"),  # mail bodies end lines with CRLF
+        ("Outcome: escalated\rThanks", "escalated"),
     ],
 )
 def test_outcome_from_text(body, outcome):

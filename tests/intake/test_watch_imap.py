@@ -1,0 +1,188 @@
+"""The watcher against a real Dovecot on loopback: push, crashes, resets, rivals, colleagues' flags."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cases import open_store
+from cases.models import Event, Message
+from resdesk.settings import load_settings
+from resdesk.wiring import build_intake
+from tests.intake.mail import newsletter, summary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def environment(dovecot, user, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(dovecot.mailbox_environment(user))
+    env.update(
+        RESDESK_STORAGE__DATABASE=f"sqlite:///{tmp_path / 'case.sqlite3'}",
+        RESDESK_STORAGE__ARCHIVE=str(tmp_path / "archive"),
+        RESDESK_SMTP__ENABLED="false",
+        RESDESK_MAILBOX__POLL_SECONDS="600",
+    )
+    env.update(extra)
+    return env
+
+
+def watch_once(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "resdesk", "watch", "--once", "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def recorded_ledger_ids(db: Path) -> list[int]:
+    """Ledger ids of every message-recorded event, one per recording."""
+    store = open_store(f"sqlite:///{db}", db.parent / "archive")
+    try:
+        with store.transaction() as tx:
+            return list(tx.session.execute(select(Event.ledger_id).where(Event.kind == "message-recorded")).scalars())
+    finally:
+        store.close()
+
+
+def ledger_states(db: Path) -> dict[str, int]:
+    store = open_store(f"sqlite:///{db}", db.parent / "archive")
+    try:
+        with store.transaction() as tx:
+            rows = tx.session.execute(select(Message.state, func.count()).group_by(Message.state)).all()
+            return dict(rows)
+    finally:
+        store.close()
+
+
+def test_a_summary_is_recorded_through_idle_push(dovecot, mail_user, tmp_path):
+    """GIVEN a watcher idling on the inbox with polling set to ten minutes
+    WHEN a summary is appended THEN it is recorded promptly, so it was the server's push that woke it."""
+    env = environment(dovecot, mail_user, tmp_path)
+    settings = load_settings(None, environ={k: v for k, v in env.items() if k.startswith("RESDESK_")})
+    intake = build_intake(settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=intake.watcher.run, kwargs={"stop": stop, "wait_seconds": 600}, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # the first drain is over and the watcher is idling
+        dovecot.append(mail_user, summary(1, "escalated"))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not recorded_ledger_ids(tmp_path / "case.sqlite3"):
+            time.sleep(0.05)
+        assert len(recorded_ledger_ids(tmp_path / "case.sqlite3")) == 1
+    finally:
+        stop.set()
+        dovecot.append(mail_user, newsletter())  # wake the idle so the thread can see stop
+        thread.join(timeout=30)
+        intake.close()
+
+
+def test_500_messages_survive_random_sigkills(dovecot, mail_user, tmp_path):
+    """GIVEN 500 messages WHEN the watcher is killed with SIGKILL at random moments and restarted until done
+    THEN every message is recorded exactly once, none is lost, and the database is intact."""
+    messages = [
+        summary(1 + i % 4, ["escalated", "resolved", "actions agreed"][i % 3], n=i,
+                sender=f"Agent {i} <agent{i}@police.example>")
+        for i in range(500)
+    ]
+    dovecot.append_many(mail_user, messages)
+    env = environment(dovecot, mail_user, tmp_path)
+    rng = random.Random(20261123)
+    kills = 0
+    for attempt in range(60):
+        process = watch_once(env)
+        try:
+            process.wait(timeout=rng.uniform(0.5, 2.5))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+            continue
+        assert process.returncode == 0, process.stderr.read().decode()
+        break
+    else:
+        pytest.fail("the watcher never finished draining")
+    assert kills >= 3, "the test should have killed the watcher several times"
+    db = tmp_path / "case.sqlite3"
+    ids = recorded_ledger_ids(db)
+    assert len(ids) == len(set(ids)) == 500
+    assert ledger_states(db) == {"done": 500}
+    assert dovecot.folder_uids(mail_user, "INBOX") == {}
+    assert len(dovecot.folder_uids(mail_user, "Resdesk/Processed")) == 500
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_recreated_mailbox_with_new_mail_at_low_uids(dovecot, mail_user, tmp_path):
+    """GIVEN a drained inbox WHEN it is deleted and recreated (new UIDVALIDITY) with new mail at low UIDs
+    THEN the new mail is processed, old ledger rows are kept apart, and an alert is raised."""
+    env = environment(dovecot, mail_user, tmp_path)
+    dovecot.append(mail_user, summary(1, "escalated", n=1), folder="Shared")
+    env["RESDESK_MAILBOX__FOLDER"] = "Shared"
+    assert watch_once(env).wait(timeout=120) == 0
+    dovecot.recreate_folder(mail_user, "Shared")
+    dovecot.append(mail_user, summary(2, "resolved", n=2, in_reply_to="<summary-1-1@police.example>"), folder="Shared")
+    assert watch_once(env).wait(timeout=120) == 0
+    db = tmp_path / "case.sqlite3"
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT uidvalidity, uid, state FROM messages ORDER BY id").fetchall()
+        alerts = connection.execute("SELECT kind FROM alerts").fetchall()
+        cases = connection.execute("SELECT ref, status FROM cases").fetchall()
+    assert len(rows) == 2 and rows[0][0] != rows[1][0]
+    assert rows[0][1] == rows[1][1] == "1"  # the same UID, told apart by UIDVALIDITY
+    assert [r[2] for r in rows] == ["done", "done"]
+    assert alerts == [("uidvalidity-changed",)]
+    assert cases == [("OLD-2026-0001", "resolved")]
+
+
+def test_two_watchers_started_together_handle_nothing_twice(dovecot, mail_user, tmp_path):
+    """GIVEN 120 messages WHEN two watchers start together on the mailbox
+    THEN one holds the lease while the other waits, and every message is recorded once."""
+    dovecot.append_many(mail_user, [summary(1, "escalated", n=i, sender=f"A{i} <a{i}@nhs.example>") for i in range(120)])
+    env = environment(dovecot, mail_user, tmp_path)
+    first, second = watch_once(env), watch_once(env)
+    assert first.wait(timeout=180) == 0, first.stderr.read().decode()
+    assert second.wait(timeout=180) == 0, second.stderr.read().decode()
+    ids = recorded_ledger_ids(tmp_path / "case.sqlite3")
+    assert len(ids) == len(set(ids)) == 120
+
+
+def test_a_colleagues_deleted_flag_survives_a_full_run(dovecot, mail_user, tmp_path):
+    """GIVEN a message a colleague flagged \\Deleted, beside other mail WHEN the watcher runs
+    THEN that message still exists afterwards and nothing was expunged."""
+    flagged = dovecot.append(mail_user, newsletter(7), flags=(b"\\Deleted",))
+    dovecot.append(mail_user, summary(1, "escalated"))
+    flagged_summary = dovecot.append(mail_user, summary(2, "resolved", n=3), flags=(b"\\Deleted",))
+    env = environment(dovecot, mail_user, tmp_path)
+    assert watch_once(env).wait(timeout=120) == 0
+    inbox = dovecot.folder_uids(mail_user, "INBOX")
+    assert flagged in inbox and b"\\Deleted" in inbox[flagged]
+    assert len(dovecot.folder_uids(mail_user, "Resdesk/Processed")) == 2  # the flagged summary was filed, not lost
+    assert flagged_summary not in inbox
+    sessions = dovecot.session_logouts(mail_user, 3)  # Dovecot's own count of what each session removed
+    assert sessions and sum(s.get("expunged", 0) + s.get("deleted", 0) for s in sessions) == 0
+
+
+def test_an_oversized_message_is_quarantined_unread_while_mail_flows(dovecot, mail_user, tmp_path):
+    """GIVEN a 30 MB message between two summaries WHEN drained THEN it is quarantined with a reason
+    naming the limit, and both summaries are recorded."""
+    dovecot.append(mail_user, summary(1, "escalated", n=1))
+    dovecot.append(mail_user, summary(1, "escalated", n=2, body_extra="x" * (30 * 1024 * 1024)))
+    dovecot.append(mail_user, summary(1, "resolved", n=3, sender="Sam <sam@nhs.example>"))
+    env = environment(dovecot, mail_user, tmp_path)
+    assert watch_once(env).wait(timeout=180) == 0
+    with sqlite3.connect(tmp_path / "case.sqlite3") as connection:
+        rows = connection.execute("SELECT state, reason FROM messages ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["done", "quarantined", "done"]
+    assert "over the 26,214,400-byte limit" in rows[1][1]
+    assert len(dovecot.folder_uids(mail_user, "Resdesk/Quarantine")) == 1
