@@ -38,7 +38,7 @@ from typing import Any, Callable, Protocol as TypingProtocol, Sequence
 from sqlalchemy import select, update
 
 from cases import outbox
-from cases.models import PENDING, SENT, Case, Lease, Outbound, utcnow
+from cases.models import PENDING, Case, Lease, Outbound, utcnow
 from cases.store import Store, Tx
 from cases.timeline import NOTICE_SENT
 from protocols import Protocol, Registry, WorkingCalendar

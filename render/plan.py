@@ -22,37 +22,31 @@ tick in hours. Acknowledgements and notices go at once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel
 
-from cases.timeline import (
-    CASE_RESOLVED,
-    FORM_READ,
-    MESSAGE_RECORDED,
-    NEEDS_REVIEW,
-    STAGE_ENTERED,
-    STAGE_SUMMARY,
-    clock_events,
-)
+from cases.timeline import MESSAGE_RECORDED, STAGE_ENTERED, clock_events
 from protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, evaluate, to_local
-from protocols.schema import Condition
 
-from .outbox import clean_header_text, parse_one_address
-from .views import (
-    AcknowledgementView,
-    ActionRow,
-    ChildDetails,
-    EscalationConcernView,
-    NoticeView,
-    Party,
-    RecordedItem,
-    ReminderView,
-    ResolutionNoticeView,
-    TimelineRow,
+from .casefacts import (
+    CaseFacts,
+    EventFacts,
+    PartyFacts,
+    addr_spec,
+    address_of,
+    agencies,
+    agreed_actions,
+    child_details,
+    facts_from_case,
+    history,
+    summary_text,
 )
+from .outbox import clean_header_text
+from .prefill import escalation_concern, resolution_notice
+from .views import AcknowledgementView, NoticeView, Party, RecordedItem, ReminderView
 
 __all__ = [
     "WORKING_HOURS",
@@ -69,83 +63,12 @@ __all__ = [
 ]
 
 WORKING_HOURS = (time(9, 0), time(17, 0))
+# A message's Date comes from the sender's clock; one a little ahead is still acted on now,
+# one far ahead (a simulated ``--now`` before it) waits until its time.
+CLOCK_SKEW = timedelta(minutes=15)
 RESOLVED = "resolved"
 
 Document = Literal["acknowledgement", "notice", "resolution-notice", "escalation-concern", "reminder"]
-
-
-# -- the facts planning reads ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventFacts:
-    id: int
-    kind: str
-    at: datetime
-    stage: int | None = None
-    variant: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    message_id: str | None = None
-    ledger_id: int | None = None
-
-
-@dataclass(frozen=True)
-class PartyFacts:
-    name: str | None = None
-    email: str | None = None
-    agency: str | None = None
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class CaseFacts:
-    """A case as planning needs it; ``facts_from_case`` reads one from the case file."""
-
-    ref: str
-    protocol: str
-    status: str
-    events: tuple[EventFacts, ...]
-    parties: tuple[PartyFacts, ...] = ()
-    case_start: datetime | None = None
-    child_name: str | None = None
-    child_dob: date | None = None
-    child_identifier: str | None = None
-    child_protection_plan_or_looked_after: bool = False
-    threshold_dispute: bool = False
-    childrens_trust_involved: bool = False
-
-    def holds(self, condition: Condition | None) -> bool:
-        if condition is None:
-            return True
-        return {
-            Condition.CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER: self.child_protection_plan_or_looked_after,
-            Condition.THRESHOLD_DISPUTE: self.threshold_dispute,
-            Condition.CHILDRENS_TRUST_INVOLVED: self.childrens_trust_involved,
-        }[condition]
-
-
-def facts_from_case(case: Any) -> CaseFacts:
-    """The planning facts of a case row (anything shaped like ``cases.Case``)."""
-    return CaseFacts(
-        ref=case.ref,
-        protocol=case.protocol,
-        status=case.status,
-        events=tuple(
-            EventFacts(
-                id=e.id, kind=e.kind, at=e.at, stage=e.stage, variant=e.variant, detail=dict(e.detail or {}),
-                message_id=e.message_id, ledger_id=e.ledger_id,
-            )
-            for e in case.events
-        ),
-        parties=tuple(PartyFacts(p.name, p.email, p.agency, p.role) for p in case.parties),
-        case_start=case.case_start,
-        child_name=case.child_name,
-        child_dob=case.child_dob,
-        child_identifier=case.child_identifier,
-        child_protection_plan_or_looked_after=bool(case.child_protection_plan_or_looked_after),
-        threshold_dispute=bool(case.threshold_dispute),
-        childrens_trust_involved=bool(case.childrens_trust_involved),
-    )
 
 
 # -- what planning returns ------------------------------------------------------------------
@@ -226,118 +149,6 @@ def _protocol_name(protocol: Protocol) -> str:
     return f"{protocol.name}: {protocol.title} ({protocol.version})"
 
 
-def _address_of(value: str | None, name: str | None = None) -> str | None:
-    """``value`` as one clean address (with ``name`` as display name), or None if it is not one."""
-    if not value:
-        return None
-    try:
-        address = parse_one_address(value)
-    except Exception:  # RenderError: not exactly one usable address
-        return None
-    display = clean_header_text(name or address.display_name or "", 120)
-    return f"{display} <{address.addr_spec}>" if display else address.addr_spec
-
-
-def _addr_spec(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return parse_one_address(value).addr_spec.lower()
-    except Exception:
-        return ""
-
-
-def describe_event(event: EventFacts) -> str:
-    """One line of a case's history for notices and the auditor's record."""
-    d = event.detail
-    if event.kind == STAGE_ENTERED:
-        why = d.get("because")
-        return f"Stage {event.stage} entered" + (f" ({why})" if why else "")
-    if event.kind == CASE_RESOLVED:
-        why = d.get("because")
-        return "Resolved" + (f" ({why})" if why else "")
-    if event.kind == STAGE_SUMMARY:
-        return f"Stage {event.stage} summary received (outcome: {d.get('outcome') or 'not stated'})"
-    if event.kind == MESSAGE_RECORDED:
-        who = d.get("sender_name") or d.get("sender") or "unknown sender"
-        return f"Message from {who}: {d.get('subject') or '(no subject)'}"
-    if event.kind == FORM_READ:
-        return f"Form read: {d.get('kind')} ({d.get('filename') or 'email text'})"
-    if event.kind == NEEDS_REVIEW:
-        return f"Needs review: {d.get('reason') or ''}"
-    if event.kind == "notice-sent":
-        return f"Sent {d.get('kind', 'message')} to {', '.join(d.get('recipients', []))}"
-    return event.kind.replace("-", " ").capitalize()
-
-
-def _history(facts: CaseFacts, until: datetime) -> list[TimelineRow]:
-    return [
-        TimelineRow(at=e.at, stage=e.stage, description=describe_event(e))
-        for e in facts.events
-        if e.at <= until and e.kind != "notice-sent"
-    ]
-
-
-def _latest_form(facts: CaseFacts, kind: str, until: datetime | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for event in facts.events:
-        if event.kind == FORM_READ and event.detail.get("kind") == kind and (until is None or event.at <= until):
-            found = dict(event.detail.get("fields") or {})
-    return found
-
-
-def _child(facts: CaseFacts) -> ChildDetails:
-    return ChildDetails(
-        name=facts.child_name or "",
-        dob=facts.child_dob,
-        identifier=facts.child_identifier or "",
-        plan="Child Protection Plan or Child Looked After" if facts.child_protection_plan_or_looked_after else "",
-    )
-
-
-def _agencies(facts: CaseFacts) -> list[Party]:
-    return [
-        Party(name=p.name or p.email or "", organisation=p.agency or "", role=p.role or "", email=p.email or "")
-        for p in facts.parties
-        if p.name or p.email
-    ]
-
-
-def _actions(facts: CaseFacts, until: datetime) -> list[ActionRow]:
-    rows: list[dict[str, Any]] = []
-    for kind in ("stage-summary", "resolution-notice"):
-        fields = _latest_form(facts, kind, until)
-        if fields.get("actions"):
-            rows = fields["actions"]
-    return [
-        ActionRow(
-            action=str(r.get("action") or ""), owner=str(r.get("owner") or ""),
-            timeline=str(r.get("timeline") or ""), completed=r.get("completed"),
-        )
-        for r in rows
-        if r.get("action")
-    ]
-
-
-def _summary_text(facts: CaseFacts, until: datetime) -> str:
-    for kind, name in (
-        ("escalation-concern", "disagreement_details"),
-        ("resolution-notice", "discussion_summary"),
-        ("stage-summary", "summary"),
-    ):
-        text = _latest_form(facts, kind, until).get(name)
-        if text:
-            return str(text)
-    return ""
-
-
-def _first_sender(facts: CaseFacts) -> tuple[str, str]:
-    for event in facts.events:
-        if event.kind == MESSAGE_RECORDED and event.detail.get("sender"):
-            return str(event.detail.get("sender_name") or ""), str(event.detail["sender"])
-    return "", ""
-
-
 def _timing_at(clock: CaseClock) -> StageTiming | None:
     return clock.stages[-1] if clock.stages else None
 
@@ -374,9 +185,9 @@ def _acknowledgement(
     key = f"ack:{event.ledger_id}" if event.ledger_id is not None else f"ack:event:{event.id}"
     if not d.get("acknowledge", False):
         return Skipped(key, "automatic mail gets no automatic reply")
-    if _addr_spec(d.get("sender")) in own_addresses:
+    if addr_spec(d.get("sender")) in own_addresses:
         return Skipped(key, "mail from our own address is never acknowledged")
-    recipient = _address_of(d.get("sender"), d.get("sender_name"))
+    recipient = address_of(d.get("sender"), d.get("sender_name"))
     if recipient is None:
         return Skipped(key, f"the sender {str(d.get('sender'))[:80]!r} is not one usable address")
     clock = _clock(protocol, facts, event.at, calendar)
@@ -411,7 +222,7 @@ def _acknowledgement(
         sender_agency=protocol.name,
         recipient=Party(
             name=clean_header_text(str(d.get("sender_name") or d.get("sender") or ""), 120),
-            email=_addr_spec(d.get("sender")),
+            email=addr_spec(d.get("sender")),
         ),
         issued_at=now,
         received_at=event.at,
@@ -459,68 +270,6 @@ def notice_title(notice: str, stage: int) -> str:
     }.get(notice, f"Notice on entry to stage {stage}")
 
 
-def _clean_fields(fields: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
-    allowed = set(model.model_fields)
-    return {k: v for k, v in fields.items() if k in allowed and v not in (None, "") and k != "actions"}
-
-
-def _resolution_notice(facts: CaseFacts, protocol: Protocol, base: dict[str, Any], entry: EventFacts) -> ResolutionNoticeView:
-    name, address = _first_sender(facts)
-    party = next((p for p in facts.parties if p.email and p.email.lower() == address.lower()), None)
-    previous = [e.stage for e in facts.events if e.kind == STAGE_ENTERED and e.at <= entry.at and e.stage != entry.stage]
-    values: dict[str, Any] = {
-        "notification_date": to_local(entry.at).date(),
-        "child_name": facts.child_name or "",
-        "child_dob": facts.child_dob,
-        "child_identifier": facts.child_identifier or "",
-        "raised_by_name": name or (party.name if party and party.name else ""),
-        "raised_by_agency": (party.agency or "") if party else "",
-        "raised_by_role": (party.role or "") if party else "",
-        "raised_by_contact": address,
-        "discussion_summary": "\n".join(r.description for r in _history(facts, entry.at)),
-        "outcome_summary": (
-            f"Unresolved at stage {previous[-1]}; escalated to stage {entry.stage}." if previous
-            else f"Escalated to stage {entry.stage}."
-        ),
-    }
-    fields = _latest_form(facts, "resolution-notice", entry.at)
-    values.update({k: str(v) if k != "notification_date" and k != "child_dob" else v
-                   for k, v in _clean_fields(fields, ResolutionNoticeView).items()})
-    actions = [
-        ActionRow(action=str(r.get("action") or ""), owner=str(r.get("owner") or ""),
-                  timeline=str(r.get("timeline") or ""), completed=r.get("completed"))
-        for r in fields.get("actions") or [] if r.get("action")
-    ] or _actions(facts, entry.at)
-    return ResolutionNoticeView(**base, **values, actions=actions)
-
-
-def _escalation_concern(facts: CaseFacts, protocol: Protocol, base: dict[str, Any], entry: EventFacts) -> EscalationConcernView:
-    name, address = _first_sender(facts)
-    party = next((p for p in facts.parties if p.email and p.email.lower() == address.lower()), None)
-    values: dict[str, Any] = {
-        "child_name": facts.child_name or "",
-        "child_dob": facts.child_dob,
-        "raised_by_name": name,
-        "raised_by_email": address,
-        "raised_by_role_agency": " / ".join(x for x in ((party.role, party.agency) if party else ()) if x),
-        "other_professionals": "; ".join(
-            f"{p.name or p.email}" + (f" ({p.agency})" if p.agency else "")
-            for p in facts.parties if (p.email or "").lower() != address.lower()
-        ),
-        "disagreement_details": "\n".join(r.description for r in _history(facts, entry.at)),
-        "discussion_date": to_local(entry.at).date(),
-    }
-    fields = _latest_form(facts, "escalation-concern", entry.at)
-    dates = {"child_dob", "discussion_date", "resolved_date", "completed_date"}
-    values.update({k: v if k in dates else str(v) for k, v in _clean_fields(fields, EscalationConcernView).items()})
-    actions = [
-        {"action": str(r.get("action") or ""), "by_whom": str(r.get("by_whom") or ""),
-         "date_completed": r.get("date_completed")}
-        for r in fields.get("actions") or [] if r.get("action")
-    ]
-    return EscalationConcernView(**base, **values, actions=actions)
-
-
 def _notices(
     facts: CaseFacts, entry: EventFacts, protocol: Protocol, calendar: WorkingCalendar, now: datetime,
     business_unit: str,
@@ -538,7 +287,7 @@ def _notices(
             results.append(Skipped(key, f"condition not met: {rule.condition.value}"))
             continue
         address = rule.address or business_unit
-        recipient = _address_of(address, rule.recipient)
+        recipient = address_of(address, rule.recipient)
         if recipient is None:
             results.append(Skipped(key, f"no usable address for {rule.recipient}: {address!r}"))
             continue
@@ -552,7 +301,7 @@ def _notice(
 ) -> Planned:
     notice = rule.notice.value
     title = notice_title(notice, number)
-    party = Party(name=rule.recipient, email=_addr_spec(recipient))
+    party = Party(name=rule.recipient, email=addr_spec(recipient))
     base = {
         "case_ref": facts.ref, "protocol_name": _protocol_name(protocol), "sender_agency": protocol.name,
         "recipient": party, "issued_at": now,
@@ -566,19 +315,19 @@ def _notice(
         due=timing.due if timing else None,
         basis=timing.basis if timing else "no fixed timescale",
         next_action=clock.next_action,
-        child=_child(facts),
-        agencies=_agencies(facts),
-        summary=_summary_text(facts, now),
-        history=_history(facts, now),
-        actions=_actions(facts, now),
+        child=child_details(facts),
+        agencies=agencies(facts),
+        summary=summary_text(facts, now),
+        history=history(facts, now),
+        actions=agreed_actions(facts, now),
         protocol_reference=rule.source,
     )
     form: BaseModel | None = None
     document: Document = "notice"
     if notice == "resolution-notice":
-        form, document = _resolution_notice(facts, protocol, base, entry), "resolution-notice"
+        form, document = resolution_notice(facts, protocol, base, entry), "resolution-notice"
     elif notice == "escalation-template":
-        form, document = _escalation_concern(facts, protocol, base, entry), "escalation-concern"
+        form, document = escalation_concern(facts, protocol, base, entry), "escalation-concern"
     return Planned(
         key=key, kind="notice", document=document, case_ref=facts.ref, recipient=recipient, view=view, form=form,
         description=f"{title} (stage {number}) to {rule.recipient}",
@@ -597,7 +346,7 @@ def _reminders(
     current = clock.current
     if current is None or current.due is None:
         return []
-    recipient = _address_of(business_unit, "Business Unit")
+    recipient = address_of(business_unit, "Business Unit")
     if recipient is None:
         return []
     if now > current.due:
@@ -608,7 +357,7 @@ def _reminders(
         return []
     view = ReminderView(
         kind=kind, case_ref=facts.ref, protocol_name=_protocol_name(protocol), sender_agency=protocol.name,
-        recipient=Party(name="Business Unit", email=_addr_spec(recipient)), issued_at=now, as_of=now,
+        recipient=Party(name="Business Unit", email=addr_spec(recipient)), issued_at=now, as_of=now,
         stage=current.stage, stage_name=current.name, due=current.due, basis=current.basis,
         next_action=clock.next_action,
     )
@@ -634,11 +383,13 @@ def plan_case(
     Acknowledgements and notices are planned for every case (a resolved case's last
     summary is still acknowledged); reminders and alerts only for a case not resolved.
     """
-    own = frozenset(a for a in (_addr_spec(x) for x in own_addresses) if a)
+    own = frozenset(a for a in (addr_spec(x) for x in own_addresses) if a)
     planned: list[Planned] = []
     skipped: list[Skipped] = []
     items: list[Planned | Skipped] = []
     for event in facts.events:
+        if event.at > now + CLOCK_SKEW:
+            continue
         if event.kind == MESSAGE_RECORDED:
             items.append(_acknowledgement(facts, event, protocol, calendar, now, own))
         elif event.kind == STAGE_ENTERED and event.stage is not None:

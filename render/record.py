@@ -14,6 +14,7 @@ from typing import Any
 
 from resdesk.errors import RenderError
 
+from .casefacts import EventFacts, describe_event
 from .html import render_case_record
 from .views import CaseRecordView, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
 
@@ -35,8 +36,6 @@ def _at(text: str | None) -> datetime | None:
 
 
 def _describe(event: dict[str, Any]) -> str:
-    from .plan import EventFacts, describe_event
-
     facts = EventFacts(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
                        variant=event.get("variant"), detail=event.get("detail") or {})
     return describe_event(facts)

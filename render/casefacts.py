@@ -1,0 +1,218 @@
+"""A case as the outbox reads it: its events, parties and child, and lines of its history (pure).
+
+``facts_from_case`` copies what planning needs from a case row, so planning and
+the documents it fills never touch the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from cases.timeline import CASE_RESOLVED, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY
+from protocols.schema import Condition
+
+from .outbox import clean_header_text, parse_one_address
+from .views import ActionRow, ChildDetails, Party, TimelineRow
+
+__all__ = [
+    "EventFacts",
+    "PartyFacts",
+    "CaseFacts",
+    "facts_from_case",
+    "describe_event",
+    "history",
+    "latest_form",
+    "child_details",
+    "agencies",
+    "agreed_actions",
+    "summary_text",
+    "first_sender",
+    "address_of",
+    "addr_spec",
+]
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    id: int
+    kind: str
+    at: datetime
+    stage: int | None = None
+    variant: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+    ledger_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PartyFacts:
+    name: str | None = None
+    email: str | None = None
+    agency: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """A case as planning needs it; ``facts_from_case`` reads one from the case file."""
+
+    ref: str
+    protocol: str
+    status: str
+    events: tuple[EventFacts, ...]
+    parties: tuple[PartyFacts, ...] = ()
+    case_start: datetime | None = None
+    child_name: str | None = None
+    child_dob: date | None = None
+    child_identifier: str | None = None
+    child_protection_plan_or_looked_after: bool = False
+    threshold_dispute: bool = False
+    childrens_trust_involved: bool = False
+
+    def holds(self, condition: Condition | None) -> bool:
+        if condition is None:
+            return True
+        return {
+            Condition.CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER: self.child_protection_plan_or_looked_after,
+            Condition.THRESHOLD_DISPUTE: self.threshold_dispute,
+            Condition.CHILDRENS_TRUST_INVOLVED: self.childrens_trust_involved,
+        }[condition]
+
+
+def facts_from_case(case: Any) -> CaseFacts:
+    """The planning facts of a case row (anything shaped like ``cases.Case``)."""
+    return CaseFacts(
+        ref=case.ref,
+        protocol=case.protocol,
+        status=case.status,
+        events=tuple(
+            EventFacts(
+                id=e.id, kind=e.kind, at=e.at, stage=e.stage, variant=e.variant, detail=dict(e.detail or {}),
+                message_id=e.message_id, ledger_id=e.ledger_id,
+            )
+            for e in case.events
+        ),
+        parties=tuple(PartyFacts(p.name, p.email, p.agency, p.role) for p in case.parties),
+        case_start=case.case_start,
+        child_name=case.child_name,
+        child_dob=case.child_dob,
+        child_identifier=case.child_identifier,
+        child_protection_plan_or_looked_after=bool(case.child_protection_plan_or_looked_after),
+        threshold_dispute=bool(case.threshold_dispute),
+        childrens_trust_involved=bool(case.childrens_trust_involved),
+    )
+
+
+
+def address_of(value: str | None, name: str | None = None) -> str | None:
+    """``value`` as one clean address (with ``name`` as display name), or None if it is not one."""
+    if not value:
+        return None
+    try:
+        address = parse_one_address(value)
+    except Exception:  # RenderError: not exactly one usable address
+        return None
+    display = clean_header_text(name or address.display_name or "", 120)
+    return f"{display} <{address.addr_spec}>" if display else address.addr_spec
+
+
+def addr_spec(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return parse_one_address(value).addr_spec.lower()
+    except Exception:
+        return ""
+
+
+def describe_event(event: EventFacts) -> str:
+    """One line of a case's history for notices and the auditor's record."""
+    d = event.detail
+    if event.kind == STAGE_ENTERED:
+        why = d.get("because")
+        return f"Stage {event.stage} entered" + (f" ({why})" if why else "")
+    if event.kind == CASE_RESOLVED:
+        why = d.get("because")
+        return "Resolved" + (f" ({why})" if why else "")
+    if event.kind == STAGE_SUMMARY:
+        return f"Stage {event.stage} summary received (outcome: {d.get('outcome') or 'not stated'})"
+    if event.kind == MESSAGE_RECORDED:
+        who = d.get("sender_name") or d.get("sender") or "unknown sender"
+        return f"Message from {who}: {d.get('subject') or '(no subject)'}"
+    if event.kind == FORM_READ:
+        return f"Form read: {d.get('kind')} ({d.get('filename') or 'email text'})"
+    if event.kind == NEEDS_REVIEW:
+        return f"Needs review: {d.get('reason') or ''}"
+    if event.kind == "notice-sent":
+        return f"Sent {d.get('kind', 'message')} to {', '.join(d.get('recipients', []))}"
+    return event.kind.replace("-", " ").capitalize()
+
+
+def history(facts: CaseFacts, until: datetime) -> list[TimelineRow]:
+    return [
+        TimelineRow(at=e.at, stage=e.stage, description=describe_event(e))
+        for e in facts.events
+        if e.at <= until and e.kind != "notice-sent"
+    ]
+
+
+def latest_form(facts: CaseFacts, kind: str, until: datetime | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for event in facts.events:
+        if event.kind == FORM_READ and event.detail.get("kind") == kind and (until is None or event.at <= until):
+            found = dict(event.detail.get("fields") or {})
+    return found
+
+
+def child_details(facts: CaseFacts) -> ChildDetails:
+    return ChildDetails(
+        name=facts.child_name or "",
+        dob=facts.child_dob,
+        identifier=facts.child_identifier or "",
+        plan="Child Protection Plan or Child Looked After" if facts.child_protection_plan_or_looked_after else "",
+    )
+
+
+def agencies(facts: CaseFacts) -> list[Party]:
+    return [
+        Party(name=p.name or p.email or "", organisation=p.agency or "", role=p.role or "", email=p.email or "")
+        for p in facts.parties
+        if p.name or p.email
+    ]
+
+
+def agreed_actions(facts: CaseFacts, until: datetime) -> list[ActionRow]:
+    rows: list[dict[str, Any]] = []
+    for kind in ("stage-summary", "resolution-notice"):
+        fields = latest_form(facts, kind, until)
+        if fields.get("actions"):
+            rows = fields["actions"]
+    return [
+        ActionRow(
+            action=str(r.get("action") or ""), owner=str(r.get("owner") or ""),
+            timeline=str(r.get("timeline") or ""), completed=r.get("completed"),
+        )
+        for r in rows
+        if r.get("action")
+    ]
+
+
+def summary_text(facts: CaseFacts, until: datetime) -> str:
+    for kind, name in (
+        ("escalation-concern", "disagreement_details"),
+        ("resolution-notice", "discussion_summary"),
+        ("stage-summary", "summary"),
+    ):
+        text = latest_form(facts, kind, until).get(name)
+        if text:
+            return str(text)
+    return ""
+
+
+def first_sender(facts: CaseFacts) -> tuple[str, str]:
+    for event in facts.events:
+        if event.kind == MESSAGE_RECORDED and event.detail.get("sender"):
+            return str(event.detail.get("sender_name") or ""), str(event.detail["sender"])
+    return "", ""

@@ -1,0 +1,87 @@
+"""``resdesk tick`` run over simulated days: every reminder and alert exactly once, in working hours."""
+
+from __future__ import annotations
+
+import email
+import json
+from collections import Counter
+from datetime import date, timedelta
+from email import policy
+
+from cases import open_store
+from resdesk.cli import main
+from tests.render.casefile import BUSINESS_UNIT, REGISTRY, local, oldham_stage2_escalated, recorded, write_config
+
+
+def _tick(config, when: str, capsys) -> dict:
+    status = main(["tick", "--config", str(config), "--now", when, "--json"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    return json.loads(out)
+
+
+def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path, smtp_server, capsys):
+    """GIVEN two Oldham cases — one escalated to stage 3 on Mon 2 Nov 2026 (due Wed 4 Nov), one
+    opened at stage 1 on Tue 3 Nov (due Thu 5 Nov) WHEN `resdesk tick --now` runs at 07:30 and 11:00
+    every day Mon 2 to Sun 8 Nov THEN each case gets one reminder on its due day and one overdue
+    alert on the next working day, all to the business unit and all at the 11:00 tick (07:30 is
+    outside working hours); the acknowledgements and the stage 3 notification go once, on the first tick;
+    no Message-ID arrives twice."""
+    config = write_config(tmp_path, smtp_server)
+    store = open_store(f"sqlite:///{tmp_path / 'resdesk.sqlite3'}", tmp_path / "archive")
+    first = oldham_stage2_escalated(store, at=local(2026, 11, 2, 10, 0))
+    oldham = REGISTRY.get("oldham")
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, local(2026, 11, 3, 10, 0), child_name="Kai O'Neill")
+        tx.record_stage_summary(case, oldham, 1, "actions agreed", local(2026, 11, 3, 10, 0))
+        recorded(tx, case, local(2026, 11, 3, 10, 0), stage=1, outcome="actions-agreed",
+                 subject="Escalation & Resolution Protocol: Stage 1 Summary", message_id="<s1b@nca.example>")
+        second = case.ref
+    store.close()
+
+    sent_at: dict[str, list[str]] = {}
+    for offset in range(7):
+        day = date(2026, 11, 2) + timedelta(days=offset)
+        for hour in ("07:30", "11:00"):
+            when = f"{day.isoformat()}T{hour}"
+            report = _tick(config, when, capsys)
+            assert report["errors"] == [] and report["unconfirmed"] == []
+            for row in report["sent"]:
+                sent_at.setdefault(row["key"], []).append(when)
+
+    assert all(len(times) == 1 for times in sent_at.values()), sent_at
+    reminders = {key: times[0] for key, times in sent_at.items() if key.split(":")[0] in ("reminder", "overdue")}
+    assert reminders == {
+        f"reminder:{first}:3:2026-11-04T23:59:59+00:00": "2026-11-04T11:00",
+        f"overdue:{first}:3:2026-11-04T23:59:59+00:00": "2026-11-05T11:00",
+        f"reminder:{second}:1:2026-11-05T23:59:59+00:00": "2026-11-05T11:00",
+        f"overdue:{second}:1:2026-11-05T23:59:59+00:00": "2026-11-06T11:00",
+    }
+    others = {key: times[0] for key, times in sent_at.items() if key not in reminders}
+    assert sorted(key.split(":")[0] for key in others) == ["ack", "ack", "notice"]
+
+    received = smtp_server.messages
+    ids = Counter(email.message_from_bytes(m.raw, policy=policy.default)["Message-ID"] for m in received)
+    assert len(received) == 7 and max(ids.values()) == 1
+    subjects = [email.message_from_bytes(m.raw, policy=policy.default)["Subject"] for m in received
+                if m.rcpt_tos == (BUSINESS_UNIT,)]
+    assert sorted(subjects) == sorted([
+        f"Reminder: stage 3 due [{first}]", f"Overdue: stage 3 [{first}]",
+        f"Reminder: stage 1 due [{second}]", f"Overdue: stage 1 [{second}]",
+    ])
+
+
+def test_tick_without_anything_due_says_so(tmp_path, smtp_server, capsys):
+    """GIVEN an empty case file WHEN `resdesk tick` runs THEN it prints that nothing was sent and exits 0."""
+    config = write_config(tmp_path, smtp_server)
+    assert main(["tick", "--config", str(config), "--now", "2026-11-02T11:00"]) == 0
+    assert capsys.readouterr().out.strip() == "Nothing to send."
+    assert smtp_server.messages == []
+
+
+def test_tick_with_a_bad_time_is_a_usage_error(tmp_path, smtp_server, capsys):
+    """GIVEN a --now that is not a time WHEN `resdesk tick` runs THEN it exits 2 with one sentence."""
+    config = write_config(tmp_path, smtp_server)
+    assert main(["tick", "--config", str(config), "--now", "next tuesday"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("resdesk: Cannot read the --now time") and err.count("\n") == 1
