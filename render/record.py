@@ -16,7 +16,7 @@ from resdesk.errors import RenderError
 
 from .casefacts import EventFacts, describe_event
 from .html import render_case_record
-from .views import CaseRecordView, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
+from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
 
 __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
 
@@ -39,6 +39,17 @@ def _describe(event: dict[str, Any]) -> str:
     facts = EventFacts(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
                        variant=event.get("variant"), detail=event.get("detail") or {})
     return describe_event(facts)
+
+
+def _child(document: dict[str, Any]) -> ChildDetails:
+    child = document.get("child") or {}
+    flags = document.get("flags") or {}
+    return ChildDetails(
+        name=child.get("name") or "",
+        dob=child.get("dob"),
+        identifier=child.get("identifier") or "",
+        plan="Child Protection Plan or Child Looked After" if flags.get("child_protection_plan_or_looked_after") else "",
+    )
 
 
 def case_record_view(
@@ -92,6 +103,7 @@ def case_record_view(
         status=status,
         stage=document["stage"] if document.get("stage") is not None else (current["stage"] if current else 0),
         stage_name=current["name"] if current else "no stage recorded",
+        child=_child(document),
         stages=stages,
         events=events,
         messages=sorted(messages, key=lambda m: m.at),

@@ -249,6 +249,7 @@ class CaseRecordView(_View):
     status: str
     stage: int
     stage_name: str
+    child: ChildDetails = ChildDetails()
     stages: list[StageRow] = []
     events: list[EventRow] = []
     messages: list[MessageRow] = []
