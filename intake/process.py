@@ -16,7 +16,7 @@ detail is what the outbox needs to acknowledge it: ``ledger_id``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -121,9 +121,6 @@ class IntakeProcessor:
             known = StoreKnownCases(tx)
             form_fields = reading.forms[0][1].fields if reading.forms else None
             correlation = correlate(reading.message, known, form_fields)
-            if correlation.case is None and form_fields and form_fields.get("case_ref"):
-                by_form = known.case_for_reference(str(form_fields["case_ref"]))
-                correlation = replace(correlation, case=by_form) if by_form else correlation
             if correlation.case is None and kind in ("reply", "automatic"):
                 reason = (
                     f"automatic mail on no known case ({reading.classification.reason})"

@@ -82,6 +82,11 @@ class SmtpSettings(_Section):
         description="Send mail. When false, the watcher records mail and sends nothing; what is owed "
         "(acknowledgements, notices, reminders) goes out at the first tick after it is turned on.",
     )
+    pickup_folder: str | None = Field(
+        None,
+        description="Write outbound mail into this folder as .eml files instead of sending it over SMTP "
+        "(the demo does).",
+    )
     host: str = Field("127.0.0.1", description="SMTP server host.")
     port: int = Field(587, description="SMTP server port.")
     security: Literal["ssl", "starttls", "none"] = Field("starttls", description="SMTP transport security.")

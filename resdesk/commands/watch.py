@@ -63,16 +63,12 @@ def _tick_after_drain(intake):
     """After each drain, send what the case file now owes (acknowledgements, notices, reminders)."""
     if not intake.settings.smtp.enabled:
         return None
-    try:
-        from render.dispatch import run_tick  # noqa: F401
-    except ImportError:
-        return None
 
     def after(report) -> None:
         from datetime import datetime, timezone
 
-        from render.dispatch import run_tick
+        from resdesk.wiring import tick
 
-        run_tick(intake.store, intake.settings, intake.registry, datetime.now(timezone.utc))
+        tick(intake, datetime.now(timezone.utc))
 
     return after

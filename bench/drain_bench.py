@@ -1,0 +1,134 @@
+"""Drain: a backlog through the whole intake, as a ratio of a raw IMAP FETCH of the same mailbox.
+
+A real Dovecot on loopback (the test suite's fixture) gets ``COUNT`` messages, a
+mix of stage summaries, replies, newsletters and summaries carrying a Word
+template. The baseline is what the server can serve: one imapclient connection
+fetching every message body (``BODY.PEEK[]``, batches of 500). Then
+``resdesk watch --once`` drains the same mailbox through the whole intake —
+ledger claim, parse, classify, sender checks, forms, correlation, the case file,
+the archive, MOVE — with sending switched off (outbound mail is measured by the
+latency benchmark). The watcher runs as its own process so its peak resident
+memory is its own.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COUNT = int(os.environ.get("RESDESK_BENCH_DRAIN_COUNT", "10000"))
+TARGET_RATIO = 0.5
+MEMORY_TARGET_MB = 200
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _messages(count: int) -> list[bytes]:
+    from email.message import EmailMessage
+
+    from forms import fill_docx
+    from forms.records import StageSummary
+
+    template = fill_docx(
+        "stage-summary",
+        StageSummary(case_ref=None, protocol="oldham", stage=2, summary="Met and agreed actions.", outcome="actions-agreed"),
+    )
+    messages = []
+    for i in range(count):
+        msg = EmailMessage()
+        msg["From"] = f"Practitioner {i} <p{i}@agency{i % 7}.example>"
+        msg["To"] = "escalations@partnership.example"
+        msg["Date"] = "Mon, 14 Dec 2026 10:00:00 +0000"
+        msg["Message-ID"] = f"<bench-{i}@agency.example>"
+        kind = i % 10
+        if kind < 6:
+            msg["Subject"] = f"RE: Escalation & Resolution Protocol: Stage {1 + i % 4} Summary"
+            msg.set_content(f"Summary of the meeting.\nOutcome: {['escalated', 'resolved', 'actions agreed'][i % 3]}\n")
+        elif kind < 8:
+            msg["Subject"] = "Escalation & Resolution Protocol: Stage 2 Summary (template attached)"
+            msg.set_content("Please find the stage summary attached.")
+            msg.add_attachment(template, maintype="application",
+                               subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                               filename="stage-summary.docx")
+        elif kind == 8:
+            msg["Subject"] = "Team newsletter"
+            msg.set_content("Nothing to do with escalations.")
+        else:
+            msg["Subject"] = "Re: our conversation"
+            msg["In-Reply-To"] = f"<bench-{i - 9}@agency.example>"
+            msg.set_content("Thanks, noted.")
+        messages.append(msg.as_bytes())
+    return messages
+
+
+def _raw_fetch(dovecot, user) -> float:
+    client = dovecot.client(user)
+    try:
+        started = time.perf_counter()
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search("ALL")
+        total = 0
+        for start in range(0, len(uids), 500):
+            for data in client.fetch(uids[start : start + 500], ["BODY.PEEK[]"]).values():
+                total += len(data[b"BODY[]"])
+        elapsed = time.perf_counter() - started
+    finally:
+        client.logout()
+    assert total > 0
+    return elapsed
+
+
+def _drain(env: dict[str, str]) -> tuple[float, float, str]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "resdesk", "watch", "--once", "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    output = process.stdout.read().decode()
+    if status != 0:
+        raise RuntimeError(f"the watcher failed: {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, output.strip().replace("\n", " ")
+
+
+def run() -> list[str]:
+    from tests.services.dovecot import DovecotServer
+
+    server = DovecotServer().start()
+    try:
+        user = server.new_user()
+        server.append_many(user, _messages(COUNT))
+        fetch_seconds = _raw_fetch(server, user)
+        with tempfile.TemporaryDirectory() as folder:
+            env = dict(os.environ)
+            env.update(server.mailbox_environment(user))
+            env.update(
+                RESDESK_STORAGE__DATABASE=f"sqlite:///{folder}/case.sqlite3",
+                RESDESK_STORAGE__ARCHIVE=f"{folder}/archive",
+                RESDESK_SMTP__ENABLED="false",
+            )
+            drain_seconds, peak_mb, summary = _drain(env)
+    finally:
+        server.stop()
+    fetch_rate, drain_rate = COUNT / fetch_seconds, COUNT / drain_seconds
+    ratio = drain_rate / fetch_rate
+    return [
+        f"{COUNT:,} messages (60% summaries, 20% with a Word template, 10% newsletters, 10% replies), "
+        "Dovecot on loopback:",
+        "",
+        "| path | seconds | messages/s | ratio |",
+        "|---|---:|---:|---:|",
+        f"| raw imapclient FETCH BODY.PEEK[] (baseline) | {fetch_seconds:.1f} | {fetch_rate:,.0f} | 1.00 |",
+        f"| `resdesk watch --once`, whole intake | {drain_seconds:.1f} | {drain_rate:,.0f} | {ratio:.2f} |",
+        "",
+        f"Target: drain at least half the raw FETCH rate — **{'met' if ratio >= TARGET_RATIO else 'NOT met'}** "
+        f"({ratio:.2f}).",
+        f"Peak resident memory of the watcher during the drain: {peak_mb:.0f} MB — target {MEMORY_TARGET_MB} MB "
+        f"**{'met' if peak_mb <= MEMORY_TARGET_MB else 'NOT met'}**.",
+        f"Watcher's own summary: `{summary}`",
+    ]
