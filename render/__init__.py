@@ -6,6 +6,9 @@ fetcher that serves only the product's packaged assets (``render.fetcher``);
 Word documents come from docxtpl templates rendered in the same sandbox.
 Outbound mail is built by pure functions (``render.outbox``, ``render.compose``)
 and handed to SMTP by ``render.smtp``; the outbox table lives in ``cases``.
+What a case is owed is planned purely (``render.plan``); ``render.dispatch``
+queues, files and sends it exactly once (``run_tick``); ``render.record``
+writes the auditor's record of a case.
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
@@ -59,8 +62,21 @@ from .outbox import (
 )
 from .compose import compose_acknowledgement, compose_notice, compose_reminder
 from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
+from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
+from .dispatch import TickReport, run_tick
+from .record import case_record_view, write_case_record
 
 __all__ = [
+    "CaseFacts",
+    "CasePlan",
+    "Planned",
+    "facts_from_case",
+    "in_working_hours",
+    "plan_case",
+    "TickReport",
+    "run_tick",
+    "case_record_view",
+    "write_case_record",
     "AcknowledgementView",
     "ActionRow",
     "ARCHIVE_VARIANT",

@@ -347,11 +347,18 @@ def run_tick(
     settings,
     registry: Registry,
     now: datetime,
-    sender: MailSender,
+    sender: MailSender | None = None,
     *,
     calendar_for: Callable[[Protocol], WorkingCalendar] | None = None,
 ) -> TickReport:
-    """Plan every case, queue what is owed, send what is due: each message exactly once."""
+    """Plan every case, queue what is owed, send what is due: each message exactly once.
+
+    ``sender`` defaults to the SMTP server the settings name.
+    """
+    if sender is None:
+        from .smtp import SmtpSender
+
+        sender = SmtpSender.from_settings(settings.smtp)
     report = TickReport(now=now)
     holding = _take_lease(store)
     report.sender_busy = not holding
