@@ -71,6 +71,13 @@ def filled_pdf(kind: str, record) -> bytes:
     return fill_pdf(kind, record)
 
 
+def typed_form(kind: str, record) -> str:
+    """A record as the ``Label: value`` text of its template, by the product's own text writer."""
+    from forms import email_text
+
+    return email_text(kind, record)
+
+
 def record(kind: str, **fields):
     """A validated form record of ``kind`` (UK-style dates are read as the forms read them)."""
     import forms

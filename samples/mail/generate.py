@@ -5,7 +5,7 @@
     python samples/mail/generate.py --out DIR  # write DIR/maildir/... and DIR/expected.json
 
 Everything is fixed (dates, Message-IDs, boundaries, file names), so two runs write the
-same bytes. Filled templates come from the product's own form writers (``forms.blank``),
+same bytes. Filled templates come from the product's own form writers (``forms``),
 so after a change to the templates, run this again and commit the result.
 """
 

@@ -28,24 +28,32 @@ DC_PATEL = ("DC Ravi Patel", "ravi.patel@police.example")
 KOFI = "Kofi Hollyhock"
 LEO = "Leo Bramblewood"
 
-TYPED_SUMMARY = """Hi all - stage 1 summary typed out below as our form wouldn't open on the school laptops.
-
-Case reference:
-Protocol: Haringey
-Stage: 1
-Date of discussion/meeting: 12/11/2026
-Attendees (name, role and agency): Aoife Gallagher (DSL, Park Lane Academy - sample); Tom Ellery (Team Manager, Haringey CSC - sample)
-Summary of discussion: Leo Bramblewood (DOB 27/02/2014). School asked for a joint home visit after Leo came in with an unexplained bruise for the second time this half term. CSC had planned a phone call to mum only. Agreed a joint visit is proportionate.
-Outcome (Resolved / Escalated / Actions agreed): Actions agreed
-
-| Agreed Actions | Who is Accountable For this Action? | Agreed timeline (Please be specific) | Action Completed? (Yes/No) |
-| Joint home visit (SW + DSL) | Tom Ellery | 13/11/2026 | No |
-| Body map and chronology to CSC | Aoife Gallagher | 12/11/2026 | Yes |
-
-Thanks, Aoife
-
-Aoife Gallagher | Designated Safeguarding Lead | Park Lane Academy (sample)
-"""
+def _typed_summary() -> str:
+    summary = files.record(
+        "stage-summary",
+        protocol="haringey",
+        stage=1,
+        meeting_date="12/11/2026",
+        attendees="Aoife Gallagher (DSL, Park Lane Academy - sample); Tom Ellery (Team Manager, Haringey CSC - sample)",
+        summary=(
+            "Leo Bramblewood (DOB 27/02/2014). School asked for a joint home visit after Leo came in with an "
+            "unexplained bruise for the second time this half term. CSC had planned a phone call to mum only. "
+            "Agreed a joint visit is proportionate."
+        ),
+        outcome="actions-agreed",
+        actions=[
+            {"action": "Joint home visit (SW + DSL)", "owner": "Tom Ellery", "timeline": "13/11/2026",
+             "completed": "No"},
+            {"action": "Body map and chronology to CSC", "owner": "Aoife Gallagher", "timeline": "12/11/2026",
+             "completed": "Yes"},
+        ],
+    )
+    return (
+        "Hi all - stage 1 summary typed out below as our form wouldn't open on the school laptops.\n\n"
+        + files.typed_form("stage-summary", summary)
+        + "\nThanks, Aoife\n\n"
+        "Aoife Gallagher | Designated Safeguarding Lead | Park Lane Academy (sample)\n"
+    )
 
 
 def messages() -> list[Mail]:
@@ -83,7 +91,7 @@ def messages() -> list[Mail]:
         Mail(
             key="haringey-003", sent="2026-11-12 11:40:00", sender=AOIFE, to=[TOM], cc=[BU],
             subject="WG: Escalation and resolution - stage 1 form (school/CSC) - L.B.",
-            body=TYPED_SUMMARY,
+            body=_typed_summary(),
             expect=expect("filled-template", thread="haringey-B", stage=1, outcome="actions-agreed", child=LEO,
                           template=template("stage-summary", "email-text"),
                           features=("wg-prefix", "label-value-lines", "pipe-table-actions")),
