@@ -58,6 +58,7 @@ __all__ = [
     "MailSender",
     "TickReport",
     "calendar_from_settings",
+    "default_sender",
     "recover_interrupted",
     "plan_all",
     "enqueue_planned",
@@ -89,11 +90,23 @@ class TickReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     sender_busy: bool = False
+    sending_disabled: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["now"] = self.now.isoformat()
         return data
+
+
+def default_sender(settings) -> MailSender:
+    """The pickup folder when the settings name one, else the SMTP server."""
+    if getattr(settings.smtp, "pickup_folder", None):
+        from .pickup import FolderSender
+
+        return FolderSender(settings.smtp.pickup_folder)
+    from .smtp import SmtpSender
+
+    return SmtpSender.from_settings(settings.smtp)
 
 
 def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
@@ -353,15 +366,16 @@ def run_tick(
 ) -> TickReport:
     """Plan every case, queue what is owed, send what is due: each message exactly once.
 
-    ``sender`` defaults to the SMTP server the settings name.
+    ``sender`` defaults to ``default_sender(settings)``. With ``smtp.enabled`` off,
+    messages are planned and queued (written to the store) but nothing is sent;
+    they go at the first tick after sending is turned on.
     """
-    if sender is None:
-        from .smtp import SmtpSender
-
-        sender = SmtpSender.from_settings(settings.smtp)
+    sender = sender or default_sender(settings)
     report = TickReport(now=now)
-    holding = _take_lease(store)
-    report.sender_busy = not holding
+    sending = getattr(settings.smtp, "enabled", True)
+    report.sending_disabled = not sending
+    holding = sending and _take_lease(store)
+    report.sender_busy = sending and not holding
     try:
         if holding:
             report.unconfirmed.extend(recover_interrupted(store, now))

@@ -30,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
     from cases import open_store
     from protocols import parse_when
     from render.dispatch import run_tick
-    from render.smtp import SmtpSender
     from resdesk.commands.deadline import calendar_for
     from resdesk.commands.protocols import registry_for
     from resdesk.output import print_json
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.storage.database, settings.storage.archive)
     try:
         report = run_tick(
-            store, settings, registry, now, SmtpSender.from_settings(settings.smtp),
+            store, settings, registry, now, None,
             calendar_for=lambda protocol: calendar_for(protocol, settings),
         )
     finally:
@@ -55,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(report) -> None:
+    if report.sending_disabled:
+        print("Sending is turned off (smtp.enabled = false); queued only.")
     if report.sender_busy:
         print("Another process is sending; queued only.")
     for title, rows in (

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from io import BytesIO
 from pathlib import Path
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cases import Alert, Document, Outbound, open_store, verify_chain
+from cases import Alert, Document, Event, Outbound, open_store, verify_chain
+from protocols import LOCAL
 from render.dispatch import UNCONFIRMED, run_tick
 from tests.render.casefile import (
     BUSINESS_UNIT,
@@ -266,3 +267,75 @@ def test_stage4_resolution_notice_and_sandwell_template_open_in_libreoffice(stor
     assert "Unresolved at stage 3; <panel> requested" in opened["resolution-notice-OLD-2026-0001.docx"]
     assert "Kai O'Neill" in opened["escalation-concern-SAN-2026-0001.docx"]
     assert BUSINESS_UNIT not in routed or all(m.rcpt_tos == (BUSINESS_UNIT,) for m in routed[BUSINESS_UNIT])
+
+
+def test_sending_turned_off_queues_and_sends_once_turned_on(store, smtp_server, tmp_path):
+    """GIVEN smtp.enabled = false WHEN the tick runs THEN what is owed is written to the outbox and
+    nothing is sent; WHEN sending is turned on THEN each queued message goes, once."""
+    oldham_stage2_escalated(store)
+    off = run_tick(store, settings_for(tmp_path, smtp_server, enabled=False), REGISTRY, NOW, sender_for(smtp_server))
+    assert off.sending_disabled and len(off.queued) == 2 and off.sent == []
+    assert smtp_server.messages == []
+    on = run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, NOW + timedelta(minutes=5), sender_for(smtp_server))
+    assert on.queued == [] and len(on.sent) == 2 and len(smtp_server.messages) == 2
+
+
+HOSTILE_SUBJECT = "=?utf-8?q?Escalation_&_Resolution_Protocol:_Stage_2_Summary=0D=0ABcc:_evil@attacker.example?="
+
+
+def test_mail_recorded_by_the_intake_processor_is_acknowledged_once(smtp_server, tmp_path):
+    """GIVEN a Maildir inbox holding an Oldham stage 2 summary (escalated) whose encoded subject
+    carries a line break and a Bcc: line, and an out-of-office reply, WHEN the watcher drains it
+    through the intake processor and the tick runs twice THEN the summary's sender gets exactly one
+    acknowledgement (key ack:<ledger id>), the OSCP group the stage 3 notification, the out-of-office
+    nothing, and no message goes to anyone else."""
+    import mailbox
+
+    from intake.ledger import Ledger
+    from intake.process import IntakePolicy, IntakeProcessor
+    from intake.sources import MaildirSource
+    from intake.watch import Watcher
+    from tests.intake.mail import summary
+
+    settings = settings_for(tmp_path, smtp_server)
+    inbox = mailbox.Maildir(tmp_path / "maildir", create=True)
+    # The processor trusts a Date only up to a day past receipt, so the mail is dated an hour ago.
+    sent = datetime.now(LOCAL).replace(microsecond=0) - timedelta(hours=1)
+    raw = summary(2, "escalated", when=sent)
+    raw = raw.replace(b"Subject: Escalation & Resolution Protocol: Stage 2 Summary", b"Subject: " + HOSTILE_SUBJECT.encode())
+    inbox.add(raw)
+    away = summary(2, "escalated", n=2, when=sent, subject="Out of office: Stage 2 Summary")
+    inbox.add(away.replace(b"Subject:", b"Auto-Submitted: auto-replied\nSubject:", 1))
+    store = open_store(settings.storage.database, settings.storage.archive)
+    try:
+        ledger = Ledger(store)
+        policy = IntakePolicy(frozenset({"escalations@partnership.example"}), (), None, 1_000_000)
+        watcher = Watcher(
+            MaildirSource(tmp_path / "maildir"), store, IntakeProcessor(store, ledger, REGISTRY.get("oldham"), policy),
+            processed_folder="Resdesk/Processed", quarantine_folder="Resdesk/Quarantine", max_bytes=1_000_000,
+            ledger=ledger,
+        )
+        assert watcher.acquire()
+        try:
+            watcher.drain()
+        finally:
+            watcher.release()
+        first = run_tick(store, settings, REGISTRY, sent + timedelta(hours=1), sender_for(smtp_server))
+        run_tick(store, settings, REGISTRY, sent + timedelta(hours=1, minutes=1), sender_for(smtp_server))
+        with store.transaction() as tx:
+            recorded_events = tx.session.execute(
+                select(Event).where(Event.kind == "message-recorded").order_by(Event.id)
+            ).scalars().all()
+    finally:
+        store.close()
+    routed = _by_recipient(smtp_server.messages)
+    assert set(routed) == {"dana.whitfield@police.example", OSCP.lower()}
+    (ack,) = routed["dana.whitfield@police.example"]
+    assert ack.rcpt_tos == ("dana.whitfield@police.example",)
+    parsed = _parse(ack.raw)
+    assert parsed["Bcc"] is None and "evil@attacker.example" not in str(parsed["To"])
+    assert parsed["In-Reply-To"] == "<summary-2-1@police.example>"
+    summary_event = next(e for e in recorded_events if e.message_id == "<summary-2-1@police.example>")
+    assert [s["key"] for s in first.sent if s["kind"] == "acknowledgement"] == [f"ack:{summary_event.ledger_id}"]
+    # The out-of-office came from the same sender: the one message Dana got is the summary's acknowledgement.
+    assert all(not e.detail["acknowledge"] for e in recorded_events if e is not summary_event)
