@@ -14,6 +14,10 @@ messages and the outbox keeps one of each:
   due time, to the business unit;
 - ``overdue:<case>:<stage>:<due>``: once a stage's due time has passed.
 
+A rule to notify "before entry" (Sandwell: the Director for Quality and Review
+before stage 3) is honoured at the earliest moment the case file knows of it: the
+entry into that stage.
+
 Reminders and overdue alerts are created only in working hours (09:00–17:00 local
 on a working day of the protocol's nation); outside them they wait for the next
 tick in hours. Acknowledgements and notices go at once.
@@ -287,7 +291,7 @@ def _notices(
             results.append(Skipped(key, f"condition not met: {rule.condition.value}"))
             continue
         address = rule.address or business_unit
-        recipient = address_of(address, rule.recipient)
+        recipient = address_of(address, rule.recipient if rule.address else "Business Unit")
         if recipient is None:
             results.append(Skipped(key, f"no usable address for {rule.recipient}: {address!r}"))
             continue
@@ -301,7 +305,9 @@ def _notice(
 ) -> Planned:
     notice = rule.notice.value
     title = notice_title(notice, number)
-    party = Party(name=rule.recipient, email=addr_spec(recipient))
+    # A rule without an address of its own goes to the business unit, for the person it names.
+    who = rule.recipient if rule.address else f"Business Unit, for the attention of: {rule.recipient}"
+    party = Party(name=who, email=addr_spec(recipient))
     base = {
         "case_ref": facts.ref, "protocol_name": _protocol_name(protocol), "sender_agency": protocol.name,
         "recipient": party, "issued_at": now,

@@ -184,7 +184,8 @@ def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2(
                       local(2026, 11, 4, 10, 1))
     without = _plan(_case("sandwell", events, ref="SAN-2026-0002"), local(2026, 11, 4, 10, 1))
     iro = [p for p in with_plan.planned if ":iro-notification:" in p.key]
-    assert len(iro) == 1 and iro[0].recipient.endswith(f"<{BU}>") and iro[0].view.kind == "iro-notice"
+    assert len(iro) == 1 and iro[0].recipient == f"Business Unit <{BU}>" and iro[0].view.kind == "iro-notice"
+    assert iro[0].view.recipient.name.endswith("Independent Reviewing Officer")
     assert [p for p in without.planned if ":iro-notification:" in p.key] == []
     assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
     (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
