@@ -10,6 +10,7 @@ from email import policy
 
 from cases import open_store
 from resdesk.cli import main
+from tests.render.tools import pdf_text, qpdf_check
 from tests.render.casefile import BUSINESS_UNIT, REGISTRY, local, oldham_stage2_escalated, recorded, write_config
 
 
@@ -63,8 +64,15 @@ def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path,
     received = smtp_server.messages
     ids = Counter(email.message_from_bytes(m.raw, policy=policy.default)["Message-ID"] for m in received)
     assert len(received) == 7 and max(ids.values()) == 1
-    subjects = [email.message_from_bytes(m.raw, policy=policy.default)["Subject"] for m in received
-                if m.rcpt_tos == (BUSINESS_UNIT,)]
+    alerts = [email.message_from_bytes(m.raw, policy=policy.default) for m in received if m.rcpt_tos == (BUSINESS_UNIT,)]
+    subjects = [message["Subject"] for message in alerts]
+    for message in alerts:
+        (attachment,) = list(message.iter_attachments())
+        pdf = attachment.get_content()
+        qpdf_check(pdf, tmp_path)
+        text = pdf_text(pdf, tmp_path)
+        assert message["X-Resdesk-Case"] in text
+        assert ("Wednesday 4 November 2026 at 23:59" in text) or ("Thursday 5 November 2026 at 23:59" in text)
     assert sorted(subjects) == sorted([
         f"Reminder: stage 3 due [{first}]", f"Overdue: stage 3 [{first}]",
         f"Reminder: stage 1 due [{second}]", f"Overdue: stage 1 [{second}]",
