@@ -6,6 +6,7 @@ the documents it fills never touch the database.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -114,7 +115,8 @@ def address_of(value: str | None, name: str | None = None) -> str | None:
         address = parse_one_address(value)
     except Exception:  # RenderError: not exactly one usable address
         return None
-    display = clean_header_text(name or address.display_name or "", 120)
+    # Specials would be read as comments or separators in a header: a display name keeps words only.
+    display = " ".join(re.sub(r'[()<>\[\]:;@\\,"]', " ", clean_header_text(name or address.display_name or "", 120)).split())
     return f"{display} <{address.addr_spec}>" if display else address.addr_spec
 
 

@@ -212,7 +212,7 @@ def _acknowledgement(
         if_unresolved = stage.if_unresolved or (
             f"escalate to stage {following.number} ({following.name})" if following else "the protocol names no further stage"
         )
-        if_unresolved = if_unresolved[0].upper() + if_unresolved[1:]
+        if_unresolved = if_unresolved[0].upper() + if_unresolved[1:] + ("" if if_unresolved.endswith(".") else ".")
     recorded = [RecordedItem(label="Recorded as", value=_CLASSIFIED.get(d.get("classification"), "Message"))]
     if d.get("stage") is not None:
         recorded.append(RecordedItem(label="Stage", value=str(d["stage"])))
