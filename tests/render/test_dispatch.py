@@ -20,6 +20,7 @@ from sqlalchemy import select
 from cases import Alert, Document, Event, Outbound, open_store, verify_chain
 from protocols import LOCAL
 from render.dispatch import UNCONFIRMED, run_tick
+from render.smtp import PermanentSendFailure
 from tests.render.casefile import (
     BUSINESS_UNIT,
     PRACTITIONER,
@@ -339,3 +340,30 @@ def test_mail_recorded_by_the_intake_processor_is_acknowledged_once(smtp_server,
     assert [s["key"] for s in first.sent if s["kind"] == "acknowledgement"] == [f"ack:{summary_event.ledger_id}"]
     # The out-of-office came from the same sender: the one message Dana got is the summary's acknowledgement.
     assert all(not e.detail["acknowledge"] for e in recorded_events if e is not summary_event)
+
+
+class RefusingServer:
+    """A sender whose server refuses every message for good (5xx), which the loopback server never does."""
+
+    def __init__(self):
+        self.attempts = 0
+
+    def send(self, raw, *, mail_from, recipients, message_id):
+        self.attempts += 1
+        raise PermanentSendFailure(message_id, "the server answered 550 'mailbox unavailable'", 550)
+
+
+def test_permanent_refusal_gives_up_with_an_alert(store, tmp_path):
+    """GIVEN a server that refuses every message with 550 WHEN the tick runs twice THEN each message
+    is tried once, marked failed with the server's answer, and an alert names it for a person."""
+    oldham_stage2_escalated(store)
+    refusing = RefusingServer()
+    settings = settings_for(tmp_path)
+    first = run_tick(store, settings, REGISTRY, NOW, refusing)
+    run_tick(store, settings, REGISTRY, NOW + timedelta(hours=2), refusing)
+    assert refusing.attempts == 2 and len(first.failed) == 2 and first.sent == []
+    with store.transaction() as tx:
+        rows = tx.session.execute(select(Outbound)).scalars().all()
+        assert {r.state for r in rows} == {"failed"} and all("550" in r.last_error for r in rows)
+        alerts = tx.session.execute(select(Alert).where(Alert.kind == "outbound-failed")).scalars().all()
+        assert sorted(a.detail["message_id"] for a in alerts) == sorted(r.message_id for r in rows)

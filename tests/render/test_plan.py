@@ -201,3 +201,23 @@ def test_gloucestershire_stage4_account_tells_the_history():
     (account,) = [p for p in plan.planned if ":4:stage-4-referral:" in p.key]
     assert account.view.kind == "stage4-account"
     assert [row.stage for row in account.view.history] == [1, 2, 3, 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=14 * 24 * 60))
+def test_planning_again_asks_for_the_same_messages(minutes):
+    """GIVEN the Oldham case WHEN planned at any instant in the fortnight after the summary
+    THEN the acknowledgement and notice keys never change, and reminders or alerts are planned only
+    in working hours, at most one, keyed by the stage's due time."""
+    now = SUMMARY_AT + timedelta(minutes=minutes)
+    plan = _plan(_case("oldham", OLDHAM_STAGE2_ESCALATED), now)
+    fixed = sorted(p.key for p in plan.planned if p.kind in ("acknowledgement", "notice"))
+    assert fixed == [
+        "ack:4",
+        "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr",
+    ]
+    timed = [p.key for p in plan.planned if p.kind in ("reminder", "overdue")]
+    assert len(timed) <= 1
+    if timed:
+        assert in_working_hours(now, ENGLAND)
+        assert timed[0].endswith(":3:2026-12-29T23:59:59+00:00")
