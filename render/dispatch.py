@@ -3,8 +3,8 @@
 One tick (``run_tick``) does, in order:
 
 1. takes the ``outbox-sender`` lease, so one process sends at a time;
-2. turns every row left in ``sending`` by a process that died into
-   ``unconfirmed``, with an alert for a person (see below);
+2. recovers what a process that died mid-send left behind (``render.sending``):
+   a message that may have been accepted becomes ``unconfirmed``, with an alert;
 3. plans every case (``render.plan``) and, for each key the outbox does not yet
    hold, renders its documents, files them on the case with ``Tx.add_document``
    (so they are in the audit chain), archives the raw message and writes the row
@@ -14,67 +14,54 @@ One tick (``run_tick``) does, in order:
    a temporary failure is retried later with backoff, a permanent one gives up
    with an alert.
 
-**A crash between the SMTP server's acceptance and our commit.** Each row is
-marked ``sending`` and committed immediately before its SMTP transaction. A row
-found in ``sending`` when the lease is next taken belonged to a process that
-died mid-send: the server may or may not have accepted it. It is never resent
-automatically — it becomes ``unconfirmed`` with an alert ("the SMTP server may
-have accepted <Message-ID>; check before resending") — so a notice is never sent
-twice and never silently forgotten. SMTP gives no way to ask a server whether it
-accepted a message, so a person's check is the honest answer; because the
-Message-ID is fixed, a resend a person chooses to make is recognisable as the
-same message by the recipient's mail system.
+What a crash mid-send leaves, and how it is recovered, is ``render.sending``'s to tell.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Callable, Protocol as TypingProtocol, Sequence
+from datetime import date, datetime
+from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from cases import outbox
-from cases.models import PENDING, Case, Lease, Outbound, utcnow
-from cases.store import Store, Tx
-from cases.timeline import NOTICE_SENT
+from cases.models import Outbound
+from cases.store import Store
 from protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
 from .assemble import assemble
-from .outbox import build_message, envelope_recipients, parse_one_address
+from .outbox import build_message, envelope_recipients
 from .plan import CaseFacts, Planned, facts_from_case, plan_case
-from .smtp import PermanentSendFailure, TemporarySendFailure
+from .sending import (
+    CONNECTING,
+    FAILED,
+    SENDING,
+    UNCONFIRMED,
+    MailSender,
+    recover_interrupted,
+    release_lease,
+    row_summary,
+    send_due,
+    take_lease,
+)
+from .smtp import SmtpSender
+from .smtp_phased import PhasedSmtpSender
 
 __all__ = [
+    "CONNECTING",
     "SENDING",
     "UNCONFIRMED",
     "FAILED",
-    "LEASE",
-    "MAX_ATTEMPTS",
     "MailSender",
     "TickReport",
     "calendar_from_settings",
     "default_sender",
-    "recover_interrupted",
     "plan_all",
     "enqueue_planned",
-    "send_due",
     "run_tick",
 ]
-
-SENDING, UNCONFIRMED, FAILED = "sending", "unconfirmed", outbox.FAILED
-LEASE = "outbox-sender"
-LEASE_TTL = timedelta(minutes=10)
-MAX_ATTEMPTS = 12
-_HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-class MailSender(TypingProtocol):
-    def send(self, raw: bytes, *, mail_from: str, recipients: Sequence[str], message_id: str) -> None: ...
 
 
 @dataclass
@@ -104,9 +91,7 @@ def default_sender(settings) -> MailSender:
         from .pickup import FolderSender
 
         return FolderSender(settings.smtp.pickup_folder)
-    from .smtp import SmtpSender
-
-    return SmtpSender.from_settings(settings.smtp)
+    return PhasedSmtpSender(SmtpSender.from_settings(settings.smtp))
 
 
 def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
@@ -118,84 +103,6 @@ def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
         except ValueError:
             continue  # the settings check reports a bad closure day; here it is simply not a closure
     return WorkingCalendar(protocol.nation, closures)
-
-
-# -- the sender lease -------------------------------------------------------------------------
-
-
-def _holder_is_dead(holder: str) -> bool:
-    """True when the lease holder was a process on this host that no longer runs."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _take_lease(store: Store) -> bool:
-    now = utcnow()
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE, with_for_update=True)
-        if lease is None:
-            tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
-            return True
-        if lease.holder != _HOLDER and lease.expires_at > now and not _holder_is_dead(lease.holder):
-            return False
-        lease.holder = _HOLDER
-        lease.expires_at = now + LEASE_TTL
-        return True
-
-
-def _renew_lease(store: Store) -> None:
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE, with_for_update=True)
-        if lease is not None and lease.holder == _HOLDER:
-            lease.expires_at = utcnow() + LEASE_TTL
-
-
-def _release_lease(store: Store) -> None:
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE)
-        if lease is not None and lease.holder == _HOLDER:
-            tx.session.delete(lease)
-
-
-# -- recovery ---------------------------------------------------------------------------------
-
-
-def _row(row: Outbound, case_ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "key": row.idempotency_key, "kind": row.kind, "message_id": row.message_id,
-        "recipients": list(row.recipients), "subject": row.subject, "case": case_ref, **extra,
-    }
-
-
-def recover_interrupted(store: Store, now: datetime) -> list[dict[str, Any]]:
-    """Rows left ``sending`` by a process that died become ``unconfirmed``, each with an alert.
-
-    Call only while holding the sender lease: then no live process is sending them.
-    """
-    found: list[dict[str, Any]] = []
-    with store.transaction() as tx:
-        rows = tx.session.execute(select(Outbound).where(Outbound.state == SENDING).order_by(Outbound.id)).scalars()
-        for row in rows:
-            case = tx.case_by_id(row.case_id) if row.case_id is not None else None
-            ref = case.ref if case else None
-            row.state = UNCONFIRMED
-            row.last_error = "interrupted between the SMTP transaction and recording its result"
-            detail = _row(row, ref, message=(
-                f"The SMTP server may have accepted {row.message_id}; check before resending "
-                f"({row.kind} to {', '.join(row.recipients)}, case {ref or '-'})."
-            ))
-            tx.raise_alert("outbound-unconfirmed", detail, at=now)
-            found.append(detail)
-    return found
 
 
 # -- planning and queueing --------------------------------------------------------------------
@@ -258,103 +165,6 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
         )
 
 
-# -- sending ----------------------------------------------------------------------------------
-
-
-def _rate_limited(tx: Tx, row: Outbound, now: datetime, per_hour: int) -> datetime | None:
-    """When ``row`` may go if a recipient had ``per_hour`` messages in the last hour, else None."""
-    recent = outbox.sent_since(tx, now - timedelta(hours=1))
-    wanted = {r.lower() for r in row.recipients}
-    later: datetime | None = None
-    for recipient in wanted:
-        times = sorted(o.sent_at for o in recent if recipient in {x.lower() for x in o.recipients})
-        if len(times) >= per_hour:
-            free_at = times[len(times) - per_hour] + timedelta(hours=1)
-            later = free_at if later is None else max(later, free_at)
-    return later
-
-
-def _claim(tx: Tx, row: Outbound) -> bool:
-    """Mark ``row`` sending, if it is still pending (another sender may have taken it)."""
-    result = tx.session.execute(
-        update(Outbound).where(Outbound.id == row.id, Outbound.state == PENDING).values(state=SENDING)
-    )
-    return result.rowcount == 1
-
-
-def _case_ref(tx: Tx, row: Outbound) -> str | None:
-    case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
-    return case.ref if case else None
-
-
-def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
-    row.state = PENDING  # mark_sent counts the attempt from the claimed row
-    outbox.mark_sent(tx, row, at=now)
-    case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
-    if case is not None:
-        tx.add_event(case, NOTICE_SENT, now, stage=case.stage, message_id=row.message_id, detail={
-            "kind": row.kind, "key": row.idempotency_key, "recipients": list(row.recipients), "subject": row.subject,
-        })
-    return case.ref if case else None
-
-
-def send_due(store: Store, sender: MailSender, settings, now: datetime, report: TickReport) -> None:
-    """Send every due row once; record each result in its own unit of work."""
-    mail_from = parse_one_address(settings.smtp.sender).addr_spec
-    per_hour = settings.smtp.rate_per_recipient_per_hour
-    attempted: set[int] = set()
-    while True:
-        with store.transaction() as tx:
-            rows = [r for r in outbox.due(tx, now) if r.id not in attempted]
-            claimed: Outbound | None = None
-            for row in rows:
-                attempted.add(row.id)
-                free_at = _rate_limited(tx, row, now, per_hour)
-                if free_at is not None:
-                    row.next_attempt_at = free_at
-                    report.deferred.append(_row(row, _case_ref(tx, row), until=free_at.isoformat(),
-                                                reason="per-recipient rate limit"))
-                    continue
-                if _claim(tx, row):
-                    claimed = row
-                    break
-            if claimed is None:
-                return
-            ref = _case_ref(tx, claimed)
-            raw, recipients, message_id = claimed.raw, list(claimed.recipients), claimed.message_id
-        # Committed as "sending": from here until the result is recorded, a crash leaves it unconfirmed.
-        _renew_lease(store)
-        try:
-            sender.send(raw, mail_from=mail_from, recipients=recipients, message_id=message_id)
-        except TemporarySendFailure as failure:
-            with store.transaction() as tx:
-                row = tx.session.get(Outbound, claimed.id)
-                row.state = PENDING
-                give_up = row.attempts + 1 >= MAX_ATTEMPTS
-                retry_at = None if give_up else now + outbox.backoff(row.attempts + 1)
-                outbox.mark_failed(tx, row, failure.reason, retry_at=retry_at, now=now)
-                entry = _row(row, ref, error=failure.reason, retry_at=retry_at.isoformat() if retry_at else None)
-                if give_up:
-                    tx.raise_alert("outbound-failed", entry, at=now)
-                    report.failed.append(entry)
-                else:
-                    report.deferred.append({**entry, "reason": "temporary SMTP failure"})
-            continue
-        except PermanentSendFailure as failure:
-            with store.transaction() as tx:
-                row = tx.session.get(Outbound, claimed.id)
-                row.state = PENDING
-                outbox.mark_failed(tx, row, failure.reason, retry_at=None, now=now)
-                entry = _row(row, ref, error=failure.reason)
-                tx.raise_alert("outbound-failed", entry, at=now)
-                report.failed.append(entry)
-            continue
-        with store.transaction() as tx:
-            row = tx.session.get(Outbound, claimed.id)
-            _record_sent(tx, row, now)
-            report.sent.append(_row(row, ref))
-
-
 def run_tick(
     store: Store,
     settings,
@@ -371,10 +181,12 @@ def run_tick(
     they go at the first tick after sending is turned on.
     """
     sender = sender or default_sender(settings)
+    if isinstance(sender, SmtpSender):
+        sender = PhasedSmtpSender(sender)
     report = TickReport(now=now)
     sending = getattr(settings.smtp, "enabled", True)
     report.sending_disabled = not sending
-    holding = sending and _take_lease(store)
+    holding = sending and take_lease(store)
     report.sender_busy = sending and not holding
     try:
         if holding:
@@ -388,10 +200,10 @@ def run_tick(
                 report.errors.append({"key": item.key, "case": item.case_ref, "error": str(exc)})
                 continue
             if created:
-                report.queued.append(_row(row, item.case_ref, description=item.description))
+                report.queued.append(row_summary(row, item.case_ref, description=item.description))
         if holding:
             send_due(store, sender, settings, now, report)
     finally:
         if holding:
-            _release_lease(store)
+            release_lease(store)
     return report

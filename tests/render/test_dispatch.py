@@ -168,7 +168,9 @@ CHILD = textwrap.dedent(
     from render.dispatch import run_tick
     from tests.render.casefile import REGISTRY, sender_for, settings_for
 
-    tmp, port, now = Path(sys.argv[1]), int(sys.argv[2]), parse_when(sys.argv[3])
+    from render.smtp_phased import PhasedSmtpSender
+
+    tmp, port, now, mode = Path(sys.argv[1]), int(sys.argv[2]), parse_when(sys.argv[3]), sys.argv[4]
     server = SimpleNamespace(host="127.0.0.1", port=port)
 
     class PauseAfterAcceptance:
@@ -181,11 +183,50 @@ CHILD = textwrap.dedent(
             print("accepted", flush=True)
             time.sleep(120)
 
+    class PauseBeforeData:
+        # The real phased SMTP sender; once the envelope is accepted, stop before DATA.
+        def __init__(self, inner):
+            self.inner = inner
+
+        def send_phased(self, raw, *, before_data, **kwargs):
+            def pause():
+                print("envelope accepted", flush=True)
+                time.sleep(120)
+                before_data()
+
+            self.inner.send_phased(raw, before_data=pause, **kwargs)
+
+        def send(self, raw, **kwargs):
+            raise AssertionError("the phased path is expected")
+
     settings = settings_for(tmp, server)
     store = open_store(settings.storage.database, settings.storage.archive)
-    run_tick(store, settings, REGISTRY, now, PauseAfterAcceptance(sender_for(server)))
+    if mode == "after-acceptance":
+        sender = PauseAfterAcceptance(sender_for(server))
+    else:
+        sender = PauseBeforeData(PhasedSmtpSender(sender_for(server)))
+    run_tick(store, settings, REGISTRY, now, sender)
     """
 )
+
+
+def _run_child_until(tmp_path, smtp_server, mode: str, signal_line: str) -> None:
+    """Run a tick in a child process and SIGKILL it once it prints ``signal_line``."""
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), str(smtp_server.port), NOW.isoformat(), mode],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == signal_line, child.stderr.read() if child.poll() is not None else line
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        child.stderr.close()
 
 
 def test_killed_between_smtp_acceptance_and_commit_never_sends_twice(store, smtp_server, tmp_path):
@@ -195,20 +236,8 @@ def test_killed_between_smtp_acceptance_and_commit_never_sends_twice(store, smtp
     and the acknowledgement still waiting is sent once."""
     oldham_stage2_escalated(store)
     settings = settings_for(tmp_path, smtp_server)
-    script = tmp_path / "child.py"
-    script.write_text(CHILD, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path), str(smtp_server.port), NOW.isoformat()],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        line = child.stdout.readline()
-        assert line.strip() == "accepted", child.stderr.read()
-        assert len(smtp_server.messages) == 1
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    _run_child_until(tmp_path, smtp_server, "after-acceptance", "accepted")
+    assert len(smtp_server.messages) == 1
     (accepted,) = smtp_server.messages
     accepted_id = _parse(accepted.raw)["Message-ID"]
 
@@ -367,3 +396,20 @@ def test_permanent_refusal_gives_up_with_an_alert(store, tmp_path):
         assert {r.state for r in rows} == {"failed"} and all("550" in r.last_error for r in rows)
         alerts = tx.session.execute(select(Alert).where(Alert.kind == "outbound-failed")).scalars().all()
         assert sorted(a.detail["message_id"] for a in alerts) == sorted(r.message_id for r in rows)
+
+
+def test_killed_before_data_is_sent_again_once(store, smtp_server, tmp_path):
+    """GIVEN a sender process killed (SIGKILL) after the SMTP server accepted the envelope of the
+    stage 3 notification and before DATA WHEN the tick runs again THEN the notification, which no
+    server can have accepted, is queued again and sent — exactly one copy arrives — with no alert."""
+    oldham_stage2_escalated(store)
+    settings = settings_for(tmp_path, smtp_server)
+    _run_child_until(tmp_path, smtp_server, "before-data", "envelope accepted")
+    assert smtp_server.messages == []
+    report = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=1), sender_for(smtp_server))
+    assert report.unconfirmed == [] and sorted(s["kind"] for s in report.sent) == ["acknowledgement", "notice"]
+    routed = _by_recipient(smtp_server.messages)
+    assert len(routed[OSCP.lower()]) == 1 and len(routed[PRACTITIONER]) == 1
+    with store.transaction() as tx:
+        assert tx.session.execute(select(Alert)).scalars().all() == []
+        assert {r.state for r in tx.session.execute(select(Outbound)).scalars()} == {"sent"}

@@ -1,0 +1,273 @@
+"""Sending the outbox's due rows once each, and what a crash mid-send leaves behind.
+
+**A crash between the SMTP server's acceptance and our commit.** A server can
+accept a message only at the end of DATA. Over SMTP the row is marked
+``connecting`` (committed) before the transaction opens, and ``sending``
+(committed) once the envelope is accepted and immediately before DATA
+(``render.smtp_phased``). When the lease is next taken, a row found in
+``connecting`` belonged to a process that died before any DATA: nothing can have
+been accepted, so it simply goes back to the queue. A row found in ``sending``
+may or may not have been accepted: it is never resent automatically — it becomes
+``unconfirmed`` with an alert ("the SMTP server may have accepted <Message-ID>;
+check before resending") — so a notice is never sent twice and never silently
+forgotten. SMTP gives no way to ask a server whether it accepted a message, so a
+person's check is the honest answer for that narrow window; because the
+Message-ID is fixed, a resend a person chooses to make is recognisable as the
+same message by the recipient's mail system. A sender without phases (the pickup
+folder, any other ``send``) is marked ``sending`` for its whole call.
+
+Sends are serialised by the ``outbox-sender`` lease (one sending process at a
+time; a holder that died on this host is recognised at once, one elsewhere when
+the lease lapses). At most ``smtp.rate_per_recipient_per_hour`` messages go to one
+recipient in any hour, counted from the store so the limit holds across
+restarts. A temporary failure is retried later with backoff, up to
+``MAX_ATTEMPTS``; a permanent one gives up with an alert.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable, Protocol as TypingProtocol, Sequence
+
+from sqlalchemy import select, update
+
+from cases import outbox
+from cases.models import PENDING, Case, Lease, Outbound, utcnow
+from cases.store import Store, Tx
+from cases.timeline import NOTICE_SENT
+
+from .outbox import parse_one_address
+from .smtp import PermanentSendFailure, TemporarySendFailure
+
+__all__ = [
+    "CONNECTING",
+    "SENDING",
+    "UNCONFIRMED",
+    "FAILED",
+    "LEASE",
+    "MAX_ATTEMPTS",
+    "MailSender",
+    "take_lease",
+    "release_lease",
+    "recover_interrupted",
+    "row_summary",
+    "send_due",
+]
+
+CONNECTING, SENDING, UNCONFIRMED, FAILED = "connecting", "sending", "unconfirmed", outbox.FAILED
+LEASE = "outbox-sender"
+LEASE_TTL = timedelta(minutes=10)
+MAX_ATTEMPTS = 12
+_HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class MailSender(TypingProtocol):
+    def send(self, raw: bytes, *, mail_from: str, recipients: Sequence[str], message_id: str) -> None: ...
+
+
+# -- the sender lease -------------------------------------------------------------------------
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True when the lease holder was a process on this host that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def take_lease(store: Store) -> bool:
+    now = utcnow()
+    with store.transaction() as tx:
+        lease = tx.session.get(Lease, LEASE, with_for_update=True)
+        if lease is None:
+            tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
+            return True
+        if lease.holder != _HOLDER and lease.expires_at > now and not _holder_is_dead(lease.holder):
+            return False
+        lease.holder = _HOLDER
+        lease.expires_at = now + LEASE_TTL
+        return True
+
+
+def _renew_lease(store: Store) -> None:
+    with store.transaction() as tx:
+        lease = tx.session.get(Lease, LEASE, with_for_update=True)
+        if lease is not None and lease.holder == _HOLDER:
+            lease.expires_at = utcnow() + LEASE_TTL
+
+
+def release_lease(store: Store) -> None:
+    with store.transaction() as tx:
+        lease = tx.session.get(Lease, LEASE)
+        if lease is not None and lease.holder == _HOLDER:
+            tx.session.delete(lease)
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def row_summary(row: Outbound, case_ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "key": row.idempotency_key, "kind": row.kind, "message_id": row.message_id,
+        "recipients": list(row.recipients), "subject": row.subject, "case": case_ref, **extra,
+    }
+
+
+def recover_interrupted(store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Rows a process that died left mid-send: ``connecting`` ones are queued again (no DATA was
+    sent), ``sending`` ones become ``unconfirmed``, each with an alert. Returns the unconfirmed.
+
+    Call only while holding the sender lease: then no live process is sending them.
+    """
+    found: list[dict[str, Any]] = []
+    with store.transaction() as tx:
+        rows = tx.session.execute(
+            select(Outbound).where(Outbound.state.in_((CONNECTING, SENDING))).order_by(Outbound.id)
+        ).scalars()
+        for row in rows:
+            case = tx.case_by_id(row.case_id) if row.case_id is not None else None
+            ref = case.ref if case else None
+            if row.state == CONNECTING:
+                row.state = PENDING
+                tx.audit("resdesk", "outbound-requeued", ref, {
+                    "message_id": row.message_id, "key": row.idempotency_key,
+                    "reason": "interrupted before the message was transmitted; nothing can have been accepted",
+                })
+                continue
+            row.state = UNCONFIRMED
+            row.last_error = "interrupted between the SMTP transaction and recording its result"
+            detail = row_summary(row, ref, message=(
+                f"The SMTP server may have accepted {row.message_id}; check before resending "
+                f"({row.kind} to {', '.join(row.recipients)}, case {ref or '-'})."
+            ))
+            tx.raise_alert("outbound-unconfirmed", detail, at=now)
+            found.append(detail)
+    return found
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+def _rate_limited(tx: Tx, row: Outbound, now: datetime, per_hour: int) -> datetime | None:
+    """When ``row`` may go if a recipient had ``per_hour`` messages in the last hour, else None."""
+    recent = outbox.sent_since(tx, now - timedelta(hours=1))
+    wanted = {r.lower() for r in row.recipients}
+    later: datetime | None = None
+    for recipient in wanted:
+        times = sorted(o.sent_at for o in recent if recipient in {x.lower() for x in o.recipients})
+        if len(times) >= per_hour:
+            free_at = times[len(times) - per_hour] + timedelta(hours=1)
+            later = free_at if later is None else max(later, free_at)
+    return later
+
+
+def _claim(tx: Tx, row: Outbound, state: str) -> bool:
+    """Move ``row`` from pending to ``state``, if it is still pending (another sender may have taken it)."""
+    result = tx.session.execute(
+        update(Outbound).where(Outbound.id == row.id, Outbound.state == PENDING).values(state=state)
+    )
+    return result.rowcount == 1
+
+
+def _transmitting(store: Store, row_id: int) -> Callable[[], None]:
+    """The phased sender's ``before_data``: commit that DATA is about to go."""
+
+    def mark() -> None:
+        with store.transaction() as tx:
+            tx.session.execute(
+                update(Outbound).where(Outbound.id == row_id, Outbound.state == CONNECTING).values(state=SENDING)
+            )
+
+    return mark
+
+
+def _transmit(store: Store, sender: MailSender, row_id: int, raw: bytes, **envelope: Any) -> None:
+    if hasattr(sender, "send_phased"):
+        sender.send_phased(raw, before_data=_transmitting(store, row_id), **envelope)
+    else:
+        sender.send(raw, **envelope)
+
+
+def _case_ref(tx: Tx, row: Outbound) -> str | None:
+    case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
+    return case.ref if case else None
+
+
+def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
+    row.state = PENDING  # mark_sent counts the attempt from the claimed row
+    outbox.mark_sent(tx, row, at=now)
+    case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
+    if case is not None:
+        tx.add_event(case, NOTICE_SENT, now, stage=case.stage, message_id=row.message_id, detail={
+            "kind": row.kind, "key": row.idempotency_key, "recipients": list(row.recipients), "subject": row.subject,
+        })
+    return case.ref if case else None
+
+
+def send_due(store: Store, sender: MailSender, settings, now: datetime, report: Any) -> None:
+    """Send every due row once; record each result in its own unit of work."""
+    mail_from = parse_one_address(settings.smtp.sender).addr_spec
+    per_hour = settings.smtp.rate_per_recipient_per_hour
+    first_state = CONNECTING if hasattr(sender, "send_phased") else SENDING
+    attempted: set[int] = set()
+    while True:
+        with store.transaction() as tx:
+            rows = [r for r in outbox.due(tx, now) if r.id not in attempted]
+            claimed: Outbound | None = None
+            for row in rows:
+                attempted.add(row.id)
+                free_at = _rate_limited(tx, row, now, per_hour)
+                if free_at is not None:
+                    row.next_attempt_at = free_at
+                    report.deferred.append(row_summary(row, _case_ref(tx, row), until=free_at.isoformat(),
+                                                reason="per-recipient rate limit"))
+                    continue
+                if _claim(tx, row, first_state):
+                    claimed = row
+                    break
+            if claimed is None:
+                return
+            ref = _case_ref(tx, claimed)
+            raw, recipients, message_id = claimed.raw, list(claimed.recipients), claimed.message_id
+        # Committed as claimed: from DATA until the result is recorded, a crash leaves it unconfirmed.
+        _renew_lease(store)
+        try:
+            _transmit(store, sender, claimed.id, raw, mail_from=mail_from, recipients=recipients, message_id=message_id)
+        except TemporarySendFailure as failure:
+            with store.transaction() as tx:
+                row = tx.session.get(Outbound, claimed.id)
+                row.state = PENDING
+                give_up = row.attempts + 1 >= MAX_ATTEMPTS
+                retry_at = None if give_up else now + outbox.backoff(row.attempts + 1)
+                outbox.mark_failed(tx, row, failure.reason, retry_at=retry_at, now=now)
+                entry = row_summary(row, ref, error=failure.reason, retry_at=retry_at.isoformat() if retry_at else None)
+                if give_up:
+                    tx.raise_alert("outbound-failed", entry, at=now)
+                    report.failed.append(entry)
+                else:
+                    report.deferred.append({**entry, "reason": "temporary SMTP failure"})
+            continue
+        except PermanentSendFailure as failure:
+            with store.transaction() as tx:
+                row = tx.session.get(Outbound, claimed.id)
+                row.state = PENDING
+                outbox.mark_failed(tx, row, failure.reason, retry_at=None, now=now)
+                entry = row_summary(row, ref, error=failure.reason)
+                tx.raise_alert("outbound-failed", entry, at=now)
+                report.failed.append(entry)
+            continue
+        with store.transaction() as tx:
+            row = tx.session.get(Outbound, claimed.id)
+            _record_sent(tx, row, now)
+            report.sent.append(row_summary(row, ref))
