@@ -64,6 +64,7 @@ from .compose import compose_acknowledgement, compose_notice, compose_reminder
 from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
 from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
 from .dispatch import TickReport, run_tick
+from .smtp_phased import PhasedSmtpSender
 from .record import case_record_view, write_case_record
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "plan_case",
     "TickReport",
     "run_tick",
+    "PhasedSmtpSender",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",
