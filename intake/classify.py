@@ -49,16 +49,17 @@ _AUTOMATIC_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _PROTOCOL = re.compile(
-    r"\bescalation (?:and |to )?resolution(?: protocol| process)?\b|\bescalation protocol\b"
+    r"\bescalation (?:and |to )?resolution(?: protocol| process)?\b|\bescalation (?:protocol|policy)\b"
 )
 _NUMBER = (
     r"(?P<n>\d{1,2}|zero|one|two|three|four|five|six|seven|first|second|third|fourth|fifth|"
     r"sixth|i|ii|iii|iv|v|vi|vii)"
 )
+# "Step" is the LSCP/LSAB process's word for a stage (Escalation to Resolution Process, Steps 1-4).
 _SUMMARY = re.compile(
-    rf"\bstage {_NUMBER} (?:(?:meeting|discussion|outcome|written) )?summary\b"
-    rf"|\bsummary (?:of |for |from )?(?:the )?stage {_NUMBER.replace('?P<n>', '?P<m>')}\b"
-    rf"|\b{_NUMBER.replace('?P<n>', '?P<k>')} stage summary\b"
+    rf"\b(?:stage|step) {_NUMBER} (?:(?:meeting|discussion|outcome|written) )?summary\b"
+    rf"|\bsummary (?:of |for |from )?(?:the )?(?:stage|step) {_NUMBER.replace('?P<n>', '?P<m>')}\b"
+    rf"|\b{_NUMBER.replace('?P<n>', '?P<k>')} (?:stage|step) summary\b"
 )
 _NOTIFICATION = re.compile(
     rf"\bnotification (?:of )?(?:an )?escalations? (?:is |has )?(?:progressing|progressed|progresses|progress|moving|moved) "

@@ -21,10 +21,12 @@ from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from cases.models import DONE, IGNORED, QUARANTINED, Case
+from sqlalchemy import select
+
+from cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from cases.lookup import StoreKnownCases
 from cases.store import Store, Tx
-from cases.timeline import FORM_READ, MESSAGE_RECORDED, normalise_outcome, outcome_from_text
+from cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from intake.classify import Classification, classify
 from intake.correlate import correlate
 from intake.ledger import Claim, Ledger
@@ -57,6 +59,17 @@ class _Reading:
     classification: Classification
     when: datetime
     forms: list[tuple[str | None, object]] = field(default_factory=list)  # (file name, FormRecord)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> (media type, bytes)
+
+
+def _typed_form(body: str):
+    """The form typed into a body that the subject did not announce, if there is a valid one."""
+    from forms import read_email_text
+
+    try:
+        return read_email_text(body, source="the message body")
+    except FormError:
+        return None
 
 
 class Refused(Exception):
@@ -117,10 +130,18 @@ class IntakeProcessor:
                 self.ledger.complete(tx, claim, IGNORED, f"not protocol mail: {reading.classification.reason}")
             return Filing(IGNORED, reading.classification.reason)
         sha256, path = self.store.archive_message(fetched.raw)
+        if reading.forms and kind == "filled-template" and all(f.kind == "summary-log" for _, f in reading.forms):
+            return self._file_summary_log(reading, claim, str(path))
         with self.store.transaction() as tx:
             known = StoreKnownCases(tx)
             form_fields = reading.forms[0][1].fields if reading.forms else None
             correlation = correlate(reading.message, known, form_fields)
+            if correlation.case is None and kind == "reply":
+                held = self._quarantined_parent(tx, reading.message)
+                if held is not None:
+                    reason = f"it answers a message held in quarantine ({held}); it is held beside it for a person"
+                    self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=str(path))
+                    return Filing(QUARANTINED, reason)
             if correlation.case is None and kind in ("reply", "automatic"):
                 reason = (
                     f"automatic mail on no known case ({reading.classification.reason})"
@@ -134,6 +155,17 @@ class IntakeProcessor:
             self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
             return Filing(DONE)
 
+    def _file_summary_log(self, reading: _Reading, claim: Claim, path: str) -> Filing:
+        """An agency's summary log (Sandwell Appendix 4) is a periodic return, not a case: file it."""
+        reason = "an agency escalation summary log (a periodic return, filed without a case)"
+        with self.store.transaction() as tx:
+            for name, _ in reading.forms:
+                if name in reading.files:
+                    media_type, data = reading.files[name]
+                    tx.add_document(None, "summary-log", name, media_type, data, actor=ACTOR)
+            self.ledger.complete(tx, claim, DONE, reason, archive_path=path)
+        return Filing(DONE, reason)
+
     # -- reading (no writes) -----------------------------------------------------------------
 
     def _read(self, raw: bytes) -> _Reading:
@@ -142,6 +174,8 @@ class IntakeProcessor:
         except IntakeError as exc:
             raise Refused(f"the message cannot be read: {exc}") from None
         classification = classify(message, set(self.policy.our_addresses))
+        if classification.kind == "not-protocol" and _typed_form(message.body_text) is not None:
+            classification = Classification("filled-template", "its body is a typed-in form")
         when = message_time(raw, self._now())
         reading = _Reading(message, classification, when)
         if classification.kind in ("automatic", "not-protocol"):
@@ -163,6 +197,7 @@ class IntakeProcessor:
                 from forms import read_form
 
                 reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
+                reading.files[attachment.filename] = (attachment.content_type, attachment.data)
             except FormError as exc:
                 raise Refused(f"the attachment {exc}") from None
         if not reading.forms:
@@ -188,12 +223,14 @@ class IntakeProcessor:
             tx.add_party(case, name=sender.name or None, email=sender.address)
         stage, outcome = classification.stage, None
         for filename, form in reading.forms:
-            self._record_form(tx, case, form, filename, when, message.message_id, claim.ledger_id)
+            self._record_form(tx, case, form, filename, reading, claim.ledger_id)
             if form.kind == "stage-summary":
                 stage = stage if stage is not None else form.record.stage
                 outcome = outcome or normalise_outcome(form.record.outcome)
         carries_summary = classification.kind == "stage-summary" or any(f.kind == "stage-summary" for _, f in reading.forms)
-        if carries_summary and stage is not None:
+        if carries_summary and stage is not None and outcome is None and self._answers_a_summary(tx, case, stage, message):
+            classification = Classification("reply", f"it answers the stage {stage} summary and states no outcome")
+        elif carries_summary and stage is not None:
             outcome = outcome or outcome_from_text(message.body_text)
             tx.record_stage_summary(
                 case, self.protocol, stage, outcome, when, message_id=message.message_id, ledger_id=claim.ledger_id
@@ -225,8 +262,30 @@ class IntakeProcessor:
             },
         )
 
-    def _record_form(self, tx: Tx, case: Case, form, filename: str | None, when: datetime, message_id, ledger_id) -> None:
+    @staticmethod
+    def _quarantined_parent(tx: Tx, message: InboundMessage) -> str | None:
+        """The subject of a quarantined message this one answers, if any."""
+        if not message.thread_ids:
+            return None
+        row = tx.session.execute(
+            select(Message).where(Message.message_id.in_(message.thread_ids), Message.state == QUARANTINED).limit(1)
+        ).scalar_one_or_none()
+        return None if row is None else repr(row.subject or row.message_id)
+
+    @staticmethod
+    def _answers_a_summary(tx: Tx, case: Case, stage: int, message: InboundMessage) -> bool:
+        """A reply under the summary's subject ("RE: ... Stage 1 Summary", "Thanks, agreed") with no
+        outcome of its own, on a case whose stage summary is already recorded, is a reply, not a summary."""
+        if not message.thread_ids or outcome_from_text(message.body_text) is not None:
+            return False
+        return any(e.kind == STAGE_SUMMARY and e.stage == stage for e in case.events)
+
+    def _record_form(self, tx: Tx, case: Case, form, filename: str | None, reading: _Reading, ledger_id: int) -> None:
         fields = form.fields
+        when, message_id = reading.when, reading.message.message_id
+        if filename in reading.files:
+            media_type, data = reading.files[filename]
+            tx.add_document(case, f"received-{form.kind}", filename, media_type, data, actor=ACTOR)
         tx.add_event(
             case, FORM_READ, when, stage=case.stage, message_id=message_id, ledger_id=ledger_id,
             detail={"kind": form.kind, "filename": filename, "fields": fields},

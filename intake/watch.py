@@ -77,6 +77,26 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
+    """Subject, sender and Message-ID for the ledger row, read leniently and made safe to show."""
+    if raw is None:
+        return {}
+    from email import policy
+    from email.parser import BytesHeaderParser
+
+    from intake.message import safe_header_text
+
+    found: dict[str, str | None] = {}
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:65536])
+        for key, name in (("subject", "Subject"), ("sender", "From"), ("message_id", "Message-ID")):
+            value = headers.get(name)
+            found[key] = safe_header_text(str(value))[:500] if value is not None else None
+    except Exception:  # noqa: BLE001 - a header the parser cannot read is the processor's to report
+        return found
+    return found
+
+
 def _holder_is_gone(holder: str) -> bool:
     """True when ``holder`` names a process on this machine that has exited."""
     host, _, rest = holder.partition(":")
@@ -227,7 +247,9 @@ class Watcher:
 
     def _handle(self, fetched: FetchedMessage) -> str | None:
         sha256 = hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else None
-        claim = self.ledger.claim(fetched.ref, sha256, self.worker, received_at=datetime.now(timezone.utc))
+        claim = self.ledger.claim(
+            fetched.ref, sha256, self.worker, received_at=datetime.now(timezone.utc), **_ledger_headers(fetched.raw)
+        )
         if claim is None:
             return None  # finished meanwhile, or held by a live claim
         try:

@@ -42,7 +42,8 @@ def our_addresses(settings: Settings) -> frozenset[str]:
     return frozenset(a for a in addresses if "@" in a)
 
 
-def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None) -> Intake:
+def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
+    """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
     from intake.ledger import Ledger
     from intake.process import IntakePolicy, IntakeProcessor
     from intake.sources import connect_source
@@ -60,7 +61,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
     )
-    processor = IntakeProcessor(store, ledger, protocol, policy)
+    processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
     watcher = Watcher(
         source,
         store,

@@ -141,7 +141,7 @@ KINDS = (
     "automatic", "spoofed", "hostile", "not-protocol",
 )
 OUTCOMES = ("resolved", "escalated", "actions-agreed", "unreadable")
-REASONS = ("hostile-attachment", "spoofed-sender", "form-error")
+REASONS = ("hostile-attachment", "spoofed-sender", "form-error", "answers-quarantined")
 _PROTOCOL_MAIL = ("stage-summary", "stage-3-notification", "filled-template")
 
 
@@ -157,6 +157,7 @@ def expect(
     reason: str | None = None,
     features: tuple[str, ...] = (),
     notes: str = "",
+    acknowledge: bool | None = None,
 ) -> dict:
     """What the product should make of a message (see README.md for each key)."""
     assert kind in KINDS, kind
@@ -171,9 +172,12 @@ def expect(
         "automatic": automatic,
         "thread": thread,
         "child": child,
-        "disposition": "quarantine" if quarantined else "processed",
+        # Mail that is not protocol mail is left where it is (the intake issue); the rest is filed.
+        "disposition": "quarantine" if quarantined else ("left" if kind == "not-protocol" else "processed"),
         "quarantine_reason": reason,
-        "acknowledge": None if kind == "reply" else (kind in _PROTOCOL_MAIL and not quarantined),
+        "acknowledge": acknowledge if acknowledge is not None else (
+            None if kind == "reply" else (kind in _PROTOCOL_MAIL and not quarantined)
+        ),
         "features": sorted(features),
         "notes": notes,
     }

@@ -225,6 +225,7 @@ def messages() -> list[Mail]:
         ),
         Mail(
             key="oldham-008", sent="2026-11-12 17:30:00", sender=GRAHAM, to=[BU], cc=[BERNADETTE],
+            reply_to="oldham-007",
             subject="Resolution Notice - stage 4 - P.T. (DOB 14/03/2015)",
             body=(
                 "Dear OSCP\n\n"
@@ -255,9 +256,10 @@ def messages() -> list[Mail]:
                 "Named Nurse Safeguarding Children | NHS Trust (sample)\n"
             ),
             expect=expect("stage-summary", thread="oldham-C", stage=1, outcome="unreadable",
-                          child="Alfie Larkspur", reason="form-error",
+                          child="Alfie Larkspur",
                           features=("non-ascii-name", "unreadable-outcome"),
-                          notes="The outcome line is none of resolved/escalated/actions agreed: needs review."),
+                          notes="The outcome line is none of resolved/escalated/actions agreed: the case "
+                                "is flagged for a person to review, never guessed."),
         ),
         Mail(
             key="oldham-010", sent="2026-11-16 11:04:00", sender=LUKAS, to=[BU],

@@ -210,8 +210,9 @@ def messages() -> list[Mail]:
                                          _summary_log_docx())],
             expect=expect("filled-template",
                           template=template("summary-log", "docx", "Escalation Summary Log Q3 - Oakfield.docx"),
-                          features=("periodic-return",),
-                          notes="Appendix 4 return: filed for the business unit, no case stage changes."),
+                          features=("periodic-return",), acknowledge=False,
+                          notes="Appendix 4 return: filed for the business unit without a case, so no stage "
+                                "changes and no acknowledgement (acknowledgements are sent on cases)."),
         ),
         Mail(
             key="sandwell-009", sent="2026-12-01 10:00:00", sender=("SCSP Events", "events@sandwell.example"),
@@ -248,6 +249,8 @@ def messages() -> list[Mail]:
             key="sandwell-011", sent="2026-12-01 14:07:00", sender=SIAN, to=[BU], reply_to="sandwell-010",
             subject="RE: " + PROTECTED_SUBJECT,
             body="Password: Sandwell2026\n\nSiân\n",
-            expect=expect("reply", thread="sandwell-C", child=TOBIAS, features=("in-reply-to", "password-in-body")),
+            expect=expect("reply", thread="sandwell-C", child=TOBIAS, reason="answers-quarantined",
+                          features=("in-reply-to", "password-in-body"),
+                          notes="It answers a message held in quarantine, so it is held beside it for a person."),
         ),
     ]

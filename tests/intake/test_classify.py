@@ -126,6 +126,11 @@ SUBJECTS = [
     ("Lunch on Friday?", NOT, None),
     ("", NOT, None),
     ("Escalation & Resolution Protocol: Stage 22x Summary", NOT, None),
+    # the LSCP/LSAB process calls its stages steps; Sandwell's document is an "Escalation Policy"
+    ("Escalation to Resolution Process: Step 3 Summary", SUMMARY, 3),
+    ("RE: Escalation to Resolution - step two summary", SUMMARY, 2),
+    ("SCSP Escalation Policy: Stage 2 Summary - T.Q.", SUMMARY, 2),
+    ("Escalation policy review: step 2 summary of consultation responses", NOT, None),
 ]
 
 

@@ -136,7 +136,7 @@ def test_every_category_the_demo_needs_is_present(expected):
     by_template = {m["template"]["kind"]: m["protocol"] for m in entries if m["template"]}
     assert by_template["resolution-notice"] == "oldham" and by_template["escalation-concern"] == "sandwell"
     assert {m["quarantine_reason"] for m in entries if m["disposition"] == "quarantine"} == {
-        "hostile-attachment", "spoofed-sender", "form-error"}
+        "hostile-attachment", "spoofed-sender", "form-error", "answers-quarantined"}
     features = {f for m in entries for f in m["features"]}
     assert features >= {"encoded-word-subject", "non-ascii-name", "in-reply-to", "tnef", "aw-prefix",
                         "macro-enabled", "zip-bomb", "address-in-display-name"}
