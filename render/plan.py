@@ -164,6 +164,7 @@ _CLASSIFIED = {
     "stage-3-notification": "Notification of escalation progressing to stage 3",
     "filled-template": "Filled template",
     "reply": "Reply on the case",
+    "automatic": "Automatic message",
 }
 
 
@@ -176,6 +177,8 @@ def _what_was_recorded(d: dict[str, Any]) -> str:
         text = f"the notification of escalation progressing to stage {d.get('stage') or 3}"
     elif kind == "filled-template":
         text = "a filled template"
+    elif kind == "reply":
+        text = "a reply on the case"
     else:
         text = "a message on the case"
     return f"{text}, with {forms}" if forms else text
@@ -196,6 +199,7 @@ def _acknowledgement(
         return Skipped(key, f"the sender {str(d.get('sender'))[:80]!r} is not one usable address")
     clock = _clock(protocol, facts, event.at, calendar)
     timing = _timing_at(clock)
+    due_note = ""
     if timing is not None:
         stage = protocol.stage(timing.stage, timing.variant)
         stage_number, stage_name, due, basis, cumulative = (
@@ -204,8 +208,10 @@ def _acknowledgement(
     else:
         stage = protocol.stages[0]
         stage_number, stage_name, due, basis, cumulative = stage.number, stage.name, None, "no stage recorded yet", None
+        due_note = "Not yet known: no stage of the protocol has been recorded on the case"
     if clock.resolved is not None:
         due, cumulative = None, None
+        due_note = f"Nothing further is due: the case was resolved on {to_local(clock.resolved):%d %B %Y}"
         if_unresolved = "The case is recorded as resolved; nothing further is due under the protocol."
     else:
         following = protocol.next_stage(stage.number)
@@ -240,6 +246,7 @@ def _acknowledgement(
         cumulative_due=cumulative,
         next_action=clock.next_action,
         if_unresolved=if_unresolved,
+        due_note=due_note,
     )
     return Planned(
         key=key, kind="acknowledgement", document="acknowledgement", case_ref=facts.ref, recipient=recipient,

@@ -104,6 +104,8 @@ class AcknowledgementView(Letter):
     cumulative_due: datetime | None = None
     next_action: str
     if_unresolved: str
+    due_note: str = Field("", description="What to print instead of a due time when there is none for a "
+                          "reason other than the protocol's timescale (the case is resolved; no stage yet).")
 
 
 NOTICE_KINDS = ("stage3-notification", "stage4-account", "iro-notice", "stage-entry")

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols import LOCAL, WorkingCalendar, default_registry, to_local
+from render.text import render_text
 from render.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
 from render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
 
@@ -221,3 +222,18 @@ def test_planning_again_asks_for_the_same_messages(minutes):
     if timed:
         assert in_working_hours(now, ENGLAND)
         assert timed[0].endswith(":3:2026-12-29T23:59:59+00:00")
+
+
+def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
+    """GIVEN an Oldham stage 3 summary saying resolved WHEN its acknowledgement is planned
+    THEN it states the case is resolved and that nothing further is due, not a missing timescale."""
+    at = local(2026, 12, 24, 15)
+    events = [*OLDHAM_STAGE2_ESCALATED,
+              EventFacts(id=5, kind="resolved", at=at, stage=3, detail={"because": "stage 3 summary: resolved"}),
+              _message(6, at, stage=3, outcome="resolved", subject="Escalation & Resolution Protocol: Stage 3 Summary")]
+    plan = _plan(_case("oldham", events, status="resolved"), at)
+    (ack,) = [p for p in plan.planned if p.key == "ack:6"]
+    assert ack.view.due is None
+    assert ack.view.due_note == "Nothing further is due: the case was resolved on 24 December 2026"
+    assert ack.view.next_action.startswith("None: resolved")
+    assert "Due: Nothing further is due: the case was resolved on 24 December 2026" in render_text("acknowledgement.txt", ack.view)
