@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  records/    {len(result.records)} auditor records (PDF/A-3, case JSON embedded)")
     print(f"  maildir/    each inbox, with Resdesk/Processed and Resdesk/Quarantine folders")
     print(f"  resdesk.sqlite3, archive/  the case file and every message and document by SHA-256")
-    print(f"\nThis run sent {result.sent} message(s).")
+    print(f"\nThis run sent {result.sent} message(s). To look around the case file:")
+    database = f"RESDESK_STORAGE__DATABASE=sqlite:///{out / 'resdesk.sqlite3'} RESDESK_STORAGE__ARCHIVE={out / 'archive'}"
+    print(f"  {database} .venv/bin/resdesk cases --now {now:%Y-%m-%dT%H:%M}")
+    print(f"  {database} .venv/bin/resdesk case OLD-2026-0002 --now {now:%Y-%m-%dT%H:%M}")
     return 0
 
 
