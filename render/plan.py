@@ -12,7 +12,8 @@ messages and the outbox keeps one of each:
   gives or else the partnership's business unit, when the rule's condition holds;
 - ``reminder:<case>:<stage>:<due>``: on the working day a stage is due, before its
   due time, to the business unit;
-- ``overdue:<case>:<stage>:<due>``: once a stage's due time has passed.
+- ``overdue:<case>:<stage>:<due>``: once a stage's due time has passed, and
+  ``overdue:<case>:<stage>:cumulative:<due>`` once its cumulative target has.
 
 A rule to notify "before entry" (Sandwell: the Director for Quality and Review
 before stage 3) is honoured at the earliest moment the case file knows of it: the
@@ -353,33 +354,39 @@ def _notice(
 def _reminders(
     facts: CaseFacts, protocol: Protocol, calendar: WorkingCalendar, now: datetime, business_unit: str
 ) -> list[Planned]:
+    """The stage's reminder or overdue alert, and an alert once its cumulative target has passed."""
     if facts.status == RESOLVED or not in_working_hours(now, calendar):
         return []
     clock = _clock(protocol, facts, now, calendar)
     current = clock.current
-    if current is None or current.due is None:
-        return []
     recipient = address_of(business_unit, "Business Unit")
-    if recipient is None:
+    if current is None or recipient is None:
         return []
-    if now > current.due:
-        kind = "overdue"
-    elif to_local(now).date() >= _reminder_day(current.due, calendar):
-        kind = "reminder"
-    else:
-        return []
-    view = ReminderView(
-        kind=kind, case_ref=facts.ref, protocol_name=_protocol_name(protocol), sender_agency=protocol.name,
-        recipient=Party(name="Business Unit", email=addr_spec(recipient)), issued_at=now, as_of=now,
-        stage=current.stage, stage_name=current.name, due=current.due, basis=current.basis,
-        next_action=clock.next_action,
-    )
-    key = f"{kind}:{facts.ref}:{_stage_label(current.stage, current.variant)}:{_due_key(current.due)}"
-    words = "overdue alert" if kind == "overdue" else "reminder"
-    return [
-        Planned(key=key, kind=kind, document="reminder", case_ref=facts.ref, recipient=recipient, view=view,
-                description=f"{words}: stage {current.stage} due {_due_key(current.due)}")
-    ]
+    stage = _stage_label(current.stage, current.variant)
+    found: list[Planned] = []
+
+    def owe(kind: str, key: str, due: datetime, basis: str, words: str) -> None:
+        view = ReminderView(
+            kind=kind, case_ref=facts.ref, protocol_name=_protocol_name(protocol), sender_agency=protocol.name,
+            recipient=Party(name="Business Unit", email=addr_spec(recipient)), issued_at=now, as_of=now,
+            stage=current.stage, stage_name=current.name, due=due, basis=basis, next_action=clock.next_action,
+        )
+        found.append(Planned(key=key, kind=kind, document="reminder", case_ref=facts.ref, recipient=recipient,
+                             view=view, description=f"{words}: stage {current.stage} due {_due_key(due)}"))
+
+    if current.due is not None:
+        if now > current.due:
+            owe("overdue", f"overdue:{facts.ref}:{stage}:{_due_key(current.due)}", current.due, current.basis,
+                "overdue alert")
+        elif to_local(now).date() >= _reminder_day(current.due, calendar):
+            owe("reminder", f"reminder:{facts.ref}:{stage}:{_due_key(current.due)}", current.due, current.basis,
+                "reminder")
+    cumulative = current.cumulative_due
+    if cumulative is not None and now > cumulative:
+        days = protocol.stage(current.stage, current.variant).cumulative_working_days
+        owe("overdue", f"overdue:{facts.ref}:{stage}:cumulative:{_due_key(cumulative)}", cumulative,
+            f"the cumulative target of {days} working days from the start of the case", "cumulative target passed")
+    return found
 
 
 def plan_case(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +89,15 @@ def recorded(
 
 
 def oldham_stage2_escalated(store: Store, at: datetime = local(2026, 12, 23, 10, 0), **changes) -> str:
-    """An Oldham case at stage 2 whose summary, received at ``at``, says escalated. Returns its ref."""
+    """An Oldham case opened a week before ``at``, escalated past stage 1 five days before, whose
+    stage 2 summary, received at ``at``, says escalated. Returns its ref."""
     oldham = REGISTRY.get("oldham")
     with store.transaction() as tx:
         case = tx.create_case(
-            oldham, local(2026, 12, 16, 9, 0), child_name="Zoë Adeyemi", child_identifier="943 476 5919",
+            oldham, at - timedelta(days=7), child_name="Zoë Adeyemi", child_identifier="943 476 5919",
         )
         tx.add_party(case, name=PRACTITIONER_NAME, email=PRACTITIONER, agency="Northern Care Alliance", role="Team Manager")
-        tx.record_stage_summary(case, oldham, 1, "escalated", local(2026, 12, 18, 16, 0), message_id="<stage1@nca.example>")
+        tx.record_stage_summary(case, oldham, 1, "escalated", at - timedelta(days=5), message_id="<stage1@nca.example>")
         tx.record_stage_summary(case, oldham, 2, "escalated", at, message_id="<stage2@nca.example>")
         recorded(tx, case, at, references=["<stage1@nca.example>"], **changes)
         return case.ref

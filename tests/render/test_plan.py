@@ -147,6 +147,11 @@ def test_reminder_on_the_due_day_in_working_hours_and_overdue_after():
     assert extra(local(2026, 12, 29, 11)) == ["reminder:OLD-2026-0007:3:2026-12-29T23:59:59+00:00"]
     assert extra(local(2026, 12, 29, 18)) == []  # after hours
     assert extra(local(2026, 12, 30, 9, 0)) == ["overdue:OLD-2026-0007:3:2026-12-29T23:59:59+00:00"]
+    # Stage 3's cumulative target is day 11 from the case's start on 16 Dec: Tue 5 Jan 2027.
+    assert extra(local(2027, 1, 6, 9, 0)) == [
+        "overdue:OLD-2026-0007:3:2026-12-29T23:59:59+00:00",
+        "overdue:OLD-2026-0007:3:cumulative:2027-01-05T23:59:59+00:00",
+    ]
     overdue = [p for p in _plan(facts, local(2026, 12, 30, 9)).planned if p.kind == "overdue"][0]
     assert overdue.recipient.endswith(f"<{BU}>")
 
@@ -217,11 +222,13 @@ def test_planning_again_asks_for_the_same_messages(minutes):
         "ack:4",
         "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr",
     ]
-    timed = [p.key for p in plan.planned if p.kind in ("reminder", "overdue")]
-    assert len(timed) <= 1
+    timed = sorted(p.key for p in plan.planned if p.kind in ("reminder", "overdue"))
     if timed:
         assert in_working_hours(now, ENGLAND)
-        assert timed[0].endswith(":3:2026-12-29T23:59:59+00:00")
+    stage_due = [k for k in timed if k.endswith(":3:2026-12-29T23:59:59+00:00")]
+    cumulative = [k for k in timed if k.endswith(":3:cumulative:2027-01-05T23:59:59+00:00")]
+    assert len(stage_due) == len(timed) - len(cumulative) <= 1
+    assert (len(cumulative) == 1) == (timed != [] and now > local(2027, 1, 5, 23, 59, 59))
 
 
 def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
