@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resdesk.errors import ResdeskError
+
 from .compose import compose_acknowledgement, compose_notice, compose_reminder
 from .documents import render_escalation_concern, render_resolution_notice, render_resolution_notice_docx
 from .outbox import MailAttachment, OutboundMail, with_case_token
@@ -57,8 +59,14 @@ def _with_form(planned: Planned, sender: str) -> OutboundMail:
     elif isinstance(form, EscalationConcernView):
         attachments = [
             MailAttachment(filename=f"escalation-concern-{ref}.pdf", content=render_escalation_concern(form)),
-            MailAttachment(filename=f"escalation-concern-{ref}.docx", content=_escalation_docx(form), media_type=DOCX),
         ]
+        try:
+            word = _escalation_docx(form)
+        except (ResdeskError, ValueError):
+            # A value the fillable form refuses must not hold back the notice: the PDF carries it all.
+            word = None
+        if word is not None:
+            attachments.append(MailAttachment(filename=f"escalation-concern-{ref}.docx", content=word, media_type=DOCX))
     else:
         raise TypeError(f"no template for {type(form).__name__}")
     return OutboundMail(
