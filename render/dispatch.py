@@ -24,6 +24,7 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cases import outbox
 from cases.models import Outbound
@@ -145,24 +146,29 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
     message, raw = build_message(assembled.mail)
     recipients = envelope_recipients(assembled.mail)
     _, eml_path = store.archive_message(raw)
-    with store.transaction() as tx:
-        existing = outbox.by_key(tx, planned.key)
-        if existing is not None:
-            return existing, False
-        case = tx.case_by_ref(planned.case_ref)
-        for document in assembled.documents:
-            tx.add_document(case, planned.document, document.filename, document.media_type, document.content)
-        return outbox.enqueue(
-            tx,
-            idempotency_key=planned.key,
-            message_id=str(message["Message-ID"]),
-            kind=planned.kind,
-            recipients=recipients,
-            subject=str(message["Subject"]),
-            raw=raw,
-            path=str(eml_path),
-            case=case,
-        )
+    try:
+        with store.transaction() as tx:
+            existing = outbox.by_key(tx, planned.key)
+            if existing is not None:
+                return existing, False
+            case = tx.case_by_ref(planned.case_ref)
+            for document in assembled.documents:
+                tx.add_document(case, planned.document, document.filename, document.media_type, document.content)
+            return outbox.enqueue(
+                tx,
+                idempotency_key=planned.key,
+                message_id=str(message["Message-ID"]),
+                kind=planned.kind,
+                recipients=recipients,
+                subject=str(message["Subject"]),
+                raw=raw,
+                path=str(eml_path),
+                case=case,
+            )
+    except IntegrityError:
+        # Another process wrote the same key first (its documents are filed, ours rolled back).
+        with store.transaction() as tx:
+            return outbox.by_key(tx, planned.key), False
 
 
 def run_tick(

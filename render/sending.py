@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol as TypingProtocol, Sequence
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from cases import outbox
 from cases.models import PENDING, Case, Lease, Outbound, utcnow
@@ -87,17 +88,21 @@ def _holder_is_dead(holder: str) -> bool:
 
 
 def take_lease(store: Store) -> bool:
+    """Take the sender lease if it is free, lapsed, ours, or held by a dead process on this host."""
     now = utcnow()
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE, with_for_update=True)
-        if lease is None:
-            tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
+    try:
+        with store.transaction() as tx:
+            lease = tx.session.get(Lease, LEASE, with_for_update=True)
+            if lease is None:
+                tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
+                return True
+            if lease.holder != _HOLDER and lease.expires_at > now and not _holder_is_dead(lease.holder):
+                return False
+            lease.holder = _HOLDER
+            lease.expires_at = now + LEASE_TTL
             return True
-        if lease.holder != _HOLDER and lease.expires_at > now and not _holder_is_dead(lease.holder):
-            return False
-        lease.holder = _HOLDER
-        lease.expires_at = now + LEASE_TTL
-        return True
+    except IntegrityError:  # another process created the lease at the same moment
+        return False
 
 
 def _renew_lease(store: Store) -> None:

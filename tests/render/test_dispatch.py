@@ -203,9 +203,12 @@ CHILD = textwrap.dedent(
     store = open_store(settings.storage.database, settings.storage.archive)
     if mode == "after-acceptance":
         sender = PauseAfterAcceptance(sender_for(server))
-    else:
+    elif mode == "before-data":
         sender = PauseBeforeData(PhasedSmtpSender(sender_for(server)))
-    run_tick(store, settings, REGISTRY, now, sender)
+    else:
+        sender = sender_for(server)
+    report = run_tick(store, settings, REGISTRY, now, sender)
+    print(len(report.sent), flush=True)
     """
 )
 
@@ -413,3 +416,29 @@ def test_killed_before_data_is_sent_again_once(store, smtp_server, tmp_path):
     with store.transaction() as tx:
         assert tx.session.execute(select(Alert)).scalars().all() == []
         assert {r.state for r in tx.session.execute(select(Outbound)).scalars()} == {"sent"}
+
+
+def test_two_ticks_at_once_send_each_message_once(store, smtp_server, tmp_path):
+    """GIVEN the Oldham case WHEN two tick processes run at the same moment, then one more
+    THEN each message is written once and arrives once: the acknowledgement and the notification."""
+    oldham_stage2_escalated(store)
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path), str(smtp_server.port), NOW.isoformat(), "plain"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, NOW + timedelta(minutes=1), sender_for(smtp_server))
+    ids = [_parse(m.raw)["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    with store.transaction() as tx:
+        rows = tx.session.execute(select(Outbound)).scalars().all()
+        assert len(rows) == 2 and {r.state for r in rows} == {"sent"}
+        assert len(tx.session.execute(select(Document)).scalars().all()) == 2
