@@ -66,5 +66,7 @@ class PhasedSmtpSender:
             ) from error
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
             raise TemporarySendFailure(message_id, f"the connection failed ({error})") from error
+        except smtplib.SMTPException as error:  # e.g. STARTTLS or AUTH the server does not offer
+            raise TemporarySendFailure(message_id, f"the SMTP session failed ({error})") from error
         if refused:
             raise PermanentSendFailure(message_id, f"some recipients were refused: {sorted(refused)}")
