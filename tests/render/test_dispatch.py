@@ -442,3 +442,39 @@ def test_two_ticks_at_once_send_each_message_once(store, smtp_server, tmp_path):
         rows = tx.session.execute(select(Outbound)).scalars().all()
         assert len(rows) == 2 and {r.state for r in rows} == {"sent"}
         assert len(tx.session.execute(select(Document)).scalars().all()) == 2
+
+
+def test_hostile_values_from_mail_travel_as_text_through_every_document(store, smtp_server, tmp_path, listener):
+    """GIVEN a case whose child name, sender name, subject and form fields hold markup that would
+    embed /etc/passwd, load from a listening port, or run template code WHEN the tick sends its
+    acknowledgement, stage 3 notification and (after escalation) Resolution Notice THEN every PDF
+    embeds no file, nothing connects to the port, and the values print as typed."""
+    from pypdf import PdfReader
+
+    attach = "<link rel=attachment href=file:///etc/passwd>"
+    image = f"<img src=http://127.0.0.1:{listener.port}/>"
+    template = "{{ cycler.__init__.__globals__ }}"
+    oldham = REGISTRY.get("oldham")
+    stage4_at = SUMMARY_AT + timedelta(days=1)
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, SUMMARY_AT - timedelta(days=7), child_name=f"Zoë {attach}")
+        tx.record_stage_summary(case, oldham, 2, "escalated", SUMMARY_AT)
+        recorded(tx, case, SUMMARY_AT, sender_name=f"Dev {template}", subject=f"Stage 2 Summary {image}")
+        tx.add_event(case, "form-read", stage4_at, detail={"kind": "resolution-notice", "filename": "rn.docx",
+                                                          "fields": {"outcome_summary": f"{image} {template}"}})
+        tx.record_stage_summary(case, oldham, 3, "escalated", stage4_at)
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, stage4_at + timedelta(minutes=1), sender_for(smtp_server))
+    pdfs = [
+        part.get_content()
+        for message in smtp_server.messages
+        for part in _parse(message.raw).iter_attachments()
+        if part.get_content_type() == "application/pdf"
+    ]
+    assert len(pdfs) == 3  # the acknowledgement, the stage 3 notification, the Resolution Notice
+    text = ""
+    for index, pdf in enumerate(pdfs):
+        assert len(PdfReader(BytesIO(pdf)).attachments) == 0
+        text += pdf_text(pdf, tmp_path, f"{index}.pdf")
+    assert listener.connections == 0
+    for value in (attach, image, template):
+        assert value in text
