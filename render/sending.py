@@ -54,6 +54,7 @@ __all__ = [
     "take_lease",
     "release_lease",
     "recover_interrupted",
+    "settle_unconfirmed",
     "row_summary",
     "send_due",
 ]
@@ -159,6 +160,29 @@ def recover_interrupted(store: Store, now: datetime) -> list[dict[str, Any]]:
             tx.raise_alert("outbound-unconfirmed", detail, at=now)
             found.append(detail)
     return found
+
+
+def settle_unconfirmed(store: Store, message_id: str, *, delivered: bool, now: datetime, actor: str = "person") -> dict[str, Any]:
+    """A person's answer about an unconfirmed message: it was delivered (recorded as sent),
+    or it was not (queued again, to go at the next tick). Either way it leaves an audit entry."""
+    from resdesk.errors import UsageError
+
+    with store.transaction() as tx:
+        row = outbox.by_message_id(tx, message_id.strip())
+        if row is None or row.state != UNCONFIRMED:
+            state = "no such message" if row is None else f"it is {row.state}"
+            raise UsageError(f"The outbox holds no unconfirmed message {message_id} ({state}).")
+        ref = _case_ref(tx, row)
+        if delivered:
+            _record_sent(tx, row, now)
+        else:
+            row.state = PENDING
+            row.next_attempt_at = None
+        tx.audit(actor, "outbound-settled", ref, {
+            "message_id": row.message_id, "key": row.idempotency_key,
+            "answer": "delivered" if delivered else "not delivered: queued again",
+        })
+        return row_summary(row, ref, state=row.state)
 
 
 # -- sending ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 Evaluates every case, queues each acknowledgement, stage-entry notice, reminder
 and overdue alert it owes (once, however often it runs) and sends what is due.
+``--delivered ID`` / ``--not-delivered ID`` settle a message left unconfirmed by a
+crash mid-send, once a person has checked whether it arrived.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ def register(subparsers) -> None:
     parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
     parser.add_argument("--now", metavar="WHEN", help="run as at this time (default: now); without an offset, local time")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    settle = parser.add_mutually_exclusive_group()
+    settle.add_argument(
+        "--delivered", metavar="MESSAGE-ID",
+        help="an unconfirmed message was checked and did arrive: record it as sent (then tick as usual)",
+    )
+    settle.add_argument(
+        "--not-delivered", metavar="MESSAGE-ID",
+        help="an unconfirmed message was checked and did not arrive: send it again at this tick",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -38,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
     store = open_store(settings.storage.database, settings.storage.archive)
     try:
+        if args.delivered or args.not_delivered:
+            from render.sending import settle_unconfirmed
+
+            settle_unconfirmed(store, args.delivered or args.not_delivered, delivered=bool(args.delivered), now=now)
         report = run_tick(
             store, settings, registry, now, None,
             calendar_for=lambda protocol: calendar_for(protocol, settings),

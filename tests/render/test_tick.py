@@ -93,3 +93,35 @@ def test_tick_with_a_bad_time_is_a_usage_error(tmp_path, smtp_server, capsys):
     assert main(["tick", "--config", str(config), "--now", "next tuesday"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("resdesk: Cannot read the --now time") and err.count("\n") == 1
+
+
+def test_unconfirmed_message_is_settled_by_a_person(tmp_path, smtp_server, capsys):
+    """GIVEN a stage 3 notification left unconfirmed by a crash mid-send WHEN a person runs
+    `resdesk tick --not-delivered ID` THEN it is sent again, once; and `--delivered` for a message that is
+    not unconfirmed is refused with exit status 2."""
+    from sqlalchemy import update
+
+    from cases import Outbound
+
+    config = write_config(tmp_path, smtp_server)
+    store = open_store(f"sqlite:///{tmp_path / 'resdesk.sqlite3'}", tmp_path / "archive")
+    oldham_stage2_escalated(store, at=local(2026, 11, 2, 10, 0))
+    store.close()
+    first = _tick(config, "2026-11-02T10:05", capsys)
+    notice = next(row for row in first["sent"] if row["kind"] == "notice")
+    # What a crash between DATA and the commit leaves: the row as it was while transmitting.
+    store = open_store(f"sqlite:///{tmp_path / 'resdesk.sqlite3'}", tmp_path / "archive")
+    with store.transaction() as tx:
+        tx.session.execute(update(Outbound).where(Outbound.message_id == notice["message_id"]).values(state="sending"))
+    store.close()
+    smtp_server.clear()
+    recovered = _tick(config, "2026-11-02T10:10", capsys)
+    assert [row["message_id"] for row in recovered["unconfirmed"]] == [notice["message_id"]]
+    assert smtp_server.messages == []
+    again = main(["tick", "--config", str(config), "--now", "2026-11-02T10:15", "--json",
+                  "--not-delivered", notice["message_id"]])
+    sent = json.loads(capsys.readouterr().out)["sent"]
+    assert again == 0 and [row["message_id"] for row in sent] == [notice["message_id"]]
+    assert len(smtp_server.messages) == 1
+    assert main(["tick", "--config", str(config), "--delivered", notice["message_id"]]) == 2
+    assert "no unconfirmed message" in capsys.readouterr().err
