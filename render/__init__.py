@@ -65,6 +65,7 @@ from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFa
 from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
 from .dispatch import TickReport, run_tick
 from .smtp_phased import PhasedSmtpSender
+from .sending import recover_interrupted, settle_unconfirmed
 from .record import case_record_view, write_case_record
 
 __all__ = [
@@ -77,6 +78,8 @@ __all__ = [
     "TickReport",
     "run_tick",
     "PhasedSmtpSender",
+    "recover_interrupted",
+    "settle_unconfirmed",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",
