@@ -112,11 +112,22 @@ def _unpack_outbox(out: Path) -> None:
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         case = str(message.get("X-Resdesk-Case", "") or "no-case")
         for part in message.iter_attachments():
-            name = Path(part.get_filename() or "attachment").name
-            target = documents / case / name
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(part.get_content() if isinstance(part.get_content(), bytes) else part.get_content().encode())
+            content = part.get_content()
+            content = content if isinstance(content, bytes) else content.encode("utf-8")
+            _keep(documents / case, Path(part.get_filename() or "attachment").name, content)
+
+
+def _keep(folder: Path, name: str, content: bytes) -> None:
+    """Write ``content`` as ``name`` in ``folder``, numbering it when another document has that name."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, 1000):
+        target = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+        if not target.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            return
+        if target.read_bytes() == content:
+            return
 
 
 def quarantined(out: Path) -> list[dict[str, str]]:
