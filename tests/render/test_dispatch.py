@@ -478,3 +478,29 @@ def test_hostile_values_from_mail_travel_as_text_through_every_document(store, s
     assert listener.connections == 0
     for value in (attach, image, template):
         assert value in text
+
+
+def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_history(store, smtp_server, tmp_path):
+    """GIVEN a Gloucestershire case escalated stage by stage to stage 4 WHEN the tick runs THEN the
+    business unit (the definition gives no address) gets the stage 3 record and the stage 4 full
+    account, whose PDF tells each stage's summary and entry in order."""
+    glos = REGISTRY.get("gloucestershire")
+    with store.transaction() as tx:
+        case = tx.create_case(glos, local(2026, 11, 2, 9), child_name="Rhys Vaughan")
+        for stage, day in ((1, 2), (2, 4), (3, 9)):
+            tx.record_stage_summary(case, glos, stage, "escalated", local(2026, 11, day, 15))
+        ref = case.ref
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, local(2026, 11, 9, 15, 5), sender_for(smtp_server))
+    to_unit = [_parse(m.raw) for m in smtp_server.messages if m.rcpt_tos == (BUSINESS_UNIT,)]
+    subjects = sorted(m["Subject"] for m in to_unit)
+    assert subjects == [
+        f"Escalation at stage 3: for the Business Unit's record [{ref}]",
+        f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
+    ]
+    account = next(m for m in to_unit if m["Subject"].startswith("Stage 4"))
+    (pdf,) = [part.get_content() for part in account.iter_attachments()]
+    qpdf_check(pdf, tmp_path)
+    text = pdf_text(pdf, tmp_path)
+    assert "History of the dispute and resolution attempts" in text and "Rhys Vaughan" in text
+    positions = [text.index(f"Stage {n} summary received (outcome: escalated)") for n in (1, 2, 3)]
+    assert positions == sorted(positions)
