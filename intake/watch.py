@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Protocol as Interface
 
 from sqlalchemy import select
 
+from cases.holders import holder_is_gone, holder_name
 from cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from cases.store import Store
 from intake.ledger import Claim, Ledger
@@ -74,7 +73,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def default_worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return holder_name(threading.get_ident())
 
 
 def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
@@ -95,32 +94,6 @@ def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
     except Exception:  # noqa: BLE001 - a header the parser cannot read is the processor's to report
         return found
     return found
-
-
-def _holder_is_gone(holder: str) -> bool:
-    """True when ``holder`` names a process on this machine that has exited."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
 
 
 class Watcher:
@@ -160,7 +133,7 @@ class Watcher:
         """
         if not self.ledger.acquire_lease(self.lease_name, self.worker, self.lease_seconds):
             holder = self.ledger.lease_holder(self.lease_name)
-            if holder is None or not _holder_is_gone(holder):
+            if holder is None or not holder_is_gone(holder):
                 return False
             log.warning("the watcher %s stopped without releasing %s; taking it over", holder, self.lease_name)
             self.ledger.release_lease(self.lease_name, holder)

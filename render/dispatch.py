@@ -96,14 +96,8 @@ def default_sender(settings) -> MailSender:
 
 
 def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
-    """The protocol's nation's working days less the partnership's closure days."""
-    closures = []
-    for text in settings.partnership.extra_closure_days:
-        try:
-            closures.append(date.fromisoformat(text))
-        except ValueError:
-            continue  # the settings check reports a bad closure day; here it is simply not a closure
-    return WorkingCalendar(protocol.nation, closures)
+    """The protocol's nation's working days, less the partnership's closure days (settings)."""
+    return WorkingCalendar(protocol.nation, settings.partnership.extra_closure_days)
 
 
 # -- planning and queueing --------------------------------------------------------------------

@@ -26,8 +26,6 @@ restarts. A temporary failure is retried later with backoff, up to
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol as TypingProtocol, Sequence
@@ -36,6 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from cases import outbox
+from cases.holders import holder_is_gone, holder_name
 from cases.models import PENDING, Case, Lease, Outbound, utcnow
 from cases.store import Store, Tx
 from cases.timeline import NOTICE_SENT
@@ -63,7 +62,7 @@ CONNECTING, SENDING, UNCONFIRMED, FAILED = "connecting", "sending", "unconfirmed
 LEASE = "outbox-sender"
 LEASE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 12
-_HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_HOLDER = holder_name(uuid.uuid4().hex[:8])
 
 
 class MailSender(TypingProtocol):
@@ -71,21 +70,6 @@ class MailSender(TypingProtocol):
 
 
 # -- the sender lease -------------------------------------------------------------------------
-
-
-def _holder_is_dead(holder: str) -> bool:
-    """True when the lease holder was a process on this host that no longer runs."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def take_lease(store: Store) -> bool:
@@ -97,7 +81,7 @@ def take_lease(store: Store) -> bool:
             if lease is None:
                 tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
                 return True
-            if lease.holder != _HOLDER and lease.expires_at > now and not _holder_is_dead(lease.holder):
+            if lease.holder != _HOLDER and lease.expires_at > now and not holder_is_gone(lease.holder):
                 return False
             lease.holder = _HOLDER
             lease.expires_at = now + LEASE_TTL

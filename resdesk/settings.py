@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -38,7 +39,7 @@ class PartnershipSettings(_Section):
     protocols_dir: str | None = Field(
         None, description="A folder of extra protocol definition files (one TOML file per partnership)."
     )
-    extra_closure_days: list[str] = Field(
+    extra_closure_days: list[date] = Field(
         default_factory=list,
         description="Local closure days (ISO dates) that are not working days, besides bank holidays.",
     )

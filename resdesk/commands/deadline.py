@@ -80,15 +80,6 @@ def run(args: argparse.Namespace) -> int:
 
 def calendar_for(protocol, settings):
     """The protocol's nation's working days, less the partnership's own closure days."""
-    from datetime import date
-
     from protocols import WorkingCalendar
-    from resdesk.errors import UsageError
 
-    closures = []
-    for text in settings.partnership.extra_closure_days:
-        try:
-            closures.append(date.fromisoformat(text))
-        except ValueError:
-            raise UsageError(f"The closure day '{text}' in partnership.extra_closure_days is not an ISO date.") from None
-    return WorkingCalendar(protocol.nation, closures)
+    return WorkingCalendar(protocol.nation, settings.partnership.extra_closure_days)

@@ -48,6 +48,7 @@ def test_password_in_file_is_refused(tmp_path):
         ('[mailbox\n', {}, "is not valid TOML"),
         ('[mailbox]\ncolour = "blue"\n', {}, "Setting mailbox.colour is invalid"),
         ("", {"RESDESK_MAILBOX__COLOUR": "blue"}, "RESDESK_MAILBOX__COLOUR names no setting"),
+        ('[partnership]\nextra_closure_days = ["24/12/2026"]\n', {}, "Setting partnership.extra_closure_days.0 is invalid"),
     ],
 )
 def test_bad_settings_are_one_clear_sentence(tmp_path, content, environ, message):
