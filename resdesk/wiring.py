@@ -75,24 +75,9 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     return Intake(settings, store, registry, protocol, source, watcher)
 
 
-def sender_for(settings: Settings):
-    """Where outbound mail goes: the pickup folder when one is set, else the SMTP server."""
-    if settings.smtp.pickup_folder:
-        from render.pickup import FolderSender
-
-        return FolderSender(settings.smtp.pickup_folder)
-    from render.smtp import SmtpSender
-
-    return SmtpSender.from_settings(settings.smtp)
-
-
 def tick(intake: Intake, now) -> object:
-    """Plan, queue and send what the case file owes now (``resdesk tick``'s work)."""
+    """Plan, queue and send what the case file owes now (``resdesk tick``'s work), through the
+    pickup folder or the SMTP server the settings name."""
     from render.dispatch import run_tick
-    from resdesk.commands.deadline import calendar_for
 
-    settings = intake.settings
-    return run_tick(
-        intake.store, settings, intake.registry, now, sender_for(settings),
-        calendar_for=lambda protocol: calendar_for(protocol, settings),
-    )
+    return run_tick(intake.store, intake.settings, intake.registry, now)

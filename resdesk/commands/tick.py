@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
     from cases import open_store
     from protocols import parse_when
     from render.dispatch import run_tick
-    from resdesk.commands.deadline import calendar_for
     from resdesk.commands.protocols import registry_for
     from resdesk.output import print_json
 
@@ -53,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
             from render.sending import settle_unconfirmed
 
             settle_unconfirmed(store, args.delivered or args.not_delivered, delivered=bool(args.delivered), now=now)
-        report = run_tick(
-            store, settings, registry, now, None,
-            calendar_for=lambda protocol: calendar_for(protocol, settings),
-        )
+        report = run_tick(store, settings, registry, now)
     finally:
         store.close()
     if args.json:
