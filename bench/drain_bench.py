@@ -14,7 +14,6 @@ memory is its own.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -83,17 +82,18 @@ def _raw_fetch(dovecot, user) -> float:
 
 
 def _drain(env: dict[str, str]) -> tuple[float, float, str]:
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "resdesk", "watch", "--once", "--json"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    output = process.stdout.read().decode()
-    if status != 0:
-        raise RuntimeError(f"the watcher failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, output.strip().replace("\n", " ")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:  # files: nothing must drain them
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "resdesk", "watch", "--once", "--json"], cwd=ROOT, env=env, stdout=out, stderr=err,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        out.seek(0), err.seek(0)
+        if status != 0:
+            raise RuntimeError(f"the watcher failed: {err.read().decode()[-2000:]}")
+        summary = " ".join(out.read().decode().split())
+    return elapsed, usage.ru_maxrss / 1024, summary
 
 
 def run() -> list[str]:
@@ -124,10 +124,20 @@ def run() -> list[str]:
         "| path | seconds | messages/s | ratio |",
         "|---|---:|---:|---:|",
         f"| raw imapclient FETCH BODY.PEEK[] (baseline) | {fetch_seconds:.1f} | {fetch_rate:,.0f} | 1.00 |",
-        f"| `resdesk watch --once`, whole intake | {drain_seconds:.1f} | {drain_rate:,.0f} | {ratio:.2f} |",
+        f"| `resdesk watch --once`, whole intake | {drain_seconds:.1f} | {drain_rate:,.0f} | {ratio:.3f} |",
         "",
         f"Target: drain at least half the raw FETCH rate — **{'met' if ratio >= TARGET_RATIO else 'NOT met'}** "
-        f"({ratio:.2f}).",
+        f"({ratio:.3f}).",
+        *([] if ratio >= TARGET_RATIO else [
+            "",
+            "Why: a raw FETCH only moves bytes, while the intake does per message what exactly-once filing "
+            "needs — a ledger claim committed before any work, MIME parsing and classification, sender "
+            "checks, reading any Word template, correlation, the case's events and its hash-chained audit "
+            "entries committed together with the claim's completion (SQLite, synchronous), the archived "
+            ".eml, and a MOVE. In Python that is milliseconds of CPU per message against microseconds for "
+            "the FETCH. Batching the claims, the recording transactions and the MOVEs per fetch batch is "
+            "the next step; even then parsing alone keeps the intake well below the FETCH rate.",
+        ]),
         f"Peak resident memory of the watcher during the drain: {peak_mb:.0f} MB — target {MEMORY_TARGET_MB} MB "
         f"**{'met' if peak_mb <= MEMORY_TARGET_MB else 'NOT met'}**.",
         f"Watcher's own summary: `{summary}`",

@@ -61,9 +61,9 @@ def _measure(dovecot, smtp, poll_seconds: float) -> list[float]:
             RESDESK_SMTP__SECURITY="none",
             RESDESK_SMTP__RATE_PER_RECIPIENT_PER_HOUR="1000",
         )
+        log = open(Path(folder) / "watch.log", "w+b")  # a file, not a pipe nobody drains
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "resdesk", "watch"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "resdesk", "watch"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )
         try:
             time.sleep(3.0)  # started and idling
@@ -75,12 +75,14 @@ def _measure(dovecot, smtp, poll_seconds: float) -> list[float]:
                 deadline = started + 60
                 while not _acknowledged(smtp, message_id):
                     if time.perf_counter() > deadline or watcher.poll() is not None:
-                        raise RuntimeError(f"no acknowledgement for message {i}: {watcher.stderr.read().decode()[-2000:] if watcher.poll() is not None else 'timed out'}")
+                        log.seek(0)
+                        raise RuntimeError(f"no acknowledgement for message {i}: {log.read().decode()[-2000:]}")
                     time.sleep(0.005)
                 samples.append(time.perf_counter() - started)
         finally:
             watcher.terminate()
             watcher.wait(timeout=30)
+            log.close()
     return samples
 
 

@@ -180,10 +180,19 @@ class Watcher:
                     f"The lease on {self.lease_name} was taken by another watcher; stopping so that no message "
                     "is handled twice."
                 )
+            to_file: dict[str, list[MessageRef]] = {}
             for fetched in self.source.fetch(batch, self.max_bytes):
                 state = self._handle(fetched)
-                if state is not None:
-                    report.filed[state] += 1
+                if state is None:
+                    continue
+                report.filed[state] += 1
+                destination = self._destination(state)
+                if destination is not None:
+                    to_file.setdefault(destination, []).append(fetched.ref)
+            # Filed after their records are committed: a crash in between leaves the moves owed,
+            # and the next drain makes them (see _file_owed_moves).
+            for destination, refs in to_file.items():
+                self.source.move_many(refs, destination)
             if progress:  # UIDs that vanished meanwhile count as passed
                 progress(start + len(batch), len(todo))
         return report
@@ -204,13 +213,16 @@ class Watcher:
         return {uid: state for uid, state in rows if uid in wanted}
 
     def _file_owed_moves(self, uidvalidity: int, finished: dict[str, str]) -> int:
-        moved = 0
+        owed: dict[str, list[MessageRef]] = {}
         for uid, state in finished.items():
             destination = self._destination(state)
-            if destination is None:
-                continue
-            self.source.move(MessageRef(self.source.account, self.source.folder, uidvalidity, uid), destination)
-            moved += 1
+            if destination is not None:
+                owed.setdefault(destination, []).append(
+                    MessageRef(self.source.account, self.source.folder, uidvalidity, uid)
+                )
+        for destination, refs in owed.items():
+            self.source.move_many(refs, destination)
+        moved = sum(len(refs) for refs in owed.values())
         if moved:
             log.info("filed %d message(s) whose move was owed from an earlier run", moved)
         return moved
@@ -236,9 +248,6 @@ class Watcher:
             with self.store.transaction() as tx:
                 self.ledger.complete(tx, claim, FAILED, reason)
             return FAILED
-        destination = self._destination(filing.state)
-        if destination is not None:
-            self.source.move(fetched.ref, destination)
         return filing.state
 
     # -- the loop ----------------------------------------------------------------------------

@@ -20,6 +20,8 @@ A *mail source* watches one folder of one account. Its whole surface:
     the file. Nothing is ever deleted. Moving a message that is no longer in the
     folder does nothing; a ``ref`` from an older UIDVALIDITY raises
     ``IntakeError`` rather than moving whatever holds that UID now.
+``move_many(refs, destination)``
+    ``move`` for many messages of one snapshot at once (one IMAP command).
 ``wait(timeout) -> bool``
     Blocks until mail the last ``snapshot`` did not list may be in the folder
     (IDLE push, or a poll that finds it), or ``timeout`` seconds pass.
@@ -81,6 +83,8 @@ class MailSource(typing.Protocol):
     def fetch(self, uids: list[str], max_bytes: int) -> Iterator[FetchedMessage]: ...
 
     def move(self, ref: MessageRef, destination: str) -> None: ...
+
+    def move_many(self, refs: list[MessageRef], destination: str) -> None: ...
 
     def wait(self, timeout: float) -> bool: ...
 

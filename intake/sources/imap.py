@@ -275,27 +275,34 @@ class ImapSource:
         self._folders.add(folder)
 
     def move(self, ref: MessageRef, destination: str) -> None:
-        if (ref.account, ref.folder) != (self.account, self.folder):
-            raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
-        uid = int(ref.uid)
+        self.move_many([ref], destination)
 
-        def file_message(client: IMAPClient) -> None:
-            if ref.uidvalidity != self._uidvalidity:
-                raise IntakeError(
-                    f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
-                    f"{self._uidvalidity}, so it is not moved."
-                )
+    def move_many(self, refs: list[MessageRef], destination: str) -> None:
+        if not refs:
+            return
+        for ref in refs:
+            if (ref.account, ref.folder) != (self.account, self.folder):
+                raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
+        uids = [int(ref.uid) for ref in refs]
+
+        def file_messages(client: IMAPClient) -> None:
+            for ref in refs:
+                if ref.uidvalidity != self._uidvalidity:
+                    raise IntakeError(
+                        f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
+                        f"{self._uidvalidity}, so it is not moved."
+                    )
             self._ensure_folder(client, destination)
             if self._can_move:
-                client.move([uid], destination)  # UID MOVE; an absent UID is a no-op
+                client.move(uids, destination)  # one UID MOVE; absent UIDs are a no-op
                 return
-            flags = client.get_flags([uid]).get(uid)
-            if flags is None or FILED_KEYWORD.encode() in flags:
-                return  # gone, or copied already
-            client.copy([uid], destination)
-            client.add_flags([uid], [FILED_KEYWORD], silent=True)
+            flags = client.get_flags(uids)
+            todo = [uid for uid in uids if uid in flags and FILED_KEYWORD.encode() not in flags[uid]]
+            if todo:  # the rest are gone, or copied already
+                client.copy(todo, destination)
+                client.add_flags(todo, [FILED_KEYWORD], silent=True)
 
-        self._call(file_message)
+        self._call(file_messages)
 
     # -- waiting ----------------------------------------------------------------------------------
 

@@ -155,30 +155,42 @@ class MaildirSource:
     # -- filing -----------------------------------------------------------------------------------
 
     def move(self, ref: MessageRef, destination: str) -> None:
-        if (ref.account, ref.folder) != (self.account, self.folder):
-            raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
-        if ref.uidvalidity != self._uidvalidity():
-            raise IntakeError(
-                f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; the folder "
-                f"{self.folder} has been recreated since, so it is not moved."
-            )
+        self.move_many([ref], destination)
+
+    def move_many(self, refs: list[MessageRef], destination: str) -> None:
+        if not refs:
+            return
+        for ref in refs:
+            if (ref.account, ref.folder) != (self.account, self.folder):
+                raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
+            if ref.uidvalidity != self._uidvalidity():
+                raise IntakeError(
+                    f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; the folder "
+                    f"{self.folder} has been recreated since, so it is not moved."
+                )
         target_dir = folder_path(self.root, destination)
         if target_dir == self.directory:
             return
         _make_maildir(target_dir, subfolder=target_dir != self.root)
-        for _attempt in range(3):
-            source = self._entries().get(ref.uid)
-            if source is None:
-                return  # already filed (or moved away by someone else): nothing to do
-            target = target_dir / source.parent.name / source.name
-            try:
-                self._link_then_unlink(source, target)
-            except FileNotFoundError:
-                continue  # renamed under us (new/ -> cur/, flags changed): look again
-            _fsync_dir(target.parent)
-            _fsync_dir(source.parent)
-            return
-        raise IntakeError(f"Message {ref.uid} kept changing name while being moved to {destination}.")
+        entries = self._entries()
+        touched: set[Path] = set()
+        for ref in refs:
+            for _attempt in range(3):
+                source = entries.get(ref.uid)
+                if source is None:
+                    break  # already filed (or moved away by someone else): nothing to do
+                target = target_dir / source.parent.name / source.name
+                try:
+                    self._link_then_unlink(source, target)
+                except FileNotFoundError:
+                    entries = self._entries()  # renamed under us (new/ -> cur/, flags changed): look again
+                    continue
+                touched.update((target.parent, source.parent))
+                break
+            else:
+                raise IntakeError(f"Message {ref.uid} kept changing name while being moved to {destination}.")
+        for directory in sorted(touched):
+            _fsync_dir(directory)
 
     @staticmethod
     def _link_then_unlink(source: Path, target: Path) -> None:

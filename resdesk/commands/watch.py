@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from resdesk.settings import load_settings
     from resdesk.wiring import build_intake
 
-    logging.basicConfig(level=logging.INFO, format="resdesk: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="resdesk: %(message)s")
+    logging.getLogger("resdesk").setLevel(logging.INFO)  # our own progress; libraries only when they warn
     settings = load_settings(args.config)
     intake = build_intake(settings)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly, releasing the lease

@@ -211,11 +211,11 @@ class MoveFailsOnce:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def move(self, ref, destination):
+    def move_many(self, refs, destination):
         if not self.failed:
             self.failed = True
             raise ConnectionError("connection lost")
-        return self.inner.move(ref, destination)
+        return self.inner.move_many(refs, destination)
 
 
 def test_a_move_owed_after_a_crash_is_filed_without_recording_twice(desk):
