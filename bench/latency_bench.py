@@ -105,14 +105,17 @@ def run() -> list[str]:
                 dovecot.stop()
             p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
             verdict = "met" if p95 <= TARGET_P95 else "NOT met"
-            rows.append(f"| {label} | {len(samples)} | {p50:.2f} | {p95:.2f} | {max(samples):.2f} | {verdict} |")
+            rows.append(
+                f"| {label} | {len(samples)} | {p50:.2f} | {p95:.2f} | {max(samples):.2f} | "
+                f"{p95 / TARGET_P95:.2f} | {verdict} |"
+            )
     finally:
         smtp.stop()
     return [
         f"From APPEND to the acknowledgement (with its PDF) arriving at the SMTP server, {COUNT} messages "
         "one after another, `resdesk watch` against Dovecot and aiosmtpd on loopback:",
         "",
-        "| mode | messages | p50 s | p95 s | max s | p95 within 2 s |",
-        "|---|---:|---:|---:|---:|---|",
+        "| mode | messages | p50 s | p95 s | max s | p95 / 2 s target | p95 within 2 s |",
+        "|---|---:|---:|---:|---:|---:|---|",
         *rows,
     ]
