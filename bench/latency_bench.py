@@ -81,8 +81,14 @@ def _measure(dovecot, smtp, poll_seconds: float) -> list[float]:
                 samples.append(time.perf_counter() - started)
         finally:
             watcher.terminate()
-            watcher.wait(timeout=30)
-            log.close()
+            try:
+                watcher.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                watcher.kill()
+                watcher.wait()
+                raise RuntimeError("the watcher did not stop within 30 s of SIGTERM") from None
+            finally:
+                log.close()
     return samples
 
 

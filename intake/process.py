@@ -23,10 +23,11 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
-from cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from cases.lookup import StoreKnownCases
+from cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from cases.store import Store, Tx
 from cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
+from forms import read_email_text, read_form
 from intake.classify import Classification, classify
 from intake.correlate import correlate
 from intake.ledger import Claim, Ledger
@@ -64,8 +65,6 @@ class _Reading:
 
 def _typed_form(body: str):
     """The form typed into a body that the subject did not announce, if there is a valid one."""
-    from forms import read_email_text
-
     try:
         return read_email_text(body, source="the message body")
     except FormError:
@@ -142,14 +141,13 @@ class IntakeProcessor:
                     reason = f"it answers a message held in quarantine ({held}); it is held beside it for a person"
                     self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=str(path))
                     return Filing(QUARANTINED, reason)
-            if correlation.case is None and kind in ("reply", "automatic"):
-                reason = (
-                    f"automatic mail on no known case ({reading.classification.reason})"
-                    if kind == "automatic"
-                    else "a reply on no known case"
-                )
-                self.ledger.complete(tx, claim, IGNORED if kind == "reply" else DONE, reason, archive_path=str(path))
-                return Filing(IGNORED if kind == "reply" else DONE, reason)
+            if correlation.case is None and kind == "reply":  # left where it is, for a person
+                self.ledger.complete(tx, claim, IGNORED, "a reply on no known case", archive_path=str(path))
+                return Filing(IGNORED, "a reply on no known case")
+            if correlation.case is None and kind == "automatic":  # filed, never answered
+                reason = f"automatic mail on no known case ({reading.classification.reason})"
+                self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
+                return Filing(DONE, reason)
             case = tx.require_case(correlation.case) if correlation.case else self._open_case(tx, reading)
             self._record(tx, case, reading, claim, sha256, str(path))
             self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
@@ -174,10 +172,12 @@ class IntakeProcessor:
         except IntakeError as exc:
             raise Refused(f"the message cannot be read: {exc}") from None
         classification = classify(message, set(self.policy.our_addresses))
-        if classification.kind == "not-protocol" and _typed_form(message.body_text) is not None:
+        typed = _typed_form(message.body_text) if classification.kind == "not-protocol" else None
+        if typed is not None:
             classification = Classification("filled-template", "its body is a typed-in form")
-        when = message_time(raw, self._now())
-        reading = _Reading(message, classification, when)
+        reading = _Reading(message, classification, message_time(raw, self._now()))
+        if typed is not None:
+            reading.forms.append((None, typed))
         if classification.kind in ("automatic", "not-protocol"):
             return reading
         if message.defects:
@@ -194,16 +194,12 @@ class IntakeProcessor:
             if attachment.filename not in templates:
                 continue
             try:
-                from forms import read_form
-
                 reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
                 reading.files[attachment.filename] = (attachment.content_type, attachment.data)
             except FormError as exc:
                 raise Refused(f"the attachment {exc}") from None
         if not reading.forms:
             try:
-                from forms import read_email_text
-
                 typed = read_email_text(message.body_text, source="the message body")
             except FormError as exc:
                 raise Refused(f"the form typed into the message cannot be read: {exc}") from None

@@ -89,3 +89,12 @@ class MailSource(typing.Protocol):
     def wait(self, timeout: float) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def check_refs_belong(source: MailSource, refs: list[MessageRef]) -> None:
+    """Refuse references to another account's or folder's messages."""
+    for ref in refs:
+        if (ref.account, ref.folder) != (source.account, source.folder):
+            from resdesk.errors import IntakeError
+
+            raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")

@@ -41,7 +41,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
-from intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef
+from intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 
 T = TypeVar("T")
@@ -280,9 +280,7 @@ class ImapSource:
     def move_many(self, refs: list[MessageRef], destination: str) -> None:
         if not refs:
             return
-        for ref in refs:
-            if (ref.account, ref.folder) != (self.account, self.folder):
-                raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
+        check_refs_belong(self, refs)
         uids = [int(ref.uid) for ref in refs]
 
         def file_messages(client: IMAPClient) -> None:
@@ -346,11 +344,17 @@ class ImapSource:
     def close(self) -> None:
         if self._client is not None:
             try:
+                # A watcher stopped in the middle of a command (SIGTERM during IDLE or a FETCH) has a
+                # session in an unknown state: say goodbye, but never wait long for the answer.
+                self._client.socket().settimeout(CLOSE_TIMEOUT_SECONDS)
                 self._client.logout()
             except (*_DROPPED, imaplib.IMAP4.error):
                 pass
             _quietly_close(self._client)
             self._client = None
+
+
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 def _quietly_close(client: IMAPClient | None) -> None:

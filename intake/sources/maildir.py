@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from intake.sources.base import FetchedMessage, MessageRef
+from intake.sources.base import FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError
 
 UIDVALIDITY_FILE = "resdesk-uidvalidity"
@@ -160,9 +160,8 @@ class MaildirSource:
     def move_many(self, refs: list[MessageRef], destination: str) -> None:
         if not refs:
             return
+        check_refs_belong(self, refs)
         for ref in refs:
-            if (ref.account, ref.folder) != (self.account, self.folder):
-                raise IntakeError(f"Message {ref.uid} belongs to {ref.account} {ref.folder}, not this source.")
             if ref.uidvalidity != self._uidvalidity():
                 raise IntakeError(
                     f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; the folder "
