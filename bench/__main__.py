@@ -24,7 +24,10 @@ def main(argv: list[str]) -> int:
         if wanted and name not in wanted and name.removesuffix("_bench") not in wanted:
             continue
         module = importlib.import_module(f"bench.{name}")
-        lines = module.run()
+        try:
+            lines = module.run()
+        except Exception as exc:  # noqa: BLE001 - one failed benchmark is reported, the rest still run
+            lines = [f"**This benchmark failed**: {type(exc).__name__}: {exc}"]
         sections.append((name, lines))
         print(f"## {name}", *lines, "", sep="\n", flush=True)
     if wanted:

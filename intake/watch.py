@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from email import policy
+from email.parser import BytesHeaderParser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +35,7 @@ from cases.holders import holder_is_gone, holder_name
 from cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from cases.store import Store
 from intake.ledger import Claim, Ledger
+from intake.message import safe_header_text
 from intake.sources.base import FetchedMessage, MailSource, MessageRef
 from resdesk.errors import IntakeError, ResdeskError
 
@@ -64,10 +67,6 @@ class DrainReport:
     moved_late: int = 0
     uidvalidity_changed: bool = False
 
-    @property
-    def handled(self) -> int:
-        return sum(self.filed.values())
-
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -80,11 +79,6 @@ def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
     """Subject, sender and Message-ID for the ledger row, read leniently and made safe to show."""
     if raw is None:
         return {}
-    from email import policy
-    from email.parser import BytesHeaderParser
-
-    from intake.message import safe_header_text
-
     found: dict[str, str | None] = {}
     try:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:65536])
