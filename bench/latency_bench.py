@@ -11,6 +11,7 @@ every ``POLL_SECONDS``.
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ COUNT = int(os.environ.get("RESDESK_BENCH_LATENCY_COUNT", "200"))
 POLL_SECONDS = 1.0
 TARGET_P95 = 2.0
 ROOT = Path(__file__).resolve().parents[1]
+STOP_PROBLEMS: list[str] = []  # what a watcher that did not stop on SIGTERM was doing
 
 
 def _summary(i: int) -> tuple[bytes, str]:
@@ -84,9 +86,12 @@ def _measure(dovecot, smtp, poll_seconds: float) -> list[float]:
             try:
                 watcher.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                watcher.send_signal(signal.SIGUSR1)  # its stacks, for the log
+                time.sleep(1)
                 watcher.kill()
                 watcher.wait()
-                raise RuntimeError("the watcher did not stop within 30 s of SIGTERM") from None
+                log.seek(0)
+                STOP_PROBLEMS.append(log.read().decode(errors="replace")[-4000:])
             finally:
                 log.close()
     return samples
@@ -124,4 +129,17 @@ def run() -> list[str]:
         "| mode | messages | p50 s | p95 s | max s | p95 / 2 s target | p95 within 2 s |",
         "|---|---:|---:|---:|---:|---:|---|",
         *rows,
+        *(
+            [
+                "",
+                f"**A watcher did not stop within 30 s of SIGTERM** in {len(STOP_PROBLEMS)} of the runs (it was "
+                "killed; the figures above are unaffected). Its last words and stacks:",
+                "",
+                "```",
+                *STOP_PROBLEMS[-1].splitlines()[-40:],
+                "```",
+            ]
+            if STOP_PROBLEMS
+            else []
+        ),
     ]

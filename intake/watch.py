@@ -116,6 +116,7 @@ class Watcher:
         self.max_bytes = max_bytes
         self.lease_seconds = lease_seconds
         self.lease_name = f"mailbox:{source.account}:{source.folder}"
+        self.waiting = False  # True while idling for new mail
 
     # -- the lease -------------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ class Watcher:
 
     # -- one pass ----------------------------------------------------------------------------
 
-    def drain(self, progress: ProgressCallback | None = None) -> DrainReport:
+    def drain(self, progress: ProgressCallback | None = None, stop: threading.Event | None = None) -> DrainReport:
         """Handle every message in the folder that the ledger has not finished."""
         report = DrainReport()
         uidvalidity, uids = self.source.snapshot()
@@ -175,6 +176,8 @@ class Watcher:
                     "is handled twice."
                 )
             to_file: dict[str, list[MessageRef]] = {}
+            if stop is not None and stop.is_set():
+                break  # asked to stop: the rest waits for the next run, unclaimed
             for fetched in self.source.fetch(batch, self.max_bytes):
                 state = self._handle(fetched)
                 if state is None:
@@ -272,7 +275,7 @@ class Watcher:
             failures = 0
             while not stop.is_set():
                 try:
-                    report = self.drain(progress=progress)
+                    report = self.drain(progress=progress, stop=stop)
                 except IntakeError as exc:
                     if once:
                         raise
@@ -290,7 +293,13 @@ class Watcher:
                         break
                     continue
                 self.renew()
-                self.source.wait(wait_seconds)
+                self.waiting = True  # the only moment a stop may interrupt: no transaction is open
+                try:
+                    if stop.is_set():  # asked to stop while busy: do not start waiting
+                        break
+                    self.source.wait(wait_seconds)
+                finally:
+                    self.waiting = False
         finally:
             self.release()
         return total

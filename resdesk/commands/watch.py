@@ -19,8 +19,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import faulthandler
     import logging
     import signal
+    import threading
 
     from resdesk.output import print_json
     from resdesk.progress import ProgressBar
@@ -31,12 +33,24 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("resdesk").setLevel(logging.INFO)  # our own progress; libraries only when they warn
     settings = load_settings(args.config)
     intake = build_intake(settings)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly, releasing the lease
+    stop = threading.Event()
+
+    def on_stop(signum, frame) -> None:
+        """SIGTERM or Ctrl-C: finish the message in hand, then stop and release the lease. Only a
+        wait for new mail is interrupted; a transaction never is."""
+        stop.set()
+        if intake.watcher.waiting:
+            raise KeyboardInterrupt
+
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` writes every thread's stack to stderr
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
     bar = ProgressBar("draining")
     after_drain = _tick_after_drain(intake)
     try:
         report = intake.watcher.run(
             once=args.once,
+            stop=stop,
             progress=bar,
             after_drain=after_drain,
             wait_seconds=min(settings.mailbox.idle_seconds, 60.0),

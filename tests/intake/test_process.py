@@ -231,3 +231,43 @@ def test_a_move_owed_after_a_crash_is_filed_without_recording_twice(desk):
     assert report.moved_late == 1 and report.seen == 0
     assert len(desk.events("message-recorded")) == 1
     assert desk.folder_count("Resdesk/Processed") == 1
+
+
+def test_sigterm_stops_the_watcher_cleanly_and_frees_the_mailbox(tmp_path):
+    """GIVEN `resdesk watch` idling on a Maildir after filing its mail WHEN it gets SIGTERM
+    THEN it exits with status 0, the mail it handled is filed, and its lease is released for the next watcher."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    maildir = tmp_path / "maildir"
+    mailbox.Maildir(maildir, create=True).add(summary(1, "escalated"))
+    env = dict(
+        os.environ,
+        RESDESK_MAILBOX__KIND="maildir",
+        RESDESK_MAILBOX__PATH=str(maildir),
+        RESDESK_STORAGE__DATABASE=f"sqlite:///{tmp_path / 'case.sqlite3'}",
+        RESDESK_STORAGE__ARCHIVE=str(tmp_path / "archive"),
+        RESDESK_SMTP__ENABLED="false",
+    )
+    root = Path(__file__).resolve().parents[2]
+    with open(tmp_path / "watch.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "resdesk", "watch"], cwd=root, env=env, stdout=log, stderr=log)
+        store = open_store(f"sqlite:///{tmp_path / 'case.sqlite3'}", tmp_path / "archive")
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (maildir / ".Resdesk.Processed" / "new").exists():
+                time.sleep(0.1)
+            time.sleep(1.0)  # idling now
+            lease = f"mailbox:maildir:{maildir}:INBOX"
+            assert Ledger(store).lease_holder(lease) is not None
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0, (tmp_path / "watch.log").read_text()
+            assert Ledger(store).lease_holder(lease) is None
+            assert len(list((maildir / ".Resdesk.Processed" / "new").iterdir())) == 1
+        finally:
+            if process.poll() is None:
+                process.kill()
+            store.close()
