@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _messages(count: int) -> list[bytes]:
     from email.message import EmailMessage
 
-    from forms import fill_docx
-    from forms.records import StageSummary
+    from resdesk.forms import fill_docx
+    from resdesk.forms.records import StageSummary
 
     template = fill_docx(
         "stage-summary",

@@ -25,11 +25,11 @@ def _median_ms(samples: list[float]) -> float:
 def run() -> list[str]:
     from weasyprint import HTML
 
-    from render import render_acknowledgement, render_html
-    from render.examples import example_acknowledgement
-    from render.html import _engine
+    from resdesk.render import render_acknowledgement, render_html
+    from resdesk.render.examples import example_acknowledgement
+    from resdesk.render.html import _engine
 
-    package = resources.files("render")
+    package = resources.files("resdesk.render")
     css = package.joinpath("css/letter.css").read_text(encoding="utf-8")
     css = css.replace("resdesk-asset:/fonts/", package.joinpath("fonts").as_uri() + "/")
 
@@ -98,8 +98,8 @@ def _record_lines() -> list[str]:
 
     from pypdf import PdfReader
 
-    from render import EventRow, render_case_record
-    from render.examples import example_case_record
+    from resdesk.render import EventRow, render_case_record
+    from resdesk.render.examples import example_case_record
 
     base = example_case_record()
     lines = ["| auditor record (PDF/A-3b, JSON embedded) | pages | seconds |", "|---|---:|---:|"]

@@ -5,9 +5,9 @@ Public surface: ``open_store`` and its unit of work, the audit chain check, the
 pure stage-state rules, the correlation lookups and the listing views.
 """
 
-from cases.archive import Archive, sha256_hex
-from cases.audit import verify_chain
-from cases.models import (
+from resdesk.cases.archive import Archive, sha256_hex
+from resdesk.cases.audit import verify_chain
+from resdesk.cases.models import (
     Alert,
     AuditEntry,
     Case,
@@ -19,10 +19,10 @@ from cases.models import (
     Outbound,
     Party,
 )
-from cases.lookup import StoreKnownCases, normalise_identifier
-from cases.store import Store, Tx, UnknownCase, open_store
-from cases.views import case_summaries, case_timeline, clock_for
-from cases.timeline import (
+from resdesk.cases.lookup import StoreKnownCases, normalise_identifier
+from resdesk.cases.store import Store, Tx, UnknownCase, open_store
+from resdesk.cases.views import case_summaries, case_timeline, clock_for
+from resdesk.cases.timeline import (
     OUTCOMES,
     CaseState,
     NewEvent,

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.models import AuditEntry
+from resdesk.cases.models import AuditEntry
 
 if TYPE_CHECKING:
-    from cases.store import Store
+    from resdesk.cases.store import Store
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 74657302

@@ -15,8 +15,8 @@ from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import select
 
-from cases.models import RESOLVED, Case, Event, Message, Outbound, Party
-from cases.store import Store, Tx
+from resdesk.cases.models import RESOLVED, Case, Event, Message, Outbound, Party
+from resdesk.cases.store import Store, Tx
 
 _NOT_ID = re.compile(r"[\s\-]+")
 

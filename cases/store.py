@@ -19,17 +19,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cases import audit as audit_chain
-from cases.archive import Archive
-from cases.engine import create_store_engine, upgrade_to_head
-from cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
-from cases.timeline import (
+from resdesk.cases import audit as audit_chain
+from resdesk.cases.archive import Archive
+from resdesk.cases.engine import create_store_engine, upgrade_to_head
+from resdesk.cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
+from resdesk.cases.timeline import (
     CaseState,
     Transition,
     after_stage_notification,
     after_stage_summary,
 )
-from protocols import Protocol, to_local
+from resdesk.protocols import Protocol, to_local
 from resdesk.errors import StoreError
 
 SYSTEM_ACTOR = "resdesk"

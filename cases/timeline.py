@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable
 
-from protocols import CaseEvent, CaseResolved, Protocol, StageEntered
+from resdesk.protocols import CaseEvent, CaseResolved, Protocol, StageEntered
 from resdesk.errors import ProtocolError
 
 RESOLVED_OUTCOME, ESCALATED, ACTIONS_AGREED = "resolved", "escalated", "actions-agreed"

@@ -11,11 +11,11 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 
-from cases.archive import sha256_hex
-from cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
-from cases.store import Store, Tx
-from cases.timeline import clock_events
-from protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
+from resdesk.cases.archive import sha256_hex
+from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
+from resdesk.cases.store import Store, Tx
+from resdesk.cases.timeline import clock_events
+from resdesk.protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
 from resdesk.errors import ProtocolError
 
 CalendarFor = Callable[[Protocol], WorkingCalendar]

@@ -10,10 +10,10 @@ Every problem is a ``resdesk.errors.FormError`` naming the file, the field and
 the reason. Kinds and field names are PRODUCT §6.
 """
 
-from forms.blank import blank_docx, blank_pdf, fill_docx, fill_pdf
-from forms.pdf_reader import read_pdf_fields
-from forms.read import read_form
-from forms.records import (
+from resdesk.forms.blank import blank_docx, blank_pdf, fill_docx, fill_pdf
+from resdesk.forms.pdf_reader import read_pdf_fields
+from resdesk.forms.read import read_form
+from resdesk.forms.records import (
     KINDS,
     ActionTaken,
     AgreedAction,
@@ -24,9 +24,9 @@ from forms.records import (
     StageSummary,
     SummaryLog,
 )
-from forms.text_reader import read_email_text
-from forms.text_writer import email_text
-from forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
+from resdesk.forms.text_reader import read_email_text
+from resdesk.forms.text_writer import email_text
+from resdesk.forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
 
 __all__ = [
     "KINDS",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from forms import values
-from forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES, FormRecord
+from resdesk.forms import values
+from resdesk.forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES, FormRecord
 from resdesk.errors import FormError
 
 

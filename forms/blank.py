@@ -8,7 +8,7 @@ its field (see ``forms.word_template`` and ``forms.pdf_template``).
 
 from __future__ import annotations
 
-from forms.pdf_template import blank_pdf, fill_pdf
-from forms.word_template import blank_docx, fill_docx
+from resdesk.forms.pdf_template import blank_pdf, fill_pdf
+from resdesk.forms.word_template import blank_docx, fill_docx
 
 __all__ = ["blank_docx", "blank_pdf", "fill_docx", "fill_pdf"]

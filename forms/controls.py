@@ -8,10 +8,10 @@ title or tooltip as a printed label, and ignored if that fails.
 
 from __future__ import annotations
 
-from forms import labels
-from forms.assemble import FieldProblem, RawForm
-from forms.docx_model import Control
-from forms.records import ROW_TYPES, scalar_fields
+from resdesk.forms import labels
+from resdesk.forms.assemble import FieldProblem, RawForm
+from resdesk.forms.docx_model import Control
+from resdesk.forms.records import ROW_TYPES, scalar_fields
 
 
 def resolve(kind: str, control: Control) -> tuple[str, str | None] | None:

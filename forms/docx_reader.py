@@ -14,12 +14,12 @@ import zlib
 
 from lxml import etree
 
-from forms import labels
-from forms.assemble import FieldProblem, RawForm, build_record
-from forms.controls import read_controls
-from forms.docx_model import DocumentModel, document_model
-from forms.grid import read_blocks
-from forms.records import KINDS, FormRecord
+from resdesk.forms import labels
+from resdesk.forms.assemble import FieldProblem, RawForm, build_record
+from resdesk.forms.controls import read_controls
+from resdesk.forms.docx_model import DocumentModel, document_model
+from resdesk.forms.grid import read_blocks
+from resdesk.forms.records import KINDS, FormRecord
 from resdesk.errors import FormError
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from forms import labels, values
-from forms.assemble import FieldProblem, RawForm
-from forms.docx_model import UNTICKED
-from forms.layout import Column, Table
+from resdesk.forms import labels, values
+from resdesk.forms.assemble import FieldProblem, RawForm
+from resdesk.forms.docx_model import UNTICKED
+from resdesk.forms.layout import Column, Table
 
 _TICK_MARKS = "☒☑✓✔✗✘■"
 _INSERT_PROMPT = re.compile(r"^\s*\([^)]*\)\s*:\s*")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from forms.layout import TEMPLATES, Template
+from resdesk.forms.layout import TEMPLATES, Template
 
 CONTEXT = "@context:"
 COMBINED = "@combined:"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from forms.values import LEVELS_OF_NEED
+from resdesk.forms.values import LEVELS_OF_NEED
 
 LEVEL_DISPLAY = {
     "universal": "Universal Services",

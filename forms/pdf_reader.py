@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import re
 
-from forms import labels
-from forms.assemble import FieldProblem, RawForm, build_record
-from forms.controls import read_controls
-from forms.docx_model import Control
-from forms.records import KINDS, FormRecord
+from resdesk.forms import labels
+from resdesk.forms.assemble import FieldProblem, RawForm, build_record
+from resdesk.forms.controls import read_controls
+from resdesk.forms.docx_model import Control
+from resdesk.forms.records import KINDS, FormRecord
 from resdesk.errors import FormError
 
 RADIO = 1 << 15

@@ -7,11 +7,11 @@ problem is a ``FormError`` naming the file, the field and the reason.
 
 from __future__ import annotations
 
-from forms import safety
-from forms.docx_reader import read_docx
-from forms.pdf_reader import read_pdf
-from forms.records import FormRecord
-from forms.text_reader import read_email_text
+from resdesk.forms import safety
+from resdesk.forms.docx_reader import read_docx
+from resdesk.forms.pdf_reader import read_pdf
+from resdesk.forms.records import FormRecord
+from resdesk.forms.text_reader import read_email_text
 from resdesk.errors import FormError
 
 

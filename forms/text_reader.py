@@ -8,11 +8,11 @@ earlier mail and are skipped.
 
 from __future__ import annotations
 
-from forms import labels
-from forms.assemble import FieldProblem, RawForm, build_record
-from forms.grid import read_lines
-from forms.records import KINDS, REQUIRED, FormRecord
-from forms.values import blank
+from resdesk.forms import labels
+from resdesk.forms.assemble import FieldProblem, RawForm, build_record
+from resdesk.forms.grid import read_lines
+from resdesk.forms.records import KINDS, REQUIRED, FormRecord
+from resdesk.forms.values import blank
 from resdesk.errors import FormError
 
 # Fewer labelled lines than this is ordinary mail mentioning a label, not a form.

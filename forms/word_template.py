@@ -20,9 +20,9 @@ from docx import Document
 from docx.oxml import parse_xml
 from docx.shared import Pt, RGBColor
 
-from forms.docx_model import TICKED, UNTICKED, W, W14
-from forms.layout import TEMPLATES, Column, Field, Section, Table
-from forms.records import ROW_TYPES
+from resdesk.forms.docx_model import TICKED, UNTICKED, W, W14
+from resdesk.forms.layout import TEMPLATES, Column, Field, Section, Table
+from resdesk.forms.records import ROW_TYPES
 
 _NS = f'xmlns:w="{W}" xmlns:w14="{W14}"'
 _PLACEHOLDER = {

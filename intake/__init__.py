@@ -10,14 +10,14 @@ Public surface:
 - the loop: ``Watcher``, ``IntakeProcessor``, ``IntakePolicy``.
 """
 
-from intake.classify import Classification, classify
-from intake.correlate import correlate, find_reference, format_reference
-from intake.ledger import Ledger
-from intake.message import InboundMessage, parse_message, safe_header_text
-from intake.process import IntakePolicy, IntakeProcessor
-from intake.senders import check_sender
-from intake.sources import ImapSource, MailSource, MaildirSource, connect_source
-from intake.watch import DrainReport, Filing, Watcher
+from resdesk.intake.classify import Classification, classify
+from resdesk.intake.correlate import correlate, find_reference, format_reference
+from resdesk.intake.ledger import Ledger
+from resdesk.intake.message import InboundMessage, parse_message, safe_header_text
+from resdesk.intake.process import IntakePolicy, IntakeProcessor
+from resdesk.intake.senders import check_sender
+from resdesk.intake.sources import ImapSource, MailSource, MaildirSource, connect_source
+from resdesk.intake.watch import DrainReport, Filing, Watcher
 
 __all__ = [
     "Classification",

@@ -30,8 +30,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from intake.correlate import find_reference
-from intake.message import InboundMessage
+from resdesk.intake.correlate import find_reference
+from resdesk.intake.message import InboundMessage
 
 Kind = Literal["stage-summary", "stage-3-notification", "filled-template", "reply", "automatic", "not-protocol"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Mapping, Protocol, Sequence
 
-from intake.message import InboundMessage
+from resdesk.intake.message import InboundMessage
 
 _BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-(20\d\d)-(\d{4,9})\s*\]")
 _BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?![\w-])")

@@ -28,7 +28,7 @@ from typing import Protocol as Interface
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cases.models import (
+from resdesk.cases.models import (
     CLAIMED,
     DONE,
     FAILED,
@@ -39,7 +39,7 @@ from cases.models import (
     Mailbox,
     Message,
 )
-from cases.store import Store, Tx
+from resdesk.cases.store import Store, Tx
 from resdesk.errors import StoreError
 
 STATES = (CLAIMED, DONE, QUARANTINED, FAILED, IGNORED)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from intake.headers import Address, HeaderReader, safe_header_text
-from intake.mimetext import html_to_text, part_text
-from intake.winmail import WinmailError, read_winmail
+from resdesk.intake.headers import Address, HeaderReader, safe_header_text
+from resdesk.intake.mimetext import html_to_text, part_text
+from resdesk.intake.winmail import WinmailError, read_winmail
 from resdesk.errors import IntakeError
 
 __all__ = [

@@ -23,19 +23,19 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
-from cases.lookup import StoreKnownCases
-from cases.models import DONE, IGNORED, QUARANTINED, Case, Message
-from cases.store import Store, Tx
-from cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
-from forms import read_email_text, read_form
-from intake.classify import Classification, classify
-from intake.correlate import correlate
-from intake.ledger import Claim, Ledger
-from intake.message import InboundMessage, parse_message
-from intake.senders import check_sender
-from intake.sources.base import FetchedMessage
-from intake.watch import Filing
-from protocols import Protocol, to_local
+from resdesk.cases.lookup import StoreKnownCases
+from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
+from resdesk.cases.store import Store, Tx
+from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
+from resdesk.forms import read_email_text, read_form
+from resdesk.intake.classify import Classification, classify
+from resdesk.intake.correlate import correlate
+from resdesk.intake.ledger import Claim, Ledger
+from resdesk.intake.message import InboundMessage, parse_message
+from resdesk.intake.senders import check_sender
+from resdesk.intake.sources.base import FetchedMessage
+from resdesk.intake.watch import Filing
+from resdesk.protocols import Protocol, to_local
 from resdesk.errors import FormError, IntakeError
 
 ACTOR = "resdesk-intake"

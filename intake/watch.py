@@ -31,12 +31,12 @@ from typing import Protocol as Interface
 
 from sqlalchemy import select
 
-from cases.holders import holder_is_gone, holder_name
-from cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
-from cases.store import Store
-from intake.ledger import Claim, Ledger
-from intake.message import safe_header_text
-from intake.sources.base import FetchedMessage, MailSource, MessageRef
+from resdesk.cases.holders import holder_is_gone, holder_name
+from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
+from resdesk.cases.store import Store
+from resdesk.intake.ledger import Claim, Ledger
+from resdesk.intake.message import safe_header_text
+from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
 from resdesk.errors import IntakeError, ResdeskError
 
 log = logging.getLogger("resdesk.watch")

@@ -3,8 +3,8 @@
 Public surface: the definition models, the registry, the calendar and the clock.
 """
 
-from protocols.calendar import WorkingCalendar
-from protocols.clock import (
+from resdesk.protocols.calendar import WorkingCalendar
+from resdesk.protocols.clock import (
     CaseClock,
     CaseEvent,
     CaseResolved,
@@ -15,9 +15,9 @@ from protocols.clock import (
     due_after,
     evaluate,
 )
-from protocols.registry import Registry, default_registry, load_file
-from protocols.schema import NO_FIXED_TIMESCALE, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
-from protocols.timeparse import LOCAL, parse_when, to_local
+from resdesk.protocols.registry import Registry, default_registry, load_file
+from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
+from resdesk.protocols.timeparse import LOCAL, parse_when, to_local
 
 __all__ = [
     "LOCAL",

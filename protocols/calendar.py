@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from protocols.schema import Nation
+from resdesk.protocols.schema import Nation
 
 
 @lru_cache(maxsize=8)

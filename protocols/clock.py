@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Iterable, Sequence
 
-from protocols.calendar import WorkingCalendar
-from protocols.schema import Notification, Protocol, Stage, Timescale
-from protocols.timeparse import end_of_local_day, to_local
+from resdesk.protocols.calendar import WorkingCalendar
+from resdesk.protocols.schema import Notification, Protocol, Stage, Timescale
+from resdesk.protocols.timeparse import end_of_local_day, to_local
 
 
 class StageStatus(str, Enum):

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from pydantic import ValidationError
 
-from protocols.schema import Protocol
+from resdesk.protocols.schema import Protocol
 from resdesk.errors import DefinitionError, UnknownProtocol
 
 DEFINITIONS = Path(__file__).with_name("definitions")

@@ -1,14 +1,12 @@
 """Render: the documents people see — PDF letters, notices, auditor records, Word copies.
 
-Every renderer is a pure function from a view (``render.views``) to bytes.
+Every renderer is a pure function from a view (``resdesk.render.views``) to bytes.
 PDFs come from sandboxed Jinja2 HTML templates through WeasyPrint with a URL
-fetcher that serves only the product's packaged assets (``render.fetcher``);
+fetcher that serves only the product's packaged assets (``resdesk.render.fetcher``);
 Word documents come from docxtpl templates rendered in the same sandbox.
-Outbound mail is built by pure functions (``render.outbox``, ``render.compose``)
-and handed to SMTP by ``render.smtp``; the outbox table lives in ``cases``.
-What a case is owed is planned purely (``render.plan``); ``render.dispatch``
-queues, files and sends it exactly once (``run_tick``); ``render.record``
-writes the auditor's record of a case.
+``resdesk.render.casefacts`` and ``resdesk.render.prefill`` turn a case's events
+into the views the documents show; ``resdesk.render.record`` writes the auditor's
+record of a case. Mail is composed, queued and sent by ``resdesk.outbox``.
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
@@ -44,42 +42,10 @@ from .views import (
 )
 from .word import WORD_TEMPLATES, render_docx, word_environment
 from .text import render_text
-from .outbox import (
-    AUTO_SUBMITTED,
-    MailAttachment,
-    OutboundMail,
-    RecipientRateLimit,
-    build_message,
-    clean_header_text,
-    clean_message_id,
-    envelope_recipients,
-    is_automatic,
-    message_id_for,
-    parse_one_address,
-    references_for,
-    reply_subject,
-    with_case_token,
-)
-from .compose import compose_acknowledgement, compose_notice, compose_reminder
-from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
-from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
-from .dispatch import TickReport, run_tick
-from .smtp_phased import PhasedSmtpSender
-from .sending import recover_interrupted, settle_unconfirmed
+from .addresses import clean_header_text, parse_one_address
 from .record import case_record_view, write_case_record
 
 __all__ = [
-    "CaseFacts",
-    "CasePlan",
-    "Planned",
-    "facts_from_case",
-    "in_working_hours",
-    "plan_case",
-    "TickReport",
-    "run_tick",
-    "PhasedSmtpSender",
-    "recover_interrupted",
-    "settle_unconfirmed",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",
@@ -89,36 +55,22 @@ __all__ = [
     "ASSET_SCHEME",
     "asset_url",
     "AssetFetcher",
-    "AUTO_SUBMITTED",
-    "build_message",
     "CaseRecordView",
     "ChildDetails",
     "clean_header_text",
-    "clean_message_id",
-    "compose_acknowledgement",
-    "compose_notice",
-    "compose_reminder",
     "DeadlineRow",
     "DocumentRow",
-    "envelope_recipients",
     "EscalationConcernView",
     "EventRow",
     "html_environment",
     "html_to_pdf",
-    "is_automatic",
     "Letter",
-    "MailAttachment",
-    "message_id_for",
     "MessageRow",
     "NOTICE_KINDS",
     "NoticeView",
-    "OutboundMail",
     "parse_one_address",
     "Party",
-    "PermanentSendFailure",
-    "RecipientRateLimit",
     "RecordedItem",
-    "references_for",
     "RefusedURL",
     "ReminderView",
     "render_acknowledgement",
@@ -133,15 +85,9 @@ __all__ = [
     "render_resolution_notice",
     "render_resolution_notice_docx",
     "render_text",
-    "reply_subject",
     "ResolutionNoticeView",
-    "send_with_retry",
-    "SendFailure",
-    "SmtpSender",
     "StageRow",
-    "TemporarySendFailure",
     "TimelineRow",
-    "with_case_token",
     "word_environment",
     "WORD_TEMPLATES",
 ]

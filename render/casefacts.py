@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from cases.timeline import CASE_RESOLVED, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY
-from protocols.schema import Condition
+from resdesk.cases.timeline import CASE_RESOLVED, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY
+from resdesk.protocols.schema import Condition
 
-from .outbox import clean_header_text, parse_one_address
+from .addresses import clean_header_text, parse_one_address
 from .views import ActionRow, ChildDetails, Party, TimelineRow
 
 __all__ = [

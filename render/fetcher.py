@@ -48,7 +48,7 @@ def asset_url(path: str) -> str:
 
 
 def _load_assets() -> dict[str, bytes]:
-    package = resources.files("render")
+    package = resources.files("resdesk.render")
     assets: dict[str, bytes] = {}
     for folder in _ASSET_FOLDERS:
         for entry in package.joinpath(folder).iterdir():

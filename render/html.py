@@ -49,7 +49,7 @@ _lock = threading.Lock()  # WeasyPrint's shared font configuration is not thread
 def html_environment() -> SandboxedEnvironment:
     """The one sandboxed, autoescaping, strict Jinja environment for HTML templates."""
     env = SandboxedEnvironment(
-        loader=PackageLoader("render", "templates"),
+        loader=PackageLoader("resdesk.render", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

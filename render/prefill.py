@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cases.timeline import STAGE_ENTERED
-from protocols import Protocol, to_local
+from resdesk.cases.timeline import STAGE_ENTERED
+from resdesk.protocols import Protocol, to_local
 
 from .casefacts import CaseFacts, EventFacts, agreed_actions, first_sender, history, latest_form
 from .views import ActionRow, EscalationConcernView, ResolutionNoticeView

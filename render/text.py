@@ -20,7 +20,7 @@ __all__ = ["render_text", "text_environment"]
 @lru_cache(maxsize=1)
 def text_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=PackageLoader("render", "templates"),
+        loader=PackageLoader("resdesk.render", "templates"),
         autoescape=False,
         undefined=StrictUndefined,
         trim_blocks=True,

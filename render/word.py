@@ -46,7 +46,7 @@ def word_environment() -> SandboxedEnvironment:
 def _template_bytes(template_name: str) -> bytes:
     if template_name not in WORD_TEMPLATES:
         raise RenderError(f"There is no Word template {template_name!r}; known: {', '.join(WORD_TEMPLATES)}.")
-    return resources.files("render").joinpath("templates", template_name).read_bytes()
+    return resources.files("resdesk.render").joinpath("templates", template_name).read_bytes()
 
 
 def render_docx(template_name: str, view: BaseModel | dict[str, Any]) -> bytes:

@@ -1,7 +1,8 @@
 """The embedded default: every sample partnership inbox processed end to end into one folder.
 
 ``samples/maildir/<protocol>/`` holds each partnership's shared inbox and
-``samples/demo/<protocol>.toml`` its settings. The demo copies the inboxes into
+``samples/demo/<protocol>.toml`` its settings; both install with the product as
+``resdesk.samples``, so the demo runs the same from a wheel as from a checkout. The demo copies the inboxes into
 its working folder once (the committed samples stay as they are), drains each
 with the real watcher into one SQLite case file, lets the outbox write the
 acknowledgements and notices into a pickup folder, and writes each case's
@@ -15,16 +16,17 @@ from __future__ import annotations
 import email
 import json
 import shutil
+from importlib import resources
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from pathlib import Path
 
-from protocols import parse_when
+from resdesk.protocols import parse_when
 from resdesk.errors import UsageError
 from resdesk.settings import Settings, load_settings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(str(resources.files("resdesk.samples")))
 DEMO_NOW = "2026-12-04T12:00"  # a Friday lunchtime after the last sample message
 
 
@@ -52,7 +54,7 @@ def demo_settings(protocol_id: str, out: Path) -> Settings:
 def partnerships() -> list[str]:
     folder = SAMPLES / "maildir"
     if not folder.is_dir():
-        raise UsageError(f"The sample inboxes are missing ({folder}); run the demo from a checkout of the project.")
+        raise UsageError(f"The sample inboxes are missing ({folder}); reinstall the resdesk package.")
     return sorted(p.name for p in folder.iterdir() if (p / "new").is_dir())
 
 
@@ -67,6 +69,8 @@ def run_demo(out: Path, now: datetime, progress_for=None) -> DemoResult:
         target = out / "maildir" / protocol_id
         if not target.exists():
             shutil.copytree(SAMPLES / "maildir" / protocol_id, target, ignore=shutil.ignore_patterns(".gitkeep"))
+            for sub in ("cur", "new", "tmp"):  # a wheel keeps no empty folders
+                (target / sub).mkdir(exist_ok=True)
         settings = demo_settings(protocol_id, out)
         store = store or open_store_for(settings)
         intake = build_intake(settings, store=store, worker=f"demo:{protocol_id}", clock=lambda: now)
@@ -88,9 +92,9 @@ def run_demo(out: Path, now: datetime, progress_for=None) -> DemoResult:
 
 def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[Path]:
     """Each case's auditor record (PDF/A-3 with its JSON), written once."""
-    from cases.views import case_timeline
-    from protocols import default_registry
-    from render.record import write_case_record
+    from resdesk.cases.views import case_timeline
+    from resdesk.protocols import default_registry
+    from resdesk.render.record import write_case_record
 
     registry = default_registry()
     with store.transaction() as tx:

@@ -28,7 +28,7 @@ class Intake:
 
 
 def open_store_for(settings: Settings):
-    from cases import open_store
+    from resdesk.cases import open_store
 
     database = settings.storage.database
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
@@ -44,16 +44,16 @@ def our_addresses(settings: Settings) -> frozenset[str]:
 
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
     """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
-    from intake.ledger import Ledger
-    from intake.process import IntakePolicy, IntakeProcessor
-    from intake.sources import connect_source
-    from intake.watch import Watcher
-    from protocols import default_registry
+    from resdesk.intake.ledger import Ledger
+    from resdesk.intake.process import IntakePolicy, IntakeProcessor
+    from resdesk.intake.sources import connect_source
+    from resdesk.intake.watch import Watcher
+    from resdesk.protocols import default_registry
 
     registry = default_registry(settings.partnership.protocols_dir)
     protocol = registry.get(settings.partnership.protocol)
     store = store or open_store_for(settings)
-    source = source or connect_source(settings)
+    source = source or connect_source(settings.mailbox)
     ledger = Ledger(store)
     policy = IntakePolicy(
         our_addresses=our_addresses(settings),
@@ -78,6 +78,6 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
 def tick(intake: Intake, now) -> object:
     """Plan, queue and send what the case file owes now (``resdesk tick``'s work), through the
     pickup folder or the SMTP server the settings name."""
-    from render.dispatch import run_tick
+    from resdesk.outbox.dispatch import run_tick
 
     return run_tick(intake.store, intake.settings, intake.registry, now)

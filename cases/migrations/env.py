@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from cases.models import Base
+from resdesk.cases.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

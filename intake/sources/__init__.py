@@ -2,13 +2,13 @@
 
 ``MailSource`` (see ``intake.sources.base``) is implemented by ``MaildirSource``
 (a local Maildir, the embedded default) and ``ImapSource`` (IMAP through
-imapclient); ``connect_source(settings)`` opens the one the settings name.
+imapclient); ``connect_source(mailbox)`` opens the one the ``[mailbox]`` settings name.
 """
 
-from intake.sources.base import FILED_KEYWORD, FetchedMessage, MailSource, MessageRef
-from intake.sources.connect import connect_source
-from intake.sources.imap import ImapSource
-from intake.sources.maildir import MaildirSource
+from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MailSource, MessageRef
+from resdesk.intake.sources.connect import connect_source
+from resdesk.intake.sources.imap import ImapSource
+from resdesk.intake.sources.maildir import MaildirSource
 
 __all__ = [
     "FILED_KEYWORD",

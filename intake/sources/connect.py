@@ -1,25 +1,46 @@
-"""Opens the mail source the settings describe (``[mailbox] kind``)."""
+"""Opens the mail source the settings describe (``[mailbox] kind``).
+
+The shell passes the ``[mailbox]`` section in; intake never imports the shell's settings.
+"""
 
 from __future__ import annotations
 
 import ssl
+from typing import Literal, Protocol
 
-from intake.sources.base import MailSource
+from resdesk.intake.sources.base import MailSource
 from resdesk.errors import UsageError
-from resdesk.settings import Settings
 
 
-def connect_source(settings: Settings, *, ssl_context: ssl.SSLContext | None = None) -> MailSource:
-    """The watched folder of ``settings.mailbox``: a Maildir, or an IMAP folder (connected now).
+class MailboxConfig(Protocol):
+    """The ``[mailbox]`` settings a source needs (any object with these attributes)."""
 
-    ``ssl_context`` replaces the default one (system CAs plus ``mailbox.ca_file``).
+    kind: Literal["imap", "maildir"]
+    path: str
+    folder: str
+    host: str
+    port: int
+    security: Literal["ssl", "starttls", "none"]
+    username: str
+    password: str | None
+    ca_file: str | None
+    idle_seconds: float
+    poll_seconds: float
+
+
+def connect_source(mailbox: MailboxConfig, *, ssl_context: ssl.SSLContext | None = None) -> MailSource:
+    """The watched folder of ``mailbox`` (the ``[mailbox]`` settings): a Maildir, or an IMAP
+    folder, connected now.
+
+    ``ssl_context`` replaces the default one (system CAs plus ``mailbox.ca_file``). Raises
+    ``UsageError`` for settings that cannot work (no IMAP password) and ``IntakeError`` when
+    the server cannot be reached.
     """
-    mailbox = settings.mailbox
     if mailbox.kind == "maildir":
-        from intake.sources.maildir import MaildirSource
+        from resdesk.intake.sources.maildir import MaildirSource
 
         return MaildirSource(mailbox.path, mailbox.folder, poll_seconds=min(mailbox.poll_seconds, 1.0))
-    from intake.sources.imap import ImapSource
+    from resdesk.intake.sources.imap import ImapSource
 
     if not mailbox.password:
         raise UsageError("The IMAP password is not set; put it in the environment as RESDESK_MAILBOX__PASSWORD.")

@@ -41,7 +41,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
-from intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
+from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 
 T = TypeVar("T")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from intake.sources.base import FetchedMessage, MessageRef, check_refs_belong
+from resdesk.intake.sources.base import FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError
 
 UIDVALIDITY_FILE = "resdesk-uidvalidity"

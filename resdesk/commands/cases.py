@@ -38,8 +38,8 @@ def _context(args: argparse.Namespace):
     """Settings, the protocol registry, the case file, the clock's calendar and ``now``."""
     from datetime import datetime, timezone
 
-    from cases import open_store
-    from protocols import parse_when
+    from resdesk.cases import open_store
+    from resdesk.protocols import parse_when
     from resdesk.commands.deadline import calendar_for
     from resdesk.commands.protocols import registry_for
 
@@ -52,14 +52,14 @@ def _context(args: argparse.Namespace):
 def _when(text: str | None) -> str:
     if not text:
         return "-"
-    from protocols import to_local
+    from resdesk.protocols import to_local
     from datetime import datetime
 
     return f"{to_local(datetime.fromisoformat(text)):%a %d %b %Y %H:%M}"
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from cases import case_summaries
+    from resdesk.cases import case_summaries
     from resdesk.output import print_json, print_table
 
     _, registry, store, calendar, now = _context(args)
@@ -92,7 +92,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_case(args: argparse.Namespace) -> int:
-    from cases import case_timeline
+    from resdesk.cases import case_timeline
     from resdesk.output import print_json
 
     settings, registry, store, calendar, now = _context(args)
@@ -114,7 +114,7 @@ def _write_record(store, document, path: str, settings) -> None:
     from resdesk.errors import RenderError
 
     try:
-        from render.record import write_case_record
+        from resdesk.render.record import write_case_record
     except ModuleNotFoundError as exc:
         if exc.name not in ("render.record", "render"):
             raise

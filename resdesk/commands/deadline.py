@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from protocols import WorkingCalendar, cumulative_due, due_after, parse_when
+    from resdesk.protocols import WorkingCalendar, cumulative_due, due_after, parse_when
     from resdesk.commands.protocols import registry_for
     from resdesk.errors import UsageError
     from resdesk.output import print_json
@@ -80,6 +80,6 @@ def run(args: argparse.Namespace) -> int:
 
 def calendar_for(protocol, settings):
     """The protocol's nation's working days, less the partnership's own closure days."""
-    from protocols import WorkingCalendar
+    from resdesk.protocols import WorkingCalendar
 
     return WorkingCalendar(protocol.nation, settings.partnership.extra_closure_days)

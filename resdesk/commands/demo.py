@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
 
-    from cases.views import case_summaries
-    from protocols import default_registry
+    from resdesk.cases.views import case_summaries
+    from resdesk.protocols import default_registry
     from resdesk.demo import demo_now, quarantined, run_demo, summary_json
     from resdesk.output import print_json, print_table
     from resdesk.progress import ProgressBar
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     now = demo_now(args.now)
     result = run_demo(out, now, progress_for=None if args.json else lambda pid: ProgressBar(f"{pid:<16}"))
 
-    from cases import open_store
+    from resdesk.cases import open_store
 
     store = open_store(f"sqlite:///{out / 'resdesk.sqlite3'}", out / "archive")
     try:
@@ -83,6 +83,6 @@ def _due(case: dict) -> str:
         return "resolved"
     if case["stage_due"] is None:
         return "no fixed timescale" if case["stage"] is not None else "-"
-    from protocols import parse_when
+    from resdesk.protocols import parse_when
 
     return f"{parse_when(case['stage_due']):%a %d %b %H:%M}"

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 def run_blank(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from forms import blank_docx, blank_pdf
+    from resdesk.forms import blank_docx, blank_pdf
     from resdesk.errors import UsageError
 
     data = blank_docx(args.kind) if args.fmt == "docx" else blank_pdf(args.kind)
@@ -59,7 +59,7 @@ def _show(value) -> str:
 def run_parse(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from forms import read_form
+    from resdesk.forms import read_form
     from resdesk.errors import UsageError
     from resdesk.output import print_json, print_table
 

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 def registry_for(args: argparse.Namespace):
     """The shipped protocols plus the partnership's own folder, if the settings name one."""
-    from protocols import default_registry
+    from resdesk.protocols import default_registry
     from resdesk.settings import load_settings
 
     settings = load_settings(getattr(args, "config", None))

@@ -38,9 +38,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from cases import open_store
-    from protocols import parse_when
-    from render.dispatch import run_tick
+    from resdesk.cases import open_store
+    from resdesk.protocols import parse_when
+    from resdesk.outbox.dispatch import run_tick
     from resdesk.commands.protocols import registry_for
     from resdesk.output import print_json
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.storage.database, settings.storage.archive)
     try:
         if args.delivered or args.not_delivered:
-            from render.sending import settle_unconfirmed
+            from resdesk.outbox.sending import settle_unconfirmed
 
             settle_unconfirmed(store, args.delivered or args.not_delivered, delivered=bool(args.delivered), now=now)
         report = run_tick(store, settings, registry, now)

@@ -59,28 +59,28 @@ def as_saved_by(docx: bytes, author: str, saved: str) -> bytes:
 
 def filled_docx(kind: str, record, author: str, saved: str) -> bytes:
     """A Word template of ``kind`` filled with ``record`` by the product's own form writer."""
-    from forms import fill_docx
+    from resdesk.forms import fill_docx
 
     return as_saved_by(fill_docx(kind, record), author, saved)
 
 
 def filled_pdf(kind: str, record) -> bytes:
     """A PDF form of ``kind`` filled with ``record`` by the product's own form writer."""
-    from forms import fill_pdf
+    from resdesk.forms import fill_pdf
 
     return fill_pdf(kind, record)
 
 
 def typed_form(kind: str, record) -> str:
     """A record as the ``Label: value`` text of its template, by the product's own text writer."""
-    from forms import email_text
+    from resdesk.forms import email_text
 
     return email_text(kind, record)
 
 
 def record(kind: str, **fields):
     """A validated form record of ``kind`` (UK-style dates are read as the forms read them)."""
-    import forms
+    from resdesk import forms
 
     types = {
         "resolution-notice": forms.ResolutionNotice,

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
-from cases import verify_chain
-from cases.audit import GENESIS, canonical, link_hash, verify_entries
-from cases.models import AuditEntry
+from resdesk.cases import verify_chain
+from resdesk.cases.audit import GENESIS, canonical, link_hash, verify_entries
+from resdesk.cases.models import AuditEntry
 
 AT = datetime(2026, 5, 1, 9, 30, tzinfo=timezone.utc)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cases import open_store, outbox
-from cases.models import Message
+from resdesk.cases import open_store
+from resdesk.outbox import queue as outbox
+from resdesk.cases.models import Message
 from resdesk.cli import main
 
 MONDAY = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
@@ -104,7 +105,7 @@ def test_a_case_under_an_unknown_protocol_does_not_break_the_listing(config, cap
     """GIVEN a case whose protocol is no longer defined WHEN cases are listed THEN it is listed, saying why it has no clock."""
     from sqlalchemy import update
 
-    from cases.models import Case
+    from resdesk.cases.models import Case
 
     store = open_store(f"sqlite:///{tmp_path / 'var' / 'resdesk.sqlite3'}", tmp_path / "archive")
     with store.transaction() as tx:

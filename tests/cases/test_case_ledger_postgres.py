@@ -7,9 +7,9 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from cases import open_store
-from cases.models import Message
-from intake.ledger import Ledger, LedgerKey
+from resdesk.cases import open_store
+from resdesk.cases.models import Message
+from resdesk.intake.ledger import Ledger, LedgerKey
 
 T0 = datetime(2026, 4, 14, 10, 0, tzinfo=timezone.utc)
 
@@ -17,8 +17,8 @@ WORKER = """
 import json, sys, time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from cases import open_store
-from intake.ledger import Ledger, LedgerKey
+from resdesk.cases import open_store
+from resdesk.intake.ledger import Ledger, LedgerKey
 store = open_store(sys.argv[1], sys.argv[2])
 ledger = Ledger(store)
 worker, count, go = sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])

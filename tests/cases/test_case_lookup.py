@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from cases import StoreKnownCases, outbox
-from cases.models import Message
+from resdesk.cases import StoreKnownCases
+from resdesk.outbox import queue as outbox
+from resdesk.cases.models import Message
 
 AT = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
 
@@ -97,14 +98,14 @@ def test_store_known_cases_is_what_correlation_asks_for(store, oldham):
     and parameter names, and correlation finds a case through it."""
     import inspect
 
-    from intake.correlate import KnownCases
+    from resdesk.intake.correlate import KnownCases
 
     for method in ("case_for_reference", "case_for_message_ids", "case_for_child"):
         wanted = list(inspect.signature(getattr(KnownCases, method)).parameters)
         assert list(inspect.signature(getattr(StoreKnownCases, method)).parameters) == wanted
 
-    from intake.correlate import correlate
-    from intake.message import parse_message
+    from resdesk.intake.correlate import correlate
+    from resdesk.intake.message import parse_message
 
     known = _two_cases(store, oldham)
     reply = parse_message(

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from cases import open_store
-from cases.models import Base
+from resdesk.cases import open_store
+from resdesk.cases.models import Base
 
 TABLES = {
     "cases", "parties", "events", "messages", "documents", "audit", "outbox", "leases", "alerts",
@@ -59,8 +59,8 @@ def test_sqlite_is_opened_in_wal_mode_with_foreign_keys(sqlite_store):
 OPEN_AND_CREATE = """
 import sys
 from datetime import datetime, timezone
-from cases import open_store
-from protocols import default_registry
+from resdesk.cases import open_store
+from resdesk.protocols import default_registry
 store = open_store(sys.argv[1], sys.argv[2])
 with store.transaction() as tx:
     tx.create_case(default_registry().get("oldham"), datetime(2026, 5, 1, 9, tzinfo=timezone.utc))

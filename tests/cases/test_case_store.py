@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cases import Archive, verify_chain
-from cases.models import AuditEntry
+from resdesk.cases import Archive, verify_chain
+from resdesk.cases.models import AuditEntry
 
 AT = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
 
@@ -107,8 +107,8 @@ def test_archive_round_trips_any_content(tmp_path_factory, content, filename):
 KILLED_IN_A_TRANSACTION = """
 import sys, time
 from datetime import datetime, timezone
-from cases import open_store
-from protocols import default_registry
+from resdesk.cases import open_store
+from resdesk.protocols import default_registry
 oldham = default_registry().get("oldham")
 store = open_store(sys.argv[1], sys.argv[2])
 at = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
@@ -131,7 +131,7 @@ while True:
 def test_a_process_killed_inside_transactions_leaves_the_file_intact(sqlite_url, tmp_path):
     """GIVEN a writer committing case after case WHEN it is killed with SIGKILL in the middle of a transaction
     THEN the database passes integrity_check, holds only whole cases, and its audit chain verifies."""
-    from cases import open_store
+    from resdesk.cases import open_store
 
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_IN_A_TRANSACTION, sqlite_url, str(tmp_path / "archive")],
@@ -170,7 +170,7 @@ def test_form_details_fill_gaps_but_never_overwrite(store, oldham):
 
 def test_the_public_surface_is_true():
     """GIVEN the cases package WHEN its __all__ is read THEN every name it lists exists."""
-    import cases
+    from resdesk import cases
 
     missing = [name for name in cases.__all__ if not hasattr(cases, name)]
     assert missing == []

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cases import CaseState, after_stage_notification, after_stage_summary, clock_events, outcome_from_text
-from cases.timeline import NEEDS_REVIEW, STAGE_ENTERED
-from protocols import CaseResolved, StageEntered
+from resdesk.cases import CaseState, after_stage_notification, after_stage_summary, clock_events, outcome_from_text
+from resdesk.cases.timeline import NEEDS_REVIEW, STAGE_ENTERED
+from resdesk.protocols import CaseResolved, StageEntered
 
 AT = datetime(2026, 6, 2, 14, 5, tzinfo=timezone.utc)
 STAGE_1 = CaseState(stage=1, stage_started=datetime(2026, 6, 1, 9, tzinfo=timezone.utc))
@@ -129,7 +129,7 @@ outcomes = st.sampled_from(["resolved", "escalated", "actions-agreed", None, "ma
 def test_stages_never_go_back_and_resolution_sticks(summaries):
     """GIVEN any sequence of stage summaries WHEN applied in order THEN the stage never decreases, a resolved
     case stays resolved, and every stage the case reaches exists in the protocol."""
-    from protocols import default_registry
+    from resdesk.protocols import default_registry
 
     oldham = default_registry().get("oldham")
     state = CaseState()

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from forms import fill_docx, fill_pdf  # noqa: E402
+from resdesk.forms import fill_docx, fill_pdf  # noqa: E402
 
 CORPUS = HERE / "corpus"
 SAMPLES = HERE.parents[1] / "samples" / "forms"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from docx import Document  # noqa: E402
 from docx.oxml import parse_xml  # noqa: E402
 
-from forms import (  # noqa: E402
+from resdesk.forms import (  # noqa: E402
     EscalationConcern,
     ResolutionNotice,
     StageSummary,

@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from forms import read_form
+from resdesk.forms import read_form
 from hostile_corpus import hostile_files
 from resdesk.errors import FormError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from forms import read_form, read_pdf_fields
+from resdesk.forms import read_form, read_pdf_fields
 from resdesk.errors import FormError
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

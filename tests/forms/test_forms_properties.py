@@ -9,10 +9,10 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forms import KINDS, email_text, fill_docx, fill_pdf, read_email_text, read_form
-from forms.layout import TEMPLATES, Field
-from forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES
-from forms.values import blank
+from resdesk.forms import KINDS, email_text, fill_docx, fill_pdf, read_email_text, read_form
+from resdesk.forms.layout import TEMPLATES, Field
+from resdesk.forms.records import RECORD_TYPES, REQUIRED, ROW_TYPES
+from resdesk.forms.values import blank
 from make_samples import RECORDS
 from resdesk.errors import FormError
 

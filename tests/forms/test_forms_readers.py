@@ -7,9 +7,9 @@ import io
 import pytest
 from docx import Document
 
-import forms
-from forms import grid, labels, read_email_text, read_form
-from forms.assemble import FieldProblem
+from resdesk import forms
+from resdesk.forms import grid, labels, read_email_text, read_form
+from resdesk.forms.assemble import FieldProblem
 from make_samples import RECORDS
 from resdesk.errors import FormError
 

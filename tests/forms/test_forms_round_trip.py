@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from forms import KINDS, blank_docx, blank_pdf, fill_docx, fill_pdf, read_form
+from resdesk.forms import KINDS, blank_docx, blank_pdf, fill_docx, fill_pdf, read_form
 from make_samples import RECORDS
 from resdesk.cli import main
 
@@ -37,7 +37,7 @@ def test_more_rows_than_the_blank_has_are_kept(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_blank_pdfs_pass_qpdf_check_and_name_fields_by_field(kind, tmp_path):
     """GIVEN a blank and a filled PDF of every kind THEN qpdf finds no errors and field names are ours."""
-    from forms import read_pdf_fields
+    from resdesk.forms import read_pdf_fields
 
     for name, data in (("blank.pdf", blank_pdf(kind)), ("filled.pdf", fill_pdf(kind, RECORDS[kind]))):
         path = tmp_path / name
@@ -106,7 +106,7 @@ def test_libreoffice_round_trip_keeps_every_record(tmp_path, soffice, samples):
 
 def test_libreoffice_opens_every_blank_template(tmp_path, soffice):
     """GIVEN the blank Word template of every kind WHEN LibreOffice renders it to PDF THEN the title is there."""
-    from forms.layout import TEMPLATES
+    from resdesk.forms.layout import TEMPLATES
 
     blanks = []
     for kind in KINDS:
@@ -122,7 +122,7 @@ def test_libreoffice_opens_every_blank_template(tmp_path, soffice):
 def test_values_that_look_like_code_stay_plain_text(fmt):
     """GIVEN values that look like template code, XML or PDF syntax
     WHEN filled into a template and read back THEN they come back literally, never evaluated."""
-    from forms import StageSummary
+    from resdesk.forms import StageSummary
 
     record = StageSummary(
         case_ref="{{ 7*7 }}",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forms import read_form
+from resdesk.forms import read_form
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "forms"
 KINDS = ("resolution-notice", "escalation-concern", "summary-log", "stage-summary")

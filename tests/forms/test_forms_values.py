@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from forms import values
+from resdesk.forms import values
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.classify import (
+from resdesk.intake.classify import (
     Classification,
     classify,
     is_stage3_notification,
@@ -19,7 +19,7 @@ from intake.classify import (
     strip_reply_prefixes,
     summary_stage,
 )
-from intake.message import InboundMessage, parse_message
+from resdesk.intake.message import InboundMessage, parse_message
 
 OURS = {"escalations@partnership.example"}
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.correlate import (
+from resdesk.intake.correlate import (
     Correlation,
     KnownCases,
     correlate,
@@ -21,7 +21,7 @@ from intake.correlate import (
     normalise_identifier,
     reference_token,
 )
-from intake.message import InboundMessage, parse_message
+from resdesk.intake.message import InboundMessage, parse_message
 
 
 @dataclass

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cases import open_store
-from cases.models import Alert, Message
-from intake.ledger import Ledger, LedgerKey
-from intake.sources.base import MessageRef
+from resdesk.cases import open_store
+from resdesk.cases.models import Alert, Message
+from resdesk.intake.ledger import Ledger, LedgerKey
+from resdesk.intake.sources.base import MessageRef
 from resdesk.errors import StoreError
 
 T0 = datetime(2026, 4, 14, 10, 0, tzinfo=timezone.utc)
@@ -57,7 +57,7 @@ def test_a_message_is_claimed_once(ledger):
 
 def test_completion_commits_with_the_case_events(ledger, store):
     """GIVEN a claimed message WHEN completed in the transaction that records its case THEN both are stored."""
-    from protocols import default_registry
+    from resdesk.protocols import default_registry
 
     oldham = default_registry().get("oldham")
     claim = ledger.claim(key(5), "aa" * 32, "worker-1", now=T0)
@@ -73,7 +73,7 @@ def test_completion_commits_with_the_case_events(ledger, store):
 
 def test_a_failure_while_recording_leaves_the_claim_to_retry(ledger, store):
     """GIVEN a claimed message WHEN the recording transaction fails THEN the case and completion are both absent."""
-    from protocols import default_registry
+    from resdesk.protocols import default_registry
 
     claim = ledger.claim(key(5), "aa" * 32, "worker-1", now=T0)
     with pytest.raises(RuntimeError):
@@ -186,8 +186,8 @@ def test_one_lease_holder_at_a_time(ledger):
 CLAIMING_WORKER = """
 import json, sys, time
 from pathlib import Path
-from cases import open_store
-from intake.ledger import Ledger, LedgerKey
+from resdesk.cases import open_store
+from resdesk.intake.ledger import Ledger, LedgerKey
 store = open_store(sys.argv[1], sys.argv[2])
 ledger = Ledger(store)
 worker, count, go = sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])
@@ -232,9 +232,9 @@ def test_two_processes_never_claim_the_same_message(database, tmp_path, store):
 KILLED_WHILE_RECORDING = """
 import sys
 from datetime import datetime, timezone
-from cases import open_store
-from intake.ledger import Ledger, LedgerKey
-from protocols import default_registry
+from resdesk.cases import open_store
+from resdesk.intake.ledger import Ledger, LedgerKey
+from resdesk.protocols import default_registry
 oldham = default_registry().get("oldham")
 store = open_store(sys.argv[1], sys.argv[2])
 ledger = Ledger(store)
@@ -289,8 +289,8 @@ def test_sigkill_at_any_moment_leaves_each_message_unclaimed_claimed_or_complete
 def test_every_completion_is_in_the_audit_chain(ledger, store):
     """GIVEN a message handled and another quarantined WHEN the audit chain is read THEN both are there
     with their content hashes, and the chain verifies."""
-    from cases import verify_chain
-    from cases.models import AuditEntry
+    from resdesk.cases import verify_chain
+    from resdesk.cases.models import AuditEntry
 
     for uid, state in ((1, "done"), (2, "quarantined")):
         claim = ledger.claim(key(uid), f"{uid:02d}" * 32, "w", now=T0)

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.message import (
+from resdesk.intake.message import (
     RESDESK_CASE_HEADER,
     Attachment,
     UnreadableMessage,
     parse_message,
     safe_header_text,
 )
-from intake.winmail import WinmailError, read_winmail
+from resdesk.intake.winmail import WinmailError, read_winmail
 from resdesk.errors import IntakeError
 
 TNEF = Path("/work/shared/corpus/tnef")

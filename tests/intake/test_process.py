@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cases import open_store
-from cases.models import Event, Message
-from intake.ledger import Ledger
-from intake.process import IntakePolicy, IntakeProcessor
-from intake.sources import MaildirSource
-from intake.watch import Watcher
-from protocols import default_registry
+from resdesk.cases import open_store
+from resdesk.cases.models import Event, Message
+from resdesk.intake.ledger import Ledger
+from resdesk.intake.process import IntakePolicy, IntakeProcessor
+from resdesk.intake.sources import MaildirSource
+from resdesk.intake.watch import Watcher
+from resdesk.protocols import default_registry
 from tests.intake.mail import newsletter, summary
 
 OLDHAM = default_registry().get("oldham")

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from intake.message import InboundMessage, parse_message
-from intake.senders import (
+from resdesk.intake.message import InboundMessage, parse_message
+from resdesk.intake.senders import (
     Authentication,
     authserv_id_of,
     check_sender,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import intake.sources
-from intake.sources import ImapSource, MaildirSource, MailSource, connect_source
+from resdesk import intake
+from resdesk.intake import sources as _sources  # noqa: F401  (loads intake.sources)
+from resdesk.intake.sources import ImapSource, MaildirSource, MailSource, connect_source
 from resdesk.errors import UsageError
 from resdesk.settings import load_settings
 
@@ -21,7 +22,7 @@ def test_maildir_kind_opens_the_configured_maildir(tmp_path):
     THEN it is a Maildir source on that path, created empty and ready to read."""
     settings = load_settings(environ={"RESDESK_MAILBOX__KIND": "maildir",
                                       "RESDESK_MAILBOX__PATH": str(tmp_path / "inbox")})
-    source = connect_source(settings)
+    source = connect_source(settings.mailbox)
     assert isinstance(source, MaildirSource) and isinstance(source, MailSource)
     assert source.snapshot()[1] == []
     assert (tmp_path / "inbox" / "new").is_dir()
@@ -34,7 +35,7 @@ def test_imap_kind_connects_to_the_configured_server(dovecot, mail_user):
     uid = dovecot.append(mail_user, b"Subject: Stage 1 Summary\r\n\r\nOutcome: resolved\r\n")
     environ = dovecot.mailbox_environment(mail_user, security="starttls")
     settings = load_settings(environ={**environ, "RESDESK_MAILBOX__IDLE_SECONDS": "120"})
-    source = connect_source(settings)
+    source = connect_source(settings.mailbox)
     try:
         assert isinstance(source, ImapSource) and source.can_idle and source.idle_seconds == 120
         assert source.snapshot()[1] == [str(uid)]
@@ -48,7 +49,7 @@ def test_imap_without_a_password_is_a_usage_error():
     THEN a usage error names the variable to set."""
     settings = load_settings(environ={"RESDESK_MAILBOX__KIND": "imap"})
     with pytest.raises(UsageError, match="RESDESK_MAILBOX__PASSWORD"):
-        connect_source(settings)
+        connect_source(settings.mailbox)
 
 
 def test_public_surface_is_what_all_names():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.sources import FILED_KEYWORD, ImapSource, MailSource
-from intake.sources.imap import _groups_of_bytes, is_loopback
+from resdesk.intake.sources import FILED_KEYWORD, ImapSource, MailSource
+from resdesk.intake.sources.imap import _groups_of_bytes, is_loopback
 from resdesk.errors import IntakeError, UsageError
 from tests.services.dovecot import DovecotServer, MailUser
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.sources import MaildirSource, MailSource
-from intake.sources.maildir import flags_of, folder_path, unique_name
+from resdesk.intake.sources import MaildirSource, MailSource
+from resdesk.intake.sources.maildir import flags_of, folder_path, unique_name
 from resdesk.errors import IntakeError
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from protocols import Nation, WorkingCalendar
+from resdesk.protocols import Nation, WorkingCalendar
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from protocols import (
+from resdesk.protocols import (
     LOCAL,
     CaseResolved,
     StageEntered,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from protocols import WorkingCalendar, cumulative_due, default_registry, due_after, parse_when
+from resdesk.protocols import WorkingCalendar, cumulative_due, default_registry, due_after, parse_when
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 

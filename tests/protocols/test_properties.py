@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols import WorkingCalendar, default_registry, due_after, to_local
+from resdesk.protocols import WorkingCalendar, default_registry, due_after, to_local
 
 STAGES = [(p, s) for p in default_registry() for s in p.stages]
 CALENDARS = {p.id: WorkingCalendar(p.nation) for p in default_registry()}
@@ -60,7 +60,7 @@ def test_exactly_n_working_days_between_start_date_and_due_date(pair, start):
 @given(starts, st.integers(min_value=1, max_value=72))
 def test_hours_are_elapsed_time(start, hours):
     """GIVEN an hours timescale THEN the due instant is exactly that much elapsed time later."""
-    from protocols import Timescale
+    from resdesk.protocols import Timescale
 
     due = due_after(Timescale(hours=hours), start, CALENDARS["oldham"])
     assert due - start == timedelta(hours=hours)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from protocols import Registry, load_file
-from protocols.registry import DEFINITIONS
-from protocols.schema import NoticeKind
+from resdesk.protocols import Registry, load_file
+from resdesk.protocols.registry import DEFINITIONS
+from resdesk.protocols.schema import NoticeKind
 from resdesk.errors import DefinitionError, UnknownProtocol, UnknownStage
 
 SHIPPED = {"oldham", "haringey", "gloucestershire", "sandwell", "lscp-lsab"}

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cases import Message, Store
-from protocols import LOCAL, default_registry
-from render.smtp import SmtpSender
+from resdesk.cases import Message, Store
+from resdesk.protocols import LOCAL, default_registry
+from resdesk.outbox.smtp import SmtpSender
 from resdesk.settings import Settings
 
 SENDER = "Escalations <escalations@partnership.example>"

@@ -10,8 +10,8 @@ from datetime import timedelta
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from cases import Document, open_store, verify_chain
-from render.dispatch import run_tick
+from resdesk.cases import Document, open_store, verify_chain
+from resdesk.outbox.dispatch import run_tick
 from resdesk.cli import main
 from tests.render.casefile import REGISTRY, local, oldham_stage2_escalated, sender_for, settings_for, write_config
 from tests.render.tools import pdf_text, qpdf_check

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from pypdf import PdfReader
 
-import render
-from render import StageRow, render_case_record
-from render.examples import example_case_record
-from render.timeline import timeline_chart
+from resdesk import render
+from resdesk.render import StageRow, render_case_record
+from resdesk.render.examples import example_case_record
+from resdesk.render.timeline import timeline_chart
 from tests.render.tools import pdf_text, qpdf_check
 
 
@@ -80,7 +80,7 @@ def test_hostile_values_in_the_record_stay_text_and_embed_only_the_json(tmp_path
     """GIVEN events, messages and documents whose text is hostile markup
     WHEN the auditor record renders THEN the only embedded file is the case JSON, the port sees no
     connection, and the values print as typed."""
-    from render import DocumentRow, EventRow, MessageRow
+    from resdesk.render import DocumentRow, EventRow, MessageRow
 
     link = "<link rel=attachment href=file:///etc/passwd>"
     image = f"<img src=http://127.0.0.1:{listener.port}/>"

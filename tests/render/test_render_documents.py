@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from render import (
+from resdesk.render import (
     EscalationConcernView,
     Party,
     render_acknowledgement,
@@ -17,7 +17,7 @@ from render import (
     render_reminder,
     render_resolution_notice,
 )
-from render.examples import (
+from resdesk.render.examples import (
     example_acknowledgement,
     example_notice,
     example_reminder,

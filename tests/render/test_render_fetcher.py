@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from render import AssetFetcher, RefusedURL, asset_url
+from resdesk.render import AssetFetcher, RefusedURL, asset_url
 from resdesk.errors import RenderError
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
 from pypdf import PdfReader
 
-from render import (
+from resdesk.render import (
     RecordedItem,
     RefusedURL,
     html_environment,
@@ -29,7 +29,7 @@ from render import (
     render_resolution_notice_docx,
     word_environment,
 )
-from render.examples import example_acknowledgement, example_notice, example_resolution_notice
+from resdesk.render.examples import example_acknowledgement, example_notice, example_resolution_notice
 from tests.render.tools import libreoffice_text, pdf_text, qpdf_check, squash
 
 ATTACHMENT = "<link rel=attachment href=file:///etc/passwd>"

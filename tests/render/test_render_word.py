@@ -6,8 +6,8 @@ import pytest
 
 from resdesk.errors import RenderError
 
-from render import render_docx, render_notice_docx, render_resolution_notice_docx
-from render.examples import example_notice, example_resolution_notice
+from resdesk.render import render_docx, render_notice_docx, render_resolution_notice_docx
+from resdesk.render.examples import example_notice, example_resolution_notice
 from tests.render.tools import libreoffice_text
 
 

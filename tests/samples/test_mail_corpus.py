@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from protocols import default_registry
+from resdesk.protocols import default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -280,7 +280,7 @@ def test_the_products_form_readers_read_the_samples_as_expected(messages):
     WHEN the product's own form readers read them
     THEN each template comes back as its expected kind, stage, outcome and child, and each
     hostile or unreadable attachment is refused with a reason naming the file."""
-    import forms
+    from resdesk import forms
     from resdesk.errors import FormError
 
     checked = refused = 0

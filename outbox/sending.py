@@ -33,13 +33,13 @@ from typing import Any, Callable, Protocol as TypingProtocol, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from cases import outbox
-from cases.holders import holder_is_gone, holder_name
-from cases.models import PENDING, Case, Lease, Outbound, utcnow
-from cases.store import Store, Tx
-from cases.timeline import NOTICE_SENT
+from . import queue
+from resdesk.cases.holders import holder_is_gone, holder_name
+from resdesk.cases.models import PENDING, Case, Lease, Outbound, utcnow
+from resdesk.cases.store import Store, Tx
+from resdesk.cases.timeline import NOTICE_SENT
 
-from .outbox import parse_one_address
+from .message import parse_one_address
 from .smtp import PermanentSendFailure, TemporarySendFailure
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "send_due",
 ]
 
-CONNECTING, SENDING, UNCONFIRMED, FAILED = "connecting", "sending", "unconfirmed", outbox.FAILED
+CONNECTING, SENDING, UNCONFIRMED, FAILED = "connecting", "sending", "unconfirmed", queue.FAILED
 LEASE = "outbox-sender"
 LEASE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 12
@@ -152,7 +152,7 @@ def settle_unconfirmed(store: Store, message_id: str, *, delivered: bool, now: d
     from resdesk.errors import UsageError
 
     with store.transaction() as tx:
-        row = outbox.by_message_id(tx, message_id.strip())
+        row = queue.by_message_id(tx, message_id.strip())
         if row is None or row.state != UNCONFIRMED:
             state = "no such message" if row is None else f"it is {row.state}"
             raise UsageError(f"The outbox holds no unconfirmed message {message_id} ({state}).")
@@ -174,7 +174,7 @@ def settle_unconfirmed(store: Store, message_id: str, *, delivered: bool, now: d
 
 def _rate_limited(tx: Tx, row: Outbound, now: datetime, per_hour: int) -> datetime | None:
     """When ``row`` may go if a recipient had ``per_hour`` messages in the last hour, else None."""
-    recent = outbox.sent_since(tx, now - timedelta(hours=1))
+    recent = queue.sent_since(tx, now - timedelta(hours=1))
     wanted = {r.lower() for r in row.recipients}
     later: datetime | None = None
     for recipient in wanted:
@@ -219,7 +219,7 @@ def _case_ref(tx: Tx, row: Outbound) -> str | None:
 
 def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
     row.state = PENDING  # mark_sent counts the attempt from the claimed row
-    outbox.mark_sent(tx, row, at=now)
+    queue.mark_sent(tx, row, at=now)
     case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
     if case is not None:
         tx.add_event(case, NOTICE_SENT, now, stage=case.stage, message_id=row.message_id, detail={
@@ -236,7 +236,7 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
     attempted: set[int] = set()
     while True:
         with store.transaction() as tx:
-            rows = [r for r in outbox.due(tx, now) if r.id not in attempted]
+            rows = [r for r in queue.due(tx, now) if r.id not in attempted]
             claimed: Outbound | None = None
             for row in rows:
                 attempted.add(row.id)
@@ -262,8 +262,8 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
                 row = tx.session.get(Outbound, claimed.id)
                 row.state = PENDING
                 give_up = row.attempts + 1 >= MAX_ATTEMPTS
-                retry_at = None if give_up else now + outbox.backoff(row.attempts + 1)
-                outbox.mark_failed(tx, row, failure.reason, retry_at=retry_at, now=now)
+                retry_at = None if give_up else now + queue.backoff(row.attempts + 1)
+                queue.mark_failed(tx, row, failure.reason, retry_at=retry_at, now=now)
                 entry = row_summary(row, ref, error=failure.reason, retry_at=retry_at.isoformat() if retry_at else None)
                 if give_up:
                     tx.raise_alert("outbound-failed", entry, at=now)
@@ -275,7 +275,7 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
             with store.transaction() as tx:
                 row = tx.session.get(Outbound, claimed.id)
                 row.state = PENDING
-                outbox.mark_failed(tx, row, failure.reason, retry_at=None, now=now)
+                queue.mark_failed(tx, row, failure.reason, retry_at=None, now=now)
                 entry = row_summary(row, ref, error=failure.reason)
                 tx.raise_alert("outbound-failed", entry, at=now)
                 report.failed.append(entry)

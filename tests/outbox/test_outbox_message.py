@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from render.compose import compose_acknowledgement, compose_notice, compose_reminder
-from render.examples import example_acknowledgement, example_notice, example_reminder
-from render.outbox import (
+from resdesk.outbox.compose import compose_acknowledgement, compose_notice, compose_reminder
+from resdesk.render.examples import example_acknowledgement, example_notice, example_reminder
+from resdesk.outbox.message import (
     OutboundMail,
     RecipientRateLimit,
     build_message,
@@ -25,7 +25,7 @@ from render.outbox import (
     parse_one_address,
     reply_subject,
 )
-from render.smtp import SmtpSender, TemporarySendFailure, send_with_retry
+from resdesk.outbox.smtp import SmtpSender, TemporarySendFailure, send_with_retry
 from resdesk.errors import RenderError
 from tests.render.tools import free_port, pdf_text, qpdf_check
 

@@ -33,10 +33,10 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel
 
-from cases.timeline import MESSAGE_RECORDED, STAGE_ENTERED, clock_events
-from protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, evaluate, to_local
+from resdesk.cases.timeline import MESSAGE_RECORDED, STAGE_ENTERED, clock_events
+from resdesk.protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, evaluate, to_local
 
-from .casefacts import (
+from resdesk.render.casefacts import (
     CaseFacts,
     EventFacts,
     PartyFacts,
@@ -49,9 +49,9 @@ from .casefacts import (
     history,
     summary_text,
 )
-from .outbox import clean_header_text
-from .prefill import escalation_concern, resolution_notice
-from .views import AcknowledgementView, NoticeView, Party, RecordedItem, ReminderView
+from .message import clean_header_text
+from resdesk.render.prefill import escalation_concern, resolution_notice
+from resdesk.render.views import AcknowledgementView, NoticeView, Party, RecordedItem, ReminderView
 
 __all__ = [
     "WORKING_HOURS",

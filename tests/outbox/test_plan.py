@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols import LOCAL, WorkingCalendar, default_registry, to_local
-from render.text import render_text
-from render.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
-from render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
+from resdesk.protocols import LOCAL, WorkingCalendar, default_registry, to_local
+from resdesk.render.text import render_text
+from resdesk.outbox.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
+from resdesk.render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
 
 REGISTRY = default_registry()
 ENGLAND = WorkingCalendar("england")

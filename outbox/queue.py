@@ -14,8 +14,8 @@ from typing import Sequence
 
 from sqlalchemy import or_, select
 
-from cases.models import PENDING, SENT, Case, Outbound, utcnow
-from cases.store import Tx
+from resdesk.cases.models import PENDING, SENT, Case, Outbound, utcnow
+from resdesk.cases.store import Tx
 
 FAILED = "failed"
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cases import Alert, Document, Event, Outbound, open_store, verify_chain
-from protocols import LOCAL
-from render.dispatch import UNCONFIRMED, run_tick
-from render.smtp import PermanentSendFailure
+from resdesk.cases import Alert, Document, Event, Outbound, open_store, verify_chain
+from resdesk.protocols import LOCAL
+from resdesk.outbox.dispatch import UNCONFIRMED, run_tick
+from resdesk.outbox.smtp import PermanentSendFailure
 from tests.render.casefile import (
     BUSINESS_UNIT,
     PRACTITIONER,
@@ -163,12 +163,12 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from types import SimpleNamespace
-    from cases import open_store
-    from protocols import parse_when
-    from render.dispatch import run_tick
+    from resdesk.cases import open_store
+    from resdesk.protocols import parse_when
+    from resdesk.outbox.dispatch import run_tick
     from tests.render.casefile import REGISTRY, sender_for, settings_for
 
-    from render.smtp_phased import PhasedSmtpSender
+    from resdesk.outbox.smtp_phased import PhasedSmtpSender
 
     tmp, port, now, mode = Path(sys.argv[1]), int(sys.argv[2]), parse_when(sys.argv[3]), sys.argv[4]
     server = SimpleNamespace(host="127.0.0.1", port=port)
@@ -324,10 +324,10 @@ def test_mail_recorded_by_the_intake_processor_is_acknowledged_once(smtp_server,
     nothing, and no message goes to anyone else."""
     import mailbox
 
-    from intake.ledger import Ledger
-    from intake.process import IntakePolicy, IntakeProcessor
-    from intake.sources import MaildirSource
-    from intake.watch import Watcher
+    from resdesk.intake.ledger import Ledger
+    from resdesk.intake.process import IntakePolicy, IntakeProcessor
+    from resdesk.intake.sources import MaildirSource
+    from resdesk.intake.watch import Watcher
     from tests.intake.mail import summary
 
     settings = settings_for(tmp_path, smtp_server)

@@ -26,14 +26,14 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cases import outbox
-from cases.models import Outbound
-from cases.store import Store
-from protocols import Protocol, Registry, WorkingCalendar
+from . import queue
+from resdesk.cases.models import Outbound
+from resdesk.cases.store import Store
+from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
 from .assemble import assemble
-from .outbox import build_message, envelope_recipients
+from .message import build_message, envelope_recipients
 from .plan import CaseFacts, Planned, facts_from_case, plan_case
 from .sending import (
     CONNECTING,
@@ -142,13 +142,13 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
     _, eml_path = store.archive_message(raw)
     try:
         with store.transaction() as tx:
-            existing = outbox.by_key(tx, planned.key)
+            existing = queue.by_key(tx, planned.key)
             if existing is not None:
                 return existing, False
             case = tx.case_by_ref(planned.case_ref)
             for document in assembled.documents:
                 tx.add_document(case, planned.document, document.filename, document.media_type, document.content)
-            return outbox.enqueue(
+            return queue.enqueue(
                 tx,
                 idempotency_key=planned.key,
                 message_id=str(message["Message-ID"]),
@@ -162,7 +162,7 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
     except IntegrityError:
         # Another process wrote the same key first (its documents are filed, ours rolled back).
         with store.transaction() as tx:
-            return outbox.by_key(tx, planned.key), False
+            return queue.by_key(tx, planned.key), False
 
 
 def run_tick(

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from resdesk.errors import ResdeskError
 
 from .compose import compose_acknowledgement, compose_notice, compose_reminder
-from .documents import render_escalation_concern, render_resolution_notice, render_resolution_notice_docx
-from .outbox import MailAttachment, OutboundMail, with_case_token
+from resdesk.render.documents import render_escalation_concern, render_resolution_notice, render_resolution_notice_docx
+from .message import MailAttachment, OutboundMail, with_case_token
 from .plan import Planned
-from .text import render_text
-from .views import EscalationConcernView, NoticeView, ResolutionNoticeView
+from resdesk.render.text import render_text
+from resdesk.render.views import EscalationConcernView, NoticeView, ResolutionNoticeView
 
 __all__ = ["DOCX", "Assembled", "assemble"]
 
@@ -34,7 +34,7 @@ class Assembled:
 
 def _escalation_docx(view: EscalationConcernView) -> bytes:
     """Sandwell Appendix 3 as the fillable Word form, pre-filled (read back by the forms package)."""
-    from forms import EscalationConcern, fill_docx
+    from resdesk.forms import EscalationConcern, fill_docx
 
     fields = view.model_dump(
         mode="json", exclude={"case_ref", "protocol_name", "sender_agency", "recipient", "issued_at"}

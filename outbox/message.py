@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from datetime import datetime, timezone
-from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.policy import SMTP
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.utils import format_datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from resdesk.errors import RenderError
+from resdesk.render.addresses import clean_header_text, parse_one_address
 
 __all__ = [
     "OutboundMail",
@@ -85,36 +84,6 @@ class OutboundMail(BaseModel):
     in_reply_to: str | None = None
     references: list[str] = []
     attachments: list[MailAttachment] = []
-
-
-def clean_header_text(value: str, limit: int = 300) -> str:
-    """One line of printable text: control characters (CR, LF, NUL, tabs…) become spaces."""
-    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in value)
-    cleaned = " ".join(cleaned.split())
-    return cleaned[:limit]
-
-
-def parse_one_address(value: str) -> Address:
-    """Exactly one mailbox from ``value`` (display name allowed), or RenderError.
-
-    Refuses lists ("a@x, b@y"), group syntax, line breaks and anything the email
-    package cannot parse cleanly, so an inbound header cannot add recipients.
-    """
-    if any(unicodedata.category(ch)[0] == "C" for ch in value):
-        raise RenderError(f"Refusing an address containing control characters: {value[:80]!r}.")
-    found = getaddresses([value])
-    if len(found) != 1:
-        raise RenderError(f"Expected exactly one address, found {len(found)} in {value[:80]!r}.")
-    name, addr = found[0]
-    if parseaddr(value)[1] != addr or addr.count("@") != 1:
-        raise RenderError(f"Not a single email address: {value[:80]!r}.")
-    local, domain = addr.split("@")
-    if not local or not domain or any(ch in addr for ch in " ,;:<>()[]\\\""):
-        raise RenderError(f"Not a single email address: {value[:80]!r}.")
-    try:
-        return Address(display_name=clean_header_text(name, 120), username=local, domain=domain)
-    except (ValueError, IndexError) as error:
-        raise RenderError(f"Not a usable email address: {value[:80]!r} ({error}).") from error
 
 
 def clean_message_id(value: str | None) -> str | None:

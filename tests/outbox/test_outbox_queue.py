@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from cases import outbox
-from cases.models import AuditEntry
+from resdesk.outbox import queue as outbox
+from resdesk.cases.models import AuditEntry
 
 NOW = datetime(2026, 4, 14, 10, 30, tzinfo=timezone.utc)
 

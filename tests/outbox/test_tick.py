@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date, timedelta
 from email import policy
 
-from cases import open_store
+from resdesk.cases import open_store
 from resdesk.cli import main
 from tests.render.tools import pdf_text, qpdf_check
 from tests.render.casefile import BUSINESS_UNIT, REGISTRY, local, oldham_stage2_escalated, recorded, write_config
@@ -101,7 +101,7 @@ def test_unconfirmed_message_is_settled_by_a_person(tmp_path, smtp_server, capsy
     not unconfirmed is refused with exit status 2."""
     from sqlalchemy import update
 
-    from cases import Outbound
+    from resdesk.cases import Outbound
 
     config = write_config(tmp_path, smtp_server)
     store = open_store(f"sqlite:///{tmp_path / 'resdesk.sqlite3'}", tmp_path / "archive")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from email.utils import formataddr
 
-from .documents import render_acknowledgement, render_notice, render_notice_docx, render_reminder
-from .outbox import MailAttachment, OutboundMail, reply_subject, with_case_token
-from .text import render_text
-from .views import AcknowledgementView, NoticeView, Party, ReminderView
+from resdesk.render.documents import render_acknowledgement, render_notice, render_notice_docx, render_reminder
+from .message import MailAttachment, OutboundMail, reply_subject, with_case_token
+from resdesk.render.text import render_text
+from resdesk.render.views import AcknowledgementView, NoticeView, Party, ReminderView
 
 __all__ = ["compose_acknowledgement", "compose_notice", "compose_reminder"]
 

@@ -1,4 +1,4 @@
-"""Case-file fixtures: a fresh SQLite file per test, and a real PostgreSQL on loopback."""
+"""A real PostgreSQL server on loopback for the case file's tests (started once per session)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from cases import Store, open_store
-from protocols import default_registry
 
 PG_BIN = Path("/usr/lib/postgresql")
 
@@ -71,39 +67,3 @@ class PostgresServer:
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=resdesk dbname=postgres", autocommit=True) as c:
             c.execute(f"CREATE DATABASE {name}")
         return f"postgresql+psycopg://resdesk@127.0.0.1:{self.port}/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'var' / 'resdesk.sqlite3'}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path: Path) -> Iterator[Store]:
-    """The case file on a fresh SQLite file, then on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'var' / 'resdesk.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres").new_database()
-    opened = open_store(url, tmp_path / "archive")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def sqlite_store(sqlite_url: str, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(sqlite_url, tmp_path / "archive")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="session")
-def oldham():
-    return default_registry().get("oldham")
