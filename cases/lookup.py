@@ -97,11 +97,14 @@ class StoreKnownCases:
         dob: date | None = None,
         agencies: Sequence[str] = (),
     ) -> str | None:
-        """The one open case about this child: by identifier, else by name and date of birth.
+        """The one open case about this child: by identifier with the name or date of birth
+        agreeing, else (no identifier given) by name and date of birth.
 
-        Resolved cases are not reopened by a new form. By identifier, if more than
-        one open case has it, the agencies narrow the choice. By name and date of
-        birth, at least one agency must be a party to the case. If more than one
+        An identifier alone never joins (two children given the same wrong number must not
+        share a case): the case must also hold the same name (letter case and spacing aside)
+        or the same date of birth. Resolved cases are not reopened by a new form. By
+        identifier, if more than one open case fits, the agencies narrow the choice. By name
+        and date of birth, at least one agency must be a party to the case. If more than one
         case still fits, none is chosen: a person decides.
         """
         wanted = normalise_identifier(identifier)
@@ -109,10 +112,12 @@ class StoreKnownCases:
         with self._tx() as tx:
             open_cases = select(Case).where(Case.status != RESOLVED).order_by(Case.id)
             if wanted:
+                if not (name or dob):
+                    return None
                 matches = [
                     case
                     for case in tx.session.execute(open_cases.where(Case.child_identifier.is_not(None))).scalars()
-                    if normalise_identifier(case.child_identifier) == wanted
+                    if normalise_identifier(case.child_identifier) == wanted and _same_child(case, name, dob)
                 ]
                 if len(matches) > 1 and agency_keys:
                     matches = [case for case in matches if agency_keys & _agencies_of(tx, case)]
@@ -125,6 +130,13 @@ class StoreKnownCases:
                 if _name_key(case.child_name) == _name_key(name) and agency_keys & _agencies_of(tx, case)
             ]
             return matches[0].ref if len(matches) == 1 else None
+
+
+def _same_child(case: Case, name: str | None, dob: date | None) -> bool:
+    """The case's child agrees with the form's on the name or the date of birth."""
+    same_name = bool(name) and case.child_name is not None and _name_key(case.child_name) == _name_key(name)
+    same_dob = dob is not None and case.child_dob == dob
+    return same_name or same_dob
 
 
 def _agencies_of(tx: Tx, case: Case) -> set[str | None]:

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from resdesk.forms import values
 
@@ -33,6 +33,16 @@ def _text(value: object) -> str | None:
 
 Text = Annotated[str | None, BeforeValidator(_text)]
 UKDate = Annotated[date | None, BeforeValidator(values.uk_date)]
+
+
+def _date_of_birth(value: object, info: ValidationInfo) -> date | None:
+    """A child's date of birth, refused when in the future. "Today" is the validation
+    context's ``today`` when the caller gives one (intake passes the message's date)."""
+    today = (info.context or {}).get("today") or date.today()
+    return values.child_dob(value, today)
+
+
+DateOfBirth = Annotated[date | None, BeforeValidator(_date_of_birth)]
 Identifier = Annotated[str | None, BeforeValidator(values.child_identifier)]
 Email = Annotated[str | None, BeforeValidator(values.email_address)]
 LevelOfNeed = Annotated[
@@ -95,7 +105,7 @@ class ResolutionNotice(_Record):
     kind: Literal["resolution-notice"] = Field("resolution-notice", exclude=True)
     notification_date: UKDate = None
     child_name: Text = None
-    child_dob: UKDate = None
+    child_dob: DateOfBirth = None
     child_identifier: Identifier = None
     raised_by_name: Text = None
     raised_by_agency: Text = None
@@ -119,7 +129,7 @@ class EscalationConcern(_Record):
 
     kind: Literal["escalation-concern"] = Field("escalation-concern", exclude=True)
     child_name: Text = None
-    child_dob: UKDate = None
+    child_dob: DateOfBirth = None
     child_address: Text = None
     raised_by_name: Text = None
     raised_by_email: Email = None
@@ -143,7 +153,7 @@ class LogEntry(_Record):
 
     escalation_number: Text = None
     child_name: Text = None
-    child_dob: UKDate = None
+    child_dob: DateOfBirth = None
     child_age: Age = None
     concern: Text = None
     level_of_need: LevelOfNeed = None

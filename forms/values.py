@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import nhs_number
 from email_validator import EmailNotValidError, validate_email
 
 LEVELS_OF_NEED = (
@@ -129,26 +130,46 @@ def uk_date(value: object) -> date | None:
     raise ValueError(f"'{text}' is not a date (write it day/month/year, e.g. 03/04/2015)")
 
 
+# The NHS number rules come from the ``nhs-number`` package (NHS Data Dictionary: ten digits,
+# Modulus 11, the ranges numbers are issued from). Numbers outside every issued range, or in
+# the unallocated and reserved ranges, are refused, and so are numbers of one repeated digit
+# (``0000000000`` passes Modulus 11 but is what people type when they have no number).
+# The synthetic range (999…) is kept: it is what test patients and training material use.
+_REFUSED_REGIONS = (nhs_number.REGION_UNALLOCATED, nhs_number.REGION_RESERVED)
+
+
 def nhs_check_digit_ok(digits: str) -> bool:
     """Modulus 11 check of a 10-digit NHS number (weights 10..2; 11 means 0; 10 is invalid)."""
+    return len(digits) == 10 and digits.isdigit() and nhs_number.is_valid(digits)
+
+
+def nhs_number_problem(digits: str) -> str | None:
+    """Why ten digits are not an NHS number a child could have, or None when they are."""
     if len(digits) != 10 or not digits.isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
+        return "an NHS number is 10 digits"
+    if len(set(digits)) == 1:
+        return "a number of one repeated digit is never issued"
+    if not nhs_number.is_valid(digits):
+        return "its Modulus 11 check digit is wrong"
+    region = nhs_number.NhsNumber(digits).region
+    if region is None or region in _REFUSED_REGIONS:
+        return "it is outside the ranges NHS numbers are issued from"
+    return None
 
 
 _NHS_PREFIX = re.compile(r"^(?:nhs(?:\s*(?:no|number|num))?\.?\s*[:#]?\s*)", re.IGNORECASE)
+LOCAL_LABEL = "local identifier"
+NHS_LABEL = "NHS number"
 
 
 def child_identifier(value: object) -> str | None:
-    """An NHS number (normalised to 10 digits, check digit verified) or a local ID as typed.
+    """An NHS number (normalised to 10 digits, checked by the NHS rules) or a local ID as typed.
 
-    Ten digits with spaces or dashes are an NHS number and must pass Modulus 11;
-    a number that fails is an error, never kept. Text marked ``NHS`` must be a
-    valid NHS number. Anything else (a PID, a local reference) is kept as typed.
+    Ten digits with spaces or dashes are an NHS number and must pass the rules of
+    ``nhs_number_problem``; a number that fails is an error, never kept. Text marked ``NHS``
+    must be a valid NHS number. Anything else (a PID, an 11-digit number, a reference with
+    letters) is kept as typed and is a *local* identifier (``identifier_kind``), which is
+    never enough on its own to join two messages to one case.
     """
     if blank(value):
         return None
@@ -157,12 +178,45 @@ def child_identifier(value: object) -> str | None:
     candidate = _NHS_PREFIX.sub("", text) if marked else text
     digits = re.sub(r"[\s\-]", "", candidate)
     if digits.isdigit() and (len(digits) == 10 or marked):
-        if not nhs_check_digit_ok(digits):
-            raise ValueError(
-                f"'{text}' is not a valid NHS number (10 digits with a Modulus 11 check digit)"
-            )
+        problem = nhs_number_problem(digits)
+        if problem:
+            raise ValueError(f"'{text}' is not a valid NHS number ({problem})")
         return digits
     return text
+
+
+def identifier_kind(identifier: str | None) -> str | None:
+    """``"nhs"`` for a valid NHS number (as ``child_identifier`` returns it), ``"local"`` for
+    anything else, None for no identifier."""
+    if not identifier:
+        return None
+    digits = re.sub(r"[\s\-]", "", identifier)
+    return "nhs" if nhs_number_problem(digits) is None else "local"
+
+
+def identifier_label(identifier: str | None) -> str:
+    """The identifier as a document shows it: ``943 476 5919 (NHS number)``,
+    ``PID 88213 (local identifier)``, or an empty string."""
+    kind = identifier_kind(identifier)
+    if kind is None:
+        return ""
+    if kind == "nhs":
+        digits = re.sub(r"[\s\-]", "", identifier or "")
+        return f"{digits[:3]} {digits[3:6]} {digits[6:]} ({NHS_LABEL})"
+    return f"{identifier} ({LOCAL_LABEL})"
+
+
+def child_dob(value: object, today: date) -> date | None:
+    """A child's date of birth (``uk_date``), refused when it is after ``today``."""
+    born = uk_date(value)
+    if born is not None and born > today:
+        raise ValueError(f"'{value}' is a date of birth in the future")
+    return born
+
+
+def age_on(born: date, today: date) -> int:
+    """Whole years from ``born`` to ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def email_address(value: object) -> str | None:

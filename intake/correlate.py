@@ -7,8 +7,9 @@ The order is the product's (PRODUCT §3, step 3):
    (also taken from our ``X-Resdesk-Case`` header if a reply kept it, and from the
    stage-summary form's ``case_ref`` field);
 2. ``In-Reply-To`` then ``References`` against Message-IDs the case file already holds;
-3. the child's identifier (NHS number or local ID), name, date of birth and agencies read
-   from a filled form, passed in as a plain dict of the form's fields;
+3. the child's identifier (NHS number or local ID) together with the name or date of birth —
+   an identifier alone never joins two messages — else name, date of birth and an agency,
+   read from a filled form, passed in as a plain dict of the form's fields;
 4. otherwise a new case.
 
 The reference is recognised with or without its brackets. In brackets any letter case
@@ -97,8 +98,8 @@ class KnownCases(Protocol):
         dob: date | None,
         agencies: Sequence[str],
     ) -> str | None:
-        """The open case for this child (identifier first, else name and date of birth)
-        involving these agencies, if exactly one matches."""
+        """The open case for this child (identifier with the name or date of birth agreeing,
+        else name and date of birth) involving these agencies, if exactly one matches."""
 
 
 @dataclass(frozen=True)
@@ -145,10 +146,10 @@ def correlate(
         name = _first_text(form_fields, _NAME_FIELDS)
         dob = _first_date(form_fields, _DOB_FIELDS)
         agencies = _agencies(form_fields)
-        if identifier or (name and dob):
+        if (identifier and (name or dob)) or (name and dob):
             case = known.case_for_child(identifier, name, dob, agencies)
             if case is not None:
-                which = "identifier" if identifier else "name and date of birth"
+                which = "identifier with name or date of birth" if identifier and (name or dob) else "name and date of birth"
                 return Correlation(case, "child", f"the form's child {which} matches", tuple(notes))
 
     return Correlation(None, "new", "no reference, thread or child matches a known case", tuple(notes))

@@ -13,6 +13,7 @@ from typing import Any
 
 from resdesk.cases.timeline import CASE_RESOLVED, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY
 from resdesk.protocols.schema import Condition
+from resdesk.forms.values import identifier_label
 
 from .addresses import clean_header_text, parse_one_address
 from .views import ActionRow, ChildDetails, Party, TimelineRow
@@ -172,7 +173,7 @@ def child_details(facts: CaseFacts) -> ChildDetails:
     return ChildDetails(
         name=facts.child_name or "",
         dob=facts.child_dob,
-        identifier=facts.child_identifier or "",
+        identifier=identifier_label(facts.child_identifier),
         plan="Child Protection Plan or Child Looked After" if facts.child_protection_plan_or_looked_after else "",
     )
 

@@ -45,9 +45,10 @@ def test_case_for_message_ids_knows_received_and_sent_mail(store, oldham):
 
 
 def test_case_for_child_by_identifier_ignores_spacing(store, oldham):
-    """GIVEN a case for NHS number 943 476 5919 WHEN a form gives 943-476-5919 THEN that case is found."""
+    """GIVEN a case for NHS number 943 476 5919 WHEN a form gives 943-476-5919 with the child's name
+    THEN that case is found."""
     known = _two_cases(store, oldham)
-    assert known.case_for_child("943-476-5919", None, None, []) == "OLD-2026-0001"
+    assert known.case_for_child("943-476-5919", "amy  smith", None, []) == "OLD-2026-0001"
     assert known.case_for_child("9434765910", "Amy Smith", date(2015, 4, 3), ["Greenfield Primary"]) is None
 
 
@@ -66,31 +67,42 @@ def test_resolved_cases_are_not_matched_by_child(store, oldham):
     with store.transaction() as tx:
         case = tx.require_case("OLD-2026-0001")
         tx.record_stage_summary(case, oldham, 1, "resolved", AT)
-    assert known.case_for_child("9434765919", None, None, []) is None
+    assert known.case_for_child("9434765919", "Amy Smith", date(2015, 4, 3), []) is None
+
+
+def test_an_identifier_alone_never_joins_two_children(store, oldham):
+    """GIVEN a case for Amy Smith, NHS number 943 476 5919 WHEN a form gives the same number with no name
+    or date of birth, or with another child's name and date of birth THEN no case is found;
+    with her name or her date of birth agreeing, it is."""
+    known = _two_cases(store, oldham)
+    assert known.case_for_child("9434765919", None, None, ["Greenfield Primary"]) is None
+    assert known.case_for_child("9434765919", "Zara Khan", date(2019, 2, 2), ["Greenfield Primary"]) is None
+    assert known.case_for_child("9434765919", None, date(2015, 4, 3), []) == "OLD-2026-0001"
+    assert known.case_for_child("9434765919", "Amy Smith", date(2019, 2, 2), []) == "OLD-2026-0001"
 
 
 def test_lookups_inside_an_open_unit_of_work(store, oldham):
     """GIVEN a unit of work that has just opened a case WHEN correlation asks inside it THEN the new case is seen."""
     with store.transaction() as tx:
-        case = tx.create_case(oldham, AT, child_identifier="9434765919")
+        case = tx.create_case(oldham, AT, child_identifier="9434765919", child_dob=date(2015, 4, 3))
         known = StoreKnownCases(tx)
         assert known.case_for_reference(case.ref) == case.ref
-        assert known.case_for_child("943 476 5919") == case.ref
+        assert known.case_for_child("943 476 5919", None, date(2015, 4, 3)) == case.ref
 
 
 def test_two_open_cases_for_one_child_are_told_apart_by_agency_or_not_at_all(store, oldham):
     """GIVEN two open cases for the same NHS number, with different agencies WHEN a form names the child
     THEN the agency picks the case; without a telling agency no case is chosen."""
     with store.transaction() as tx:
-        school = tx.create_case(oldham, AT, child_identifier="9434765919")
+        school = tx.create_case(oldham, AT, child_identifier="9434765919", child_name="Amy Smith")
         tx.add_party(school, agency="Greenfield Primary")
-        police = tx.create_case(oldham, AT, child_identifier="943 476 5919")
+        police = tx.create_case(oldham, AT, child_identifier="943 476 5919", child_name="Amy Smith")
         tx.add_party(police, agency="Greater Manchester Police")
     known = StoreKnownCases(store)
-    assert known.case_for_child("9434765919", None, None, ["Greater Manchester Police"]) == police.ref
-    assert known.case_for_child("9434765919", None, None, ["Greenfield Primary"]) == school.ref
-    assert known.case_for_child("9434765919", None, None, []) is None
-    assert known.case_for_child("9434765919", None, None, ["NHS"]) is None
+    assert known.case_for_child("9434765919", "Amy Smith", None, ["Greater Manchester Police"]) == police.ref
+    assert known.case_for_child("9434765919", "Amy Smith", None, ["Greenfield Primary"]) == school.ref
+    assert known.case_for_child("9434765919", "Amy Smith", None, []) is None
+    assert known.case_for_child("9434765919", "Amy Smith", None, ["NHS"]) is None
 
 
 def test_store_known_cases_is_what_correlation_asks_for(store, oldham):

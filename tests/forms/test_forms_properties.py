@@ -32,7 +32,11 @@ def _nhs_number(nine: str) -> str | None:
     return None if check == 10 else nine + str(check)
 
 
-NHS = st.text("0123456789", min_size=9, max_size=9).map(_nhs_number).filter(bool)
+# Nine digits from the England, Wales and Isle of Man ranges (4…, 6…, 7…), as issued numbers are.
+NHS = (
+    st.tuples(st.sampled_from("467"), st.text("0123456789", min_size=8, max_size=8))
+    .map("".join).map(_nhs_number).filter(bool).filter(lambda n: len(set(n)) > 1)
+)
 LOCAL_ID = st.text("0123456789", min_size=3, max_size=6).map(lambda d: f"PID-{d}")
 EMAIL = st.tuples(st.text("abcdefghij", min_size=1, max_size=8), st.text("klmnop", min_size=1, max_size=8)).map(
     lambda parts: f"{parts[0]}@{parts[1]}.example"
@@ -43,6 +47,7 @@ BY_NAME = {
     "resolved_at_level": st.integers(0, 9),
     "stage": st.integers(0, 9),
     "child_age": st.integers(0, 25),
+    "child_dob": st.dates(min_value=date(1990, 1, 1), max_value=date(2025, 12, 31)),
     "protocol": st.sampled_from(["oldham", "haringey", "gloucestershire", "sandwell", "lscp-lsab"]),
 }
 

@@ -128,3 +128,47 @@ def test_placeholders_and_underlines_are_blank():
     assert values.blank("Click or tap here to enter text.")
     assert values.blank("________")
     assert not values.blank("0")
+
+
+@pytest.mark.parametrize(
+    "typed, reason",
+    [
+        ("0000000000", "one repeated digit"),
+        ("000 000 0000", "one repeated digit"),
+        ("5555555555", "one repeated digit"),
+        ("NHS 0000000000", "one repeated digit"),
+        ("0000000019", "outside the ranges"),  # passes Modulus 11, never issued
+        ("5000000005", "outside the ranges"),  # the reserved range
+    ],
+)
+def test_nhs_numbers_outside_what_is_issued_are_errors(typed, reason):
+    """GIVEN ten digits that pass Modulus 11 but could never be a child's NHS number
+    WHEN read THEN it is an error saying why, never a number two children could share."""
+    with pytest.raises(ValueError, match=reason):
+        values.child_identifier(typed)
+
+
+@pytest.mark.parametrize(
+    "typed, kind, label",
+    [
+        ("943 476 5919", "nhs", "943 476 5919 (NHS number)"),
+        ("12345678901", "local", "12345678901 (local identifier)"),  # eleven digits
+        ("94347659l9", "local", "94347659l9 (local identifier)"),  # a letter among the digits
+        ("PID 88213", "local", "PID 88213 (local identifier)"),
+    ],
+)
+def test_anything_but_an_nhs_number_is_a_labelled_local_identifier(typed, kind, label):
+    """GIVEN an 11-digit number, digits with a letter, or a PID WHEN read THEN it is kept as typed
+    and labelled a local identifier; a valid NHS number is labelled as one."""
+    kept = values.child_identifier(typed)
+    assert values.identifier_kind(kept) == kind
+    assert values.identifier_label(kept) == label
+
+
+def test_a_date_of_birth_in_the_future_is_refused():
+    """GIVEN a date of birth after today WHEN read THEN it is an error; today's own date is accepted."""
+    today = date(2026, 12, 14)
+    with pytest.raises(ValueError, match="in the future"):
+        values.child_dob("15/12/2026", today)
+    assert values.child_dob("14/12/2026", today) == today
+    assert values.age_on(date(2000, 12, 15), today) == 25
