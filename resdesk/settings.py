@@ -14,7 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from email.utils import getaddresses
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resdesk.errors import UsageError
 
@@ -24,6 +27,31 @@ SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _checked_address(value: str, *, display_name: bool = False) -> str:
+    """``value`` if it is one deliverable-looking address (syntax only, no DNS look-up), else
+    ValueError with email-validator's reason. With ``display_name``, ``Name <addr>`` is allowed."""
+    address = value
+    if display_name:
+        found = getaddresses([value])
+        if len(found) != 1 or not found[0][1]:
+            raise ValueError(f"{value!r} is not one address (write it as 'Name <someone@example.org>')")
+        address = found[0][1]
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{address!r} is not a usable e-mail address ({exc})") from None
+    return value
+
+
+def _checked_domain(value: str) -> str:
+    domain = value.strip().lstrip("@").lstrip(".")
+    try:
+        validate_email(f"postmaster@{domain}", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a mail domain ({exc})") from None
+    return value
 
 
 class PartnershipSettings(_Section):
@@ -48,6 +76,17 @@ class PartnershipSettings(_Section):
         description="The receiving server's id in Authentication-Results headers; headers from other "
         "servers are ignored.",
     )
+
+    @field_validator("business_unit")
+    @classmethod
+    def _business_unit_is_an_address(cls, value: str) -> str:
+        # An unusable address would silently drop every reminder and overdue alert.
+        return _checked_address(value)
+
+    @field_validator("allowed_sender_domains")
+    @classmethod
+    def _domains_are_domains(cls, value: list[str]) -> list[str]:
+        return [_checked_domain(domain) for domain in value]
 
 
 class MailboxSettings(_Section):
@@ -100,6 +139,43 @@ class SmtpSettings(_Section):
         30, description="At most this many messages to one recipient in an hour."
     )
 
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_an_address(cls, value: str) -> str:
+        return _checked_address(value, display_name=True)
+
+
+class LimitsSettings(_Section):
+    """Bounds on the work one inbound message may cause; a message over one is quarantined
+    with a reason naming the limit, and rendering past its bounds is stopped."""
+
+    header_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest header section of an inbound message (bytes)."
+    )
+    addresses_per_header: int = Field(
+        500, gt=0, description="Most addresses one To, Cc, From or Reply-To header may list."
+    )
+    encoded_words: int = Field(
+        200, gt=0, description="Most RFC 2047 encoded words the headers of one message may hold."
+    )
+    line_chars: int = Field(
+        100_000, gt=0, description="Longest line of an inbound message (characters)."
+    )
+    body_chars: int = Field(
+        2_000_000, gt=0, description="Most text read from a message body (characters)."
+    )
+    field_chars: int = Field(
+        20_000, gt=0, description="Longest value one form field may hold (characters)."
+    )
+    parts: int = Field(200, gt=0, description="Most MIME parts one message may have.")
+    attachments: int = Field(40, gt=0, description="Most attachments one message may carry.")
+    render_seconds: float = Field(
+        60.0, gt=0, description="Longest one document may take to render before its worker is stopped (seconds)."
+    )
+    render_memory_mb: int = Field(
+        1024, gt=0, description="Most memory a render worker may use (MiB); past it rendering fails."
+    )
+
 
 class StorageSettings(_Section):
     database: str = Field(
@@ -116,6 +192,7 @@ class Settings(BaseModel):
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
 
 SECTIONS = {
@@ -123,6 +200,7 @@ SECTIONS = {
     "mailbox": MailboxSettings,
     "smtp": SmtpSettings,
     "storage": StorageSettings,
+    "limits": LimitsSettings,
 }
 
 

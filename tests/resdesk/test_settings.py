@@ -63,3 +63,39 @@ def test_missing_explicit_file_is_an_error(tmp_path):
     """GIVEN --config naming a file that does not exist THEN the error says so."""
     with pytest.raises(UsageError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    "content, environ, key",
+    [
+        ('[partnership]\nbusiness_unit = "business unit"\n', {}, "partnership.business_unit"),
+        ('[partnership]\nbusiness_unit = "oscp@@oldham.example"\n', {}, "partnership.business_unit"),
+        ("", {"RESDESK_PARTNERSHIP__BUSINESS_UNIT": "oscp.group@oldham"}, "partnership.business_unit"),
+        ('[partnership]\nbusiness_unit = "a@x.example, b@x.example"\n', {}, "partnership.business_unit"),
+        ('[smtp]\nsender = "Escalations <escalations@>"\n', {}, "smtp.sender"),
+        ('[smtp]\nsender = "A <a@x.example>, B <b@x.example>"\n', {}, "smtp.sender"),
+        ('[partnership]\nallowed_sender_domains = ["nhs net"]\n', {}, "partnership.allowed_sender_domains"),
+    ],
+)
+def test_an_unusable_address_stops_the_settings_loading(tmp_path, content, environ, key):
+    """GIVEN a business-unit address, sender or agency domain that mail could never go to or come from
+    WHEN the settings load THEN they are refused naming the setting, instead of every reminder and
+    overdue alert being dropped later without a word."""
+    config = tmp_path / "resdesk.toml"
+    config.write_text(content)
+    with pytest.raises(UsageError, match=f"Setting {key}"):
+        load_settings(config, environ=environ)
+
+
+def test_usable_addresses_and_the_limits_load_with_their_defaults(tmp_path):
+    """GIVEN ordinary addresses (the sender with a display name) WHEN the settings load THEN they are kept
+    as written, and every limit has a positive default."""
+    config = tmp_path / "resdesk.toml"
+    config.write_text(
+        '[partnership]\nbusiness_unit = "oscp.group@oldham.example"\nallowed_sender_domains = ["nhs.net"]\n'
+        '[smtp]\nsender = "Escalations <escalations@oldham.example>"\n'
+    )
+    settings = load_settings(config, environ={})
+    assert settings.smtp.sender == "Escalations <escalations@oldham.example>"
+    assert settings.partnership.business_unit == "oscp.group@oldham.example"
+    assert all(value > 0 for value in settings.limits.model_dump().values())
