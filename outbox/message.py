@@ -19,6 +19,7 @@ import hashlib
 import re
 from datetime import datetime, timezone
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Literal
@@ -43,6 +44,9 @@ __all__ = [
     "envelope_recipients",
     "is_automatic",
     "RecipientRateLimit",
+    "shorten_subject",
+    "verify_generated_headers",
+    "SUBJECT_LIMIT",
 ]
 
 # RFC 3834: replies to a message are "auto-replied"; everything we originate is "auto-generated".
@@ -57,6 +61,21 @@ _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _TOKEN = re.compile(r"\[([A-Z]{2,12}-\d{4}-\d{3,6})\]")
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _MAX_REFERENCES = 10
+# A subject longer than this is shortened at a word boundary; RFC 5322 §2.1.1 asks for lines
+# of at most 78 characters, and a person reads a subject in a list, not a page.
+SUBJECT_LIMIT = 160
+_ELLIPSIS = "…"
+
+# CVE-2024-6923: before Python 3.11.10 / 3.12.5 / 3.13.0 the email generator could write a
+# header value containing a line break without folding whitespace after it, which a server
+# reads as a new header. The bytes we send are checked whatever the Python patch level.
+_HEADER_START = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
+_TOP_HEADERS = frozenset({
+    "from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
+    "auto-submitted", "x-auto-response-suppress", "x-resdesk-case",
+    "mime-version", "content-type", "content-transfer-encoding",
+})
+_PART_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
 
 
 class MailAttachment(BaseModel):
@@ -100,12 +119,27 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
     return f"<{digest}.resdesk@{domain}>"
 
 
-def with_case_token(subject: str, case_ref: str) -> str:
-    """``subject`` carrying ``[case_ref]`` exactly once (correlation reads this token)."""
-    subject = clean_header_text(subject, 250)
-    token = f"[{case_ref}]"
-    if token in subject:
+def shorten_subject(subject: str, limit: int = SUBJECT_LIMIT) -> str:
+    """``subject`` on one line, at most ``limit`` characters: cut at the last space that keeps
+    at least half of it, else inside the word, and marked with an ellipsis. Linear in its size."""
+    subject = clean_header_text(subject, limit * 4)
+    if len(subject) <= limit:
         return subject
+    cut = subject[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + _ELLIPSIS
+
+
+def with_case_token(subject: str, case_ref: str) -> str:
+    """``subject`` carrying ``[case_ref]`` exactly once (correlation reads this token), shortened
+    to ``SUBJECT_LIMIT`` characters before the token so a long inbound subject never hides it."""
+    subject = clean_header_text(subject, SUBJECT_LIMIT * 4)
+    token = f"[{case_ref}]"
+    if token in subject and len(subject) <= SUBJECT_LIMIT + len(token) + 1:
+        return subject
+    subject = shorten_subject(subject.replace(token, " "))
     return f"{subject} {token}".strip()
 
 
@@ -161,7 +195,39 @@ def build_message(mail: OutboundMail) -> tuple[EmailMessage, bytes]:
     if message.is_multipart():
         # A boundary fixed by the key too, so the same message builds to the same structure.
         message.set_boundary("=_resdesk_" + message_id_for(mail.idempotency_key, "b")[1:33])
-    return message, message.as_bytes(policy=SMTP)
+    raw = message.as_bytes(policy=_SMTP_POLICY)
+    verify_generated_headers(raw)
+    return message, raw
+
+
+# Pythons with the fix refuse such a header themselves; older ones are covered by the check.
+_SMTP_POLICY = SMTP.clone(verify_generated_headers=True) if hasattr(SMTP, "verify_generated_headers") else SMTP
+
+
+def verify_generated_headers(raw: bytes) -> None:
+    """Refuse bytes whose headers hold a line that is neither a header nor a folded continuation,
+    or a header the product never writes (CVE-2024-6923, header injection through folding).
+
+    Raises ``RenderError`` naming the offending line's start; nothing is sent.
+    """
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if b"\r" in line or b"\n" in line:
+            raise RenderError(f"An outbound header holds a bare line break: {line[:60]!r}.")
+        if line[:1] in (b" ", b"\t"):
+            continue
+        match = _HEADER_START.match(line)
+        if match is None or match.group(0)[:-1].decode("ascii").lower() not in _TOP_HEADERS:
+            raise RenderError(f"An outbound message would carry an unexpected header line: {line[:60]!r}.")
+    parsed = BytesParser(policy=SMTP).parsebytes(raw)
+    for part in parsed.walk():
+        if part is parsed:
+            continue
+        names = {name.lower() for name in part.keys()}
+        if not names <= _PART_HEADERS:
+            raise RenderError(
+                f"An outbound attachment would carry unexpected headers: {', '.join(sorted(names - _PART_HEADERS))}."
+            )
 
 
 def envelope_recipients(mail: OutboundMail) -> list[str]:

@@ -221,3 +221,50 @@ def test_no_subject_can_add_a_header(subject):
         "X-Resdesk-Case", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
     }
     assert got["Subject"].endswith("[OLD-2026-0007]")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # What an unpatched generator (CVE-2024-6923) writes for a header value holding a line break.
+        b"From: a@x.example\r\nSubject: Stage 2\r\nBcc: evil@attacker.example\r\n\r\nbody\r\n",
+        b"From: a@x.example\r\nSubject: =?utf-8?q?Stage?=\r\n=?utf-8?q?_2?=\r\n\r\nbody\r\n",
+        b"From: a@x.example\r\nSubject: Stage 2\nBcc: evil@attacker.example\r\n\r\nbody\r\n",
+        b"From: a@x.example\r\nSubject: Stage 2\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\nX-Smuggled: yes\r\n\r\nx\r\n--b--\r\n",
+    ],
+)
+def test_generated_headers_that_inject_a_line_are_refused(raw):
+    """GIVEN message bytes whose headers hold a line that is neither a header we write nor a folded
+    continuation (the shape CVE-2024-6923 produces on Pythons before 3.11.10 / 3.12.5)
+    WHEN they are checked before sending THEN a RenderError refuses them."""
+    from resdesk.outbox.message import verify_generated_headers
+
+    with pytest.raises(RenderError):
+        verify_generated_headers(raw)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=60, deadline=None)
+def test_no_subject_ever_adds_a_header(subject):
+    """GIVEN any subject text WHEN a message is built THEN it carries exactly the headers the product writes."""
+    mail = OutboundMail(
+        kind="acknowledgement", idempotency_key="ack:1", sender=SENDER, recipients=["a@agency.example"],
+        subject=subject, case_ref="OLD-2026-0001", body_text="x", sent_at=datetime(2026, 12, 14, 10, 0),
+    )
+    _, raw = build_message(mail)
+    names = {name.lower() for name in _parse(raw).keys()}
+    assert names <= {"from", "to", "subject", "date", "message-id", "auto-submitted", "x-auto-response-suppress",
+                     "x-resdesk-case", "mime-version", "content-type", "content-transfer-encoding"}
+
+
+@pytest.mark.parametrize("subject", ["W" * 40_000, ("word " * 8_000).strip(), "Stage 2 " + "é" * 5_000])
+def test_a_long_subject_is_shortened_keeping_the_case_token(subject):
+    """GIVEN an inbound subject of one 40,000-character word, or thousands of words
+    WHEN a reply subject is made THEN it is at most a line and a half, ends in an ellipsis before the case
+    token, and cuts no word when a space is near the end."""
+    made = reply_subject(subject, "OLD-2026-0001")
+    assert made.endswith("… [OLD-2026-0001]") and len(made) <= 180
+    if " " in subject[80:155]:
+        kept = made.removeprefix("RE: ").removesuffix("… [OLD-2026-0001]")
+        assert subject.startswith(kept) and subject[len(kept)] == " "
