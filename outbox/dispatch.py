@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import queue
-from resdesk.cases.models import Outbound
+from resdesk.cases.models import Alert, Outbound
 from resdesk.cases.store import Store
 from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
@@ -130,7 +130,10 @@ def plan_all(
                 skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
                 continue
             planned.extend(p for p in plan.planned if p.key not in known)
-            skipped.extend({"key": s.key, "reason": s.reason} for s in plan.skipped if s.key not in known)
+            skipped.extend(
+                {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
+                for s in plan.skipped if s.key not in known
+            )
     return planned, skipped
 
 
@@ -165,6 +168,20 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
             return queue.by_key(tx, planned.key), False
 
 
+UNPREPARABLE = "outbound-unpreparable"
+
+
+def alert_unpreparable(store: Store, entry: dict[str, Any], now: datetime) -> None:
+    """Raise an alert that a message owed (``entry["key"]``) cannot be built — an address that
+    mail cannot go to, a document that cannot be rendered — once per key, so a notice is never
+    silently missing. Each later tick tries again; the alert stays until a person acts."""
+    with store.transaction() as tx:
+        raised = tx.session.execute(select(Alert.detail).where(Alert.kind == UNPREPARABLE)).scalars()
+        if any(detail.get("key") == entry["key"] for detail in raised):
+            return
+        tx.raise_alert(UNPREPARABLE, dict(entry), at=now)
+
+
 def run_tick(
     store: Store,
     settings,
@@ -193,11 +210,16 @@ def run_tick(
             report.unconfirmed.extend(recover_interrupted(store, now))
         planned, skipped = plan_all(store, settings, registry, now, calendar_for)
         report.skipped.extend(skipped)
+        for entry in skipped:
+            if entry.get("unsendable"):
+                alert_unpreparable(store, {"key": entry["key"], "case": entry["case"], "error": entry["reason"]}, now)
         for item in planned:
             try:
                 row, created = enqueue_planned(store, item, settings)
             except (ResdeskError, ValueError) as exc:
-                report.errors.append({"key": item.key, "case": item.case_ref, "error": str(exc)})
+                entry = {"key": item.key, "case": item.case_ref, "error": str(exc)}
+                report.errors.append(entry)
+                alert_unpreparable(store, entry, now)
                 continue
             if created:
                 report.queued.append(row_summary(row, item.case_ref, description=item.description))

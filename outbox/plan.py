@@ -103,6 +103,7 @@ class Planned:
 class Skipped:
     key: str
     reason: str
+    unsendable: bool = False  # owed, but no usable address: a person must be told (an alert)
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _acknowledgement(
         return Skipped(key, "mail from our own address is never acknowledged")
     recipient = address_of(d.get("sender"), d.get("sender_name"))
     if recipient is None:
-        return Skipped(key, f"the sender {str(d.get('sender'))[:80]!r} is not one usable address")
+        return Skipped(key, f"the sender {str(d.get('sender'))[:80]!r} is not one usable address", unsendable=True)
     clock = _clock(protocol, facts, event.at, calendar)
     timing = _timing_at(clock)
     due_note = ""
@@ -301,7 +302,7 @@ def _notices(
         address = rule.address or business_unit
         recipient = address_of(address, rule.recipient if rule.address else "Business Unit")
         if recipient is None:
-            results.append(Skipped(key, f"no usable address for {rule.recipient}: {address!r}"))
+            results.append(Skipped(key, f"no usable address for {rule.recipient}: {address!r}", unsendable=True))
             continue
         results.append(_notice(facts, entry, stage.number, stage.name, rule, protocol, clock, timing, now, key, recipient))
     return results

@@ -504,3 +504,19 @@ def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_histo
     assert "History of the dispute and resolution attempts" in text and "Rhys Vaughan" in text
     positions = [text.index(f"Stage {n} summary received (outcome: escalated)") for n in (1, 2, 3)]
     assert positions == sorted(positions)
+
+
+def test_a_message_that_cannot_be_built_raises_one_alert_and_the_rest_still_go(store, smtp_server, tmp_path):
+    """GIVEN a recorded stage 2 summary whose sender address mail cannot go to ("two@at@signs")
+    WHEN the tick runs twice THEN the acknowledgement is reported and alerted once (naming its key,
+    not silently dropped), and the stage 3 notification to the business unit is still sent."""
+    ref = oldham_stage2_escalated(store, sender="two@at@signs.example")
+    settings = settings_for(tmp_path, smtp_server)
+    first = run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server))
+    second = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=1), sender_for(smtp_server))
+    (failed_key,) = [e["key"] for e in first.skipped if e["unsendable"]]
+    assert failed_key.startswith("ack:") and [e["key"] for e in second.skipped if e["unsendable"]] == [failed_key]
+    with store.transaction() as tx:
+        alerts = list(tx.session.execute(select(Alert).where(Alert.kind == "outbound-unpreparable")).scalars())
+    assert [(a.detail["key"], a.detail["case"]) for a in alerts] == [(failed_key, ref)]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [(OSCP,)]
