@@ -44,8 +44,13 @@ from .word import WORD_TEMPLATES, render_docx, word_environment
 from .text import render_text
 from .addresses import clean_header_text, parse_one_address
 from .record import case_record_view, write_case_record
+from .worker import RenderLimits, RenderWorker, configure_default_worker, default_worker
 
 __all__ = [
+    "RenderLimits",
+    "RenderWorker",
+    "configure_default_worker",
+    "default_worker",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",

@@ -14,6 +14,7 @@ the font configuration holding the product's fonts.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import date, datetime
 from functools import lru_cache
@@ -21,6 +22,7 @@ from typing import Any
 
 from jinja2 import PackageLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from resdesk.errors import RenderError
@@ -29,6 +31,7 @@ from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
 from .formatting import FILTERS
 from .timeline import timeline_chart
 from .views import CaseRecordView
+from .worker import default_worker
 
 __all__ = [
     "render_html",
@@ -45,6 +48,24 @@ ARCHIVE_VARIANT = "pdf/a-3b"
 _lock = threading.Lock()  # WeasyPrint's shared font configuration is not thread-safe.
 
 
+# A run of this many characters without a space gets a break opportunity (U+200B, zero width,
+# not extracted as text) every _BREAK_EVERY characters: layout of one unbroken 10,000-character
+# word is several times slower than of the same text in pieces, and grows faster than its length.
+_LONG_RUN = re.compile(r"[^\s\u200b]{40,}")
+_BREAK_EVERY = 30
+
+
+def _breakable(value: object) -> object:
+    """Every value a template prints, with long unbroken runs given break opportunities
+    (markup a macro made is left alone: its own values were treated when it was made)."""
+    if isinstance(value, str) and not isinstance(value, Markup) and len(value) >= 40:
+        return _LONG_RUN.sub(
+            lambda m: "\u200b".join(m.group(0)[i : i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)),
+            value,
+        )
+    return value
+
+
 @lru_cache(maxsize=1)
 def html_environment() -> SandboxedEnvironment:
     """The one sandboxed, autoescaping, strict Jinja environment for HTML templates."""
@@ -56,6 +77,7 @@ def html_environment() -> SandboxedEnvironment:
         lstrip_blocks=True,
         auto_reload=False,
         cache_size=-1,
+        finalize=_breakable,
     )
     env.filters.update(FILTERS)
     env.globals["timeline_chart"] = timeline_chart
@@ -125,11 +147,22 @@ def html_to_pdf(
     pdf_variant: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> bytes:
-    """A tagged PDF of ``html`` with the product's stylesheet and fonts.
+    """A tagged PDF of ``html`` with the product's stylesheet and fonts, laid out in the shared
+    render worker under its time and memory limits (``render.worker``).
 
-    Anything the HTML asks to load other than a packaged asset raises
-    ``RefusedURL``; nothing is read from disk or the network.
+    Anything the HTML asks to load other than a packaged asset raises ``RefusedURL``; nothing
+    is read from disk or the network. A render past a limit raises ``RenderError`` naming it.
     """
+    return default_worker().run("pdf", html, pdf_variant=pdf_variant, attachments=attachments)
+
+
+def write_pdf_in_this_process(
+    html: str,
+    *,
+    pdf_variant: str | None = None,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> bytes:
+    """``html_to_pdf`` without the worker: the render worker's own task."""
     from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 

@@ -42,6 +42,14 @@ def our_addresses(settings: Settings) -> frozenset[str]:
     return frozenset(a for a in addresses if "@" in a)
 
 
+def configure_rendering(settings: Settings) -> None:
+    """Render documents under the settings' limits (``limits.render_seconds``, ``render_memory_mb``)."""
+    from resdesk.render.worker import RenderLimits, configure_default_worker
+
+    limits = RenderLimits(settings.limits.render_seconds, settings.limits.render_memory_mb)
+    configure_default_worker(limits)
+
+
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
     """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
     from resdesk.intake.ledger import Ledger
@@ -50,6 +58,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     from resdesk.intake.watch import Watcher
     from resdesk.protocols import default_registry
 
+    configure_rendering(settings)
     registry = default_registry(settings.partnership.protocols_dir)
     protocol = registry.get(settings.partnership.protocol)
     store = store or open_store_for(settings)

@@ -23,7 +23,10 @@ def registry_for(args: argparse.Namespace):
     from resdesk.protocols import default_registry
     from resdesk.settings import load_settings
 
+    from resdesk.wiring import configure_rendering
+
     settings = load_settings(getattr(args, "config", None))
+    configure_rendering(settings)
     return default_registry(settings.partnership.protocols_dir), settings
 
 

@@ -7,6 +7,7 @@ runs nothing, in PDF and in Word alike.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import time
 
@@ -150,3 +151,28 @@ def test_any_text_value_stays_text_in_the_html(value):
     parsed.feed(render_html("acknowledgement.html", example_acknowledgement(next_action=value)))
     assert parsed.tags == baseline.tags
     assert value in "".join(parsed.text)
+
+
+def _long_token(name: str) -> str:
+    return f"https://portal.partnership.example/{name}/" + "a1b2c3d4e5" * 25 + f"/end_of_{name}"  # no hyphen: pdftotext joins a hyphen at a line end
+
+
+@pytest.mark.parametrize(
+    "render, example, hidden",
+    [
+        (render_acknowledgement, example_acknowledgement, {"due_note"}),
+        (render_notice, example_notice, {"kind"}),
+        (render_resolution_notice, example_resolution_notice, set()),
+    ],
+)
+def test_long_values_without_spaces_wrap_and_are_never_cut_off(render, example, hidden, tmp_path):
+    """GIVEN every text a document shows replaced by a 290-character link without a space
+    WHEN the PDF is rendered THEN each link is there whole in the extracted text (wrapped across lines,
+    never clipped at the edge of the page or of its table cell). The case reference is the product's own."""
+    view = example()
+    hidden = hidden | {"case_ref"}
+    shown = [name for name, value in view.model_dump().items() if isinstance(value, str) and name not in hidden]
+    pdf = render(view.model_copy(update={name: _long_token(name) for name in shown}))
+    text = re.sub(r"Case \S+ Page \d+ of \d+", "", pdf_text(pdf, tmp_path))  # a page break's footer
+    text = "".join(text.split())
+    assert [name for name in shown if _long_token(name) not in text] == []
