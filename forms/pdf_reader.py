@@ -1,15 +1,23 @@
 """Reading a filled PDF form (AcroForm text, tick-box and choice fields) into a record.
 
-Refused, each with its own reason: an encrypted file, an XFA form (its values
-could disagree with the AcroForm's), and two fields with one name (which value
-would be the true one?). pypdf runs under tighter resource limits than its
-defaults, so a booby-trapped stream cannot exhaust memory.
+Refused, each with its own reason: a file that needs a password, an XFA form (its
+values could disagree with the AcroForm's), two fields with one name (which value
+would be the true one?), and any loop in the file's structure — a cross-reference
+chain whose /Prev leads back on itself, or outlines, pages or fields that contain
+themselves — which a reader would otherwise follow forever or silently cut short.
+A file encrypted with an empty user password opens for anyone, so it is read, and
+its record carries a flag saying so. pypdf runs under tighter resource limits than
+its defaults, so a booby-trapped stream cannot exhaust memory.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from resdesk.forms import labels
 from resdesk.forms.assemble import FieldProblem, RawForm, build_record
@@ -21,6 +29,8 @@ from resdesk.errors import FormError
 RADIO = 1 << 15
 MAX_FIELDS = 2_000
 MAX_DEPTH = 8
+MAX_OUTLINE_ITEMS = 5_000
+EMPTY_PASSWORD_FLAG = "the PDF is encrypted with an empty password (anyone can open it); it was read as it is"
 # pypdf limits, well below its defaults: a form is a few pages of text.
 PDF_LIMITS = dict(
     maximum_declared_stream_length=10_000_000,
@@ -75,11 +85,15 @@ def pdf_fields(reader, filename: str | None = None) -> list[tuple[str, str, obje
     found: dict[str, tuple[int, str, object]] = {}
     seen: set[int] = set()
 
+    ancestors: list[int] = []
+
     def walk(ref, prefix: str, inherited_type: str | None, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise FormError("has form fields nested too deeply to be a form", file=filename)
         node = ref.get_object()
         key = id(node) if getattr(ref, "idnum", None) is None else ref.idnum
+        if key in ancestors:
+            raise FormError("has a form field that contains itself (a loop in its fields)", file=filename)
+        if depth > MAX_DEPTH:
+            raise FormError("has form fields nested too deeply to be a form", file=filename)
         if key in seen:
             return
         seen.add(key)
@@ -91,8 +105,10 @@ def pdf_fields(reader, filename: str | None = None) -> list[tuple[str, str, obje
         kids = node.get("/Kids")
         named_kids = [k for k in (kids.get_object() if kids else []) if "/T" in k.get_object()]
         if named_kids:
+            ancestors.append(key)
             for kid in named_kids:
                 walk(kid, name, field_type, depth + 1)
+            ancestors.pop()
             return
         if name in found and found[name][0] != key:
             raise FormError(
@@ -121,29 +137,103 @@ def _controls(fields: list[tuple[str, str, object]]) -> list[Control]:
     return controls
 
 
+class _PypdfWarnings(logging.Handler):
+    """pypdf's own warnings in this thread while a file is opened (it reports a circular
+    cross-reference chain only as a warning, and then reads on)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pypdf_warnings() -> Iterator[_PypdfWarnings]:
+    handler = _PypdfWarnings()
+    logger = logging.getLogger("pypdf")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
 def _open(data: bytes, filename: str | None):
+    """The reader and the file's flags; refused when it needs a password or its
+    cross-reference chain loops."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-    except PyPdfError as exc:
-        raise FormError(f"is not a readable PDF ({exc})", file=filename) from None
+    flags: list[str] = []
+    with _pypdf_warnings() as warnings:
+        try:
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            encrypted = reader.is_encrypted
+        except PyPdfError as exc:
+            raise FormError(f"is not a readable PDF ({exc})", file=filename) from None
+    if any("circular xref" in message.lower() for message in warnings.messages):
+        raise FormError(
+            "is a PDF whose cross-reference chain leads back on itself (a loop); ask the sender to save it again",
+            file=filename,
+        )
     if encrypted:
         try:
             opens_without_password = bool(reader.decrypt(""))
         except Exception:  # noqa: BLE001 - any failure here means a password is needed
             opens_without_password = False
-        if opens_without_password:
+        if not opens_without_password:
             raise FormError(
-                "is an encrypted PDF; ask the sender to save the form without security settings",
-                file=filename,
+                "is a password-protected PDF; ask the sender for a copy without a password", file=filename
             )
-        raise FormError(
-            "is a password-protected PDF; ask the sender for a copy without a password", file=filename
-        )
-    return reader
+        flags.append(EMPTY_PASSWORD_FLAG)
+    _check_structure(reader, filename)
+    return reader, tuple(flags)
+
+
+def _key(ref, node) -> int:
+    return id(node) if getattr(ref, "idnum", None) is None else ref.idnum
+
+
+def _check_structure(reader, filename: str | None) -> None:
+    """Refuse pages or outlines that contain themselves, walking each once (bounded)."""
+    root = reader.trailer["/Root"].get_object()
+    pages = root.get("/Pages")
+    if pages is not None:
+        stack = [(pages, ())]
+        count = 0
+        while stack:
+            ref, path = stack.pop()
+            node = ref.get_object()
+            key = _key(ref, node)
+            if key in path:
+                raise FormError("is a PDF whose page tree contains itself (a loop)", file=filename)
+            count += 1
+            if count > PDF_LIMITS["page_tree_maximum_entries"]:
+                raise FormError("has too many pages to be a form", file=filename)
+            kids = node.get("/Kids") if hasattr(node, "get") else None
+            for kid in (kids.get_object() if kids is not None else []):
+                stack.append((kid, (*path, key)))
+    outlines = root.get("/Outlines")
+    if outlines is None:
+        return
+    seen: set[int] = set()
+    stack = [outlines.get_object().get("/First")]
+    while stack:
+        ref = stack.pop()
+        if ref is None:
+            continue
+        node = ref.get_object()
+        key = _key(ref, node)
+        if key in seen:
+            raise FormError("is a PDF whose outline (bookmarks) leads back on itself (a loop)", file=filename)
+        seen.add(key)
+        if len(seen) > MAX_OUTLINE_ITEMS:
+            raise FormError("has more bookmarks than a form could", file=filename)
+        stack.extend((node.get("/Next"), node.get("/First")))
 
 
 def read_pdf_fields(data: bytes, filename: str | None = None) -> dict[str, object]:
@@ -153,7 +243,7 @@ def read_pdf_fields(data: bytes, filename: str | None = None) -> dict[str, objec
 
     try:
         with apply_configuration(**PDF_LIMITS):
-            reader = _open(data, filename)
+            reader, _ = _open(data, filename)
             return {name: value for name, _, value in pdf_fields(reader, filename)}
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise FormError(f"is a damaged PDF ({type(exc).__name__})", file=filename) from None
@@ -166,7 +256,7 @@ def read_pdf(data: bytes, filename: str | None = None) -> FormRecord:
 
     try:
         with apply_configuration(**PDF_LIMITS):
-            reader = _open(data, filename)
+            reader, flags = _open(data, filename)
             fields = pdf_fields(reader, filename)
             subject = str((reader.metadata or {}).get("/Subject", "") or "")
             title = str((reader.metadata or {}).get("/Title", "") or "")
@@ -189,4 +279,5 @@ def read_pdf(data: bytes, filename: str | None = None) -> FormRecord:
         raw: RawForm = read_controls(kind, controls)
     except FieldProblem as problem:
         raise FormError(problem.reason, file=filename, field=problem.field) from None
-    return build_record(kind, raw, file=filename)
+    record = build_record(kind, raw, file=filename)
+    return record.model_copy(update={"flags": flags}) if flags else record

@@ -224,6 +224,8 @@ class FormRecord(BaseModel):
 
     kind: Literal["resolution-notice", "escalation-concern", "summary-log", "stage-summary"]
     record: AnyRecord
+    # What a person should know about the file itself (e.g. "encrypted with an empty password").
+    flags: tuple[str, ...] = ()
 
     @property
     def fields(self) -> dict:

@@ -25,8 +25,7 @@ MAX_XML_BYTES = 8 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECK_ABOVE = 256 * 1024
 
-_MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|vbaData|ms-office\.activeX", re.IGNORECASE)
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_MACRO_CONTENT = re.compile(r"macroEnabled|vbaProject|vbaData|ms-office\.activeX", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -87,8 +86,83 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
+# XML's own encoding detection (XML 1.0 Appendix F): byte-order marks, then the first
+# characters "<?" as UTF-32 or UTF-16 without a mark.
+_XML_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(r"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.IGNORECASE)
+_ALLOWED_DECLARED = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32", "utf-32le", "utf-32be"}
+_DOCTYPE_TEXT = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def xml_text(content: bytes, part: str, filename: str | None = None) -> str:
+    """An XML part decoded as an XML parser would decode it (UTF-8, UTF-16 or UTF-32, with or
+    without a byte-order mark). A part that declares any other encoding (UTF-7, EBCDIC…, which
+    could hide markup from a check on the bytes) or cannot be decoded is refused."""
+    encoding = "utf-8"
+    for mark, name in _XML_ENCODINGS:
+        if content.startswith(mark):
+            encoding = name
+            break
+    try:
+        text = content.decode(encoding)
+    except UnicodeDecodeError:
+        raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
+    declared = _DECLARED.match(text[:200].lstrip("\ufeff"))
+    if declared and declared.group(1).lower() not in _ALLOWED_DECLARED:
+        raise FormError(
+            f"holds {part} declared as {declared.group(1)}, an encoding no Word file uses", file=filename
+        )
+    return text
+
+
+def _count_entries_from_the_end(data: bytes, filename: str | None) -> None:
+    """Refuse a ZIP64 package, or one that declares over-many entries, from its end records alone,
+    before ``zipfile`` reads (and allocates for) its central directory."""
+    tail = data[-(65_536 + 22):]
+    if b"PK\x06\x06" in tail or b"PK\x06\x07" in tail:
+        raise FormError("is a ZIP64 package, which no Word form needs (a zip bomb, or not a form)", file=filename)
+    end = tail.rfind(b"PK\x05\x06")
+    if end != -1 and len(tail) >= end + 12:
+        declared = int.from_bytes(tail[end + 10 : end + 12], "little")
+        if declared > MAX_ZIP_ENTRIES:
+            raise FormError(
+                f"is a zip package of {declared} entries, more than the {MAX_ZIP_ENTRIES} a Word form has",
+                file=filename,
+            )
+
+
+def _has_zip64_field(extra: bytes) -> bool:
+    i = 0
+    while i + 4 <= len(extra):
+        kind, size = int.from_bytes(extra[i : i + 2], "little"), int.from_bytes(extra[i + 2 : i + 4], "little")
+        if kind == 0x0001:
+            return True
+        i += 4 + size
+    return False
+
+
+def _zip64(entry: zipfile.ZipInfo, data: bytes) -> bool:
+    """ZIP64 in the central directory or in the entry's local header (which may differ)."""
+    if entry.file_size >= 0xFFFFFFFF or entry.compress_size >= 0xFFFFFFFF or _has_zip64_field(entry.extra):
+        return True
+    local = data[entry.header_offset : entry.header_offset + 30]
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        return False
+    name_length = int.from_bytes(local[26:28], "little")
+    extra_length = int.from_bytes(local[28:30], "little")
+    start = entry.header_offset + 30 + name_length
+    return _has_zip64_field(data[start : start + extra_length])
+
+
 def check_docx(data: bytes, filename: str | None = None) -> None:
-    """The zip pre-check of a Word package: size, entries, names, macros, DOCTYPE."""
+    """The zip pre-check of a Word package: size, entries, ZIP64, encryption, names, macros, and
+    a DOCTYPE or entity in any XML part after decoding it (UTF-8/16/32, with or without a BOM)."""
+    _count_entries_from_the_end(data, filename)
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
         entries = package.infolist()
@@ -107,6 +181,11 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
             raise FormError(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
         if entry.flag_bits & 0x1:
             raise FormError(f"holds an encrypted package entry ({entry.filename})", file=filename)
+        if _zip64(entry, data):
+            raise FormError(
+                f"holds a ZIP64 entry ({entry.filename}), which no Word form needs (a zip bomb, or not a form)",
+                file=filename,
+            )
         total += entry.file_size
         if entry.file_size > MAX_ENTRY_BYTES or total > MAX_UNPACKED_BYTES:
             raise FormError(
@@ -142,15 +221,14 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
                 )
             with package.open(entry) as stream:
                 content = stream.read(MAX_ENTRY_BYTES + 1)
-            if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-                content = content.decode("utf-16", "replace").encode("utf-8")
-            if _DOCTYPE.search(content):
+            text = xml_text(content, entry.filename, filename)
+            if _DOCTYPE_TEXT.search(text):
                 raise FormError(
                     f"declares a DOCTYPE or entity in {entry.filename}, which no Word file needs "
                     "(an entity-expansion attack)",
                     file=filename,
                 )
-            if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(content):
+            if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(text):
                 raise FormError(
                     "is a macro-enabled Word file (its content types declare macros), whatever its "
                     "name says; save it as a plain .docx",

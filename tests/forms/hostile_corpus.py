@@ -141,6 +141,80 @@ def _deep_docx(base: bytes, depth: int) -> bytes:
     return _rezip(base, replace={"word/document.xml": xml.encode()})
 
 
+def _xml_encoded(xml: str, encoding: str, bom: bool) -> bytes:
+    """``xml`` in UTF-16 or UTF-32 (big- or little-endian), with or without a byte-order mark."""
+    data = xml.encode(encoding)
+    marks = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00", "utf-32-be": b"\x00\x00\xfe\xff"}
+    return (marks[encoding] if bom else b"") + data
+
+
+def _zip64_docx(base: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            with target.open(item.filename, "w", force_zip64=True) as entry:
+                entry.write(source.read(item.filename))
+    return out.getvalue()
+
+
+def _many_entries_declared(base: bytes, count: int) -> bytes:
+    """The end-of-directory record claims ``count`` entries (a directory too big to read)."""
+    buffer = bytearray(base)
+    end = buffer.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", buffer, end + 8, count, count)
+    return bytes(buffer)
+
+
+def _circular_xref(pdf: bytes) -> bytes:
+    """An incremental update whose trailer's /Prev is its own cross-reference table."""
+    from pypdf import PdfReader
+
+    root = PdfReader(io.BytesIO(pdf)).trailer.raw_get("/Root")
+    size = PdfReader(io.BytesIO(pdf)).trailer["/Size"]
+    offset = len(pdf)
+    update = (
+        f"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {size} /Root {root.idnum} 0 R /Prev {offset} >>\n"
+        f"startxref\n{offset}\n%%EOF\n"
+    ).encode()
+    return pdf + update
+
+
+def _outline_loop(writer) -> None:
+    from pypdf.generic import NameObject
+
+    first = writer.add_outline_item(title="Child", page_number=0)
+    second = writer.add_outline_item(title="Actions", page_number=0)
+    second.get_object()[NameObject("/Next")] = first.indirect_reference if hasattr(first, "indirect_reference") else first
+
+
+def _page_loop(writer) -> None:
+    from pypdf.generic import NameObject
+
+    pages = writer._root_object["/Pages"]
+    pages.get_object()["/Kids"].append(pages.indirect_reference if hasattr(pages, "indirect_reference") else pages)
+
+
+def _field_loop(writer) -> None:
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    form = writer._root_object["/AcroForm"].get_object()
+    parent = DictionaryObject({NameObject("/T"): TextStringObject("loop")})
+    ref = writer._add_object(parent)
+    parent[NameObject("/Kids")] = ArrayObject([ref])
+    form["/Fields"].append(ref)
+
+
+def encrypted_with_empty_password(pdf: bytes) -> bytes:
+    """``pdf`` encrypted so that it opens without a password (an owner password only)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    writer.encrypt(user_password="", owner_password="owner-secret", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def hostile_files() -> list[Hostile]:
     sys.path.insert(0, str(HERE))
     from make_samples import RECORDS
@@ -215,7 +289,22 @@ def hostile_files() -> list[Hostile]:
         Hostile("us-date.txt", email_with_us_date.encode(), "there is no month 14", "notification_date"),
         Hostile("bad-email.txt", email_with_bad_address.encode(), "not an e-mail address", "raised_by_email"),
         Hostile("aes-password.pdf", (CORPUS / "crazyones-encrypted-256.pdf").read_bytes(), "password-protected PDF"),
-        Hostile("rc4-encrypted.pdf", (CORPUS / "r2-empty-password.pdf").read_bytes(), "is an encrypted PDF"),
+        Hostile("doctype-utf16le-no-bom.docx", _rezip(docx, add={"word/header9.xml": _xml_encoded(laughs.decode(), "utf-16-le", False)}),
+                "DOCTYPE or entity in word/header9.xml"),
+        Hostile("doctype-utf16be-no-bom.docx", _rezip(docx, add={"word/_rels/header9.xml.rels": _xml_encoded(external.decode(), "utf-16-be", False)}),
+                "DOCTYPE or entity in word/_rels/header9.xml.rels"),
+        Hostile("doctype-utf32le-bom.docx", _rezip(docx, replace={"word/styles.xml": _xml_encoded(laughs.decode(), "utf-32-le", True)}),
+                "DOCTYPE or entity in word/styles.xml"),
+        Hostile("doctype-utf32be-no-bom.docx", _rezip(docx, replace={"word/settings.xml": _xml_encoded(laughs.decode(), "utf-32-be", False)}),
+                "DOCTYPE or entity in word/settings.xml"),
+        Hostile("utf7-declared.docx", _rezip(docx, replace={"word/document.xml": b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE x+AD4-<a/>'}),
+                "declared as UTF-7"),
+        Hostile("zip64.docx", _zip64_docx(docx), "ZIP64"),
+        Hostile("zip-directory-claims-60000-entries.docx", _many_entries_declared(docx, 60_000), "60000 entries"),
+        Hostile("circular-xref.pdf", _circular_xref(pdf), "cross-reference chain leads back on itself"),
+        Hostile("outline-loop.pdf", _pdf_with(pdf, _outline_loop), "outline (bookmarks) leads back"),
+        Hostile("page-tree-loop.pdf", _pdf_with(pdf, _page_loop), "page tree contains itself"),
+        Hostile("field-loop.pdf", _pdf_with(pdf, _field_loop), "form field that contains itself"),
         Hostile("duplicate-field-names.pdf", _pdf_with(pdf, _duplicate_child_name), "two form fields with one name", "child_name"),
         Hostile("xfa-form.pdf", _pdf_with(pdf, _add_xfa), "XFA form"),
         Hostile("truncated.pdf", pdf[: len(pdf) // 2], "truncated PDF"),

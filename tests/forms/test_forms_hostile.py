@@ -48,3 +48,22 @@ def test_each_reason_matches_only_its_own_file():
             read_form(case.data, case.name)
         reasons[case.name] = caught.value.reason
     assert len(set(reasons.values())) == len(reasons)
+
+
+def test_a_form_encrypted_with_an_empty_password_is_read_and_flagged():
+    """GIVEN a filled Resolution Notice PDF encrypted with an owner password only (it opens for anyone),
+    and a real RC4 file of the same kind WHEN read THEN the form's values are read and the record is
+    flagged as encrypted with an empty password; the RC4 file opens too (it is simply not a form)."""
+    from hostile_corpus import CORPUS, encrypted_with_empty_password
+    from make_samples import RECORDS
+
+    from resdesk.forms import fill_pdf
+    from resdesk.forms.pdf_reader import EMPTY_PASSWORD_FLAG
+
+    plain = fill_pdf("resolution-notice", RECORDS["resolution-notice"])
+    form = read_form(encrypted_with_empty_password(plain), "notice.pdf")
+    assert form.fields == read_form(plain, "notice.pdf").fields
+    assert form.flags == (EMPTY_PASSWORD_FLAG,)
+    assert read_form(plain, "notice.pdf").flags == ()
+    with pytest.raises(FormError, match="without form fields"):
+        read_form((CORPUS / "r2-empty-password.pdf").read_bytes(), "r2.pdf")
