@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 STYLESHEET = "css/letter.css"
-ARCHIVE_VARIANT = "pdf/a-3b"
+# PDF/A-3u: every glyph maps to Unicode (ToUnicode), so the record can be searched and its text extracted.
+ARCHIVE_VARIANT = "pdf/a-3u"
 _lock = threading.Lock()  # WeasyPrint's shared font configuration is not thread-safe.
 
 
@@ -135,7 +136,7 @@ def render_pdf(
 
     ``attachments`` are ``(file name, content, description)`` triples embedded
     in the PDF (the auditor record embeds its JSON this way); ``pdf_variant``
-    is a WeasyPrint variant such as ``"pdf/a-3b"``.
+    is a WeasyPrint variant such as ``"pdf/a-3u"``.
     """
     html = render_html(template_name, view)
     return html_to_pdf(html, pdf_variant=pdf_variant, attachments=attachments)
@@ -197,7 +198,7 @@ def write_pdf_in_this_process(
 
 
 def render_case_record(view: CaseRecordView) -> bytes:
-    """The auditor's record of a case: PDF/A-3b with the case's JSON embedded."""
+    """The auditor's record of a case: PDF/A-3u with the case's JSON embedded."""
     payload = json.dumps(
         view.record_json, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default
     )

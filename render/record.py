@@ -114,7 +114,7 @@ def case_record_view(
 
 
 def write_case_record(store, document: dict[str, Any], path: str | Path, settings, *, generated_at: datetime | None = None) -> bytes:
-    """Write the case's auditor record (PDF/A-3b, JSON embedded) to ``path`` and file it on the case."""
+    """Write the case's auditor record (PDF/A-3u, JSON embedded) to ``path`` and file it on the case."""
     from resdesk.protocols import default_registry
 
     generated_at = generated_at or datetime.now(timezone.utc)

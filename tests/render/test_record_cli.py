@@ -19,7 +19,7 @@ from tests.render.tools import pdf_text, qpdf_check
 
 def test_case_pdf_writes_and_files_a_pdfa3_record_with_the_case_json(tmp_path, smtp_server, capsys):
     """GIVEN an Oldham case escalated to stage 3 whose acknowledgement and notice were sent
-    WHEN `resdesk case REF --pdf FILE --json` runs THEN FILE passes qpdf, declares PDF/A-3B, embeds the
+    WHEN `resdesk case REF --pdf FILE --json` runs THEN FILE passes qpdf, declares PDF/A-3U, embeds the
     case's JSON (the same document the command prints), shows the case's values, every message's and
     document's SHA-256 and the missed deadline; and the record is filed on the case, its hash in the audit chain."""
     config = write_config(tmp_path, smtp_server)
@@ -37,7 +37,7 @@ def test_case_pdf_writes_and_files_a_pdfa3_record_with_the_case_json(tmp_path, s
     qpdf_check(pdf, tmp_path)
     reader = PdfReader(io.BytesIO(pdf))
     xmp = reader.xmp_metadata.stream.get_data().decode("utf-8")
-    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="U"' in xmp
     (embedded,) = reader.attachments[f"case-{ref}.json"]
     record = json.loads(embedded)
     assert record == printed

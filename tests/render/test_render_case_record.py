@@ -16,14 +16,14 @@ from tests.render.tools import pdf_text, qpdf_check
 
 
 def test_record_is_pdfa3_and_carries_the_case_json(tmp_path):
-    """GIVEN a case WHEN its auditor record renders THEN the PDF passes qpdf, declares PDF/A-3B in its XMP
+    """GIVEN a case WHEN its auditor record renders THEN the PDF passes qpdf, declares PDF/A-3U in its XMP
     metadata, and embeds the case's JSON as a source attachment equal to the record."""
     view = example_case_record()
     pdf = render_case_record(view)
     qpdf_check(pdf, tmp_path)
     reader = PdfReader(io.BytesIO(pdf))
     xmp = reader.xmp_metadata.stream.get_data().decode("utf-8")
-    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="U"' in xmp
     assert list(reader.attachments) == ["case-OLD-2026-0007.json"]
     (content,) = reader.attachments["case-OLD-2026-0007.json"]
     assert json.loads(content) == view.record_json
@@ -101,3 +101,26 @@ def test_hostile_values_in_the_record_stay_text_and_embed_only_the_json(tmp_path
     for value in [link, image, "{{ cycler.__init__.__globals__ }}", "Zoë & <Siobhán>.pdf"]:
         assert value.replace(" ", "") in text, value
     assert listener.connections == 0
+
+
+def _fonts(reader: PdfReader) -> list:
+    found = {}
+    for page in reader.pages:
+        resources = page["/Resources"].get_object()
+        fonts = resources.get("/Font")
+        for ref in (fonts.get_object().values() if fonts is not None else []):
+            found[getattr(ref, "idnum", id(ref))] = ref.get_object()
+    return list(found.values())
+
+
+def test_every_font_of_the_record_maps_its_glyphs_to_unicode(tmp_path):
+    """GIVEN a record whose values hold accented, Welsh, Polish and right-to-left-free non-Latin text
+    WHEN it renders THEN every font on every page carries a ToUnicode map, and the text extracts
+    exactly as written (PDF/A-3u: searchable)."""
+    names = "Siobhán Ó Briain, Zoë Łukasz-Ñúñez, Gwenllïan ap Dafydd"
+    view = example_case_record()
+    view = view.model_copy(update={"child": view.child.model_copy(update={"name": names})})
+    pdf = render_case_record(view)
+    fonts = _fonts(PdfReader(io.BytesIO(pdf)))
+    assert fonts and all("/ToUnicode" in font for font in fonts)
+    assert names in " ".join(pdf_text(pdf, tmp_path).split())
