@@ -19,13 +19,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _text(value: object) -> str | None:
-    """Free text: line endings unified, spaces at line ends and empty edges removed."""
+    """Free text: line endings unified, bidirectional controls removed, spaces at line ends and
+    empty edges removed."""
     if values.blank(value):
         return None
     if not isinstance(value, str):
         value = str(value)
     if _CONTROL.search(value):
         raise ValueError("holds control characters, which no form field can contain")
+    value = values.without_controls(value)  # bidirectional overrides never reach a record
     lines = [line.rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     text = "\n".join(lines).strip("\n").strip()
     return text or None

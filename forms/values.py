@@ -72,6 +72,22 @@ PLACEHOLDERS = frozenset(
 )
 
 
+# Unicode bidirectional controls (embeddings, overrides, isolates, marks): invisible, and able to
+# make a name or reference read backwards in a notice ("Trojan Source", CVE-2021-42574).
+_BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+# Other invisible control characters (C0 except tab and line ends, DEL, C1).
+_OTHER_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
+
+
+def without_controls(text: str) -> str:
+    """``text`` without bidirectional controls or other invisible control characters (tabs and
+    line ends are kept). Applied to every name, subject and free text before it is stored or
+    rendered; linear in the text's length."""
+    return text.translate(_BIDI_CONTROLS).translate(_OTHER_CONTROLS)
+
+
 def blank(value: object) -> bool:
     """True when a person left the field empty (spaces, underscores, dots, or a placeholder)."""
     if value is None:

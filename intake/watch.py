@@ -241,7 +241,11 @@ class Watcher:
                 filing = self.processor.process(fetched, claim)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the message retryable, not lost
             reason = str(exc) if isinstance(exc, ResdeskError) else f"{type(exc).__name__}: {exc}"
-            log.error("message %s failed (attempt %d): %s", fetched.ref.uid, claim.attempts, reason)
+            # The reason can quote the message (a name, a date of birth): it goes to the ledger only.
+            log.error(
+                "message %s failed (attempt %d, %s); the reason is in its ledger row",
+                fetched.ref.uid, claim.attempts, type(exc).__name__,
+            )
             with self.store.transaction() as tx:
                 self.ledger.complete(tx, claim, FAILED, reason)
             return FAILED

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from resdesk.errors import RenderError
+from resdesk.forms.values import without_controls
 
 from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
 from .formatting import FILTERS
@@ -57,9 +58,13 @@ _BREAK_EVERY = 30
 
 
 def _breakable(value: object) -> object:
-    """Every value a template prints, with long unbroken runs given break opportunities
-    (markup a macro made is left alone: its own values were treated when it was made)."""
-    if isinstance(value, str) and not isinstance(value, Markup) and len(value) >= 40:
+    """Every value a template prints, without bidirectional or other control characters and with
+    long unbroken runs given break opportunities (markup a macro made is left alone: its own
+    values were treated when it was made)."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    value = without_controls(value)
+    if len(value) >= 40:
         return _LONG_RUN.sub(
             lambda m: "\u200b".join(m.group(0)[i : i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)),
             value,

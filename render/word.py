@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from resdesk.errors import RenderError
+from resdesk.forms.values import without_controls
 
 from .formatting import FILTERS
 
@@ -30,13 +31,20 @@ _BREAK = Markup('</w:t><w:br/><w:t xml:space="preserve">')
 
 def _lines(value: str) -> Markup:
     """Escaped text whose line breaks stay line breaks in Word."""
-    return _BREAK.join(escape(line) for line in str(value).splitlines())
+    return _BREAK.join(escape(line) for line in without_controls(str(value)).splitlines())
+
+
+def _plain(value: object) -> object:
+    """Every value a Word template prints, without bidirectional or other control characters."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return without_controls(value)
+    return value
 
 
 @lru_cache(maxsize=1)
 def word_environment() -> SandboxedEnvironment:
     """The sandboxed, autoescaping, strict Jinja environment docxtpl renders with."""
-    env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, finalize=_plain)
     env.filters.update(FILTERS)
     env.filters["lines"] = _lines
     return env

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(report)
     for error in report.errors:
-        print(f"resdesk: {error['key']} could not be prepared: {error['error']}", file=sys.stderr)
+        # The reason may quote a value from the case; it is in the alert and in --json, not here.
+        print(f"resdesk: {error['key']} could not be prepared (see its alert, or --json).", file=sys.stderr)
     return 1 if report.errors or report.failed else 0
 
 
@@ -79,6 +80,7 @@ def _print(report) -> None:
             print(f"{title}:")
             for row in rows:
                 extra = f"  ({row['reason']})" if row.get("reason") else ""
-                print(f"  {row['case'] or '-'}  {row['kind']:<15} {', '.join(row['recipients'])}  {row['subject']}{extra}")
+                # No subject: it carries the inbound subject, which can name a child (--json has it).
+                print(f"  {row['case'] or '-'}  {row['kind']:<15} {', '.join(row['recipients'])}{extra}")
     if not (report.sent or report.deferred or report.failed or report.unconfirmed):
         print("Nothing to send.")

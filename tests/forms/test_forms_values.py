@@ -172,3 +172,21 @@ def test_a_date_of_birth_in_the_future_is_refused():
         values.child_dob("15/12/2026", today)
     assert values.child_dob("14/12/2026", today) == today
     assert values.age_on(date(2000, 12, 15), today) == 25
+
+
+@pytest.mark.parametrize(
+    "typed, kept",
+    [
+        ("Amy \u202eHTIMS\u202c Smith", "Amy HTIMS Smith"),  # right-to-left override
+        ("\u2066Ben\u2069 \u200fJones\u200e", "Ben Jones"),  # isolates and marks
+        ("Zo\u00eb\u061c Adeyemi\u0085", "Zo\u00eb Adeyemi"),  # Arabic letter mark, NEL
+        ("Line one\nline\ttwo", "Line one\nline\ttwo"),
+    ],
+)
+def test_bidirectional_and_control_characters_are_removed_from_names(typed, kept):
+    """GIVEN a name holding right-to-left overrides, isolates, marks or a C1 control WHEN it is read into a
+    record THEN those invisible characters are gone and the letters stay, in order; line ends and tabs stay."""
+    from resdesk.forms.records import ResolutionNotice
+
+    assert values.without_controls(typed) == kept
+    assert ResolutionNotice.model_validate({"child_name": typed}).child_name == kept

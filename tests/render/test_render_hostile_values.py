@@ -176,3 +176,16 @@ def test_long_values_without_spaces_wrap_and_are_never_cut_off(render, example, 
     text = re.sub(r"Case \S+ Page \d+ of \d+", "", pdf_text(pdf, tmp_path))  # a page break's footer
     text = "".join(text.split())
     assert [name for name in shown if _long_token(name) not in text] == []
+
+
+def test_bidirectional_overrides_never_reach_a_document(tmp_path):
+    """GIVEN a child's name and a summary holding right-to-left override and isolate characters
+    WHEN the Resolution Notice renders as PDF and Word THEN neither holds any of them, and the letters remain."""
+    view = example_resolution_notice().model_copy(
+        update={"child_name": "Amy \u202eHTIMS\u202c", "discussion_summary": "Agreed \u2067[OLD-2026-0001]\u2069"}
+    )
+    pdf_words = pdf_text(render_resolution_notice(view), tmp_path)
+    word_words = libreoffice_text({"notice.docx": render_resolution_notice_docx(view)}, tmp_path)["notice.docx"]
+    for text in (pdf_words, word_words):
+        assert not any(ch in text for ch in "\u202e\u202c\u2067\u2069")
+        assert "Amy HTIMS" in text and "Agreed [OLD-2026-0001]" in text
