@@ -50,10 +50,18 @@ class StoreKnownCases:
     Built on a ``Store``, each question is its own short read; built on an open
     ``Tx``, the questions are asked inside that unit of work (so a watcher can
     correlate and record in one transaction).
+
+    With ``protocol`` (a partnership's protocol id, e.g. ``"oldham"``) only that partnership's
+    cases are ever answered: where one case file serves several partnerships, mail to one
+    partnership's inbox can never find, and so never change, another's case.
     """
 
-    def __init__(self, source: Store | Tx):
+    def __init__(self, source: Store | Tx, protocol: str | None = None):
         self._source = source
+        self._protocol = protocol
+
+    def _ours(self, query):
+        return query if self._protocol is None else query.where(Case.protocol == self._protocol)
 
     @contextmanager
     def _tx(self) -> Iterator[Tx]:
@@ -67,7 +75,9 @@ class StoreKnownCases:
         """The case with this reference (``OLD-2026-0007``), if the case file holds it."""
         with self._tx() as tx:
             case = tx.case_by_ref(reference)
-            return case.ref if case else None
+            if case is None or (self._protocol is not None and case.protocol != self._protocol):
+                return None
+            return case.ref
 
     def case_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
         """The case holding any of these Message-IDs (received by us or sent by us), trying them in order.
@@ -85,7 +95,7 @@ class StoreKnownCases:
                     select(Case.ref).join(Outbound, Outbound.case_id == Case.id).where(Outbound.message_id.in_(forms)),
                     select(Case.ref).join(Event, Event.case_id == Case.id).where(Event.message_id.in_(forms)),
                 ):
-                    ref = tx.session.execute(query.order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+                    ref = tx.session.execute(self._ours(query).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
                     if ref:
                         return ref
         return None
@@ -110,7 +120,7 @@ class StoreKnownCases:
         wanted = normalise_identifier(identifier)
         agency_keys = {_name_key(a) for a in agencies if a}
         with self._tx() as tx:
-            open_cases = select(Case).where(Case.status != RESOLVED).order_by(Case.id)
+            open_cases = self._ours(select(Case).where(Case.status != RESOLVED).order_by(Case.id))
             if wanted:
                 if not (name or dob):
                     return None

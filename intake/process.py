@@ -132,7 +132,7 @@ class IntakeProcessor:
         if reading.forms and kind == "filled-template" and all(f.kind == "summary-log" for _, f in reading.forms):
             return self._file_summary_log(reading, claim, str(path))
         with self.store.transaction() as tx:
-            known = StoreKnownCases(tx)
+            known = StoreKnownCases(tx, protocol=self.protocol.id)
             form_fields = reading.forms[0][1].fields if reading.forms else None
             correlation = correlate(reading.message, known, form_fields)
             if correlation.case is None and kind == "reply":
