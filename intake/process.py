@@ -31,6 +31,7 @@ from resdesk.forms import read_email_text, read_form
 from resdesk.intake.classify import Classification, classify
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
+from resdesk.intake.limits import InboundLimits, over_limit
 from resdesk.intake.message import InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
@@ -50,6 +51,7 @@ class IntakePolicy:
     allowed_sender_domains: tuple[str, ...] = ()
     authserv_id: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    limits: InboundLimits = InboundLimits()
 
 
 @dataclass
@@ -167,10 +169,18 @@ class IntakeProcessor:
     # -- reading (no writes) -----------------------------------------------------------------
 
     def _read(self, raw: bytes) -> _Reading:
+        limited = over_limit(raw, self.policy.limits)
+        if limited is not None:
+            raise Refused(f"the message is over a limit: {limited}; it was not read further")
         try:
             message = parse_message(raw, max_bytes=self.policy.max_bytes)
         except IntakeError as exc:
             raise Refused(f"the message cannot be read: {exc}") from None
+        if len(message.body_text) > self.policy.limits.body_chars:
+            raise Refused(
+                f"the message is over a limit: its text is {len(message.body_text):,} characters, over the "
+                f"limit of {self.policy.limits.body_chars:,} (limits.body_chars); it was not read further"
+            )
         classification = classify(message, set(self.policy.our_addresses))
         typed = _typed_form(message.body_text) if classification.kind == "not-protocol" else None
         if typed is not None:
@@ -179,6 +189,7 @@ class IntakeProcessor:
         if typed is not None:
             reading.forms.append((None, typed))
         if classification.kind in ("automatic", "not-protocol"):
+            self._check_field_lengths(reading)
             return reading
         if message.defects:
             raise Refused(
@@ -205,7 +216,28 @@ class IntakeProcessor:
                 raise Refused(f"the form typed into the message cannot be read: {exc}") from None
             if typed is not None:
                 reading.forms.append((None, typed))
+        self._check_field_lengths(reading)
         return reading
+
+    def _check_field_lengths(self, reading: _Reading) -> None:
+        """Refuse a form with a field longer than ``limits.field_chars`` (named, its value never quoted)."""
+        limit = self.policy.limits.field_chars
+        for filename, form in reading.forms:
+            self._check_form_fields(form, filename, limit)
+
+    @staticmethod
+    def _check_form_fields(form, filename: str | None, limit: int) -> None:
+        for name, value in form.fields.items():
+            texts = [value] if isinstance(value, str) else [
+                v for row in (value if isinstance(value, list) else []) if isinstance(row, dict)
+                for v in row.values() if isinstance(v, str)
+            ]
+            longest = max((len(t) for t in texts), default=0)
+            if longest > limit:
+                raise Refused(
+                    f"the message is over a limit: the form {filename or 'in its body'} has a field "
+                    f"'{name}' of {longest:,} characters, over the limit of {limit:,} (limits.field_chars)"
+                )
 
     # -- recording (inside the transaction) ----------------------------------------------------
 

@@ -53,6 +53,7 @@ def configure_rendering(settings: Settings) -> None:
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
     """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
     from resdesk.intake.ledger import Ledger
+    from resdesk.intake.limits import InboundLimits
     from resdesk.intake.process import IntakePolicy, IntakeProcessor
     from resdesk.intake.sources import connect_source
     from resdesk.intake.watch import Watcher
@@ -69,6 +70,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
+        limits=InboundLimits(**settings.limits.model_dump(exclude={"render_seconds", "render_memory_mb"})),
     )
     processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
     watcher = Watcher(

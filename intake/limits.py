@@ -1,0 +1,104 @@
+"""Bounds on the work one inbound message may cause, checked on its raw bytes before parsing.
+
+The ``email`` package and the text steps after it take time that grows faster than the input
+on some shapes (100,000 addresses in one ``To:``, 10,000 encoded words, megabyte-long lines).
+So before anything parses a message, one pass over its bytes — each check a single linear
+scan, no backtracking pattern — measures what those steps would face, and a message over a
+limit is quarantined with a reason that names the limit (the ``limits.*`` setting) and the
+size found. Pure: bytes and limits in, a reason or None out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["InboundLimits", "over_limit"]
+
+_ADDRESS_HEADERS = frozenset({b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-to", b"resent-cc"})
+# Each is a fixed string or one bounded class: matched in linear time.
+_PART_HEADER = re.compile(rb"^content-type[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_ATTACHMENT = re.compile(rb"^content-disposition[ \t]*:[ \t]*attachment", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class InboundLimits:
+    """The ``limits`` settings intake enforces (defaults as in the settings)."""
+
+    header_bytes: int = 256 * 1024
+    addresses_per_header: int = 500
+    encoded_words: int = 200
+    line_chars: int = 100_000
+    body_chars: int = 2_000_000
+    field_chars: int = 20_000
+    parts: int = 200
+    attachments: int = 40
+
+
+def _header_end(raw: bytes) -> int:
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i != -1]
+    return min(ends) if ends else len(raw)
+
+
+def _unfolded_headers(head: bytes) -> list[tuple[bytes, bytes]]:
+    """(lower-case name, value) of each header, continuation lines joined (one pass)."""
+    headers: list[tuple[bytes, list[bytes]]] = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and headers:
+            headers[-1][1].append(line)
+            continue
+        name, colon, value = line.partition(b":")
+        if colon:
+            headers.append((name.strip().lower(), [value]))
+    return [(name, b" ".join(parts)) for name, parts in headers]
+
+
+def _longest_line(raw: bytes) -> int:
+    longest, start = 0, 0
+    while True:
+        end = raw.find(b"\n", start)
+        if end == -1:
+            return max(longest, len(raw) - start)
+        longest = max(longest, end - start)
+        start = end + 1
+
+
+def over_limit(raw: bytes, limits: InboundLimits) -> str | None:
+    """Why ``raw`` is over one of ``limits`` (the first found), or None. Linear in ``len(raw)``."""
+    end = _header_end(raw)
+    if end > limits.header_bytes:
+        return (
+            f"its header section is {end:,} bytes, over the limit of {limits.header_bytes:,} "
+            "(limits.header_bytes)"
+        )
+    head = raw[:end]
+    encoded = head.count(b"=?")
+    if encoded > limits.encoded_words:
+        return (
+            f"its headers hold {encoded:,} encoded words, over the limit of {limits.encoded_words:,} "
+            "(limits.encoded_words)"
+        )
+    for name, value in _unfolded_headers(head):
+        if name in _ADDRESS_HEADERS:
+            addresses = value.count(b"@")
+            if addresses > limits.addresses_per_header:
+                return (
+                    f"its {name.decode('ascii', 'replace').title()} header lists {addresses:,} addresses, "
+                    f"over the limit of {limits.addresses_per_header:,} (limits.addresses_per_header)"
+                )
+    longest = _longest_line(raw)
+    if longest > limits.line_chars:
+        return (
+            f"it has a line of {longest:,} characters, over the limit of {limits.line_chars:,} "
+            "(limits.line_chars)"
+        )
+    parts = len(_PART_HEADER.findall(raw, end))
+    if parts > limits.parts:
+        return f"it has {parts:,} MIME parts, over the limit of {limits.parts:,} (limits.parts)"
+    attachments = len(_ATTACHMENT.findall(raw, end))
+    if attachments > limits.attachments:
+        return (
+            f"it carries {attachments:,} attachments, over the limit of {limits.attachments:,} "
+            "(limits.attachments)"
+        )
+    return None

@@ -1,0 +1,61 @@
+"""Hostile sizes through the real watcher: each message over a limit is quarantined naming the limit,
+and the watcher goes on to the next message. (Timings are in bench/hostile_bench.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from resdesk.intake.limits import InboundLimits, over_limit
+from resdesk.intake.process import IntakePolicy, IntakeProcessor
+from tests.intake import hostile_mail
+from tests.intake.test_process import OLDHAM, Desk
+
+LIMITED = {
+    "100,000 addresses in Cc": "limits.header_bytes",
+    "5,000 addresses in Cc": "limits.addresses_per_header",
+    "10,000 encoded words in Subject": "limits.encoded_words",
+    "200,000-character line": "limits.line_chars",
+    "300 KB header section": "limits.header_bytes",  # many short headers
+    "300 MIME parts": "limits.parts",
+    "50 attachments": "limits.attachments",
+    "30,000-character form field": "limits.field_chars",
+}
+
+
+@pytest.fixture
+def desk(tmp_path):
+    made = Desk(tmp_path)
+    policy = IntakePolicy(frozenset({"escalations@partnership.example"}), (), None, 25_000_000)
+    made.processor = IntakeProcessor(made.store, made.ledger, OLDHAM, policy)
+    made.watcher.processor = made.processor
+    made.watcher.max_bytes = 25_000_000
+    yield made
+    made.store.close()
+
+
+@pytest.mark.parametrize("shape", sorted(LIMITED), ids=sorted(LIMITED))
+def test_a_message_over_a_limit_is_quarantined_naming_it_and_the_watcher_moves_on(desk, shape):
+    """GIVEN a message of a hostile size (addresses, encoded words, a line, headers, parts, attachments,
+    a form field) followed by an ordinary stage summary WHEN the watcher drains THEN the first is quarantined
+    with a reason naming its limit setting, and the summary after it opens a case as usual."""
+    desk.deliver(hostile_mail.HOSTILE[shape]())
+    desk.deliver(hostile_mail.FOLLOW_UP(1, "escalated", n=99))
+    report = desk.drain()
+    assert report.filed["quarantined"] == 1 and report.filed["done"] == 1
+    quarantined = [row for row in desk.ledger_rows() if row.state == "quarantined"]
+    assert LIMITED[shape] in quarantined[0].reason
+    assert [ref for ref, *_ in desk.cases()] == ["OLD-2026-0001"]
+
+
+@pytest.mark.parametrize("shape", ["40,000-character word in Subject", "25,000 blank lines", "80 KB Outcome line"])
+def test_hostile_text_within_the_limits_is_filed(desk, shape):
+    """GIVEN a subject of one 40,000-character word, a body of 25,000 blank lines, or an 80 KB Outcome line
+    (each under every limit) WHEN the watcher drains THEN the message is recorded, not lost."""
+    desk.deliver(hostile_mail.HOSTILE[shape]())
+    report = desk.drain()
+    assert report.filed["done"] + report.filed["ignored"] == 1
+
+
+def test_the_limits_scan_is_one_pass_and_finds_nothing_in_ordinary_mail():
+    """GIVEN an ordinary stage summary WHEN scanned THEN no limit is reported."""
+    assert over_limit(hostile_mail.FOLLOW_UP(1, "escalated"), InboundLimits()) is None
