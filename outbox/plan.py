@@ -35,7 +35,6 @@ from pydantic import BaseModel
 
 from resdesk.cases.timeline import MESSAGE_RECORDED, STAGE_ENTERED, clock_events
 from resdesk.protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, evaluate, to_local
-
 from resdesk.render.casefacts import (
     CaseFacts,
     EventFacts,
@@ -49,7 +48,7 @@ from resdesk.render.casefacts import (
     history,
     summary_text,
 )
-from .message import clean_header_text
+from .message import clean_header_text, shorten_subject
 from resdesk.render.prefill import escalation_concern, resolution_notice
 from resdesk.render.views import AcknowledgementView, NoticeView, Party, RecordedItem, ReminderView
 
@@ -238,7 +237,7 @@ def _acknowledgement(
         ),
         issued_at=now,
         received_at=event.at,
-        received_subject=str(d.get("subject") or ""),
+        received_subject=shorten_subject(str(d.get("subject") or "")),
         what_was_recorded=_what_was_recorded(d),
         recorded=recorded,
         stage=stage_number,
