@@ -110,8 +110,9 @@ def _children(pid: int) -> list[int]:
 class DovecotServer:
     """One running Dovecot; ``stop()`` ends it and removes its folder."""
 
-    def __init__(self, capabilities: str | None = None):
+    def __init__(self, capabilities: str | None = None, *, oauth2_issuer: str | None = None):
         self.capabilities = capabilities
+        self.oauth2_issuer = oauth2_issuer
         self.root = Path(tempfile.mkdtemp(prefix="resdesk-dovecot-"))
         self.root.chmod(0o755)  # the login and mail users must reach their sockets and mail
         self.config = self.root / "dovecot.conf"
@@ -121,6 +122,7 @@ class DovecotServer:
         self.port = 0
         self.ssl_port = 0
         self.cert = self.root / "server.crt"
+        self.oauth2_keys = self.root / "oauth2-keys"
         self._process: subprocess.Popen[bytes] | None = None
         self._names = itertools.count(1)
 
@@ -194,7 +196,7 @@ ssl_cert = <{self.cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_issuer else ""}
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 namespace inbox {{
@@ -203,8 +205,10 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.passwd}/%u
 }}
+{self._oauth2_passdb()}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.mail_root}/%u
@@ -226,6 +230,31 @@ service anvil {{
   }}
 }}
 {capability}"""
+
+    def _oauth2_passdb(self) -> str:
+        """A passdb that accepts XOAUTH2/OAUTHBEARER bearer tokens: JWTs checked here, offline.
+
+        Dovecot looks the signing key up in ``oauth2_keys/<azp>/<alg>/<kid>`` (a key
+        dictionary; the file holds the public key's PEM) and takes the user from the
+        token's ``email`` claim, which must equal the name the client logs in as.
+        """
+        if not self.oauth2_issuer:
+            return ""
+        self.oauth2_keys.mkdir(exist_ok=True)
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(
+            "introspection_mode = local\n"
+            f"local_validation_key_dict = fs:posix:prefix={self.oauth2_keys}/\n"
+            "username_attribute = email\n"
+            f"issuers = {self.oauth2_issuer}\n"
+        )
+        return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
+
+    def trust_oauth2_key(self, public_pem: bytes, *, azp: str = "default", alg: str = "RS256", kid: str = "default") -> None:
+        """Accept tokens signed by the key whose public half is ``public_pem``."""
+        folder = self.oauth2_keys / azp / alg
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / kid).write_bytes(public_pem)
 
     def _await_greeting(self, deadline_seconds: float = 20.0) -> None:
         deadline = time.monotonic() + deadline_seconds
