@@ -20,6 +20,7 @@ from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
 from resdesk.errors import SignInError
+from resdesk.signin.http import sign_in_session
 
 __all__ = ["GoogleTokens", "GMAIL_SCOPE"]
 
@@ -58,9 +59,7 @@ class GoogleTokens:
                 step=f"{section}.service_account_file",
             ) from None
         self._credentials = credentials
-        session = requests.Session()
-        session.verify = ca_file or True
-        self._request = Request(session)
+        self._request = Request(sign_in_session(ca_file, timeout))
         self._timeout = timeout
         self._lock = threading.Lock()
         self.requests_made = 0

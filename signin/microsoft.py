@@ -22,6 +22,7 @@ import msal
 import requests
 
 from resdesk.errors import SignInError
+from resdesk.signin.http import sign_in_session
 
 __all__ = ["MicrosoftTokens", "OUTLOOK_SCOPE", "DEFAULT_AUTHORITY"]
 
@@ -59,9 +60,7 @@ class MicrosoftTokens:
         self.scope = scope
         self.authority = f"{authority.rstrip('/')}/{tenant_id}"
         self._credential = self._credential_from(client_secret, client_certificate, client_certificate_thumbprint)
-        session = requests.Session()
-        session.verify = ca_file or True
-        self._http = session
+        self._http = sign_in_session(ca_file, timeout)
         self._timeout = timeout
         self._app: msal.ConfidentialClientApplication | None = None
         self.requests_made = 0  # token requests sent to the sign-in service (not cache hits)
@@ -110,8 +109,8 @@ class MicrosoftTokens:
                     # public, US Government and China hosts are known to msal and never looked up.
                     instance_discovery=False,
                 )
-            except ValueError as exc:  # the tenant's OpenID configuration was refused
-                raise self._explain(_error_from_text(str(exc))) from None
+            except ValueError as exc:  # the tenant's OpenID configuration was refused (msal keeps the body in the context)
+                raise self._explain(_error_from_text(f"{exc.__context__ or ''} {exc}")) from None
             except requests.RequestException as exc:
                 raise self._unreachable(exc) from None
         return self._app
@@ -132,6 +131,12 @@ class MicrosoftTokens:
         return cached["access_token"]
 
     def _unreachable(self, exc: Exception) -> SignInError:
+        if isinstance(exc, requests.exceptions.SSLError):
+            return SignInError(
+                f"The Microsoft sign-in service {self.authority} presented a certificate that is not trusted; set "
+                f"[{self.section}] authority_ca_file if a proxy on your network re-signs HTTPS.",
+                step=f"{self.section}.authority_ca_file",
+            )
         return SignInError(
             f"The Microsoft sign-in service {self.authority} cannot be reached ({type(exc).__name__}); "
             f"check [{self.section}] authority and the network.",
@@ -159,6 +164,8 @@ class MicrosoftTokens:
 def _error_from_text(text: str) -> dict:
     """The error body msal quotes in a failed OpenID discovery (an unknown tenant, say)."""
     found = re.search(r"AADSTS(\d+)[^\"]*", text)
+    if not found and "Unable to get authority configuration" in text:
+        return {"error_codes": [90002], "error_description": text}  # msal's words for an unknown tenant
     if not found:
         return {"error_description": text}
     return {"error_codes": [int(found.group(1))], "error_description": found.group(0)}

@@ -13,7 +13,11 @@ The certificate is self-signed for 127.0.0.1 and made with ``openssl`` at start;
 ``ssl_context()`` trusts exactly it. ``capabilities=`` replaces what the server
 advertises (``imap_capability``), which is how the tests get a server without
 IDLE or MOVE. Users live in passwd-files with ``{PLAIN}`` passwords; each
-``new_user()`` is a fresh, empty mailbox.
+``new_user()`` is a fresh, empty mailbox. With ``oauth2=True`` the server also
+accepts AUTHENTICATE XOAUTH2 (and OAUTHBEARER): Dovecot's ``oauth2`` passdb checks
+the bearer JWT offline (``introspection_mode = local``) against the public keys
+given to ``trust_oauth2_key`` and its expiry, and takes the user from its
+``email`` claim, as Exchange Online and Gmail accept only a token for the mailbox.
 """
 
 from __future__ import annotations
@@ -110,9 +114,9 @@ def _children(pid: int) -> list[int]:
 class DovecotServer:
     """One running Dovecot; ``stop()`` ends it and removes its folder."""
 
-    def __init__(self, capabilities: str | None = None, *, oauth2_issuer: str | None = None):
+    def __init__(self, capabilities: str | None = None, *, oauth2: bool = False):
         self.capabilities = capabilities
-        self.oauth2_issuer = oauth2_issuer
+        self.oauth2 = oauth2
         self.root = Path(tempfile.mkdtemp(prefix="resdesk-dovecot-"))
         self.root.chmod(0o755)  # the login and mail users must reach their sockets and mail
         self.config = self.root / "dovecot.conf"
@@ -196,8 +200,9 @@ ssl_cert = <{self.cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_issuer else ""}
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2 else ""}
 auth_failure_delay = 0
+auth_verbose = yes
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
@@ -238,7 +243,7 @@ service anvil {{
         dictionary; the file holds the public key's PEM) and takes the user from the
         token's ``email`` claim, which must equal the name the client logs in as.
         """
-        if not self.oauth2_issuer:
+        if not self.oauth2:
             return ""
         self.oauth2_keys.mkdir(exist_ok=True)
         conf = self.root / "dovecot-oauth2.conf.ext"
@@ -246,7 +251,6 @@ service anvil {{
             "introspection_mode = local\n"
             f"local_validation_key_dict = fs:posix:prefix={self.oauth2_keys}/\n"
             "username_attribute = email\n"
-            f"issuers = {self.oauth2_issuer}\n"
         )
         return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
 
