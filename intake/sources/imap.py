@@ -194,6 +194,8 @@ class ImapSource:
         try:
             client.oauth2_login(self.username, token)
         except LoginError as exc:
+            if NOT_CONNECTED in str(exc):
+                raise not_connected(self.username) from None
             raise refused_token(
                 "IMAP", f"{self.host}:{self.port}", self._tokens.provider, self.username, to_unicode(str(exc))
             ) from None

@@ -252,7 +252,30 @@ service anvil {{
             f"local_validation_key_dict = fs:posix:prefix={self.oauth2_keys}/\n"
             "username_attribute = email\n"
         )
-        return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
+        # Exchange Online ends a session whose application may not open the mailbox with "User is
+        # authenticated but not connected"; a post-login script says the same for marked users.
+        (self.root / "not-connected").mkdir(exist_ok=True)
+        script = self.root / "postlogin.sh"
+        script.write_text(
+            "#!/bin/sh\n"
+            f'if [ -e "{self.root}/not-connected/$USER" ]; then\n'
+            '  printf "* BYE User is authenticated but not connected.\\r\\n"\n'
+            "  exit 0\n"
+            "fi\n"
+            'exec "$@"\n'
+        )
+        script.chmod(0o755)
+        return (
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
+            "service imap {\n  executable = imap imap-postlogin\n}\n"
+            f"service imap-postlogin {{\n  executable = script-login {script}\n"
+            "  unix_listener imap-postlogin {\n  }\n}\n"
+        )
+
+    def refuse_connection_after_login(self, user: MailUser) -> None:
+        """End ``user``'s sessions just after login as Exchange does when the application has no
+        FullAccess on the mailbox ("User is authenticated but not connected")."""
+        (self.root / "not-connected" / user.username).write_text("")
 
     def trust_oauth2_key(self, public_pem: bytes, *, azp: str = "default", alg: str = "RS256", kid: str = "default") -> None:
         """Accept tokens signed by the key whose public half is ``public_pem``."""

@@ -15,6 +15,7 @@ gets Exchange's ``535 5.7.139`` (SMTP AUTH turned off for the mailbox).
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass
@@ -92,6 +93,29 @@ class _XOAuth2Collector(_Collector):
             self.logins.append(user)
         return AuthResult(success=True, auth_data=user)
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
+                          mail_options: list[str]) -> str:
+        if not session.authenticated:
+            return "530 5.7.57 Client not authenticated to send mail"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+class _LongLineSMTP(SMTP):
+    """Takes the long AUTH lines a bearer token makes (Exchange and Gmail take them too)."""
+
+    line_length_limit = 16384
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_size_limits = collections.defaultdict(lambda: 16384)
+
+
+class _LongLineController(Controller):
+    def factory(self) -> SMTP:
+        return _LongLineSMTP(self.handler, **self.SMTP_kwargs)
+
 
 class SmtpServer:
     """One running SMTP server; ``messages`` is a snapshot of what it accepted so far."""
@@ -116,9 +140,9 @@ class SmtpServer:
     def start(self) -> "SmtpServer":
         self.port = free_port()
         if isinstance(self._collector, _XOAuth2Collector):
-            # Loopback only, so AUTH without TLS is allowed here; mail without AUTH is refused.
-            self._controller = Controller(self._collector, hostname=HOST, port=self.port,
-                                          auth_required=True, auth_require_tls=False)
+            # Loopback only, so AUTH without TLS is allowed here; MAIL without AUTH is refused (handle_MAIL).
+            self._controller = _LongLineController(self._collector, hostname=HOST, port=self.port,
+                                                   auth_require_tls=False)
         else:
             self._controller = Controller(self._collector, hostname=HOST, port=self.port)
         self._controller.start()
@@ -150,6 +174,8 @@ class SmtpServer:
             self._collector.received.clear()
             self._collector.failures_left = 0
             self._collector.refused = 0
+            if isinstance(self._collector, _XOAuth2Collector):
+                self._collector.logins.clear()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMessage]:
         """Block until at least ``count`` messages have arrived (or ``timeout``); returns them."""
