@@ -194,7 +194,10 @@ class ImapSource:
         try:
             client.oauth2_login(self.username, token)
         except LoginError as exc:
-            if NOT_CONNECTED in str(exc):
+            # The words may come as the server's parting BYE, which imaplib keeps among the untagged
+            # responses when the socket closes before the tagged reply.
+            said = [str(exc)] + [to_unicode(b) for b in getattr(client, "_imap").untagged_responses.get("BYE", [])]
+            if any(NOT_CONNECTED in text for text in said):
                 raise not_connected(self.username) from None
             raise refused_token(
                 "IMAP", f"{self.host}:{self.port}", self._tokens.provider, self.username, to_unicode(str(exc))
