@@ -230,7 +230,9 @@ class IdentityServer:
         if account is None or jwt.get_unverified_header(assertion).get("kid") != account.key_id:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         try:
-            claims = jwt.decode(assertion, account.public_pem, algorithms=["RS256"], audience=f"{self.base_url}/token")
+            # Google expects its own token endpoint as the audience wherever the request is sent.
+            claims = jwt.decode(assertion, account.public_pem, algorithms=["RS256"],
+                                audience="https://oauth2.googleapis.com/token")
         except jwt.InvalidTokenError:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         if not account.delegated or "https://mail.google.com/" not in claims.get("scope", "").split():
