@@ -109,6 +109,42 @@ class SmtpSender:
                 step="smtp.host",
             ) from None
 
+    def check_login(self) -> None:
+        """Connect and authenticate exactly as for sending, then leave (``resdesk check``).
+
+        Raises ``SignInError`` for a refused token and ``RenderError`` for anything else.
+        """
+        try:
+            with self._connect() as client:
+                client.noop()
+        except smtplib.SMTPAuthenticationError as error:
+            raise RenderError(
+                f"The SMTP server {self.host}:{self.port} refused the login of {self.username} "
+                f"({error.smtp_code} {error.smtp_error!r}); check [smtp] username and RESDESK_SMTP__PASSWORD."
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise RenderError(
+                f"The SMTP server {self.host}:{self.port} cannot be used ({type(error).__name__}: {error}); "
+                "check [smtp] host, port and security."
+            ) from None
+
+    def send_test(self, sender: str, to: str) -> str:
+        """Send one short test message from ``sender`` (a From header) to ``to``; returns its Message-ID."""
+        from email.message import EmailMessage
+        from email.utils import format_datetime, make_msgid, parseaddr
+        from datetime import datetime, timezone
+
+        mail_from = parseaddr(sender)[1]
+        message = EmailMessage()
+        message["From"], message["To"] = sender, to
+        message["Subject"] = "Resolution Desk set-up check"
+        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Message-ID"] = make_msgid("resdesk-check", domain=mail_from.rpartition("@")[2] or None)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody should reply automatically
+        message.set_content("This message was sent by `resdesk check` to confirm that Resolution Desk can send mail.\n")
+        self.send(message.as_bytes(), mail_from=mail_from, recipients=[to], message_id=message["Message-ID"])
+        return message["Message-ID"]
+
     def send(self, raw: bytes, *, mail_from: str, recipients: Sequence[str], message_id: str) -> None:
         """Hand ``raw`` to the server for ``recipients``; raise a ``SendFailure`` if it is not accepted."""
         try:

@@ -300,6 +300,10 @@ class ImapSource:
             client.subscribe_folder(folder)
         self._folders.add(folder)
 
+    def prepare_folder(self, folder: str) -> None:
+        """Create (and subscribe) ``folder`` unless it exists; raises ``IntakeError`` if it cannot be."""
+        self._call(lambda client: self._ensure_folder(client, folder))
+
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
 
