@@ -24,7 +24,7 @@ _REFUSED_STEP = {
 
 def refused_token(protocol: str, server: str, provider: str, mailbox: str, reply: str) -> SignInError:
     """The IMAP or SMTP ``server`` refused a valid ``provider`` token for ``mailbox`` (AUTHENTICATE failed)."""
-    smtp = " and SendAs on it (Add-RecipientPermission) for SMTP" if protocol == "SMTP" else ""
+    smtp = ", and check the app has SMTP.SendAsApp with admin consent" if protocol == "SMTP" else ""
     step = _REFUSED_STEP.get(provider, _REFUSED_STEP["microsoft"]).format(mailbox=mailbox, smtp=smtp)
     return SignInError(
         f"The {protocol} server {server} refused the {provider} token for {mailbox} ({reply.strip()}) although "

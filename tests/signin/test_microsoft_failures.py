@@ -131,12 +131,12 @@ def test_smtp_auth_disabled_names_set_casmailbox_and_the_message_waits(identity,
 
 def test_a_valid_token_refused_by_smtp_names_sendas(identity, oauth_dovecot, oauth_smtp, tenant, tmp_path):
     """GIVEN an application whose token names another mailbox WHEN SMTP AUTH XOAUTH2 is refused (535 5.7.3)
-    THEN the sentence names the service principal, FullAccess and SendAs (Add-RecipientPermission)."""
+    THEN the sentence names the service principal, FullAccess and the SMTP.SendAsApp permission."""
     elsewhere = oauth_dovecot.new_user()
     app = identity.register_app(tenant.id, elsewhere.username, secret="s")
     settings = settings_with(tmp_path, microsoft_mailbox(tenant, identity, oauth_dovecot), oauth_smtp,
                              client_id=app.client_id, client_secret="s")
     with pytest.raises(SignInError, match=r"The SMTP server .* refused the microsoft token for .* \(535 5\.7\.3 "
-                                           r"Authentication unsuccessful\) although sign-in succeeded: .*SendAs on it "
-                                           r"\(Add-RecipientPermission\) for SMTP"):
+                                           r"Authentication unsuccessful\) although sign-in succeeded: .*New-ServicePrincipal.*"
+                                           r"\(Add-MailboxPermission\), and check the app has SMTP.SendAsApp"):
         SmtpSender.from_settings(settings.smtp, settings.mailbox)._connect()
