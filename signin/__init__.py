@@ -10,8 +10,8 @@ sentence naming the setting or the administrator's step that fixes it.
 
 from resdesk.errors import SignInError
 from resdesk.signin.base import TokenSource, xoauth2_response
-from resdesk.signin.factory import SignIn, SignInConfig, smtp_sign_in, token_source
+from resdesk.signin.factory import SignInConfig, smtp_sign_in, token_source
 
 __all__ = [
-    "SignIn", "SignInConfig", "SignInError", "TokenSource", "smtp_sign_in", "token_source", "xoauth2_response",
+    "SignInConfig", "SignInError", "TokenSource", "smtp_sign_in", "token_source", "xoauth2_response",
 ]

@@ -6,7 +6,7 @@ this package never reads the settings itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Protocol
 
 from resdesk.errors import SignInError
@@ -35,22 +35,7 @@ class SignInConfig(Protocol):
     service_account_file: str | None
 
 
-@dataclass(frozen=True)
-class SignIn:
-    """One section's sign-in settings, gaps filled (a ``SignInConfig``)."""
-
-    auth: str
-    tenant_id: str | None
-    client_id: str | None
-    client_secret: str | None
-    client_certificate: str | None
-    client_certificate_thumbprint: str | None
-    authority: str
-    authority_ca_file: str | None
-    service_account_file: str | None
-
-
-def smtp_sign_in(smtp: SignInConfig, mailbox: SignInConfig | None) -> SignIn:
+def smtp_sign_in(smtp: SignInConfig, mailbox: SignInConfig | None) -> SignInConfig:
     """The ``[smtp]`` sign-in settings: keys it leaves out (None) come from ``[mailbox]`` when both
     name the same ``auth``."""
     same = mailbox is not None and mailbox.auth == smtp.auth
@@ -59,7 +44,7 @@ def smtp_sign_in(smtp: SignInConfig, mailbox: SignInConfig | None) -> SignIn:
         value = getattr(smtp, key, None)
         values[key] = getattr(mailbox, key, None) if value is None and same else value
     values["authority"] = values["authority"] or DEFAULT_AUTHORITY
-    return SignIn(smtp.auth, **values)
+    return SimpleNamespace(auth=smtp.auth, **values)
 
 
 def token_source(config: SignInConfig, user: str, *, section: str = "mailbox") -> TokenSource | None:
