@@ -37,8 +37,8 @@ def test_watcher_drains_and_tick_sends_with_microsoft_sign_in(
     """GIVEN a shared mailbox whose app registration signs in with a client secret (or a certificate),
     a stage summary and a newsletter in its inbox, and an SMTP server that takes only XOAUTH2
     WHEN the watcher drains and the tick runs THEN the summary is recorded and filed,
-    the acknowledgement leaves through SMTP authenticated as the shared mailbox, and IMAP and SMTP
-    shared one token from one request to the sign-in service."""
+    the acknowledgement leaves through SMTP authenticated as the shared mailbox, and the IMAP and
+    SMTP clients each asked the sign-in service once (msal's cache answered every later ask)."""
     tenant = request.getfixturevalue("certificate_tenant" if credential == "certificate" else "tenant")
     oauth_dovecot.append(tenant.mailbox, summary(1, "escalated"))
     oauth_dovecot.append(tenant.mailbox, newsletter())
@@ -60,7 +60,6 @@ def test_watcher_drains_and_tick_sends_with_microsoft_sign_in(
     acknowledgement = email.message_from_bytes(sent[0].raw, policy=policy.default)
     assert acknowledgement["In-Reply-To"] == "<summary-1-1@police.example>"
     assert oauth_smtp.logins == [tenant.mailbox.username] * len(sent)
-    # IMAP and SMTP each ask msal; msal's cache answered the second (one request to the token endpoint).
     assert identity.token_requests() - before == 2  # one per sign-in client: the mailbox's and SMTP's
 
 
