@@ -38,7 +38,7 @@ def test_watcher_drains_and_tick_sends_with_microsoft_sign_in(
     a stage summary and a newsletter in its inbox, and an SMTP server that takes only XOAUTH2
     WHEN the watcher drains and the tick runs THEN the summary is recorded and filed,
     the acknowledgement leaves through SMTP authenticated as the shared mailbox, and the IMAP and
-    SMTP clients each asked the sign-in service once (msal's cache answered every later ask)."""
+    SMTP clients each asked the sign-in service for one token."""
     tenant = request.getfixturevalue("certificate_tenant" if credential == "certificate" else "tenant")
     oauth_dovecot.append(tenant.mailbox, summary(1, "escalated"))
     oauth_dovecot.append(tenant.mailbox, newsletter())
