@@ -1,14 +1,15 @@
 """``resdesk check [--config FILE] [--send-test TO] [--json]``: the set-up check, run once by IT.
 
 Each step prints one line, ``PASS`` or ``FAIL``, with what it found or what to do
-next; a step that cannot run because an earlier one failed is ``SKIP``. Exit
-status 0 only when every step passes, 1 otherwise (2 when the settings cannot be
-read at all).
+next; a step that cannot run because an earlier one failed is ``SKIP``; a setting
+that works but leaves the inbox less safe is ``WARN``. Exit status 0 only when
+every step passes or warns, 1 otherwise (2 when the settings cannot be read at all).
 
 Steps: the settings load; the mailbox signs in (for ``auth = "microsoft"`` or
 ``"google"``, a token first); the watched folder opens; the processed and
 quarantine folders exist or can be created; SMTP authenticates; with
-``--send-test TO``, one test message goes to TO.
+``--send-test TO``, one test message goes to TO; ``partnership.authserv_id`` names the
+receiving server whose Authentication-Results are believed (a warning when it does not).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def register(subparsers) -> None:
 @dataclass
 class Step:
     name: str
-    status: str  # "pass", "fail" or "skip"
+    status: str  # "pass", "warn", "fail" or "skip"
     detail: str
 
 
@@ -49,7 +50,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(step.status == "pass" for step in self.steps)
+        return all(step.status in ("pass", "warn") for step in self.steps)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,10 +70,26 @@ def run(args: argparse.Namespace) -> int:
                f"({settings.mailbox.kind}, auth {settings.mailbox.auth})")
     check_mailbox(settings, report)
     check_smtp(settings, report, args.send_test)
+    check_sender_verification(settings, report)
     _print(report, args.json)
     if args.json:
         print_json({"passed": report.passed, "steps": [step.__dict__ for step in report.steps]})
     return 0 if report.passed else 1
+
+
+def check_sender_verification(settings, report: Report) -> None:
+    """Warn when no receiving server is named: without ``partnership.authserv_id`` no
+    ``Authentication-Results`` header is believed (RFC 8601 §5), so a forged From goes unnoticed."""
+    authserv_id = settings.partnership.authserv_id
+    if authserv_id:
+        report.add("sender verification", "pass", f"Authentication-Results from {authserv_id} are read")
+        return
+    report.add(
+        "sender verification", "warn",
+        "partnership.authserv_id is not set, so no Authentication-Results header is believed and a forged "
+        "sender cannot be told from a real one; set it to your receiving mail server's id (the first word "
+        "of the Authentication-Results headers it adds)",
+    )
 
 
 def check_mailbox(settings, report: Report) -> None:

@@ -11,6 +11,9 @@ from resdesk.cli import main
 def _config(tmp_path, tenant, identity, dovecot, smtp_server) -> str:
     path = tmp_path / "resdesk.toml"
     path.write_text(f"""
+[partnership]
+authserv_id = "mx.partnership.example"
+
 [mailbox]
 kind = "imap"
 host = "127.0.0.1"
@@ -50,7 +53,7 @@ def test_check_passes_every_step_and_sends_the_test_message(tenant, identity, oa
     lines = out.splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == [
         "PASS  settings", "PASS  mailbox sign-in", "PASS  watched folder", "PASS  filing folders", "PASS  SMTP",
-        "PASS  test message",
+        "PASS  test message", "PASS  sender verification",
     ]
     assert lines[-1] == "All checks passed."
     assert f"accepted XOAUTH2 as {tenant.mailbox.username}" in out
