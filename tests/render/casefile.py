@@ -38,14 +38,18 @@ def settings_for(tmp_path: Path, smtp_server=None, **smtp: Any) -> Settings:
     )
 
 
-def write_config(tmp_path: Path, smtp_server) -> Path:
+def write_config(tmp_path: Path, smtp_server, *, maildir: Path | None = None, partnership: str = "") -> Path:
+    """A settings file for Oldham sending through ``smtp_server``; with ``maildir``, reading that Maildir;
+    ``partnership`` adds lines to the [partnership] section."""
     path = tmp_path / "resdesk.toml"
+    mailbox = f'[mailbox]\nkind = "maildir"\npath = "{maildir}"\n' if maildir else ""
     path.write_text(
         f"""
 [partnership]
 protocol = "oldham"
 business_unit = "{BUSINESS_UNIT}"
-[smtp]
+{partnership}
+{mailbox}[smtp]
 host = "{smtp_server.host}"
 port = {smtp_server.port}
 security = "none"

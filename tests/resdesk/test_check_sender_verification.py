@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 from resdesk.cli import main
-
-
-def _config(tmp_path, smtp_server, partnership: str) -> str:
-    path = tmp_path / "resdesk.toml"
-    path.write_text(f"""
-[partnership]
-{partnership}
-[mailbox]
-kind = "maildir"
-path = "{tmp_path / 'maildir'}"
-[smtp]
-host = "{smtp_server.host}"
-port = {smtp_server.port}
-security = "none"
-[storage]
-database = "sqlite:///{tmp_path / 'resdesk.sqlite3'}"
-archive = "{tmp_path / 'archive'}"
-""", encoding="utf-8")
-    return str(path)
+from tests.render.casefile import write_config
 
 
 def test_check_warns_when_authserv_id_is_not_set(tmp_path, smtp_server, capsys):
     """GIVEN a working Maildir set-up without partnership.authserv_id WHEN `resdesk check` runs THEN the
     sender-verification step warns, naming the setting and what to set it to, and the check still passes;
     with the setting, the step passes naming the server."""
-    status = main(["check", "--config", _config(tmp_path, smtp_server, "")])
+    status = main(["check", "--config", str(write_config(tmp_path, smtp_server, maildir=tmp_path / "maildir"))])
     out = capsys.readouterr().out
     assert status == 0, out
     (line,) = [line for line in out.splitlines() if "sender verification" in line]
     assert line.startswith("WARN  sender verification: partnership.authserv_id is not set")
     assert "receiving mail server's id" in line
 
-    status = main(["check", "--config", _config(tmp_path, smtp_server, 'authserv_id = "mx.oldham.example"')])
+    status = main(["check", "--config", str(write_config(
+        tmp_path, smtp_server, maildir=tmp_path / "maildir", partnership='authserv_id = "mx.oldham.example"'))])
     out = capsys.readouterr().out
     assert status == 0, out
     assert "PASS  sender verification: Authentication-Results from mx.oldham.example are read" in out

@@ -9,7 +9,7 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-from tests.render.casefile import BUSINESS_UNIT, SENDER
+from tests.render.casefile import write_config
 
 FORM = (Path(__file__).resolve().parents[2] / "samples" / "forms" / "resolution-notice" / "email.txt").read_text()
 PERSONAL = ["Amelia", "Hart", "943-476-5919", "9434765919", "943 476 5919", "09/07/2014", "2014-07-09", "9 July 2014"]
@@ -24,30 +24,6 @@ def _mail(subject: str, body: str, n: int) -> bytes:
     message["Message-ID"] = f"<privacy-{n}@northmoor.sch.example>"
     message.set_content(body)
     return message.as_bytes()
-
-
-def _config(tmp_path: Path, smtp_server) -> Path:
-    path = tmp_path / "resdesk.toml"
-    path.write_text(
-        f"""
-[partnership]
-protocol = "oldham"
-business_unit = "{BUSINESS_UNIT}"
-[mailbox]
-kind = "maildir"
-path = "{tmp_path / 'maildir'}"
-[smtp]
-host = "{smtp_server.host}"
-port = {smtp_server.port}
-security = "none"
-sender = "{SENDER}"
-[storage]
-database = "sqlite:///{tmp_path / 'resdesk.sqlite3'}"
-archive = "{tmp_path / 'archive'}"
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _run(tmp_path: Path, *args: str) -> str:
@@ -67,7 +43,7 @@ def test_watch_and_tick_say_nothing_personal_by_default(tmp_path, smtp_server):
     inbox = mailbox.Maildir(tmp_path / "maildir", create=True)
     inbox.add(_mail("Resolution Notice for Amelia Hart (DOB 09/07/2014)", FORM, 1))
     inbox.add(_mail("Resolution Notice for Amelia Hart", FORM.replace("09/07/2014", "09/07/2099"), 2))
-    config = _config(tmp_path, smtp_server)
+    config = write_config(tmp_path, smtp_server, maildir=tmp_path / "maildir")
 
     _run(tmp_path, "watch", "--config", str(config), "--once")
     said = _run(tmp_path, "tick", "--config", str(config), "--now", "2026-12-14T11:00")
