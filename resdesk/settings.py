@@ -109,6 +109,29 @@ class StorageSettings(_Section):
     archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
 
 
+class RetentionSettings(_Section):
+    cases_years: int = Field(
+        7, ge=0,
+        description="Years a resolved case is kept, counted from its resolution; then the whole case is disposed "
+        "of (every record kind below with it).",
+    )
+    raw_messages_years: int = Field(
+        2, ge=0,
+        description="Years the raw messages of a resolved case (archived .eml files and the copies in the "
+        "processed folder) are kept, counted from resolution.",
+    )
+    documents_years: int = Field(
+        7, ge=0,
+        description="Years the documents of a resolved case (received forms, notices sent) are kept, counted "
+        "from resolution.",
+    )
+    auditor_records_years: int = Field(
+        7, ge=0,
+        description="Years the auditor records of a resolved case (`case --pdf`) are kept, counted from "
+        "resolution.",
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +139,7 @@ class Settings(BaseModel):
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 SECTIONS = {
@@ -123,6 +147,7 @@ SECTIONS = {
     "mailbox": MailboxSettings,
     "smtp": SmtpSettings,
     "storage": StorageSettings,
+    "retention": RetentionSettings,
 }
 
 
