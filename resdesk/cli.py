@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "resdesk.commands.demo",
     "resdesk.commands.migrate",
     "resdesk.commands.retention",
+    "resdesk.commands.backup",
 )
 
 
