@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "resdesk.commands.migrate",
     "resdesk.commands.retention",
     "resdesk.commands.backup",
+    "resdesk.commands.export_child",
 )
 
 
