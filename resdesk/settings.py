@@ -3,7 +3,9 @@
 The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
 if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
 ``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords) may come only from the
-environment: a password written in the file is refused.
+environment, or from systemd credentials (``LoadCredential=mailbox-password:…``,
+read from ``$CREDENTIALS_DIRECTORY/mailbox-password`` and ``smtp-password``): a
+password written in the file is refused.
 """
 
 from __future__ import annotations
@@ -171,6 +173,17 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _credentials(environ: dict[str, str]):
+    """Secrets handed over by systemd's ``LoadCredential=`` (``mailbox-password``, ``smtp-password``)."""
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return
+    for section, key in sorted(SECRET_KEYS):
+        file = Path(folder) / f"{section}-{key}"
+        if file.is_file():
+            yield section, key, file.read_text(encoding="utf-8").strip()
+
+
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
     environ = dict(os.environ if environ is None else environ)
@@ -192,6 +205,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         raise UsageError(f"The settings file {file} does not exist.")
     for section, values in _env_overrides(environ).items():
         data.setdefault(section, {}).update(values)
+    for section, key, value in _credentials(environ):
+        data.setdefault(section, {}).setdefault(key, value)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
