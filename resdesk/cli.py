@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "resdesk.commands.retention",
     "resdesk.commands.backup",
     "resdesk.commands.export_child",
+    "resdesk.commands.health",
 )
 
 

@@ -134,6 +134,19 @@ class RetentionSettings(_Section):
     )
 
 
+class ServiceSettings(_Section):
+    log_format: Literal["text", "json"] = Field(
+        "text", description="How the services log: `text` for a person, `json` (one object a line, with a "
+        "correlation id per message) for a log collector.",
+    )
+    outbox_stuck_minutes: float = Field(
+        60.0, description="The health check fails when a message due to be sent has waited this long (minutes).",
+    )
+    mailbox_silent_minutes: float = Field(
+        30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,6 +155,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
 
 SECTIONS = {
@@ -150,6 +164,7 @@ SECTIONS = {
     "smtp": SmtpSettings,
     "storage": StorageSettings,
     "retention": RetentionSettings,
+    "service": ServiceSettings,
 }
 
 
