@@ -107,7 +107,11 @@ def ensure_current(engine: Engine) -> None:
     current = current_revision(engine)
     if current == head:
         return
-    if current is None and is_empty(engine):
-        upgrade_to_head(engine)
-        return
+    if current is None:
+        if is_empty(engine):
+            upgrade_to_head(engine)  # a no-op if another process created it meanwhile
+            return
+        current = current_revision(engine)  # another process may have just created it
+        if current == head:
+            return
     raise SchemaOutOfDate(engine.url.render_as_string(hide_password=True), current, head)
