@@ -151,7 +151,8 @@ def test_every_public_surface_is_true(package):
 def test_the_wheel_holds_one_package_and_runs_the_demo(tmp_path):
     """GIVEN the project built as a wheel WHEN its names are listed and it is installed in a fresh
     virtual environment THEN its only top-level package is ``resdesk``, and ``resdesk demo`` run
-    from an empty folder exits 0 with the 14 demo cases."""
+    from an empty folder exits 0 with the 14 demo cases; ``migrate --check`` and ``health`` run on
+    its case file."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
