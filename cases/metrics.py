@@ -13,7 +13,6 @@ Read from the case file (``CaseFileCollector``):
 ``resdesk_ledger_messages{state}``                  messages in the ledger by state (``quarantined`` …)
 ``resdesk_outbox_messages{state}``                  outbox rows by state (pending, sent, failed, unconfirmed…)
 ``resdesk_overdue_stages``                          cases whose current stage is overdue (from ``overdue()``)
-``resdesk_token_refresh_failures``                  alerts recording a failed OAuth token refresh
 ``resdesk_last_mailbox_contact_timestamp_seconds``  when a watcher last read a mailbox (UNIX time)
 """
 
@@ -26,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from resdesk.cases.models import Alert, Mailbox, Message, Outbound
+from resdesk.cases.models import Mailbox, Message, Outbound
 from resdesk.cases.store import Store
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -42,9 +41,6 @@ ACK_LATENCY = Histogram(
 )
 OUTBOUND_SENT = Counter("resdesk_outbound_sent", "Messages sent, by kind.", ["kind"], registry=REGISTRY)
 OUTBOUND_FAILED = Counter("resdesk_outbound_failed", "Messages given up on, by kind.", ["kind"], registry=REGISTRY)
-
-TOKEN_ALERT_PREFIX = "token-refresh"
-
 
 def acknowledgement_sent(received_at: datetime | None, sent_at: datetime) -> None:
     """Record one acknowledgement's latency (both times timezone-aware)."""
@@ -70,14 +66,9 @@ class CaseFileCollector:
                 ledger.add_metric([state], count)
             for state, count in tx.session.execute(select(Outbound.state, func.count()).group_by(Outbound.state)):
                 outbox.add_metric([state], count)
-            tokens = tx.session.execute(
-                select(func.count()).select_from(Alert).where(Alert.kind.startswith(TOKEN_ALERT_PREFIX))
-            ).scalar_one()
             contact = tx.session.execute(select(func.max(Mailbox.seen_at))).scalar_one()
         yield ledger
         yield outbox
-        yield GaugeMetricFamily("resdesk_token_refresh_failures", "Alerts recording a failed OAuth token refresh.",
-                                value=tokens)
         if contact is not None:
             if contact.tzinfo is None:  # an aggregate bypasses the column type
                 from datetime import timezone

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "resdesk.commands.backup",
     "resdesk.commands.export_child",
     "resdesk.commands.health",
+    "resdesk.commands.check",
 )
 
 

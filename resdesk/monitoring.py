@@ -2,7 +2,8 @@
 
 ``monitoring_app`` answers ``GET /healthz`` (JSON, 200 when healthy, 503 when not; see
 ``resdesk.cases.health``) and ``GET /metrics`` (Prometheus text: the in-process counters of
-``resdesk.cases.metrics`` and the case-file gauges read at each scrape). The web interface mounts
+``resdesk.cases.metrics``, the case-file gauges read at each scrape, and
+``resdesk_token_refresh_failures_total{provider}`` from ``resdesk.signin``). The web interface mounts
 the same two routes; ``resdesk watch --metrics-port PORT`` serves them from the watcher itself.
 """
 
@@ -32,6 +33,7 @@ def service_registry(store, settings: Settings, protocols) -> CollectorRegistry:
     protocols' clocks as at each scrape)."""
     from resdesk.cases import case_summaries, metrics
     from resdesk.commands.deadline import calendar_for
+    from resdesk.signin.base import TOKEN_REFRESH_FAILURES
 
     def overdue() -> int:
         rows = case_summaries(store, protocols, datetime.now(timezone.utc), lambda p: calendar_for(p, settings))
@@ -40,6 +42,7 @@ def service_registry(store, settings: Settings, protocols) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(metrics.REGISTRY)
     registry.register(metrics.CaseFileCollector(store, overdue))
+    registry.register(TOKEN_REFRESH_FAILURES)
     return registry
 
 

@@ -128,3 +128,27 @@ def test_health_fails_each_check_for_its_own_reason(store):
                                 subject="s", state="pending", created_at=NOW - timedelta(hours=2)))
     report = check_health(store, NOW)
     assert not report["ok"] and "1 due for over 60 minutes" in report["checks"]["outbox"]["detail"]
+
+
+def test_a_failed_sign_in_is_counted_by_provider_on_the_metrics_page(sqlite_store):
+    """GIVEN the service's metrics WHEN a token request fails with a SignInError THEN
+    resdesk_token_refresh_failures_total{provider} goes up by one and the error still reaches the caller."""
+    import pytest
+    from prometheus_client import generate_latest
+
+    from resdesk.errors import SignInError
+    from resdesk.monitoring import service_registry
+    from resdesk.protocols import default_registry
+    from resdesk.settings import load_settings
+    from resdesk.signin.base import counted_failures
+
+    registry = service_registry(sqlite_store, load_settings(environ={}), default_registry())
+    before = _metric(generate_latest(registry).decode(), 'resdesk_token_refresh_failures_total{provider="microsoft"}')
+
+    def refused() -> str:
+        raise SignInError("The client secret was refused.", step="mailbox.client_secret")
+
+    with pytest.raises(SignInError):
+        counted_failures("microsoft", refused)
+    after = _metric(generate_latest(registry).decode(), 'resdesk_token_refresh_failures_total{provider="microsoft"}')
+    assert after == before + 1
