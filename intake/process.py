@@ -31,12 +31,13 @@ from resdesk.forms import read_email_text, read_form
 from resdesk.intake.classify import Classification, classify
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
-from resdesk.intake.message import InboundMessage, parse_message
+from resdesk.intake.forwarded import carried_message
+from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
 from resdesk.protocols import Protocol, to_local
-from resdesk.errors import FormError, IntakeError
+from resdesk.errors import FormError, HostileFile, IntakeError
 
 ACTOR = "resdesk-intake"
 _CHILD_PROTECTION_LEVELS = {"child-protection", "child-in-care"}
@@ -61,6 +62,11 @@ class _Reading:
     when: datetime
     forms: list[tuple[str | None, object]] = field(default_factory=list)  # (file name, FormRecord)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> (media type, bytes)
+    kept: list[Attachment] = field(default_factory=list)  # other files, kept as documents on the case
+    flaws: list[str] = field(default_factory=list)  # harmless faults noted on the message
+
+    def __post_init__(self) -> None:
+        self.flaws.extend(self.message.flaws)
 
 
 def _typed_form(body: str):
@@ -168,11 +174,14 @@ class IntakeProcessor:
 
     def _read(self, raw: bytes) -> _Reading:
         try:
-            message = parse_message(raw, max_bytes=self.policy.max_bytes)
+            arrived = parse_message(raw, max_bytes=self.policy.max_bytes)
         except IntakeError as exc:
             raise Refused(f"the message cannot be read: {exc}") from None
-        classification = classify(message, set(self.policy.our_addresses))
-        typed = _typed_form(message.body_text) if classification.kind == "not-protocol" else None
+        message, classification = arrived, classify(arrived, set(self.policy.our_addresses))
+        carried = carried_message(arrived, set(self.policy.our_addresses)) if classification.kind != "automatic" else None
+        if carried is not None:
+            message, classification, raw = carried.message, carried.classification, carried.raw
+        typed = _typed_form(message.new_text) if classification.kind == "not-protocol" else None
         if typed is not None:
             classification = Classification("filled-template", "its body is a typed-in form")
         reading = _Reading(message, classification, message_time(raw, self._now()))
@@ -186,26 +195,46 @@ class IntakeProcessor:
                 + "; ".join(dict.fromkeys(message.defects))
                 + "), so what it carries cannot be trusted to be complete; ask the sender to send it again"
             )
-        verdict = check_sender(message, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
+        verdict = check_sender(arrived, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
         if not verdict.ok:
             raise Refused("the sender is not trusted: " + "; ".join(verdict.flags))
-        templates = set(classification.templates)
-        for attachment in message.attachments:
-            if attachment.filename not in templates:
-                continue
-            try:
-                reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
-                reading.files[attachment.filename] = (attachment.content_type, attachment.data)
-            except FormError as exc:
-                raise Refused(f"the attachment {exc}") from None
+        self._read_attachments(reading)
         if not reading.forms:
             try:
-                typed = read_email_text(message.body_text, source="the message body")
+                typed = read_email_text(message.new_text, source="the message body")
             except FormError as exc:
                 raise Refused(f"the form typed into the message cannot be read: {exc}") from None
             if typed is not None:
                 reading.forms.append((None, typed))
         return reading
+
+    @staticmethod
+    def _read_attachments(reading: _Reading) -> None:
+        """Read every possible template; keep every other file, and every template that is not a
+        usable form, as a document. A hostile file refuses the message, naming the file; an unusable
+        one only when the message says nothing else (no summary subject, no other form)."""
+        templates = set(reading.classification.templates)
+        unusable: list[str] = []
+        for attachment in reading.message.attachments:
+            if attachment.content_type in ("message/rfc822", "message/global", "application/ms-tnef") or (
+                attachment.filename.lower() == "winmail.dat"
+            ):
+                continue  # the attached message is archived with this one; a winmail.dat's files are listed
+            if attachment.filename not in templates:
+                reading.kept.append(attachment)
+                continue
+            try:
+                reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
+                reading.files[attachment.filename] = (attachment.content_type, attachment.data)
+            except HostileFile as exc:
+                raise Refused(f"the attachment {exc}; nothing in this message was recorded") from None
+            except FormError as exc:
+                unusable.append(f"the attachment {exc}")
+                reading.kept.append(attachment)
+        says_something = reading.forms or reading.classification.kind in ("stage-summary", "stage-3-notification")
+        if unusable and not says_something and reading.classification.kind == "filled-template":
+            raise Refused(unusable[0])
+        reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
     # -- recording (inside the transaction) ----------------------------------------------------
 
@@ -227,7 +256,7 @@ class IntakeProcessor:
         if carries_summary and stage is not None and outcome is None and self._answers_a_summary(tx, case, stage, message):
             classification = Classification("reply", f"it answers the stage {stage} summary and states no outcome")
         elif carries_summary and stage is not None:
-            outcome = outcome or outcome_from_text(message.body_text)
+            outcome = outcome or outcome_from_text(message.new_text)
             tx.record_stage_summary(
                 case, self.protocol, stage, outcome, when, message_id=message.message_id, ledger_id=claim.ledger_id
             )
@@ -237,6 +266,8 @@ class IntakeProcessor:
             )
         else:
             self._enter_stage_a_form_belongs_to(tx, case, reading, claim)
+        for attachment in reading.kept:
+            tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
         tx.add_event(
             case, MESSAGE_RECORDED, when, stage=case.stage, variant=case.stage_variant,
             message_id=message.message_id, ledger_id=claim.ledger_id,
@@ -252,7 +283,8 @@ class IntakeProcessor:
                 "message_id": message.message_id,
                 "references": list(message.references),
                 "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
-                "acknowledge": classification.kind != "automatic",
+                "acknowledge": classification.kind != "automatic" and classification.acknowledge,
+                "flaws": list(dict.fromkeys(reading.flaws)),
                 "sha256": sha256,
                 "archive": path,
             },
@@ -272,7 +304,7 @@ class IntakeProcessor:
     def _answers_a_summary(tx: Tx, case: Case, stage: int, message: InboundMessage) -> bool:
         """A reply under the summary's subject ("RE: ... Stage 1 Summary", "Thanks, agreed") with no
         outcome of its own, on a case whose stage summary is already recorded, is a reply, not a summary."""
-        if not message.thread_ids or outcome_from_text(message.body_text) is not None:
+        if not message.thread_ids or outcome_from_text(message.new_text) is not None:
             return False
         return any(e.kind == STAGE_SUMMARY and e.stage == stage for e in case.events)
 

@@ -10,6 +10,7 @@ it into one sentence on stderr and an exit status, never a traceback.
     │   ├── UnknownStage          the protocol has no such stage
     │   └── DefinitionError       a definition file is malformed (file, key, reason)
     ├── FormError                 a filled template cannot be read (file, field, reason)
+    │   └── HostileFile           the file is dangerous (macros, zip bomb, DOCTYPE...)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
     └── RenderError               a document or outbound message cannot be produced
@@ -86,6 +87,11 @@ class FormError(ResdeskError):
             parts.append(f"field '{field}'")
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+
+class HostileFile(FormError):
+    """A file refused as dangerous, not merely unusable: macros, ActiveX, a zip bomb, a DOCTYPE
+    or entity declaration, encrypted or path-climbing package entries."""
 
 
 class IntakeError(ResdeskError):
