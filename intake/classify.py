@@ -44,14 +44,31 @@ _REPLY_PREFIX = re.compile(
     r"|\[[^\]]*\]|\([^)]*external[^)]*\)|\*+[^*]*\*+)\s*",
     re.IGNORECASE,
 )
+# Auto-reply and bounce subjects as Exchange, Gmail and other servers write them, in English and
+# the languages they ship: German, French, Spanish, Italian, Dutch, Portuguese, the Scandinavian
+# languages, Polish and Welsh.
 _AUTOMATIC_SUBJECT = re.compile(
-    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:response|reply)|auto|out of (?:the )?office|"
+    r"^\s*(?:automatic reply|auto(?:matic|mated)?[- ]?(?:response|reply)|auto|out of (?:the )?office|"
     r"ooo|automatische antwort|abwesenheitsnotiz|autosvar|autoreply|undeliverable|undelivered|"
     r"unzustellbar|delivery status notification|delivery (?:has )?failed|mail delivery failed|"
     r"returned mail|failure notice|delivery failure|read|not read|delivered|"
-    r"gelesen|ungelesen|zugestellt)\s*[:：]",
+    r"gelesen|ungelesen|zugestellt|r[ée]ponse automatique|absent(?:e)? du bureau|absence du bureau|"
+    r"non remis|respuesta autom[áa]tica|fuera de la oficina|no se puede entregar|risposta automatica|"
+    r"fuori sede|non recapitabile|automatisch antwoord|afwezig|onbestelbaar|resposta autom[áa]tica|"
+    r"fora do escrit[óo]rio|automatiskt svar|automatisk svar|fr[åa]nvaro|frav[æa]r|"
+    r"automatyczna odpowied[źz]|ateb awtomatig|allan o'r swyddfa)\s*[:：]",
     re.IGNORECASE,
 )
+# What an auto-responder says of itself in its body.
+_AUTOMATIC_BODY = re.compile(
+    r"\b(?:this is an? )?(?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification)\b"
+    r"|\bout of (?:the )?office\b|\bI am (?:currently )?(?:away|out of|on (?:annual )?leave)\b"
+    r"|\bthis (?:mail)?box is (?:only |not )?(?:checked|monitored)\b"
+    r"|\babwesend\b|\bréponse automatique\b|\brespuesta automática\b|\bautomatisch antwoord\b",
+    re.IGNORECASE,
+)
+# The Message-IDs the outbox writes (outbox.message.message_id_for): <hex.resdesk@our domain>.
+_OUR_MESSAGE_ID = re.compile(r"^<[0-9a-f]+\.resdesk@([^>]+)>$", re.IGNORECASE)
 _PROTOCOL = re.compile(
     r"\bescalation (?:and |to )?resolution(?: protocol| process)?\b|\bescalation (?:protocol|policy)\b"
 )
@@ -166,9 +183,26 @@ def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None
         return "it is a delivery report"
     if msg.sender and msg.sender.address.partition("@")[0].lower() in _AUTOMATIC_SENDERS:
         return f"it is from {msg.sender.address}"
-    if _AUTOMATIC_SUBJECT.match(msg.subject):
+    if _AUTOMATIC_SUBJECT.match(strip_tags(msg.subject)):
         return "its subject is an automatic reply's or a bounce's"
+    if answers_our_mail(msg, ours) and _AUTOMATIC_BODY.search(msg.new_text[:5000]):
+        return "it answers one of our messages and says it is automatic"
     return None
+
+
+def answers_our_mail(msg: InboundMessage, our_addresses: set[str]) -> bool:
+    """Whether ``In-Reply-To``/``References`` name a Message-ID the outbox wrote."""
+    domains = {address.rpartition("@")[2].lower() for address in our_addresses if "@" in address}
+    for message_id in msg.thread_ids:
+        match = _OUR_MESSAGE_ID.match(message_id)
+        if match and match.group(1).lower() in domains:
+            return True
+    return False
+
+
+def strip_tags(subject: str) -> str:
+    """The subject without leading ``[tags]`` or ``*EXTERNAL*`` marks that gateways add."""
+    return re.sub(r"^\s*(?:\[[^\]]*\]|\*+[^*]*\*+|\([^)]*external[^)]*\))\s*", "", subject, flags=re.IGNORECASE)
 
 
 def reply_held_back(msg: InboundMessage) -> str | None:
