@@ -42,6 +42,7 @@ CLAIMED, DONE, QUARANTINED, FAILED, IGNORED = "claimed", "done", "quarantined", 
 FINAL_STATES = frozenset({DONE, QUARANTINED, IGNORED})
 # Outbox states.
 PENDING, SENT = "pending", "sent"
+BOUNCED = "bounced"  # sent, then reported undelivered by a delivery report
 
 
 class UTCDateTime(TypeDecorator):

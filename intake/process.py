@@ -16,7 +16,7 @@ detail is what the outbox needs to acknowledge it: ``ledger_id``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -28,6 +28,7 @@ from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from resdesk.forms import read_email_text, read_form
+from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.classify import Classification, classify
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
@@ -51,6 +52,7 @@ class IntakePolicy:
     allowed_sender_domains: tuple[str, ...] = ()
     authserv_id: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    business_unit: str | None = None  # where the business unit reads our notices (may be this inbox)
 
 
 @dataclass
@@ -130,6 +132,11 @@ class IntakeProcessor:
         except Refused as refused:
             return self.quarantine(fetched, claim, refused.reason)
         kind = reading.classification.kind
+        if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
+            reason = "our own notice to the business unit, left in the inbox where it reads it"
+            with self.store.transaction() as tx:
+                self.ledger.complete(tx, claim, IGNORED, reason)
+            return Filing(IGNORED, reason)
         if kind == "not-protocol":
             with self.store.transaction() as tx:
                 self.ledger.complete(tx, claim, IGNORED, f"not protocol mail: {reading.classification.reason}")
@@ -150,6 +157,9 @@ class IntakeProcessor:
             if correlation.case is None and kind == "reply":  # left where it is, for a person
                 self.ledger.complete(tx, claim, IGNORED, "a reply on no known case", archive_path=str(path))
                 return Filing(IGNORED, "a reply on no known case")
+            bounced = mark_bounced(tx, reading.message, reading.when) if kind == "automatic" else None
+            if correlation.case is None and bounced is not None:
+                correlation = replace(correlation, case=bounced)
             if correlation.case is None and kind == "automatic":  # filed, never answered
                 reason = f"automatic mail on no known case ({reading.classification.reason})"
                 self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
@@ -158,6 +168,18 @@ class IntakeProcessor:
             self._record(tx, case, reading, claim, sha256, str(path))
             self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
             return Filing(DONE)
+
+    def _is_our_notice_to_the_business_unit(self, message: InboundMessage) -> bool:
+        """A notice the outbox sent (our From address and our X-Resdesk header) addressed to the
+        business unit: where the watched inbox is the business unit's own, it stays for a person."""
+        unit = (self.policy.business_unit or "").strip().lower()
+        ours = {address.lower() for address in self.policy.our_addresses}
+        return bool(
+            unit
+            and (message.resdesk_notice or message.resdesk_case)
+            and message.sender is not None and message.sender.address.lower() in ours
+            and unit in {a.address.lower() for a in (*message.to, *message.cc)}
+        )
 
     def _file_summary_log(self, reading: _Reading, claim: Claim, path: str) -> Filing:
         """An agency's summary log (Sandwell Appendix 4) is a periodic return, not a case: file it."""
