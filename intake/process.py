@@ -29,7 +29,8 @@ from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from resdesk.forms import read_email_text, read_form
 from resdesk.intake.bounces import mark_bounced
-from resdesk.intake.classify import Classification, classify
+from resdesk.intake.sealed import sealed_reason
+from resdesk.intake.classify import Classification, automatic_reason, classify
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
@@ -80,11 +81,14 @@ def _typed_form(body: str):
 
 
 class Refused(Exception):
-    """A message must be quarantined, for ``reason``."""
+    """A message must be quarantined, for ``reason``; ``answerable`` False when its sender must not
+    be answered (a sender not trusted). ``answer_to`` is filled in by the processor."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, answerable: bool = True):
         super().__init__(reason)
         self.reason = reason
+        self.answerable = answerable
+        self.answer_to: str | None = None
 
 
 def message_time(raw: bytes, received: datetime) -> datetime:
@@ -99,6 +103,11 @@ def message_time(raw: bytes, received: datetime) -> datetime:
     return to_local(stated)
 
 
+def sender_is_automatic(message: InboundMessage) -> bool:
+    """Whether a message's headers say a machine sent it, whatever its subject: never answer it."""
+    return automatic_reason(message, set()) is not None
+
+
 class IntakeProcessor:
     """Turns claimed messages into case-file records under one partnership's protocol."""
 
@@ -111,13 +120,16 @@ class IntakeProcessor:
 
     # -- the watcher's interface -------------------------------------------------------------
 
-    def quarantine(self, fetched: FetchedMessage | None, claim: Claim, reason: str) -> Filing:
+    def quarantine(
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+    ) -> Filing:
         archive_path = None
         if fetched is not None and fetched.raw is not None:
             _, path = self.store.archive_message(fetched.raw)
             archive_path = str(path)
         with self.store.transaction() as tx:
-            self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
     def process(self, fetched: FetchedMessage, claim: Claim) -> Filing:
@@ -130,7 +142,7 @@ class IntakeProcessor:
         try:
             reading = self._read(fetched.raw)
         except Refused as refused:
-            return self.quarantine(fetched, claim, refused.reason)
+            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to)
         kind = reading.classification.kind
         if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
             reason = "our own notice to the business unit, left in the inbox where it reads it"
@@ -211,6 +223,21 @@ class IntakeProcessor:
             reading.forms.append((None, typed))
         if classification.kind in ("automatic", "not-protocol"):
             return reading
+        try:
+            self._check_and_read(reading, arrived)
+        except Refused as refused:
+            sender = arrived.sender
+            if refused.answerable and sender is not None and not sender_is_automatic(arrived):
+                refused.answer_to = sender.address
+            raise
+        return reading
+
+    def _check_and_read(self, reading: _Reading, arrived: InboundMessage) -> None:
+        """The checks protocol mail must pass, then its forms; raises ``Refused``."""
+        message = reading.message
+        sealed = sealed_reason(arrived)
+        if sealed:
+            raise Refused(sealed)
         if message.defects:
             raise Refused(
                 "the message is malformed ("
@@ -219,7 +246,7 @@ class IntakeProcessor:
             )
         verdict = check_sender(arrived, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
         if not verdict.ok:
-            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags))
+            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
         self._read_attachments(reading)
         if not reading.forms:
             try:
@@ -228,7 +255,6 @@ class IntakeProcessor:
                 raise Refused(f"the form typed into the message cannot be read: {exc}") from None
             if typed is not None:
                 reading.forms.append((None, typed))
-        return reading
 
     @staticmethod
     def _read_attachments(reading: _Reading) -> None:
