@@ -295,7 +295,9 @@ def _attachments_of(
         return [(Attachment(filename or "attached-message.eml", content_type, data), None)]
     if part.is_multipart() or part.get_content_maintype() == "multipart":
         return []  # a multipart whose boundary is missing is read as the body instead
-    if part.get_content_maintype() == "text" and not filename and part.get_content_disposition() != "attachment":
+    if part.get_content_type() in ("text/plain", "text/html") and not filename and (
+        part.get_content_disposition() != "attachment"
+    ):
         return []
     try:
         data = part.get_payload(decode=True) or b""
