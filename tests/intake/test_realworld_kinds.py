@@ -309,3 +309,30 @@ def test_a_daily_digest_tells_the_business_unit_once_after_the_day(desk):
     digests = [m for m in desk.sent() if str(m["To"]) == BUSINESS_UNIT]
     assert today == [] and len(digests) == 1
     assert "2 message(s)" in digests[0]["Subject"]
+
+
+@pytest.mark.parametrize("node, expected", [
+    # a radio group with no /V whose kids carry the state, exported through /Opt
+    ({"/Ff": 1 << 15, "/Kids": [{"/AS": "/Off"}, {"/AS": "/1"}], "/Opt": ["early-help", "child-in-need"]}, "child-in-need"),
+    # a radio group whose /V is an index into /Opt
+    ({"/Ff": 1 << 15, "/V": "/0", "/Opt": ["early-help", "child-in-need"]}, "early-help"),
+    # check boxes whose "on" state is not /Yes, in /V or only in the widget's /AS
+    ({"/V": "/On"}, True), ({"/V": "/Ja"}, True), ({"/AS": "/1"}, True), ({"/V": "/Off", "/AS": "/Off"}, False),
+])
+def test_pdf_buttons_are_read_in_every_way_editors_store_them(node, expected):
+    """GIVEN a PDF button field as Acrobat, Edge or Preview stores it WHEN its value is read THEN the
+    chosen export value (radio) or the tick (check box) is found."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    from resdesk.forms.pdf_reader import _value
+
+    def pdf(value):
+        if isinstance(value, dict):
+            return DictionaryObject({NameObject(k): pdf(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return ArrayObject([pdf(v) for v in value])
+        if isinstance(value, int):
+            return NumberObject(value)
+        return NameObject(value) if value.startswith("/") else TextStringObject(value)
+
+    assert _value("/Btn", pdf(node)) == expected
