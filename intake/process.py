@@ -10,7 +10,10 @@ Every recorded message adds an event ``message-recorded`` on its case, whose
 detail is what the outbox needs to acknowledge it: ``ledger_id``,
 ``classification``, ``stage``, ``outcome``, ``sender``, ``sender_name``,
 ``subject``, ``message_id``, ``references``, ``forms`` (kind and file name),
-``acknowledge`` (False for automatic mail) and ``sha256``. Forms read add
+``acknowledge`` (False for automatic mail and for mail through a list), ``flaws`` (harmless
+faults found and read past, each a sentence) and ``sha256``. Files that are not usable forms
+are kept as ``attachment`` documents on the case; a quarantined message from a person records
+whom to answer (``Message.answer_to``) for the outbox's refusal reply. Forms read add
 ``form-read`` events with their fields. Nothing here sends mail.
 """
 
