@@ -11,6 +11,7 @@ it into one sentence on stderr and an exit status, never a traceback.
     │   └── DefinitionError       a definition file is malformed (file, key, reason)
     ├── FormError                 a filled template cannot be read (file, field, reason)
     │   └── HostileFile           the file is dangerous (macros, zip bomb, DOCTYPE...)
+    ├── SignInError               no OAuth2 access token for a mailbox (Microsoft 365, Google)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
     └── RenderError               a document or outbound message cannot be produced
@@ -92,6 +93,17 @@ class FormError(ResdeskError):
 class HostileFile(FormError):
     """A file refused as dangerous, not merely unusable: macros, ActiveX, a zip bomb, a DOCTYPE
     or entity declaration, encrypted or path-climbing package entries."""
+class SignInError(ResdeskError):
+    """No access token could be had for a mailbox, or the mail server refused the one given.
+
+    ``step`` names the setting or the administrator's step that fixes it; ``code`` is the
+    sign-in service's error code when it gave one (``AADSTS7000215``, ``unauthorized_client``).
+    """
+
+    def __init__(self, message: str, *, step: str = "", code: str | None = None):
+        self.step = step
+        self.code = code
+        super().__init__(message)
 
 
 class IntakeError(ResdeskError):
