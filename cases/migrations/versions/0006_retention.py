@@ -1,7 +1,7 @@
 """retention: legal holds, disposal records, audit payloads linked by digest
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-29 19:20:00
 
 The audit chain used to hash each payload itself; from here on it hashes the
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
