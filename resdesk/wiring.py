@@ -60,6 +60,8 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
+        agency_domains=tuple(settings.partnership.agency_domains.items()),
+        business_unit=settings.partnership.business_unit,
     )
     processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
     watcher = Watcher(

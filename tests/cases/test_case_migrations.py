@@ -25,7 +25,7 @@ def test_opening_an_empty_database_upgrades_it_to_head(store):
     names = set(inspect(store.engine).get_table_names())
     assert TABLES <= names
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
 
 
 def test_migrations_and_models_describe_the_same_schema(store):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from resdesk.protocols import LOCAL, WorkingCalendar, default_registry, to_local
 from resdesk.render.text import render_text
-from resdesk.outbox.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
+from resdesk.outbox.plan import CaseSnapshot, EventSnapshot, PartySnapshot, in_working_hours, plan_case
 from resdesk.render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
 
 REGISTRY = default_registry()
@@ -22,7 +22,7 @@ def local(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=LOCAL)
 
 
-def _message(event_id: int, at: datetime, **detail) -> EventFacts:
+def _message(event_id: int, at: datetime, **detail) -> EventSnapshot:
     base = {
         "ledger_id": event_id, "classification": "stage-summary", "stage": 2, "outcome": "escalated",
         "sender": "s.obriain@nca.example", "sender_name": "Siobhán Ó Briain",
@@ -30,23 +30,23 @@ def _message(event_id: int, at: datetime, **detail) -> EventFacts:
         "references": [], "forms": [], "acknowledge": True, "sha256": "0" * 64,
     }
     base.update(detail)
-    return EventFacts(id=event_id, kind="message-recorded", at=at, stage=base["stage"], detail=base,
+    return EventSnapshot(id=event_id, kind="message-recorded", at=at, stage=base["stage"], detail=base,
                       message_id=base["message_id"], ledger_id=event_id)
 
 
-def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None) -> EventFacts:
-    return EventFacts(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
+def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None) -> EventSnapshot:
+    return EventSnapshot(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
 
 
-def _case(protocol: str, events: list[EventFacts], ref: str = "OLD-2026-0007", **flags) -> CaseFacts:
-    return CaseFacts(
+def _case(protocol: str, events: list[EventSnapshot], ref: str = "OLD-2026-0007", **flags) -> CaseSnapshot:
+    return CaseSnapshot(
         ref=ref, protocol=protocol, status=flags.pop("status", "open"), events=tuple(events),
-        parties=(PartyFacts("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
+        parties=(PartySnapshot("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
         child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", **flags,
     )
 
 
-def _plan(facts: CaseFacts, now: datetime):
+def _plan(facts: CaseSnapshot, now: datetime):
     protocol = REGISTRY.get(facts.protocol)
     return plan_case(facts, protocol, ENGLAND, now, business_unit=BU, own_addresses=[OURS])
 
@@ -166,7 +166,7 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
     """GIVEN an Oldham case entering stage 4 after a Resolution Notice form was read WHEN planned
     THEN the notice to OSCP carries a Resolution Notice view filled with that form's values."""
     at = local(2027, 1, 6, 11)
-    form = EventFacts(id=10, kind="form-read", at=at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
+    form = EventSnapshot(id=10, kind="form-read", at=at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
         "notification_date": "2027-01-06", "child_name": "Zoë Adeyemi", "raised_by_name": "Dev Patel",
         "raised_by_agency": "Oldham CSC", "outcome_summary": "Unresolved at stage 3 & referred",
         "actions": [{"action": "Convene virtual panel", "owner": "OSCP", "timeline": "4 working days", "completed": None}],
@@ -236,7 +236,7 @@ def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
     THEN it states the case is resolved and that nothing further is due, not a missing timescale."""
     at = local(2026, 12, 24, 15)
     events = [*OLDHAM_STAGE2_ESCALATED,
-              EventFacts(id=5, kind="resolved", at=at, stage=3, detail={"because": "stage 3 summary: resolved"}),
+              EventSnapshot(id=5, kind="resolved", at=at, stage=3, detail={"because": "stage 3 summary: resolved"}),
               _message(6, at, stage=3, outcome="resolved", subject="Escalation & Resolution Protocol: Stage 3 Summary")]
     plan = _plan(_case("oldham", events, status="resolved"), at)
     (ack,) = [p for p in plan.planned if p.key == "ack:6"]
