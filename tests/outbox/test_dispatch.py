@@ -23,6 +23,7 @@ from resdesk.outbox.dispatch import UNCONFIRMED, run_tick
 from resdesk.outbox.smtp import PermanentSendFailure
 from tests.render.casefile import (
     BUSINESS_UNIT,
+    BUSINESS_UNIT,
     PRACTITIONER,
     REGISTRY,
     local,
@@ -36,7 +37,9 @@ from tests.render.tools import libreoffice_text, pdf_text, qpdf_check
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY_AT = local(2026, 12, 23, 10, 0)
 NOW = SUMMARY_AT + timedelta(seconds=3)
-OSCP = "OSCP.group@oldham.gov.uk"
+# Notices the protocol files address to the partnership (OSCP's group, SCSP's business unit) go to
+# the business unit the settings name, never to the address printed in the file.
+OSCP = BUSINESS_UNIT
 
 
 @pytest.fixture
@@ -279,7 +282,7 @@ def test_stage4_resolution_notice_and_sandwell_template_open_in_libreoffice(stor
     run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, stage4_at + timedelta(minutes=1), sender_for(smtp_server))
     routed = _by_recipient(smtp_server.messages)
     attachments: dict[str, bytes] = {}
-    for address in (OSCP.lower(), "scsp_business@sandwell.gov.uk"):
+    for address in {OSCP.lower(), BUSINESS_UNIT}:
         for message in routed[address]:
             for part in _parse(message.raw).iter_attachments():
                 attachments[part.get_filename()] = part.get_content()

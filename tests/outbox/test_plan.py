@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from resdesk.cases.facts import FactValue
 from resdesk.protocols import LOCAL, WorkingCalendar, default_registry, to_local
 from resdesk.render.text import render_text
 from resdesk.outbox.plan import CaseSnapshot, EventSnapshot, PartySnapshot, in_working_hours, plan_case
@@ -38,11 +39,19 @@ def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None
     return EventSnapshot(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
 
 
-def _case(protocol: str, events: list[EventSnapshot], ref: str = "OLD-2026-0007", **flags) -> CaseSnapshot:
+def _fact(name: str, value) -> FactValue:
+    return FactValue(name, value, "person", False, "Pat Jones", local(2026, 11, 1, 9))
+
+
+def _case(protocol: str, events: list[EventSnapshot], ref: str = "OLD-2026-0007", status: str = "open",
+          **facts) -> CaseSnapshot:
+    """A case snapshot; ``facts`` by name with ``_`` for ``-`` (threshold_dispute=True)."""
+    held = {name.replace("_", "-") if name != "case_start" else name: _fact(name, value)
+            for name, value in facts.items()}
     return CaseSnapshot(
-        ref=ref, protocol=protocol, status=flags.pop("status", "open"), events=tuple(events),
+        ref=ref, protocol=protocol, status=status, events=tuple(events),
         parties=(PartySnapshot("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
-        child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", **flags,
+        child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", facts=held,
     )
 
 
@@ -104,7 +113,9 @@ def test_oldham_stage2_escalated_plans_acknowledgement_and_stage3_notification()
     assert view.what_was_recorded == "the stage 2 summary (outcome: escalated)"
     assert "Resolution Notice" in view.if_unresolved
     notice = next(p for p in plan.planned if p.kind == "notice")
-    assert notice.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    # The protocol file prints OSCP's own address; the configured business unit receives it.
+    assert notice.recipient == f"Business Unit <{BU}>"
+    assert notice.in_reply_to == "<m4@nca.example>"
     assert isinstance(notice.view, NoticeView)
     assert notice.view.title == "Notification of Escalation progressing to stage 3"
     assert notice.view.kind == "stage3-notification"
@@ -136,11 +147,14 @@ def test_hostile_sender_header_is_not_acknowledged_to_two_addresses():
 def test_reminder_on_the_due_day_in_working_hours_and_overdue_after():
     """GIVEN stage 3 due Tue 29 Dec 2026 23:59:59 WHEN planned at several instants THEN a reminder
     is planned on the 29th in working hours only, an overdue alert on the next working day, both to
-    the business unit, with keys naming the stage and due time."""
+    the business unit (and a copy to the agency on the case), with keys naming the stage and due time."""
     facts = _case("oldham", OLDHAM_STAGE2_ESCALATED)
 
     def extra(now):
-        return sorted(p.key for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue"))
+        planned = [p for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue")]
+        copies = sorted(p.key for p in planned if ":party:" in p.key)
+        assert copies == sorted(p.key + ":party:s-obriain-nca-example" for p in planned if ":party:" not in p.key)
+        return sorted(p.key for p in planned if ":party:" not in p.key)
 
     assert extra(local(2026, 12, 24, 11)) == []  # a working day, but not the due day
     assert extra(local(2026, 12, 29, 8, 30)) == []  # the due day, before hours
@@ -174,7 +188,7 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
     events = [*OLDHAM_STAGE2_ESCALATED, form, _entered(11, 4, at)]
     plan = _plan(_case("oldham", events), at)
     (rn,) = [p for p in plan.planned if p.key.startswith("notice:OLD-2026-0007:4:resolution-notice:")]
-    assert rn.document == "resolution-notice" and rn.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    assert rn.document == "resolution-notice" and rn.recipient.endswith(f"<{BU}>")
     assert isinstance(rn.form, ResolutionNoticeView)
     assert rn.form.raised_by_name == "Dev Patel" and rn.form.outcome_summary == "Unresolved at stage 3 & referred"
     assert rn.form.notification_date == date(2027, 1, 6) and rn.form.child_identifier == "943 476 5919"
@@ -195,7 +209,7 @@ def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2(
     assert [p for p in without.planned if ":iro-notification:" in p.key] == []
     assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
     (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
-    assert template.recipient.endswith("<SCSP_Business@sandwell.gov.uk>")
+    assert template.recipient.endswith(f"<{BU}>")
     assert isinstance(template.form, EscalationConcernView) and template.form.child_name == "Zoë Adeyemi"
 
 
@@ -222,7 +236,7 @@ def test_planning_again_asks_for_the_same_messages(minutes):
         "ack:4",
         "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr",
     ]
-    timed = sorted(p.key for p in plan.planned if p.kind in ("reminder", "overdue"))
+    timed = sorted(p.key for p in plan.planned if p.kind in ("reminder", "overdue") and ":party:" not in p.key)
     if timed:
         assert in_working_hours(now, ENGLAND)
     stage_due = [k for k in timed if k.endswith(":3:2026-12-29T23:59:59+00:00")]
