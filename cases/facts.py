@@ -147,7 +147,15 @@ def record_fact(
     """A fact read from mail (``form``, ``message``) or estimated: set it unless it would
     override a person's value, or an estimate would replace a stated one. Returns the
     fact if it changed, else None. An unreadable value raises UsageError."""
-    held = facts_of(case).get(definition(name).name)
+    fact = definition(name)
+    held = facts_of(case).get(fact.name)
+    if held is None and source == ESTIMATED:
+        # A first estimate is the time of the message that opened the case, which the case-opened
+        # audit entry already records: it gets no event of its own (intake stays one write per fact read).
+        row = CaseFact(case=case, name=fact.name, value=parse_value(fact, value), source=ESTIMATED, estimated=True,
+                       set_by=by, set_at=at, reason="estimated", detail=dict(detail or {}))
+        tx.session.add(row)
+        return facts_of(case)[fact.name]
     if held is not None:
         if held.source == FROM_PERSON or (source == ESTIMATED and held.source != ESTIMATED):
             return None
