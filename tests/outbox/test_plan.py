@@ -258,3 +258,30 @@ def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
     assert ack.view.due_note == "Nothing further is due: the case was resolved on 24 December 2026"
     assert ack.view.next_action.startswith("None: resolved")
     assert "Due: Nothing further is due: the case was resolved on 24 December 2026" in render_text("acknowledgement.txt", ack.view)
+
+
+def test_no_generated_mail_goes_to_an_address_from_a_protocol_file():
+    """GIVEN every protocol, a case that enters every stage (each variant) and is resolved at each,
+    with every condition true and no contacts configured WHEN planned THEN every notice kind the
+    definitions name is planned, and none is addressed to an address printed in a protocol file:
+    each goes to the configured business unit (or to the case's agency for copies)."""
+    published = {n.published_address.lower() for p in REGISTRY for s in p.stages for n in s.notify if n.published_address}
+    assert "oscp.group@oldham.gov.uk" in published and "scsp_business@sandwell.gov.uk" in published
+    conditions = {c: True for c in ("child_protection_plan_or_looked_after", "threshold_dispute",
+                                    "childrens_trust_involved", "imminent_risk", "lessons_learned")}
+    kinds_named = {n.notice.value for p in REGISTRY for s in p.stages for n in s.notify}
+    kinds_planned: set[str] = set()
+    for protocol in REGISTRY:
+        for urgent in (True, False):
+            events = [_entered(i, s.number, local(2026, 11, 2, 9) + timedelta(hours=i), s.variant)
+                      for i, s in enumerate(protocol.stages, start=1)]
+            resolved = [EventSnapshot(id=100 + s.number, kind="resolved", at=local(2026, 11, 3, 9), stage=s.number,
+                                      variant=s.variant) for s in protocol.stages]
+            snapshot = _case(protocol.id, [*events, *resolved], ref=f"{protocol.reference_prefix}-2026-0001",
+                             urgent=urgent, **conditions)
+            plan = _plan(snapshot, local(2026, 11, 3, 10))
+            for item in plan.planned:
+                assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
+                assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
+            kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
+    assert kinds_planned == kinds_named
