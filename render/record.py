@@ -28,6 +28,7 @@ DEADLINE_STATUS = {
     "on-time": "open",
     "due-today": "open",
     "no-fixed-timescale": "no fixed timescale",
+    "not-recorded": "not recorded",
 }
 
 
@@ -60,6 +61,7 @@ def case_record_view(
     stages = [
         StageRow(stage=t["stage"], name=t["name"], entered_at=_at(t["started"]), due=_at(t["due"]), left_at=_at(t["ended"]))
         for t in clock
+        if t["started"]  # a not-recorded stage has no place on the timeline chart
     ]
     deadlines = [
         DeadlineRow(

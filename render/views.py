@@ -238,7 +238,7 @@ class DeadlineRow(_View):
     due: datetime | None = None
     basis: str
     met_at: datetime | None = None
-    status: Literal["met", "missed", "open", "overdue", "no fixed timescale"]
+    status: Literal["met", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
 
 
 class CaseRecordView(_View):
