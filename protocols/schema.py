@@ -142,7 +142,6 @@ class Notification(_Strict):
     condition: Condition | None = None
     unless: Condition | None = Field(default=None, description="Not sent when this condition holds.")
     parties: bool = Field(default=False, description="Also sent to every agency party on the case.")
-    within: Timescale | None = Field(default=None, description="How soon it must go, when the seed says.")
     source: str = Field(min_length=3, description="Seed section and quotation.")
 
 
