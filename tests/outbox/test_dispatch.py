@@ -485,8 +485,9 @@ def test_hostile_values_from_mail_travel_as_text_through_every_document(store, s
 
 def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_history(store, smtp_server, tmp_path):
     """GIVEN a Gloucestershire case escalated stage by stage to stage 4 WHEN the tick runs THEN the
-    business unit (the definition gives no address) gets the stage 3 record and the stage 4 full
-    account, whose PDF tells each stage's summary and entry in order."""
+    business unit gets the stage 3 record and the stage 4 full account, twice: its own, and one for the
+    attention of the agency representatives on the GSCP Executive (no contact configured for them);
+    the account's PDF tells each stage's summary and entry in order."""
     glos = REGISTRY.get("gloucestershire")
     with store.transaction() as tx:
         case = tx.create_case(glos, local(2026, 11, 2, 9), child_name="Rhys Vaughan")
@@ -498,6 +499,7 @@ def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_histo
     subjects = sorted(m["Subject"] for m in to_unit)
     assert subjects == [
         f"Escalation at stage 3: for the Business Unit's record [{ref}]",
+        f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
         f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
     ]
     account = next(m for m in to_unit if m["Subject"].startswith("Stage 4"))

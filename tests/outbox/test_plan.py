@@ -218,7 +218,10 @@ def test_gloucestershire_stage4_account_tells_the_history():
     stage 4 notice is the full account, its history listing every stage entered."""
     events = [_entered(i, i, local(2026, 11, 2 + i, 10)) for i in range(1, 5)]
     plan = _plan(_case("gloucestershire", events, ref="GLO-2026-0001"), local(2026, 11, 6, 10, 1))
-    (account,) = [p for p in plan.planned if ":4:stage-4-referral:" in p.key]
+    (account,) = [p for p in plan.planned if ":4:stage-4-referral:gscp-business-unit" in p.key]
+    (executive,) = [p for p in plan.planned if ":4:stage-4-referral:the-agency-representative" in p.key]
+    assert executive.view.recipient.name == (
+        "Business Unit, for the attention of: The agency representative/s on the GSCP Executive")
     assert account.view.kind == "stage4-account"
     assert [row.stage for row in account.view.history] == [1, 2, 3, 4]
 
