@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "resdesk.commands.tick",
     "resdesk.commands.cases",
     "resdesk.commands.demo",
+    "resdesk.commands.check",
 )
 
 
