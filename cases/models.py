@@ -83,7 +83,7 @@ class Case(Base):
     stage: Mapped[int | None]
     stage_variant: Mapped[str | None] = mapped_column(String(32))
     stage_started: Mapped[datetime | None]
-    case_start: Mapped[datetime | None]
+    case_start: Mapped[datetime | None] = mapped_column(index=True)
     resolved_at: Mapped[datetime | None]
     child_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
     child_name: Mapped[str | None] = mapped_column(String(200))
@@ -91,6 +91,11 @@ class Case(Base):
     child_protection_plan_or_looked_after: Mapped[bool] = mapped_column(Boolean, default=False)
     threshold_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
     childrens_trust_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the partnership's returns count (cases.areas): the seeds' areas of disagreement and
+    # the agencies on each side, as a labelled line or a form states them.
+    area_of_disagreement: Mapped[str | None] = mapped_column(String(64))
+    raising_agency: Mapped[str | None] = mapped_column(String(200))
+    responding_agency: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -23,6 +23,7 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
+from resdesk.cases.areas import agencies_from_text, area_from_text
 from resdesk.cases.lookup import StoreKnownCases
 from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from resdesk.cases.store import Store, Tx
@@ -218,6 +219,12 @@ class IntakeProcessor:
         if sender is not None and classification.kind != "automatic":
             tx.add_party(case, name=sender.name or None, email=sender.address)
         stage, outcome = classification.stage, None
+        if classification.kind != "automatic":
+            raising, responding = agencies_from_text(message.body_text)
+            tx.update_case_details(
+                case, area_of_disagreement=area_from_text(message.body_text),
+                raising_agency=raising, responding_agency=responding, actor=ACTOR,
+            )
         for filename, form in reading.forms:
             self._record_form(tx, case, form, filename, reading, claim.ledger_id)
             if form.kind == "stage-summary":
@@ -293,6 +300,7 @@ class IntakeProcessor:
             child_name=fields.get("child_name"),
             child_dob=getattr(form.record, "child_dob", None),
             child_protection_plan_or_looked_after=True if levels & _CHILD_PROTECTION_LEVELS else None,
+            raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )
         raised_by = fields.get("raised_by_name")
