@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from resdesk.errors import ProtocolError
-from resdesk.protocols import Protocol, Registry, WorkingCalendar, due_after, to_local
+from resdesk.protocols import Protocol, Registry, Stage, WorkingCalendar, due_after, to_local
 
 from .period import Period
 from .queries import StageSpan
@@ -61,6 +61,7 @@ def tally_stages(
     as_of = min(period.end, now)
     calendars: dict[str, tuple[Protocol, WorkingCalendar] | None] = {}
     dues: dict[tuple, datetime | None] = {}
+    stages: dict[tuple, Stage | None] = {}
     for span in spans:
         if span.protocol not in calendars:
             try:
@@ -72,9 +73,13 @@ def tally_stages(
         if known is None:
             continue
         protocol, calendar = known
-        try:
-            stage = protocol.stage(span.stage, span.variant)
-        except ProtocolError:
+        if (span.protocol, span.stage, span.variant) not in stages:
+            try:
+                stages[span.protocol, span.stage, span.variant] = protocol.stage(span.stage, span.variant)
+            except ProtocolError:
+                stages[span.protocol, span.stage, span.variant] = None
+        stage = stages[span.protocol, span.stage, span.variant]
+        if stage is None:
             continue
         # Working-day deadlines depend only on the local start date: work each out once.
         key = (span.protocol, span.stage, span.variant,
