@@ -16,6 +16,12 @@ from .model import Chart
 _lock = threading.Lock()  # pyplot keeps global state
 _COLOURS = ("#1f5f8b", "#c0392b", "#7f8c8d", "#27ae60")
 _XML_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)  # matplotlib repeats each label, escaped, in a comment
+
+
+def _plain(text: str) -> str:
+    """Text shown as written: matplotlib would read ``$…$`` as mathematics."""
+    return text.replace("$", r"\$")
 
 
 def _figure(chart: Chart):
@@ -30,15 +36,15 @@ def _figure(chart: Chart):
     names = list(chart.series)
     if chart.kind == "timeline":
         for index, name in enumerate(names):
-            axes.plot(positions, chart.series[name], marker="o", color=_COLOURS[index % len(_COLOURS)], label=name)
+            axes.plot(positions, chart.series[name], marker="o", color=_COLOURS[index % len(_COLOURS)], label=_plain(name))
     else:
         width = 0.8 / max(len(names), 1)
         for index, name in enumerate(names):
             offset = [p - 0.4 + width * (index + 0.5) for p in positions]
-            axes.bar(offset, chart.series[name], width=width, color=_COLOURS[index % len(_COLOURS)], label=name)
-    axes.set_title(chart.title, fontsize=10)
+            axes.bar(offset, chart.series[name], width=width, color=_COLOURS[index % len(_COLOURS)], label=_plain(name))
+    axes.set_title(_plain(chart.title), fontsize=10)
     axes.set_ylabel(chart.y_label, fontsize=8)
-    axes.set_xticks(positions, [label[:28] for label in chart.labels], fontsize=7,
+    axes.set_xticks(positions, [_plain(label[:28]) for label in chart.labels], fontsize=7,
                     rotation=30 if len(chart.labels) > 4 else 0, ha="right" if len(chart.labels) > 4 else "center")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.tick_params(axis="y", labelsize=7)
@@ -60,7 +66,7 @@ def chart_svg(chart: Chart) -> str:
         buffer = io.StringIO()
         with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "resdesk"}):
             figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return _XML_PROLOGUE.sub("", buffer.getvalue(), count=1)
+    return _COMMENT.sub("", _XML_PROLOGUE.sub("", buffer.getvalue(), count=1))
 
 
 def chart_png(chart: Chart, dpi: int = 150) -> bytes:
