@@ -91,7 +91,7 @@ class Case(Base):
     child_protection_plan_or_looked_after: Mapped[bool] = mapped_column(Boolean, default=False)
     threshold_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
     childrens_trust_involved: Mapped[bool] = mapped_column(Boolean, default=False)
-    # What the partnership's returns count (cases.areas): the seeds' areas of disagreement and
+    # What the partnership's returns count (protocols.areas): the seeds' areas of disagreement and
     # the agencies on each side, as a labelled line or a form states them.
     area_of_disagreement: Mapped[str | None] = mapped_column(String(64))
     raising_agency: Mapped[str | None] = mapped_column(String(200))

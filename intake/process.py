@@ -23,7 +23,6 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
-from resdesk.cases.areas import agencies_from_text, area_from_text
 from resdesk.cases.lookup import StoreKnownCases
 from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from resdesk.cases.store import Store, Tx
@@ -36,7 +35,7 @@ from resdesk.intake.message import InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
-from resdesk.protocols import Protocol, to_local
+from resdesk.protocols import Protocol, agencies_from_text, area_from_text, to_local
 from resdesk.errors import FormError, IntakeError
 
 ACTOR = "resdesk-intake"
@@ -300,6 +299,7 @@ class IntakeProcessor:
             child_name=fields.get("child_name"),
             child_dob=getattr(form.record, "child_dob", None),
             child_protection_plan_or_looked_after=True if levels & _CHILD_PROTECTION_LEVELS else None,
+            area_of_disagreement=fields.get("area_of_disagreement"),
             raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )

@@ -3,7 +3,7 @@
 Cases opened, resolved and open at the period's end; the highest stage each case
 opened in the period reached; days from start to resolution; stages met, missed
 and still running against the protocol's clock; the share overdue; and the
-cases opened by agency pair and by area of disagreement (``cases.areas``).
+cases opened by agency pair and by area of disagreement (``protocols.areas``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from resdesk.cases.areas import AREAS, NOT_RECORDED
+from resdesk.protocols import AREAS, NOT_RECORDED
 from resdesk.cases.models import RESOLVED, Case
 from resdesk.protocols import Registry, to_local
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from sqlalchemy import ColumnElement, Integer, and_, case as when, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from resdesk.cases.areas import NOT_RECORDED
+from resdesk.protocols import NOT_RECORDED
 from resdesk.cases.models import Case, Event, UTCDateTime
 from resdesk.cases.timeline import CASE_RESOLVED, STAGE_ENTERED
 

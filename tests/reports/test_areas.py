@@ -1,11 +1,11 @@
-"""Areas of disagreement and agencies read from labelled lines (cases.areas)."""
+"""Areas of disagreement and agencies read from labelled lines (protocols.areas)."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, strategies as st
 
-from resdesk.cases.areas import AREAS, agencies_from_text, area_from_text, normalise_area
+from resdesk.protocols import AREAS, agencies_from_text, area_from_text, normalise_area
 
 
 @pytest.mark.parametrize(
