@@ -16,18 +16,37 @@ from __future__ import annotations
 
 import re
 
-# Slug -> the wording shown in returns, and the seed passages it comes from.
+# Slug -> the wording shown in returns (sources in AREA_SOURCES).
 AREAS: dict[str, str] = {
-    "thresholds": "Thresholds",  # Sandwell §6 "thresholds/eligibility"; Haringey §4 "thresholds"
-    "roles-and-responsibilities": "Roles and responsibilities",  # Haringey §4; Sandwell §6
-    "action-or-inaction": "Action or inaction",  # Sandwell §6 "action/inaction"; Haringey §4 "course of action or inaction"
-    "plans": "Plans",  # Sandwell §6 "a child's plan"; Gloucestershire "appropriate plans are in place"
-    "information-sharing": "Information sharing",  # Sandwell §6; Gloucestershire "the sharing of information"
-    "provision-of-services": "Provision of services",  # Sandwell §6; Gloucestershire "the provision of services"
-    "drift-and-delay": "Drift and delay",  # Sandwell §6 "drift or unreasonable delay"
-    "child-protection-conference": "Child-protection conference decisions",  # Sandwell §6; Haringey §4
+    "thresholds": "Thresholds",
+    "roles-and-responsibilities": "Roles and responsibilities",
+    "action-or-inaction": "Action or inaction",
+    "plans": "Plans",
+    "information-sharing": "Information sharing",
+    "provision-of-services": "Provision of services",
+    "drift-and-delay": "Drift and delay",
+    "child-protection-conference": "Child-protection conference decisions",
 }
 NOT_RECORDED = "not-recorded"
+
+# Where each area comes from: (seed file in protocols/seeds/, section, the seed's words).
+AREA_SOURCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "thresholds": (("sandwell.txt", "§6", "opinions about thresholds/eligibility for services"),
+                   ("haringey-2017.txt", "§4", "most likely to arise around thresholds")),
+    "roles-and-responsibilities": (("sandwell.txt", "§6", "lack of understanding of roles and responsibilities"),
+                                   ("haringey-2017.txt", "§4", "thresholds, roles and responsibilities")),
+    "action-or-inaction": (("sandwell.txt", "§6", "Concern about the action/inaction of another professional"),
+                           ("haringey-2017.txt", "§4", "a particular course of action or inaction")),
+    "plans": (("sandwell.txt", "§6", "Dissent arising from the implementation of a child’s plan"),
+              ("gloucestershire-2025.txt", "Potential Areas of Disagreement", "whether appropriate plans are in place")),
+    "information-sharing": (("sandwell.txt", "§6", "Disagreement over information sharing"),
+                            ("gloucestershire-2025.txt", "Potential Areas of Disagreement", "the sharing of information")),
+    "provision-of-services": (("sandwell.txt", "§6", "Disagreement over the provision of services"),
+                              ("gloucestershire-2025.txt", "Potential Areas of Disagreement", "the provision of services")),
+    "drift-and-delay": (("sandwell.txt", "§6", "Concern that there is drift or unreasonable delay in progressing a case"),),
+    "child-protection-conference": (("sandwell.txt", "§6", "Disagreement about the outcome of a Child Protection Conference"),
+                                    ("haringey-2017.txt", "§4", "requested that a Child Protection Conference be convened")),
+}
 
 # The ways people write each area (normalised: lower case, words only).
 _VARIANTS: dict[str, tuple[str, ...]] = {

@@ -59,3 +59,19 @@ def test_never_crashes(text):
     assert area_from_text(text) in (None, *AREAS)
     raising, responding = agencies_from_text(text)
     assert raising is None or len(raising) <= 200
+
+
+def test_every_area_cites_seed_words_that_are_in_the_seed():
+    """GIVEN each area's cited seed passages WHEN the shipped seed texts are searched THEN every quotation
+    is found (whitespace aside), and every area cites at least one."""
+    from pathlib import Path
+
+    from resdesk.protocols.areas import AREA_SOURCES
+
+    seeds = Path(__file__).resolve().parents[2] / "protocols" / "seeds"
+    assert set(AREA_SOURCES) == set(AREAS)
+    for area, sources in AREA_SOURCES.items():
+        assert sources, area
+        for filename, _section, words in sources:
+            text = " ".join((seeds / filename).read_text(encoding="utf-8").split())
+            assert " ".join(words.split()) in text, (area, filename, words)
