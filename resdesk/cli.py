@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "resdesk.commands.cases",
     "resdesk.commands.report",
     "resdesk.commands.demo",
+    "resdesk.commands.check",
 )
 
 
