@@ -84,11 +84,18 @@ class Case(Base):
     stage: Mapped[int | None]
     stage_variant: Mapped[str | None] = mapped_column(String(32))
     stage_started: Mapped[datetime | None]
-    opened_at: Mapped[datetime | None]  # the first mail heard of the case; ``case_start`` is a case fact
+    # the first mail heard of the case (the returns count a case as opened then); ``case_start``,
+    # the moment the protocol's cumulative targets count from, is a case fact
+    opened_at: Mapped[datetime | None] = mapped_column(index=True)
     resolved_at: Mapped[datetime | None]
     child_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
     child_name: Mapped[str | None] = mapped_column(String(200))
     child_dob: Mapped[date | None] = mapped_column(Date)
+    # What the partnership's returns count (protocols.areas): the seeds' areas of disagreement and
+    # the agencies on each side, as a labelled line or a form states them.
+    area_of_disagreement: Mapped[str | None] = mapped_column(String(64))
+    raising_agency: Mapped[str | None] = mapped_column(String(200))
+    responding_agency: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -43,7 +43,7 @@ from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
-from resdesk.protocols import Protocol, to_local
+from resdesk.protocols import Protocol, agencies_from_text, area_from_text, to_local
 from resdesk.protocols.facts import ESTIMATED
 from resdesk.errors import FormError, HostileFile, IntakeError, ResdeskError
 
@@ -351,6 +351,12 @@ class IntakeProcessor:
         if classification.kind != "automatic":
             self._record_facts(tx, case, reading)
         stage, outcome = classification.stage, None
+        if classification.kind != "automatic":
+            raising, responding = agencies_from_text(message.new_text)
+            tx.update_case_details(
+                case, area_of_disagreement=area_from_text(message.new_text),
+                raising_agency=raising, responding_agency=responding, actor=ACTOR,
+            )
         for filename, form in reading.forms:
             self._record_form(tx, case, form, filename, reading, claim.ledger_id)
             if form.kind == "stage-summary":
@@ -427,6 +433,8 @@ class IntakeProcessor:
             child_identifier=fields.get("child_identifier"),
             child_name=fields.get("child_name"),
             child_dob=getattr(form.record, "child_dob", None),
+            area_of_disagreement=fields.get("area_of_disagreement"),
+            raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )
         raised_by = fields.get("raised_by_name")
