@@ -113,8 +113,11 @@ def case_record_view(
     )
 
 
-def write_case_record(store, document: dict[str, Any], path: str | Path, settings, *, generated_at: datetime | None = None) -> bytes:
-    """Write the case's auditor record (PDF/A-3b, JSON embedded) to ``path`` and file it on the case."""
+def write_case_record(
+    store, document: dict[str, Any], path: str | Path | None, settings, *, generated_at: datetime | None = None
+) -> bytes:
+    """Render the case's auditor record (PDF/A-3b, JSON embedded), write it to ``path`` (unless
+    None: the workspace sends it as a download) and file it on the case; return its bytes."""
     from resdesk.protocols import default_registry
 
     generated_at = generated_at or datetime.now(timezone.utc)
@@ -126,12 +129,13 @@ def write_case_record(store, document: dict[str, Any], path: str | Path, setting
         protocol_name = agency = document["protocol"]
     view = case_record_view(document, protocol_name=protocol_name, sender_agency=agency, generated_at=generated_at)
     pdf = render_case_record(view)
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(pdf)
-    except OSError as exc:
-        raise RenderError(f"The case record could not be written to {target} ({exc.strerror}).") from None
+    if path is not None:
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(pdf)
+        except OSError as exc:
+            raise RenderError(f"The case record could not be written to {target} ({exc.strerror}).") from None
     with store.transaction() as tx:
         case = tx.require_case(document["ref"])
         tx.add_document(case, "case-record", f"case-record-{case.ref}.pdf", "application/pdf", pdf)

@@ -24,6 +24,12 @@ COMMAND_MODULES = (
     "resdesk.commands.tick",
     "resdesk.commands.cases",
     "resdesk.commands.demo",
+    "resdesk.commands.verify",
+    "resdesk.commands.act",
+    "resdesk.commands.quarantine",
+    "resdesk.commands.alerts",
+    "resdesk.commands.users",
+    "resdesk.commands.serve",
 )
 
 

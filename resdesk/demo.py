@@ -87,7 +87,28 @@ def run_demo(out: Path, now: datetime, progress_for=None) -> DemoResult:
         result.records = _write_records(store, settings, out, now)
         _unpack_outbox(out)
         store.close()
+        _write_workspace_settings(out)
     return result
+
+
+def _write_workspace_settings(out: Path) -> Path:
+    """``out/resdesk.toml``: the settings that browse the demo's case file in the workspace
+    (``resdesk users add NAME --role admin --config …`` then ``resdesk serve --config …``)."""
+    root = out.resolve()
+    target = out / "resdesk.toml"
+    target.write_text(
+        "# Written by `resdesk demo`: the workspace on the demo's case file, on loopback without TLS.\n"
+        f"#   resdesk users add NAME --role admin --config {target}\n"
+        f"#   resdesk serve --config {target}\n"
+        "[partnership]\nprotocol = \"oldham\"\n\n"
+        f"[mailbox]\nkind = \"maildir\"\npath = {json.dumps(str(root / 'maildir' / 'oldham'))}\n\n"
+        f"[smtp]\npickup_folder = {json.dumps(str(root / 'outbox'))}\n\n"
+        f"[storage]\ndatabase = {json.dumps('sqlite:///' + str(root / 'resdesk.sqlite3'))}\n"
+        f"archive = {json.dumps(str(root / 'archive'))}\n\n"
+        "[web]\nhost = \"127.0.0.1\"\nport = 8080\nsecure_cookies = false\n",
+        encoding="utf-8",
+    )
+    return target
 
 
 def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[Path]:

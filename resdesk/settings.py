@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from resdesk.errors import UsageError
 
 ENV_PREFIX = "RESDESK_"
-SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("web", "secret_key")}
 
 
 class _Section(BaseModel):
@@ -109,6 +109,32 @@ class StorageSettings(_Section):
     archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
 
 
+class WebSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `resdesk serve` listens on (put a reverse proxy in front for TLS).")
+    port: int = Field(8080, description="Port `resdesk serve` listens on.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs session cookies; from RESDESK_WEB__SECRET_KEY only. Unset: a random key "
+        "per start, so restarting signs everyone out.",
+    )
+    secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for loopback without TLS."
+    )
+    idle_minutes: int = Field(30, description="A session unused for this many minutes ends (sign in again).")
+    proxy_hops: int = Field(
+        0,
+        description="How many reverse proxies stand in front: their X-Forwarded-For/-Proto/-Host headers are "
+        "believed for that many hops (0 believes none).",
+    )
+    login_limit_per_account: str = Field(
+        "5 per 15 minutes", description="Failed sign-ins allowed for one user name before HTTP 429."
+    )
+    login_limit_per_address: str = Field(
+        "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
+    )
+    threads: int = Field(8, description="Worker threads of the web server.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +142,7 @@ class Settings(BaseModel):
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 SECTIONS = {
@@ -123,6 +150,7 @@ SECTIONS = {
     "mailbox": MailboxSettings,
     "smtp": SmtpSettings,
     "storage": StorageSettings,
+    "web": WebSettings,
 }
 
 
