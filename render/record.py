@@ -16,7 +16,7 @@ from resdesk.errors import RenderError
 
 from .casefacts import EventFacts, describe_event
 from .html import render_case_record
-from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
+from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow, SummaryRow
 
 __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
 
@@ -52,6 +52,40 @@ def _child(document: dict[str, Any]) -> ChildDetails:
     )
 
 
+SUMMARY_EXCERPT = 1200  # characters of a summary's mail shown when no form states it
+
+
+def _action_text(action: Any) -> str:
+    if not isinstance(action, dict):
+        return str(action)
+    extras = [str(action[k]) for k in ("owner", "by_whom", "timeline", "date_completed") if action.get(k)]
+    return str(action.get("action") or "") + (f" ({', '.join(extras)})" if extras else "")
+
+
+def summaries_of(document: dict[str, Any]) -> list[SummaryRow]:
+    """Each stage summary recorded on the case, with its outcome, what the form or mail said,
+    and the actions agreed (pure; from the timeline's events and messages)."""
+    texts = {m.get("message_id"): m.get("text") or "" for m in document.get("messages") or []}
+    forms: dict[str | None, dict[str, Any]] = {}
+    for event in document.get("events") or []:
+        if event["kind"] == "form-read":
+            forms.setdefault(event.get("message_id"), (event.get("detail") or {}).get("fields") or {})
+    rows = []
+    for event in document.get("events") or []:
+        if event["kind"] != "stage-summary":
+            continue
+        fields = forms.get(event.get("message_id")) or {}
+        said = fields.get("summary") or fields.get("discussion_summary") or fields.get("outcome_summary")
+        text = str(said) if said else texts.get(event.get("message_id"), "")[:SUMMARY_EXCERPT]
+        rows.append(SummaryRow(
+            at=_at(event["at"]), stage=event.get("stage"),
+            outcome=((event.get("detail") or {}).get("outcome") or "not stated").replace("-", " "),
+            summary=text, actions=[_action_text(a) for a in fields.get("actions") or [] if a],
+            source="filled form" if said else ("the mail" if text else ""),
+        ))
+    return rows
+
+
 def case_record_view(
     document: dict[str, Any], *, protocol_name: str, sender_agency: str, generated_at: datetime
 ) -> CaseRecordView:
@@ -77,6 +111,7 @@ def case_record_view(
         MessageRow(
             at=_at(m["received_at"]) or generated_at, direction="in", correspondent=m.get("from") or "",
             subject=m.get("subject") or "", message_id=m.get("message_id") or "", sha256=m.get("sha256") or "",
+            text=m.get("text") or "",
         )
         for m in document.get("messages") or []
     ] + [
@@ -107,6 +142,7 @@ def case_record_view(
         stages=stages,
         events=events,
         messages=sorted(messages, key=lambda m: m.at),
+        summaries=summaries_of(document),
         documents=documents,
         deadlines=deadlines,
         record_json=document,
