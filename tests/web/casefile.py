@@ -62,6 +62,7 @@ def _messages() -> list[bytes]:
 def build_case_file(tmp_path: Path, database: str | None = None) -> CaseFile:
     """Drain the four messages with the real watcher; add a user of each role."""
     settings = settings_for(tmp_path, database)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(tmp_path / "maildir", create=True)
     for raw in _messages():
         box.add(raw)
