@@ -130,13 +130,15 @@ def verify_all(store: Store) -> list[Verification]:
 
 def compare_record(store: Store, ref: str, embedded: list[dict[str, Any]], digests: dict[str, str]) -> Verification:
     """A record's embedded entries and file digests against the case file: each embedded entry
-    must recompute and be present unchanged in the case file; each digest must match."""
+    must recompute and be present unchanged in the case file, each digest must be on the case,
+    and the case itself must verify (its entries and archived files)."""
     result = check_record_entries(ref, embedded)
     with store.transaction() as tx:
         for entry in embedded:
             stored = tx.session.get(AuditEntry, entry["seq"])
-            if stored is None or stored.hash != entry["hash"]:
+            if stored is None or entry_document(stored) != entry:
                 result.problems.append(f"audit entry {entry['seq']} of the record is not in the case file as recorded")
+        result.problems += [p for p in verify_case_in(tx, ref).problems if p not in result.problems]
         case = tx.require_case(ref)
         current = {digest for _, digest, _ in _files(tx, case) if digest}
         for name, digest in digests.items():

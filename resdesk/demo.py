@@ -113,9 +113,9 @@ def _write_workspace_settings(out: Path) -> Path:
 
 def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[Path]:
     """Each case's auditor record (PDF/A-3 with its JSON), written once."""
-    from resdesk.cases.views import case_timeline
-    from resdesk.protocols import default_registry
+    from resdesk.protocols import WorkingCalendar, default_registry
     from resdesk.render.record import write_case_record
+    from resdesk.web.casefile import case_document
 
     registry = default_registry()
     with store.transaction() as tx:
@@ -125,7 +125,8 @@ def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[
         path = out / "records" / f"{ref}.pdf"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_case_record(store, case_timeline(store, ref, registry, now), path, settings)
+            document = case_document(store, ref, registry, now, lambda protocol: WorkingCalendar(protocol.nation))
+            write_case_record(store, document, path, settings)
         written.append(path)
     return written
 
