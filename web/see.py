@@ -99,28 +99,28 @@ def _read(path: str | None) -> bytes:
         abort(404)
 
 
+def _on_case(ref: str, model, row_id: int):
+    """A row of ``model`` filed on case ``ref`` (404 when either is missing or they do not belong)."""
+    with workspace().store.transaction() as tx:
+        case = tx.case_by_ref(ref)
+        row = tx.session.get(model, row_id)
+        if case is None or row is None or row.case_id != case.id:
+            abort(404)
+        return case.ref, row
+
+
 @blueprint.get("/cases/<ref>/messages/<int:ledger_id>.eml")
 @requires(AUDITOR)
 def message_eml(ref: str, ledger_id: int):
-    with workspace().store.transaction() as tx:
-        case = tx.case_by_ref(ref)
-        message = tx.session.get(Message, ledger_id)
-        if case is None or message is None or message.case_id != case.id:
-            abort(404)
-        path = message.archive_path
-    return _download(_read(path), f"{case.ref}-message-{ledger_id}.eml", "message/rfc822")
+    case_ref, message = _on_case(ref, Message, ledger_id)
+    return _download(_read(message.archive_path), f"{case_ref}-message-{ledger_id}.eml", "message/rfc822")
 
 
 @blueprint.get("/cases/<ref>/documents/<int:document_id>")
 @requires(AUDITOR)
 def document_file(ref: str, document_id: int):
-    with workspace().store.transaction() as tx:
-        case = tx.case_by_ref(ref)
-        document = tx.session.get(Document, document_id)
-        if case is None or document is None or document.case_id != case.id:
-            abort(404)
-        path, filename, media_type = document.path, document.filename, document.media_type
-    return _download(_read(path), filename, media_type)
+    _, document = _on_case(ref, Document, document_id)
+    return _download(_read(document.path), document.filename, document.media_type)
 
 
 @blueprint.get("/cases/<ref>/verify")

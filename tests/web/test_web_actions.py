@@ -197,3 +197,13 @@ def test_admin_adds_and_resets_users(client, case_file):
     password = re.search(r'id="new-password">([^<]+)<', page).group(1)
     other = client.application.test_client()
     assert sign_in(other, "amira", password).status_code == 302
+
+
+def test_downloads_are_attachments_of_their_own_case(shared_client):
+    """GIVEN a message on OLD-2026-0001 WHEN it is downloaded through its case THEN it comes as an attachment;
+    through another case THEN 404."""
+    sign_in(shared_client, "auditor")
+    response = shared_client.get("/cases/OLD-2026-0001/messages/1.eml")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment;")
+    assert b"Summary of our stage 1 discussion" in response.data
+    assert shared_client.get("/cases/OLD-2026-0002/messages/1.eml").status_code == 404
