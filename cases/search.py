@@ -149,10 +149,9 @@ def chase_list(
             if "overdue" not in (due_status, cumulative) and due_status != "due-today":
                 continue
             row = _row(case, counts.get(case.id, 0), clock)
-            due = current.due if due_status == "overdue" or current.due else current.cumulative_due
-            if due_status != "overdue" and cumulative == "overdue":
-                due = current.cumulative_due
-            row["due_status"] = "overdue" if "overdue" in (due_status, cumulative) else "due-today"
+            late = due_status == "overdue" or cumulative == "overdue"
+            due = current.due if due_status in ("overdue", "due-today") else current.cumulative_due
+            row["due_status"] = "overdue" if late else "due-today"
             row["days_overdue"] = max((today - to_local(due).date()).days, 0) if due else 0
             result.append(row)
     return sorted(result, key=lambda r: -r["days_overdue"])

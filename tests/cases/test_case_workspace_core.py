@@ -117,3 +117,20 @@ def test_fold_and_initials():
     """GIVEN names with accents WHEN folded THEN accents and case go; initials keep letters only."""
     assert fold("  Zoë  ÅNGSTRÖM-Núñez ") == "zoe angstrom-nunez"
     assert initials("Zoë Ann Smith") == "Z.A.S." and initials(None) == "-"
+
+
+def test_chase_list_counts_days_overdue(store, oldham):
+    """GIVEN a stage 1 case entered on Monday 14 December (due Wednesday 16th, 23:59) WHEN the chase list is
+    asked on Wednesday THEN it is due today; on Saturday 19th THEN it is 3 days overdue; once resolved, gone."""
+    from resdesk.cases import chase_list
+
+    with store.transaction() as tx:
+        case, _ = _case(tx, oldham, "Zoë Ann")
+        ref = case.ref
+    [today] = chase_list(store, REGISTRY, datetime(2026, 12, 16, 12, tzinfo=timezone.utc))
+    assert (today["ref"], today["due_status"], today["days_overdue"], today["initials"]) == (ref, "due-today", 0, "Z.A.")
+    [late] = chase_list(store, REGISTRY, datetime(2026, 12, 19, 12, tzinfo=timezone.utc))
+    assert (late["due_status"], late["days_overdue"]) == ("overdue", 3)
+    with store.transaction() as tx:
+        close_case(tx, ref, datetime(2026, 12, 19, 13, tzinfo=timezone.utc), actor="bu", reason="agreed")
+    assert chase_list(store, REGISTRY, datetime(2026, 12, 19, 14, tzinfo=timezone.utc)) == []
