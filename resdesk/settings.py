@@ -120,7 +120,7 @@ class WebSettings(_Section):
     secure_cookies: bool = Field(
         True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for loopback without TLS."
     )
-    idle_minutes: int = Field(30, description="A session unused for this many minutes ends (sign in again).")
+    idle_minutes: int = Field(30, gt=0, description="A session unused for this many minutes ends (sign in again).")
     proxy_hops: int = Field(
         0,
         description="How many reverse proxies stand in front: their X-Forwarded-For/-Proto/-Host headers are "
@@ -132,7 +132,7 @@ class WebSettings(_Section):
     login_limit_per_address: str = Field(
         "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
     )
-    threads: int = Field(8, description="Worker threads of the web server.")
+    threads: int = Field(8, gt=0, description="Worker threads of the web server.")
 
 
 class Settings(BaseModel):
