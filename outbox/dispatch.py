@@ -92,7 +92,7 @@ def default_sender(settings) -> MailSender:
         from .pickup import FolderSender
 
         return FolderSender(settings.smtp.pickup_folder)
-    return PhasedSmtpSender(SmtpSender.from_settings(settings.smtp))
+    return PhasedSmtpSender(SmtpSender.from_settings(settings.smtp, getattr(settings, "mailbox", None)))
 
 
 def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "resdesk.commands.tick",
     "resdesk.commands.cases",
     "resdesk.commands.demo",
+    "resdesk.commands.check",
     "resdesk.commands.verify",
     "resdesk.commands.act",
     "resdesk.commands.quarantine",

@@ -10,6 +10,7 @@ it into one sentence on stderr and an exit status, never a traceback.
     │   ├── UnknownStage          the protocol has no such stage
     │   └── DefinitionError       a definition file is malformed (file, key, reason)
     ├── FormError                 a filled template cannot be read (file, field, reason)
+    ├── SignInError               no OAuth2 access token for a mailbox (Microsoft 365, Google)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
     └── RenderError               a document or outbound message cannot be produced
@@ -86,6 +87,19 @@ class FormError(ResdeskError):
             parts.append(f"field '{field}'")
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+
+class SignInError(ResdeskError):
+    """No access token could be had for a mailbox, or the mail server refused the one given.
+
+    ``step`` names the setting or the administrator's step that fixes it; ``code`` is the
+    sign-in service's error code when it gave one (``AADSTS7000215``, ``unauthorized_client``).
+    """
+
+    def __init__(self, message: str, *, step: str = "", code: str | None = None):
+        self.step = step
+        self.code = code
+        super().__init__(message)
 
 
 class IntakeError(ResdeskError):

@@ -2,8 +2,8 @@
 
 The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
 if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
-``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords) may come only from the
-environment: a password written in the file is refused.
+``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords and OAuth2 client secrets)
+may come only from the environment: a secret written in the file is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from resdesk.errors import UsageError
 
 ENV_PREFIX = "RESDESK_"
-SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("web", "secret_key")}
+SECRET_KEYS = {
+    ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
+    ("web", "secret_key"),
+}
+Auth = Literal["password", "microsoft", "google"]
 
 
 class _Section(BaseModel):
@@ -59,6 +63,37 @@ class MailboxSettings(_Section):
     )
     username: str = Field("inbox@partnership.example", description="IMAP login name.")
     password: str | None = Field(None, description="IMAP password; from RESDESK_MAILBOX__PASSWORD only.")
+    auth: Auth = Field(
+        "password",
+        description="How the mailbox signs in: 'password', 'microsoft' (Microsoft 365 app-only OAuth2) or "
+        "'google' (Google Workspace service account); the OAuth2 kinds log in with XOAUTH2 as username.",
+    )
+    tenant_id: str | None = Field(None, description="Microsoft: the Directory (tenant) ID of the app registration.")
+    client_id: str | None = Field(
+        None, description="Microsoft: the app registration's Application (client) ID (not an object ID)."
+    )
+    client_secret: str | None = Field(
+        None, description="Microsoft: a client secret's value; from RESDESK_MAILBOX__CLIENT_SECRET only."
+    )
+    client_certificate: str | None = Field(
+        None, description="Microsoft: a PEM file with the certificate's private key (used instead of a secret)."
+    )
+    client_certificate_thumbprint: str | None = Field(
+        None, description="Microsoft: the SHA-1 thumbprint (hex) of that certificate, as the app registration shows it."
+    )
+    authority: str = Field(
+        "https://login.microsoftonline.com",
+        description="Microsoft: the sign-in service (login.microsoftonline.us for US Government, "
+        "login.chinacloudapi.cn for China).",
+    )
+    authority_ca_file: str | None = Field(
+        None,
+        description="A PEM file of certificate authorities to trust for the sign-in service instead of the "
+        "system's (a TLS-inspecting proxy).",
+    )
+    service_account_file: str | None = Field(
+        None, description="Google: the service account's JSON key file (domain-wide delegation); its token_uri is used."
+    )
     ca_file: str | None = Field(
         None, description="A PEM file of certificate authorities to trust for the IMAP server, besides the system's."
     )
@@ -93,6 +128,29 @@ class SmtpSettings(_Section):
     security: Literal["ssl", "starttls", "none"] = Field("starttls", description="SMTP transport security.")
     username: str | None = Field(None, description="SMTP login name, if the server requires one.")
     password: str | None = Field(None, description="SMTP password; from RESDESK_SMTP__PASSWORD only.")
+    auth: Auth = Field(
+        "password",
+        description="How SMTP signs in: 'password', 'microsoft' or 'google' (XOAUTH2 as username, else the "
+        "mailbox's username). The sign-in keys below left out are taken from [mailbox] when it names the same auth.",
+    )
+    tenant_id: str | None = Field(None, description="Microsoft: the Directory (tenant) ID (default: the mailbox's).")
+    client_id: str | None = Field(None, description="Microsoft: the Application (client) ID (default: the mailbox's).")
+    client_secret: str | None = Field(
+        None, description="Microsoft: a client secret's value; from RESDESK_SMTP__CLIENT_SECRET only (default: the mailbox's)."
+    )
+    client_certificate: str | None = Field(
+        None, description="Microsoft: a PEM file with the certificate's private key (default: the mailbox's)."
+    )
+    client_certificate_thumbprint: str | None = Field(
+        None, description="Microsoft: that certificate's SHA-1 thumbprint (default: the mailbox's)."
+    )
+    authority: str | None = Field(None, description="Microsoft: the sign-in service (default: the mailbox's).")
+    authority_ca_file: str | None = Field(
+        None, description="Certificate authorities to trust for the sign-in service (default: the mailbox's)."
+    )
+    service_account_file: str | None = Field(
+        None, description="Google: the service account's JSON key file (default: the mailbox's)."
+    )
     sender: str = Field(
         "Escalations <escalations@partnership.example>", description="The From address of everything sent."
     )

@@ -19,6 +19,7 @@ class Intake:
     protocol: object
     source: object
     watcher: object
+    sender: object = None  # made at the first tick and kept, so its sign-in token is reused
 
     def close(self) -> None:
         try:
@@ -88,6 +89,8 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
 def tick(intake: Intake, now) -> object:
     """Plan, queue and send what the case file owes now (``resdesk tick``'s work), through the
     pickup folder or the SMTP server the settings name."""
-    from resdesk.outbox.dispatch import run_tick
+    from resdesk.outbox.dispatch import default_sender, run_tick
 
-    return run_tick(intake.store, intake.settings, intake.registry, now)
+    if intake.sender is None:
+        intake.sender = default_sender(intake.settings)
+    return run_tick(intake.store, intake.settings, intake.registry, now, intake.sender)

@@ -1,7 +1,7 @@
 """The house's shape: one installed namespace, floors that only point down, true public surfaces.
 
 Floors, lowest first (STYLE.md "Layout shows the architecture"):
-``protocols`` → ``cases`` / ``forms`` → ``intake`` / ``render`` → ``outbox`` → ``web`` → the
+``protocols`` → ``cases`` / ``forms`` / ``signin`` → ``intake`` / ``render`` → ``outbox`` → ``web`` → the
 ``resdesk`` shell. ``resdesk.errors`` is a leaf every floor may use; it imports nothing of the
 product, and ``resdesk/__init__.py`` imports nothing but it, so using the error tree never loads
 the shell.
@@ -28,6 +28,7 @@ FLOORS = {
     "protocols": ("resdesk.protocols", 0),
     "cases": ("resdesk.cases", 1),
     "forms": ("resdesk.forms", 1),
+    "signin": ("resdesk.signin", 1),
     "intake": ("resdesk.intake", 2),
     "render": ("resdesk.render", 2),
     "outbox": ("resdesk.outbox", 3),
@@ -36,7 +37,7 @@ FLOORS = {
 }
 LEAF = "resdesk.errors"
 CORE = [folder for folder, (_, floor) in FLOORS.items() if floor < 5]
-BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "web"}
+BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "web", "signin"}
 
 
 def _package_of(module: str) -> str | None:

@@ -1,7 +1,10 @@
 """An IMAP folder as a mail source, through imapclient.
 
 - Transport: ``"ssl"`` (implicit TLS), ``"starttls"``, or ``"none"``, which is
-  refused unless the host is a loopback address. Password login.
+  refused unless the host is a loopback address. Password login, or SASL XOAUTH2
+  with a token from ``token_source`` (Microsoft 365, Google Workspace), asked for
+  afresh on every connection so a session that outlived its token signs in
+  again on reconnect (see ``resdesk.signin``).
 - The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
 - ``snapshot`` SELECTs the folder again (a fresh view and a current UIDVALIDITY;
   the implicit close never expunges) then runs ``UID SEARCH NOT KEYWORD
@@ -43,6 +46,8 @@ from imapclient.util import to_unicode
 
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
+from resdesk.signin import TokenSource
+from resdesk.signin.refusals import NOT_CONNECTED, not_connected, refused_token
 
 T = TypeVar("T")
 
@@ -95,9 +100,10 @@ class ImapSource:
         port: int,
         security: str,
         username: str,
-        password: str,
+        password: str | None,
         folder: str = "INBOX",
         *,
+        token_source: TokenSource | None = None,
         account: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         idle_seconds: float = 600.0,
@@ -119,7 +125,7 @@ class ImapSource:
         if not 0 < idle_seconds < 29 * 60:
             raise UsageError(f"IDLE must be re-issued within 29 minutes; idle_seconds={idle_seconds} is not.")
         self.host, self.port, self.security = host, port, security
-        self.username, self._password = username, password
+        self.username, self._password, self._tokens = username, password, token_source
         self.folder = folder
         # The ledger's account key: not the port or transport, which may change while the mail stays.
         self.account = account or f"imap://{username}@{host}"
@@ -150,19 +156,15 @@ class ImapSource:
                     client.starttls(self.ssl_context)
                 except ssl.SSLCertVerificationError as exc:
                     raise self._untrusted(exc) from None
-            try:
-                client.login(self.username, self._password)
-            except LoginError as exc:
-                raise IntakeError(
-                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
-                    f"({to_unicode(str(exc))})."
-                ) from None
+            self._login(client)
             capabilities = client.capabilities()
             try:
                 selected = client.select_folder(self.folder)
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error as exc:
+            except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
+                if self._tokens is not None and NOT_CONNECTED in str(exc):
+                    raise not_connected(self.username) from None
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
                 raise IntakeError(
                     f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc})."
                 ) from None
@@ -176,6 +178,30 @@ class ImapSource:
         self._can_idle = self.use_idle and b"IDLE" in capabilities
         self._folders = set()
         return client
+
+    def _login(self, client: IMAPClient) -> None:
+        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a current token."""
+        if self._tokens is None:
+            try:
+                client.login(self.username, self._password)
+            except LoginError as exc:
+                raise IntakeError(
+                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
+                    f"({to_unicode(str(exc))})."
+                ) from None
+            return
+        token = self._tokens.token()  # raises SignInError naming the setting to fix
+        try:
+            client.oauth2_login(self.username, token)
+        except LoginError as exc:
+            # The words may come as the server's parting BYE, which imaplib keeps among the untagged
+            # responses when the socket closes before the tagged reply.
+            said = [str(exc)] + [to_unicode(b) for b in getattr(client, "_imap").untagged_responses.get("BYE", [])]
+            if any(NOT_CONNECTED in text for text in said):
+                raise not_connected(self.username) from None
+            raise refused_token(
+                "IMAP", f"{self.host}:{self.port}", self._tokens.provider, self.username, to_unicode(str(exc))
+            ) from None
 
     def _untrusted(self, exc: ssl.SSLCertVerificationError) -> IntakeError:
         return IntakeError(
@@ -273,6 +299,10 @@ class ImapSource:
                     raise IntakeError(f"The IMAP folder {folder} cannot be created on {self.account}.") from None
             client.subscribe_folder(folder)
         self._folders.add(folder)
+
+    def prepare_folder(self, folder: str) -> None:
+        """Create (and subscribe) ``folder`` unless it exists; raises ``IntakeError`` if it cannot be."""
+        self._call(lambda client: self._ensure_folder(client, folder))
 
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)

@@ -154,6 +154,11 @@ class MaildirSource:
 
     # -- filing -----------------------------------------------------------------------------------
 
+    def prepare_folder(self, folder: str) -> None:
+        """Create the Maildir++ folder ``folder`` unless it exists."""
+        target = folder_path(self.root, folder)
+        _make_maildir(target, subfolder=target != self.root)
+
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
 
