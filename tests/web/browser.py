@@ -17,6 +17,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -110,7 +111,14 @@ def click_and_wait(driver, element) -> None:
     """Click a link or button and wait until the page it leads to has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def replaced(_driver) -> bool:
+        try:
+            return expected_conditions.staleness_of(page)(_driver)
+        except WebDriverException:  # chromium may say the old node "does not belong to the document": gone
+            return True
+
+    WebDriverWait(driver, 30).until(replaced)
 
 
 def sign_in(driver, url: str, name: str, password: str) -> None:
