@@ -42,6 +42,7 @@ CLAIMED, DONE, QUARANTINED, FAILED, IGNORED = "claimed", "done", "quarantined", 
 FINAL_STATES = frozenset({DONE, QUARANTINED, IGNORED})
 # Outbox states.
 PENDING, SENT = "pending", "sent"
+BOUNCED = "bounced"  # sent, then reported undelivered by a delivery report
 
 
 class UTCDateTime(TypeDecorator):
@@ -168,6 +169,9 @@ class Message(Base):
     claimed_at: Mapped[datetime | None]
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Where a quarantined message's sender is told why (None: automatic mail, a sender not trusted,
+    # or no sender to answer); the outbox answers it once (``refused:<id>``).
+    answer_to: Mapped[str | None] = mapped_column(String(998))
     archive_path: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

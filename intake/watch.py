@@ -57,7 +57,9 @@ class MessageProcessor(Interface):
 
     def process(self, fetched: FetchedMessage, claim: Claim) -> Filing: ...
 
-    def quarantine(self, fetched: FetchedMessage | None, claim: Claim, reason: str) -> Filing: ...
+    def quarantine(
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+    ) -> Filing: ...
 
 
 @dataclass

@@ -10,6 +10,7 @@ it into one sentence on stderr and an exit status, never a traceback.
     │   ├── UnknownStage          the protocol has no such stage
     │   └── DefinitionError       a definition file is malformed (file, key, reason)
     ├── FormError                 a filled template cannot be read (file, field, reason)
+    │   └── HostileFile           the file is dangerous (macros, zip bomb, DOCTYPE...)
     ├── SignInError               no OAuth2 access token for a mailbox (Microsoft 365, Google)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
@@ -89,6 +90,9 @@ class FormError(ResdeskError):
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
 
 
+class HostileFile(FormError):
+    """A file refused as dangerous, not merely unusable: macros, ActiveX, a zip bomb, a DOCTYPE
+    or entity declaration, encrypted or path-climbing package entries."""
 class SignInError(ResdeskError):
     """No access token could be had for a mailbox, or the mail server refused the one given.
 

@@ -47,6 +47,11 @@ class PartnershipSettings(_Section):
         default_factory=list,
         description="Local closure days (ISO dates) that are not working days, besides bank holidays.",
     )
+    quarantine_notice: Literal["immediate", "daily"] = Field(
+        "immediate",
+        description="How the business unit is told of quarantined mail: a notice for each message at once, "
+        "or one daily digest sent after the day ends.",
+    )
     authserv_id: str | None = Field(
         None,
         description="The receiving server's id in Authentication-Results headers; headers from other "

@@ -56,6 +56,7 @@ def build_processor(settings: Settings, store, *, ledger=None, clock=None):
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
+        business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
     )
     return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock)
 

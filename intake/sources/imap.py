@@ -18,7 +18,8 @@
 - ``move`` uses ``UID MOVE`` when the server offers MOVE; otherwise ``UID COPY``
   then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
   would also remove colleagues' ``\\Deleted`` mail). Destination folders are
-  created (and subscribed) when missing.
+  created (and subscribed) when missing, named the server's way (``folders.py``:
+  its NAMESPACE prefix and LIST delimiter, asked once per connection).
 - ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
   the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
   only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
@@ -44,6 +45,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
+from resdesk.intake.sources.folders import FolderNaming, folder_naming
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 from resdesk.signin import TokenSource
@@ -139,6 +141,7 @@ class ImapSource:
         self._uidvalidity = 0
         self._can_move = self._can_idle = False
         self._folders: set[str] = set()
+        self.naming = FolderNaming()
         self._horizon: int | None = None  # the first UID the last snapshot did not see
         self._call(lambda client: None)
 
@@ -158,6 +161,7 @@ class ImapSource:
                     raise self._untrusted(exc) from None
             self._login(client)
             capabilities = client.capabilities()
+            self.naming = folder_naming(client)
             try:
                 selected = client.select_folder(self.folder)
             except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
@@ -301,8 +305,9 @@ class ImapSource:
         self._folders.add(folder)
 
     def prepare_folder(self, folder: str) -> None:
-        """Create (and subscribe) ``folder`` unless it exists; raises ``IntakeError`` if it cannot be."""
-        self._call(lambda client: self._ensure_folder(client, folder))
+        """Create (and subscribe) ``folder`` (named the server's way) unless it exists; raises
+        ``IntakeError`` if it cannot be."""
+        self._call(lambda client: self._ensure_folder(client, self.naming.server_name(folder)))
 
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
@@ -320,14 +325,15 @@ class ImapSource:
                         f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
                         f"{self._uidvalidity}, so it is not moved."
                     )
-            self._ensure_folder(client, destination)
+            server_name = self.naming.server_name(destination)
+            self._ensure_folder(client, server_name)
             if self._can_move:
-                client.move(uids, destination)  # one UID MOVE; absent UIDs are a no-op
+                client.move(uids, server_name)  # one UID MOVE; absent UIDs are a no-op
                 return
             flags = client.get_flags(uids)
             todo = [uid for uid in uids if uid in flags and FILED_KEYWORD.encode() not in flags[uid]]
             if todo:  # the rest are gone, or copied already
-                client.copy(todo, destination)
+                client.copy(todo, server_name)
                 client.add_flags(todo, [FILED_KEYWORD], silent=True)
 
         self._call(file_messages)
