@@ -102,7 +102,7 @@ def _record_lines() -> list[str]:
     from resdesk.render.examples import example_case_record
 
     base = example_case_record()
-    lines = ["| auditor record (PDF/A-3b, JSON embedded) | pages | seconds |", "|---|---:|---:|"]
+    lines = ["| auditor record (PDF/A-3u, JSON embedded) | pages | seconds |", "|---|---:|---:|"]
     for rows in (10, 100):
         start_at = datetime(2026, 12, 16, 9)
         view = base.model_copy(

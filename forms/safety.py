@@ -13,7 +13,7 @@ import re
 import zipfile
 import zlib
 
-from resdesk.errors import FormError
+from resdesk.errors import FormError, HostileFile
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 300
@@ -114,7 +114,7 @@ def xml_text(content: bytes, part: str, filename: str | None = None) -> str:
         raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
     declared = _DECLARED.match(text[:200].lstrip("\ufeff"))
     if declared and declared.group(1).lower() not in _ALLOWED_DECLARED:
-        raise FormError(
+        raise HostileFile(
             f"holds {part} declared as {declared.group(1)}, an encoding no Word file uses", file=filename
         )
     return text
@@ -125,12 +125,12 @@ def _count_entries_from_the_end(data: bytes, filename: str | None) -> None:
     before ``zipfile`` reads (and allocates for) its central directory."""
     tail = data[-(65_536 + 22):]
     if b"PK\x06\x06" in tail or b"PK\x06\x07" in tail:
-        raise FormError("is a ZIP64 package, which no Word form needs (a zip bomb, or not a form)", file=filename)
+        raise HostileFile("is a ZIP64 package, which no Word form needs (a zip bomb, or not a form)", file=filename)
     end = tail.rfind(b"PK\x05\x06")
     if end != -1 and len(tail) >= end + 12:
         declared = int.from_bytes(tail[end + 10 : end + 12], "little")
         if declared > MAX_ZIP_ENTRIES:
-            raise FormError(
+            raise HostileFile(
                 f"is a zip package of {declared} entries, more than the {MAX_ZIP_ENTRIES} a Word form has",
                 file=filename,
             )
@@ -167,9 +167,9 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
         package = zipfile.ZipFile(io.BytesIO(data))
         entries = package.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
+        raise HostileFile(f"is a truncated or damaged Word file ({exc})", file=filename) from None
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise FormError(
+        raise HostileFile(
             f"is a zip package of {len(entries)} entries, more than the {MAX_ZIP_ENTRIES} a Word form has",
             file=filename,
         )
@@ -178,35 +178,35 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
     for entry in entries:
         problem = _bad_name(entry.filename)
         if problem:
-            raise FormError(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
+            raise HostileFile(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
         if entry.flag_bits & 0x1:
-            raise FormError(f"holds an encrypted package entry ({entry.filename})", file=filename)
+            raise HostileFile(f"holds an encrypted package entry ({entry.filename})", file=filename)
         if _zip64(entry, data):
-            raise FormError(
+            raise HostileFile(
                 f"holds a ZIP64 entry ({entry.filename}), which no Word form needs (a zip bomb, or not a form)",
                 file=filename,
             )
         total += entry.file_size
         if entry.file_size > MAX_ENTRY_BYTES or total > MAX_UNPACKED_BYTES:
-            raise FormError(
+            raise HostileFile(
                 f"would unpack to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB (a zip bomb, or not a form)",
                 file=filename,
             )
         if entry.file_size > RATIO_CHECK_ABOVE and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
-            raise FormError(
+            raise HostileFile(
                 f"holds {entry.filename} compressed more than {MAX_COMPRESSION_RATIO} times over "
                 "(a zip bomb)",
                 file=filename,
             )
         lowered = entry.filename.lower()
         if lowered.endswith(("vbaproject.bin", "vbadata.xml")):
-            raise FormError(
+            raise HostileFile(
                 f"is a macro-enabled Word file (it holds a macro project, {entry.filename}), whatever "
                 "its name says; save it as a plain .docx",
                 file=filename,
             )
         if "/activex/" in f"/{lowered}":
-            raise FormError("holds ActiveX controls; save it as a plain .docx", file=filename)
+            raise HostileFile("holds ActiveX controls; save it as a plain .docx", file=filename)
         names.add(entry.filename)
     if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
         raise FormError("is a zip file, not a Word document", file=filename)
@@ -223,13 +223,13 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
                 content = stream.read(MAX_ENTRY_BYTES + 1)
             text = xml_text(content, entry.filename, filename)
             if _DOCTYPE_TEXT.search(text):
-                raise FormError(
+                raise HostileFile(
                     f"declares a DOCTYPE or entity in {entry.filename}, which no Word file needs "
                     "(an entity-expansion attack)",
                     file=filename,
                 )
             if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(text):
-                raise FormError(
+                raise HostileFile(
                     "is a macro-enabled Word file (its content types declare macros), whatever its "
                     "name says; save it as a plain .docx",
                     file=filename,

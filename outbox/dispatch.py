@@ -33,8 +33,9 @@ from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
 from .assemble import assemble
-from .message import build_message, envelope_recipients
-from .plan import CaseFacts, Planned, facts_from_case, plan_case
+from .message import OutboundMail, build_message, envelope_recipients
+from .refusals import owed_refusals
+from .plan import CaseSnapshot, Planned, snapshot_of, plan_case
 from .sending import (
     CONNECTING,
     FAILED,
@@ -61,6 +62,7 @@ __all__ = [
     "default_sender",
     "plan_all",
     "enqueue_planned",
+    "enqueue_mail",
     "run_tick",
 ]
 
@@ -120,11 +122,13 @@ def plan_all(
             except ResdeskError as exc:
                 skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
                 continue
-            facts: CaseFacts = facts_from_case(case)
+            snapshot: CaseSnapshot = snapshot_of(case)
             try:
                 plan = plan_case(
-                    facts, protocol, calendar_for(protocol), now,
+                    snapshot, protocol, calendar_for(protocol), now,
                     business_unit=settings.partnership.business_unit, own_addresses=own,
+                    contacts=settings.partnership.contacts,
+                    review_every_working_days=settings.partnership.review_every_working_days,
                 )
             except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
                 skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
@@ -182,6 +186,29 @@ def alert_unpreparable(store: Store, entry: dict[str, Any], now: datetime) -> No
         tx.raise_alert(UNPREPARABLE, dict(entry), at=now)
 
 
+def _owed_refusals(store: Store, settings, now: datetime) -> list[OutboundMail]:
+    with store.transaction() as tx:
+        known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
+        return owed_refusals(tx, settings, now, known)
+
+
+def enqueue_mail(store: Store, mail: OutboundMail) -> tuple[Outbound, bool]:
+    """Write a message that carries no case documents (a refusal, a quarantine notice) to the
+    outbox under its idempotency key; (row, True) if new."""
+    message, raw = build_message(mail)
+    _, eml_path = store.archive_message(raw)
+    try:
+        with store.transaction() as tx:
+            return queue.enqueue(
+                tx, idempotency_key=mail.idempotency_key, message_id=str(message["Message-ID"]), kind=mail.kind,
+                recipients=envelope_recipients(mail), subject=str(message["Subject"]), raw=raw, path=str(eml_path),
+                case=tx.case_by_ref(mail.case_ref) if mail.case_ref else None,
+            )
+    except IntegrityError:
+        with store.transaction() as tx:
+            return queue.by_key(tx, mail.idempotency_key), False
+
+
 def run_tick(
     store: Store,
     settings,
@@ -223,6 +250,10 @@ def run_tick(
                 continue
             if created:
                 report.queued.append(row_summary(row, item.case_ref, description=item.description))
+        for mail in _owed_refusals(store, settings, now):
+            row, created = enqueue_mail(store, mail)
+            if created:
+                report.queued.append(row_summary(row, None, description=f"{mail.kind}: {mail.subject}"))
         if holding:
             send_due(store, sender, settings, now, report)
     finally:

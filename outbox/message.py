@@ -56,6 +56,8 @@ AUTO_SUBMITTED = {
     "reminder": "auto-generated",
     "overdue": "auto-generated",
     "record": "auto-generated",
+    "refusal": "auto-replied",
+    "quarantine": "auto-generated",
 }
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _TOKEN = re.compile(r"\[([A-Z]{2,12}-\d{4}-\d{3,6})\]")
@@ -72,7 +74,7 @@ _ELLIPSIS = "…"
 _HEADER_START = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 _TOP_HEADERS = frozenset({
     "from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
-    "auto-submitted", "x-auto-response-suppress", "x-resdesk-case",
+    "auto-submitted", "x-auto-response-suppress", "x-resdesk-case", "x-resdesk-notice",
     "mime-version", "content-type", "content-transfer-encoding",
 })
 _PART_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
@@ -91,7 +93,7 @@ class OutboundMail(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record"]
+    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record", "refusal", "quarantine"]
     idempotency_key: str = Field(min_length=1)
     sender: str = Field(description="The From address, e.g. 'Escalations <escalations@partnership.example>'.")
     recipients: list[str] = Field(min_length=1)
@@ -136,6 +138,8 @@ def with_case_token(subject: str, case_ref: str) -> str:
     """``subject`` carrying ``[case_ref]`` exactly once (correlation reads this token), shortened
     to ``SUBJECT_LIMIT`` characters before the token so a long inbound subject never hides it."""
     subject = clean_header_text(subject, SUBJECT_LIMIT * 4)
+    if not case_ref:
+        return shorten_subject(subject)
     token = f"[{case_ref}]"
     if token in subject and len(subject) <= SUBJECT_LIMIT + len(token) + 1:
         return subject
@@ -182,7 +186,9 @@ def build_message(mail: OutboundMail) -> tuple[EmailMessage, bytes]:
         message["References"] = " ".join(references[-_MAX_REFERENCES:])
     message["Auto-Submitted"] = AUTO_SUBMITTED[mail.kind]
     message["X-Auto-Response-Suppress"] = "All"
-    message["X-Resdesk-Case"] = clean_header_text(mail.case_ref, 40)
+    if mail.case_ref:
+        message["X-Resdesk-Case"] = clean_header_text(mail.case_ref, 40)
+    message["X-Resdesk-Notice"] = mail.kind
     message.set_content(mail.body_text)
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")

@@ -3,7 +3,9 @@
 The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
 if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
 ``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords and OAuth2 client secrets)
-may come only from the environment: a secret written in the file is refused.
+may come only from the environment, or from systemd credentials (``LoadCredential=mailbox-password:…``,
+read from ``$CREDENTIALS_DIRECTORY``: ``mailbox-password``, ``smtp-password``, ``mailbox-client-secret``,
+``smtp-client-secret``): a secret written in the file is refused.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resdesk.errors import UsageError
+from resdesk.protocols.schema import CONTACT_KEYS
 
 ENV_PREFIX = "RESDESK_"
 SECRET_KEYS = {
     ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
+    ("web", "secret_key"),
 }
 Auth = Literal["password", "microsoft", "google"]
 
@@ -74,11 +78,40 @@ class PartnershipSettings(_Section):
         default_factory=list,
         description="Local closure days (ISO dates) that are not working days, besides bank holidays.",
     )
+    quarantine_notice: Literal["immediate", "daily"] = Field(
+        "immediate",
+        description="How the business unit is told of quarantined mail: a notice for each message at once, "
+        "or one daily digest sent after the day ends.",
+    )
     authserv_id: str | None = Field(
         None,
         description="The receiving server's id in Authentication-Results headers; headers from other "
         "servers are ignored.",
     )
+    contacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Addresses of the people a protocol names (iro, mash_service_manager, chair, ...); a notice "
+        "to someone not listed goes to the business unit for their attention.",
+    )
+    agency_domains: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sender domains mapped to agency names (\"nhs.net\" = \"Health\"), for the case's agencies.",
+    )
+    review_every_working_days: int = Field(
+        5, ge=1, le=60,
+        description="A stage with no fixed timescale gets a review reminder this often (working days).",
+    )
+
+    @field_validator("contacts")
+    @classmethod
+    def _known_contacts(cls, contacts: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(contacts) - set(CONTACT_KEYS))
+        if unknown:
+            raise ValueError(
+                f"names no recipient of any protocol: {', '.join(unknown)} (known: {', '.join(CONTACT_KEYS)})"
+            )
+        # An unusable contact address would silently send that person's notices nowhere.
+        return {key: _checked_address(value, display_name=True) for key, value in contacts.items()}
 
     @field_validator("business_unit")
     @classmethod
@@ -242,6 +275,68 @@ class StorageSettings(_Section):
     archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
 
 
+class RetentionSettings(_Section):
+    cases_years: int = Field(
+        7, ge=0,
+        description="Years a resolved case is kept, counted from its resolution; then the whole case is disposed "
+        "of (every record kind below with it).",
+    )
+    raw_messages_years: int = Field(
+        2, ge=0,
+        description="Years the raw messages of a resolved case (archived .eml files and the copies in the "
+        "processed folder) are kept, counted from resolution.",
+    )
+    documents_years: int = Field(
+        7, ge=0,
+        description="Years the documents of a resolved case (received forms, notices sent) are kept, counted "
+        "from resolution.",
+    )
+    auditor_records_years: int = Field(
+        7, ge=0,
+        description="Years the auditor records of a resolved case (`case --pdf`) are kept, counted from "
+        "resolution.",
+    )
+
+
+class ServiceSettings(_Section):
+    log_format: Literal["text", "json"] = Field(
+        "text", description="How the services log: `text` for a person, `json` (one object a line, with a "
+        "correlation id per message) for a log collector.",
+    )
+    outbox_stuck_minutes: float = Field(
+        60.0, description="The health check fails when a message due to be sent has waited this long (minutes).",
+    )
+    mailbox_silent_minutes: float = Field(
+        30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
+    )
+
+
+class WebSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `resdesk serve` listens on (put a reverse proxy in front for TLS).")
+    port: int = Field(8080, description="Port `resdesk serve` listens on.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs session cookies; from RESDESK_WEB__SECRET_KEY only. Unset: a random key "
+        "per start, so restarting signs everyone out.",
+    )
+    secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for loopback without TLS."
+    )
+    idle_minutes: int = Field(30, gt=0, description="A session unused for this many minutes ends (sign in again).")
+    proxy_hops: int = Field(
+        0,
+        description="How many reverse proxies stand in front: their X-Forwarded-For/-Proto/-Host headers are "
+        "believed for that many hops (0 believes none).",
+    )
+    login_limit_per_account: str = Field(
+        "5 per 15 minutes", description="Failed sign-ins allowed for one user name before HTTP 429."
+    )
+    login_limit_per_address: str = Field(
+        "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
+    )
+    threads: int = Field(8, gt=0, description="Worker threads of the web server.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -250,6 +345,9 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 SECTIONS = {
@@ -258,6 +356,9 @@ SECTIONS = {
     "smtp": SmtpSettings,
     "storage": StorageSettings,
     "limits": LimitsSettings,
+    "retention": RetentionSettings,
+    "service": ServiceSettings,
+    "web": WebSettings,
 }
 
 
@@ -281,6 +382,18 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _credentials(environ: dict[str, str]):
+    """Secrets handed over by systemd's ``LoadCredential=``: ``mailbox-password``, ``smtp-password``,
+    ``mailbox-client-secret``, ``smtp-client-secret``."""
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return
+    for section, key in sorted(SECRET_KEYS):
+        file = Path(folder) / f"{section}-{key.replace('_', '-')}"
+        if file.is_file():
+            yield section, key, file.read_text(encoding="utf-8").strip()
+
+
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
     environ = dict(os.environ if environ is None else environ)
@@ -302,6 +415,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         raise UsageError(f"The settings file {file} does not exist.")
     for section, values in _env_overrides(environ).items():
         data.setdefault(section, {}).update(values)
+    for section, key, value in _credentials(environ):
+        data.setdefault(section, {}).setdefault(key, value)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

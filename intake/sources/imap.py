@@ -18,7 +18,8 @@
 - ``move`` uses ``UID MOVE`` when the server offers MOVE; otherwise ``UID COPY``
   then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
   would also remove colleagues' ``\\Deleted`` mail). Destination folders are
-  created (and subscribed) when missing.
+  created (and subscribed) when missing, named the server's way (``folders.py``:
+  its NAMESPACE prefix and LIST delimiter, asked once per connection).
 - ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
   the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
   only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
@@ -33,6 +34,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import ipaddress
 import ssl
@@ -44,6 +46,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
+from resdesk.intake.sources.folders import FolderNaming, folder_naming
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 from resdesk.signin import TokenSource
@@ -139,6 +142,7 @@ class ImapSource:
         self._uidvalidity = 0
         self._can_move = self._can_idle = False
         self._folders: set[str] = set()
+        self.naming = FolderNaming()
         self._horizon: int | None = None  # the first UID the last snapshot did not see
         self._call(lambda client: None)
 
@@ -158,6 +162,7 @@ class ImapSource:
                     raise self._untrusted(exc) from None
             self._login(client)
             capabilities = client.capabilities()
+            self.naming = folder_naming(client)
             try:
                 selected = client.select_folder(self.folder)
             except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
@@ -301,8 +306,9 @@ class ImapSource:
         self._folders.add(folder)
 
     def prepare_folder(self, folder: str) -> None:
-        """Create (and subscribe) ``folder`` unless it exists; raises ``IntakeError`` if it cannot be."""
-        self._call(lambda client: self._ensure_folder(client, folder))
+        """Create (and subscribe) ``folder`` (named the server's way) unless it exists; raises
+        ``IntakeError`` if it cannot be."""
+        self._call(lambda client: self._ensure_folder(client, self.naming.server_name(folder)))
 
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
@@ -320,17 +326,45 @@ class ImapSource:
                         f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
                         f"{self._uidvalidity}, so it is not moved."
                     )
-            self._ensure_folder(client, destination)
+            server_name = self.naming.server_name(destination)
+            self._ensure_folder(client, server_name)
             if self._can_move:
-                client.move(uids, destination)  # one UID MOVE; absent UIDs are a no-op
+                client.move(uids, server_name)  # one UID MOVE; absent UIDs are a no-op
                 return
             flags = client.get_flags(uids)
             todo = [uid for uid in uids if uid in flags and FILED_KEYWORD.encode() not in flags[uid]]
             if todo:  # the rest are gone, or copied already
-                client.copy(todo, destination)
+                client.copy(todo, server_name)
                 client.add_flags(todo, [FILED_KEYWORD], silent=True)
 
         self._call(file_messages)
+
+    def remove_copies(self, folder: str, copies: dict[str, str | None]) -> int:
+        """Delete the messages in ``folder`` whose SHA-256 is a key of ``copies`` (retention
+        disposal): each is found by its Message-ID (the value), its bytes checked against the
+        digest, flagged ``\\Deleted`` and removed with UID EXPUNGE of exactly those UIDs. A copy
+        without a Message-ID is not found. Returns how many were deleted."""
+        wanted = {message_id: digest for digest, message_id in copies.items() if message_id}
+
+        def remove(client: IMAPClient) -> int:
+            if not client.folder_exists(folder):
+                return 0
+            client.select_folder(folder)
+            try:
+                doomed: list[int] = []
+                for message_id, digest in wanted.items():
+                    hits = client.search(["HEADER", "Message-ID", message_id])
+                    for uid, data in client.fetch(hits, ["BODY.PEEK[]"]).items() if hits else ():
+                        if hashlib.sha256(data[b"BODY[]"]).hexdigest() == digest:
+                            doomed.append(uid)
+                if doomed:
+                    client.delete_messages(doomed, silent=True)
+                    client.uid_expunge(doomed)
+                return len(doomed)
+            finally:
+                client.select_folder(self.folder)
+
+        return self._call(remove)
 
     # -- waiting ----------------------------------------------------------------------------------
 

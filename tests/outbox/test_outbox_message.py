@@ -218,7 +218,7 @@ def test_no_subject_can_add_a_header(subject):
     got = _parse(raw)
     assert set(got.keys()) == {
         "From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress",
-        "X-Resdesk-Case", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
+        "X-Resdesk-Case", "X-Resdesk-Notice", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
     }
     assert got["Subject"].endswith("[OLD-2026-0007]")
 
@@ -255,7 +255,7 @@ def test_no_subject_ever_adds_a_header(subject):
     _, raw = build_message(mail)
     names = {name.lower() for name in _parse(raw).keys()}
     assert names <= {"from", "to", "subject", "date", "message-id", "auto-submitted", "x-auto-response-suppress",
-                     "x-resdesk-case", "mime-version", "content-type", "content-transfer-encoding"}
+                     "x-resdesk-case", "x-resdesk-notice", "mime-version", "content-type", "content-transfer-encoding"}
 
 
 @pytest.mark.parametrize("subject", ["W" * 40_000, ("word " * 8_000).strip(), "Stage 2 " + "é" * 5_000])

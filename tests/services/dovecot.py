@@ -12,7 +12,10 @@ when the tests run as root). One server listens on two ports of 127.0.0.1:
 The certificate is self-signed for 127.0.0.1 and made with ``openssl`` at start;
 ``ssl_context()`` trusts exactly it. ``capabilities=`` replaces what the server
 advertises (``imap_capability``), which is how the tests get a server without
-IDLE or MOVE. Users live in passwd-files with ``{PLAIN}`` passwords; each
+IDLE or MOVE. ``layout=`` picks how the personal namespace names folders
+(``LAYOUTS``): ``"slash"`` (delimiter ``/``), ``"maildir++"`` (Dovecot's default
+Maildir++ delimiter ``.``, as Cyrus has too) or ``"courier"`` (delimiter ``.``
+under the personal namespace ``INBOX.``). Users live in passwd-files with ``{PLAIN}`` passwords; each
 ``new_user()`` is a fresh, empty mailbox. With ``oauth2=True`` the server also
 accepts AUTHENTICATE XOAUTH2 (and OAUTHBEARER): Dovecot's ``oauth2`` passdb checks
 the bearer JWT offline (``introspection_mode = local``) against the public keys
@@ -52,6 +55,14 @@ CAPABILITIES_WITHOUT_IDLE_OR_MOVE = (
     "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
     "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
 )
+
+
+#: The personal namespace of each folder layout, as written in dovecot.conf.
+LAYOUTS = {
+    "slash": "  separator = /\n",
+    "maildir++": "",  # Maildir++'s own delimiter, "."
+    "courier": "  separator = .\n  prefix = INBOX.\n",
+}
 
 
 @dataclass(frozen=True)
@@ -114,9 +125,10 @@ def _children(pid: int) -> list[int]:
 class DovecotServer:
     """One running Dovecot; ``stop()`` ends it and removes its folder."""
 
-    def __init__(self, capabilities: str | None = None, *, oauth2: bool = False):
+    def __init__(self, capabilities: str | None = None, *, oauth2: bool = False, layout: str = "slash"):
         self.capabilities = capabilities
         self.oauth2 = oauth2
+        self.layout = LAYOUTS[layout]
         self.root = Path(tempfile.mkdtemp(prefix="resdesk-dovecot-"))
         self.root.chmod(0o755)  # the login and mail users must reach their sockets and mail
         self.config = self.root / "dovecot.conf"
@@ -206,8 +218,7 @@ auth_verbose = yes
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
-  separator = /
-}}
+{self.layout}}}
 passdb {{
   driver = passwd-file
   mechanisms = plain login
