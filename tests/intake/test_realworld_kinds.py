@@ -5,6 +5,7 @@ Maildir and the outbox's pickup folder."""
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 import zipfile
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
@@ -16,6 +17,7 @@ from pypdf import PdfWriter
 
 from resdesk.errors import FormError
 from resdesk.forms import read_form
+from tests.intake.compound_file import compound_file, outlook_msg
 from tests.intake.realworld_desk import BUSINESS_UNIT, REALWORLD, RealDesk
 
 KINDS = "kinds"
@@ -69,6 +71,67 @@ def test_a_named_forwarded_message_is_read_like_the_mail_it_carries(desk):
     desk.watch()
     (detail,) = recorded(desk)
     assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "resolved", "priya.nair@hospital.example")
+
+
+def _forwarding(msg: bytes, filename: str | None, *, n: int, own_text: str = "See attached, from the hospital.\n") -> bytes:
+    """An outer mail from a colleague carrying ``msg`` as an Outlook ``.msg`` attachment."""
+    mail = MIMEMultipart()
+    mail["From"] = "Imran Qureshi <imran.qureshi@oldham.example>"
+    mail["To"] = BUSINESS_UNIT
+    mail["Subject"] = "FW: for the record"
+    mail["Date"] = "Tue, 24 Nov 2026 11:00:00 +0000"
+    mail["Message-ID"] = f"<kind-2-msg-{n}@oldham.example>"
+    mail.attach(MIMEText(own_text))
+    part = MIMEApplication(msg, "vnd.ms-outlook")
+    if filename:
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+    mail.attach(part)
+    return mail.as_bytes()
+
+
+@pytest.mark.parametrize("wide, filename", [(True, "Stage 1 Summary.msg"), (False, "summary.msg"), (True, None)])
+def test_an_attached_outlook_msg_is_read_like_the_mail_it_carries(desk, wide, filename):
+    """GIVEN a forward carrying an Outlook .msg (Unicode or 8-bit string properties, named or not) whose
+    message is a stage 1 summary, escalated, from the police, sent on Tuesday 24 November at 09:30,
+    with the escalation template attached WHEN drained THEN the summary is recorded from its own
+    sender and date, the case opened at stage 2, and the template in it read."""
+    msg = outlook_msg(
+        subject="Escalation & Resolution Protocol: Stage 1 Summary",
+        body="Stage 1 call about K.R.\n\nOutcome: Escalated to stage 2\n",
+        sender="sam.patel@police.example", sender_name="Sam Patel", to="imran.qureshi@oldham.example",
+        sent=datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc), files={"escalation.docx": ONOFF_DOCX}, wide=wide,
+    )
+    desk.deliver(_forwarding(msg, filename, n=int(wide)))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "escalated", "sam.patel@police.example")
+    assert [(c["stage"], c["status"]) for c in desk.cases()] == [(2, "open")]
+    assert desk.cases()[0]["case_start"].replace(tzinfo=None) == datetime(2026, 11, 24, 9, 30)  # not the 11:00 forward
+    (form,) = desk.events("form-read")
+    assert form["detail"]["fields"]["current_level_of_need"] == "early-help"
+
+
+@pytest.mark.parametrize("broken, says", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "damaged"),
+    (b"not a compound file at all", "not a Compound File"),
+    (compound_file({"Contents": b"x" * 100}), "no property stream"),
+])
+def test_a_malformed_outlook_msg_is_named_and_the_summary_still_recorded(desk, broken, says):
+    """GIVEN a stage 1 summary, escalated, carrying a .msg that is truncated, not a Compound File, or a
+    Compound File without a message's property stream WHEN drained THEN the summary is recorded and
+    the fault is noted naming the file and why."""
+    desk.deliver(summary_with(_msg_part(broken, "minutes.msg"), n=20))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert detail["outcome"] == "escalated"
+    flaws = " ".join(detail["flaws"])
+    assert "minutes.msg" in flaws and says in flaws
+
+
+def _msg_part(data: bytes, filename: str) -> MIMEApplication:
+    part = MIMEApplication(data, "vnd.ms-outlook")
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 # 3 ------------------------------------------------------------------------------------------------
