@@ -33,17 +33,37 @@ def recorded(desk: RealDesk) -> list[dict]:
     return [event["detail"] for event in desk.events("message-recorded")]
 
 
-def summary_with(attachment: MIMEApplication, *, n: int) -> bytes:
-    """A stage 1 summary, outcome escalated, carrying ``attachment``."""
+def mail_carrying(*parts, sender: str, subject: str, text: str, message_id: str,
+                  date: str = "Thu, 26 Nov 2026 10:00:00 +0000") -> bytes:
+    """A mail to the business unit with ``text`` for its body and ``parts`` attached."""
     mail = MIMEMultipart()
-    mail["From"] = "Sam Patel <sam.patel@police.example>"
+    mail["From"] = sender
     mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Escalation & Resolution Protocol: Stage 1 Summary"
-    mail["Date"] = "Thu, 26 Nov 2026 10:00:00 +0000"
-    mail["Message-ID"] = f"<kind-{n}@police.example>"
-    mail.attach(MIMEText("Stage 1 call about I.J.\n\nOutcome: Escalated to stage 2\n"))
-    mail.attach(attachment)
+    mail["Subject"] = subject
+    mail["Date"] = date
+    mail["Message-ID"] = message_id
+    mail.attach(MIMEText(text))
+    for part in parts:
+        mail.attach(part)
     return mail.as_bytes()
+
+
+def summary_with(*attachments: MIMEApplication, n: int | str, text: str | None = None) -> bytes:
+    """A stage 1 summary, outcome escalated, carrying ``attachments``."""
+    return mail_carrying(
+        *attachments, sender="Sam Patel <sam.patel@police.example>", message_id=f"<kind-{n}@police.example>",
+        subject="Escalation & Resolution Protocol: Stage 1 Summary",
+        text=text or "Stage 1 call about I.J.\n\nOutcome: Escalated to stage 2\n",
+    )
+
+
+def template_mail(part: MIMEApplication, n: str) -> bytes:
+    """A health professional's mail carrying a filled escalation template as ``part``."""
+    return mail_carrying(
+        part, sender="Helen Osei <helen.osei@healthtrust.example>", message_id=f"<kind-{n}@healthtrust.example>",
+        subject="Multi-agency escalation of a safeguarding concern", date="Thu, 26 Nov 2026 11:00:00 +0000",
+        text="Please find the escalation template attached.\n",
+    )
 
 
 def docx_with(replacements: dict[bytes, bytes], extra: dict[str, bytes] | None = None) -> bytes:
@@ -73,20 +93,15 @@ def test_a_named_forwarded_message_is_read_like_the_mail_it_carries(desk):
     assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "resolved", "priya.nair@hospital.example")
 
 
-def _forwarding(msg: bytes, filename: str | None, *, n: int, own_text: str = "See attached, from the hospital.\n") -> bytes:
+def _forwarding(msg: bytes, filename: str | None, *, n: int) -> bytes:
     """An outer mail from a colleague carrying ``msg`` as an Outlook ``.msg`` attachment."""
-    mail = MIMEMultipart()
-    mail["From"] = "Imran Qureshi <imran.qureshi@oldham.example>"
-    mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "FW: for the record"
-    mail["Date"] = "Tue, 24 Nov 2026 11:00:00 +0000"
-    mail["Message-ID"] = f"<kind-2-msg-{n}@oldham.example>"
-    mail.attach(MIMEText(own_text))
     part = MIMEApplication(msg, "vnd.ms-outlook")
     if filename:
         part.add_header("Content-Disposition", "attachment", filename=filename)
-    mail.attach(part)
-    return mail.as_bytes()
+    return mail_carrying(
+        part, sender="Imran Qureshi <imran.qureshi@oldham.example>", message_id=f"<kind-2-msg-{n}@oldham.example>",
+        subject="FW: for the record", date="Tue, 24 Nov 2026 11:00:00 +0000", text="See attached, from the hospital.\n",
+    )
 
 
 @pytest.mark.parametrize("wide, filename", [(True, "Stage 1 Summary.msg"), (False, "summary.msg"), (True, None)])
@@ -211,15 +226,7 @@ def test_a_template_is_recognised_by_its_content(desk, name):
     part = MIMEApplication(ONOFF_DOCX, "octet-stream")
     if name:
         part["Content-Disposition"] = f"attachment; filename={name}"
-    mail = MIMEMultipart()
-    mail["From"] = "Helen Osei <helen.osei@healthtrust.example>"
-    mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Multi-agency escalation of a safeguarding concern"
-    mail["Date"] = "Thu, 26 Nov 2026 11:00:00 +0000"
-    mail["Message-ID"] = "<kind-7@healthtrust.example>"
-    mail.attach(MIMEText("Please find the escalation template attached.\n"))
-    mail.attach(part)
-    desk.deliver(mail.as_bytes())
+    desk.deliver(template_mail(part, "7"))
     desk.watch()
     (form,) = desk.events("form-read")
     assert form["detail"]["fields"]["current_level_of_need"] == "early-help"
@@ -354,18 +361,12 @@ def test_the_reply_to_refused_mail_names_every_faulty_file_and_how_to_resend(des
     says how to send the message again."""
     macro = docx_with({}, {"word/vbaProject.bin": b"VBA"})
     doctype = docx_with({b"<w:document": b'<!DOCTYPE w [<!ENTITY x "y">]><w:document'})
-    mail = MIMEMultipart()
-    mail["From"] = "Sam Patel <sam.patel@police.example>"
-    mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Escalation & Resolution Protocol: Stage 1 Summary"
-    mail["Date"] = "Thu, 26 Nov 2026 10:00:00 +0000"
-    mail["Message-ID"] = "<kind-12-two@police.example>"
-    mail.attach(MIMEText("Outcome: Escalated to stage 2\n"))
+    parts = []
     for name, data in (("first-escalation.docx", macro), ("second-escalation.docx", doctype)):
         part = MIMEApplication(data, "vnd.openxmlformats-officedocument.wordprocessingml.document")
         part.add_header("Content-Disposition", "attachment", filename=name)
-        mail.attach(part)
-    desk.deliver(mail.as_bytes())
+        parts.append(part)
+    desk.deliver(summary_with(*parts, n="12-two", text="Outcome: Escalated to stage 2\n"))
     desk.watch()
     desk.tick("2026-11-26T12:00")
     (row,) = desk.ledger()
@@ -494,15 +495,7 @@ def test_a_level_of_need_marked_under_its_header_is_read(desk, mark):
     (or a ticked Word check box among unticked ones) WHEN mailed and drained THEN both levels are read."""
     part = MIMEApplication(sandwell_grid(mark, current=1, perceived=2), "vnd.openxmlformats-officedocument.wordprocessingml.document")
     part.add_header("Content-Disposition", "attachment", filename="escalation.docx")
-    mail = MIMEMultipart()
-    mail["From"] = "Helen Osei <helen.osei@healthtrust.example>"
-    mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Multi-agency escalation of a safeguarding concern"
-    mail["Date"] = "Thu, 26 Nov 2026 11:00:00 +0000"
-    mail["Message-ID"] = "<kind-8-grid@healthtrust.example>"
-    mail.attach(MIMEText("Please find the escalation template attached.\n"))
-    mail.attach(part)
-    desk.deliver(mail.as_bytes())
+    desk.deliver(template_mail(part, "8-grid"))
     desk.watch()
     (form,) = desk.events("form-read")
     fields = form["detail"]["fields"]
