@@ -197,7 +197,8 @@ class Document(Base):
 
 
 class AuditEntry(Base):
-    """One link of the append-only audit chain: hash = sha256(prev_hash + canonical JSON)."""
+    """One link of the append-only audit chain: hash = sha256(prev_hash + canonical JSON), the
+    payload entering by its SHA-256 so a disposed case's payloads can be erased (``disposed_at``)."""
 
     __tablename__ = "audit"
 
@@ -207,6 +208,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     case_ref: Mapped[str | None] = mapped_column(String(32), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    disposed_at: Mapped[datetime | None]
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -265,3 +268,31 @@ class Mailbox(Base):
     folder: Mapped[str] = mapped_column(String(255))
     uidvalidity: Mapped[str] = mapped_column(String(32))
     seen_at: Mapped[datetime]
+
+
+class LegalHold(Base):
+    """A legal hold on a case: while ``released_at`` is empty, retention disposes of nothing of it."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(255))
+    placed_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Disposal(Base):
+    """One record kind of one case disposed of under a retention rule (kept after the case is gone)."""
+
+    __tablename__ = "disposals"
+    __table_args__ = (UniqueConstraint("case_ref", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime]

@@ -14,6 +14,7 @@ it into one sentence on stderr and an exit status, never a traceback.
     ├── SignInError               no OAuth2 access token for a mailbox (Microsoft 365, Google)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
+    │   └── SchemaOutOfDate       the case file's schema is older than this version's
     └── RenderError               a document or outbound message cannot be produced
 
 Each carries the context that caused it as attributes, and ``str(error)`` is the
@@ -112,6 +113,20 @@ class IntakeError(ResdeskError):
 
 class StoreError(ResdeskError):
     """The case file could not be read or written."""
+
+
+class SchemaOutOfDate(StoreError):
+    """The case file was made by an older version: ``resdesk migrate`` must upgrade it first."""
+
+    def __init__(self, url: str, current: str | None, head: str):
+        self.url = url
+        self.current = current
+        self.head = head
+        at = f"schema {current}" if current else "no known schema"
+        super().__init__(
+            f"The case file at {url} is at {at}, older than this version's {head}; run "
+            f"`resdesk migrate` (after `resdesk backup`) before starting the service."
+        )
 
 
 class RenderError(ResdeskError):

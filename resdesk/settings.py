@@ -3,7 +3,9 @@
 The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
 if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
 ``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords and OAuth2 client secrets)
-may come only from the environment: a secret written in the file is refused.
+may come only from the environment, or from systemd credentials (``LoadCredential=mailbox-password:…``,
+read from ``$CREDENTIALS_DIRECTORY``: ``mailbox-password``, ``smtp-password``, ``mailbox-client-secret``,
+``smtp-client-secret``): a secret written in the file is refused.
 """
 
 from __future__ import annotations
@@ -171,6 +173,42 @@ class StorageSettings(_Section):
     archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
 
 
+class RetentionSettings(_Section):
+    cases_years: int = Field(
+        7, ge=0,
+        description="Years a resolved case is kept, counted from its resolution; then the whole case is disposed "
+        "of (every record kind below with it).",
+    )
+    raw_messages_years: int = Field(
+        2, ge=0,
+        description="Years the raw messages of a resolved case (archived .eml files and the copies in the "
+        "processed folder) are kept, counted from resolution.",
+    )
+    documents_years: int = Field(
+        7, ge=0,
+        description="Years the documents of a resolved case (received forms, notices sent) are kept, counted "
+        "from resolution.",
+    )
+    auditor_records_years: int = Field(
+        7, ge=0,
+        description="Years the auditor records of a resolved case (`case --pdf`) are kept, counted from "
+        "resolution.",
+    )
+
+
+class ServiceSettings(_Section):
+    log_format: Literal["text", "json"] = Field(
+        "text", description="How the services log: `text` for a person, `json` (one object a line, with a "
+        "correlation id per message) for a log collector.",
+    )
+    outbox_stuck_minutes: float = Field(
+        60.0, description="The health check fails when a message due to be sent has waited this long (minutes).",
+    )
+    mailbox_silent_minutes: float = Field(
+        30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -178,6 +216,8 @@ class Settings(BaseModel):
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
 
 SECTIONS = {
@@ -185,6 +225,8 @@ SECTIONS = {
     "mailbox": MailboxSettings,
     "smtp": SmtpSettings,
     "storage": StorageSettings,
+    "retention": RetentionSettings,
+    "service": ServiceSettings,
 }
 
 
@@ -208,6 +250,18 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _credentials(environ: dict[str, str]):
+    """Secrets handed over by systemd's ``LoadCredential=``: ``mailbox-password``, ``smtp-password``,
+    ``mailbox-client-secret``, ``smtp-client-secret``."""
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return
+    for section, key in sorted(SECRET_KEYS):
+        file = Path(folder) / f"{section}-{key.replace('_', '-')}"
+        if file.is_file():
+            yield section, key, file.read_text(encoding="utf-8").strip()
+
+
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
     environ = dict(os.environ if environ is None else environ)
@@ -229,6 +283,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         raise UsageError(f"The settings file {file} does not exist.")
     for section, values in _env_overrides(environ).items():
         data.setdefault(section, {}).update(values)
+    for section, key, value in _credentials(environ):
+        data.setdefault(section, {}).setdefault(key, value)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -6,9 +6,28 @@ SASL XOAUTH2 (Google's and Microsoft's mechanism for IMAP and SMTP) sends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["TokenSource", "xoauth2_response"]
+from prometheus_client import Counter
+
+from resdesk.errors import SignInError
+
+__all__ = ["TOKEN_REFRESH_FAILURES", "TokenSource", "counted_failures", "xoauth2_response"]
+
+TOKEN_REFRESH_FAILURES = Counter(
+    "resdesk_token_refresh_failures", "Requests for a sign-in token that failed, by provider.", ["provider"],
+    registry=None,  # the service registers it with its own (resdesk.monitoring)
+)
+
+
+def counted_failures(provider: str, fetch: Callable[[], str]) -> str:
+    """``fetch()``'s token; a ``SignInError`` it raises is counted in ``TOKEN_REFRESH_FAILURES`` first."""
+    try:
+        return fetch()
+    except SignInError:
+        TOKEN_REFRESH_FAILURES.labels(provider).inc()
+        raise
 
 
 class TokenSource(Protocol):

@@ -20,6 +20,7 @@ from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
 from resdesk.errors import SignInError
+from resdesk.signin.base import counted_failures
 from resdesk.signin.http import sign_in_session
 
 __all__ = ["GoogleTokens", "GMAIL_SCOPE"]
@@ -65,7 +66,11 @@ class GoogleTokens:
         self.requests_made = 0
 
     def token(self) -> str:
-        """The current token, refreshed first when it is missing or close to expiry."""
+        """The current token, refreshed first when it is missing or close to expiry. A failure is
+        counted in ``TOKEN_REFRESH_FAILURES``."""
+        return counted_failures(self.provider, self._token)
+
+    def _token(self) -> str:
         with self._lock:
             if not self._credentials.valid:
                 try:

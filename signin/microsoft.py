@@ -22,6 +22,7 @@ import msal
 import requests
 
 from resdesk.errors import SignInError
+from resdesk.signin.base import counted_failures
 from resdesk.signin.http import sign_in_session
 
 __all__ = ["MicrosoftTokens", "OUTLOOK_SCOPE", "DEFAULT_AUTHORITY"]
@@ -116,7 +117,11 @@ class MicrosoftTokens:
         return self._app
 
     def token(self) -> str:
-        """A token for ``scope``: msal's cached one while it has five minutes left, else a new one."""
+        """A token for ``scope``: msal's cached one while it has five minutes left, else a new one.
+        A failure is counted in ``TOKEN_REFRESH_FAILURES``."""
+        return counted_failures(self.provider, self._token)
+
+    def _token(self) -> str:
         app = self._application()
         try:
             cached = app.acquire_token_for_client([self.scope])  # msal looks in its cache first

@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import ipaddress
 import ssl
@@ -337,6 +338,33 @@ class ImapSource:
                 client.add_flags(todo, [FILED_KEYWORD], silent=True)
 
         self._call(file_messages)
+
+    def remove_copies(self, folder: str, copies: dict[str, str | None]) -> int:
+        """Delete the messages in ``folder`` whose SHA-256 is a key of ``copies`` (retention
+        disposal): each is found by its Message-ID (the value), its bytes checked against the
+        digest, flagged ``\\Deleted`` and removed with UID EXPUNGE of exactly those UIDs. A copy
+        without a Message-ID is not found. Returns how many were deleted."""
+        wanted = {message_id: digest for digest, message_id in copies.items() if message_id}
+
+        def remove(client: IMAPClient) -> int:
+            if not client.folder_exists(folder):
+                return 0
+            client.select_folder(folder)
+            try:
+                doomed: list[int] = []
+                for message_id, digest in wanted.items():
+                    hits = client.search(["HEADER", "Message-ID", message_id])
+                    for uid, data in client.fetch(hits, ["BODY.PEEK[]"]).items() if hits else ():
+                        if hashlib.sha256(data[b"BODY[]"]).hexdigest() == digest:
+                            doomed.append(uid)
+                if doomed:
+                    client.delete_messages(doomed, silent=True)
+                    client.uid_expunge(doomed)
+                return len(doomed)
+            finally:
+                client.select_folder(self.folder)
+
+        return self._call(remove)
 
     # -- waiting ----------------------------------------------------------------------------------
 

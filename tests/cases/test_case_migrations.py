@@ -12,11 +12,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from resdesk.cases import open_store
+from resdesk.cases.engine import head_revision
 from resdesk.cases.models import Base
 
 TABLES = {
     "cases", "parties", "events", "messages", "documents", "audit", "outbox", "leases", "alerts",
-    "mailboxes", "reference_counters", "alembic_version",
+    "mailboxes", "reference_counters", "alembic_version", "legal_holds", "disposals",
 }
 
 
@@ -25,7 +26,7 @@ def test_opening_an_empty_database_upgrades_it_to_head(store):
     names = set(inspect(store.engine).get_table_names())
     assert TABLES <= names
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision() == "0006"
 
 
 def test_migrations_and_models_describe_the_same_schema(store):
