@@ -11,6 +11,7 @@ from resdesk.cases.models import (
     Alert,
     AuditEntry,
     Case,
+    CaseFact,
     Document,
     Event,
     Lease,
@@ -19,6 +20,7 @@ from resdesk.cases.models import (
     Outbound,
     Party,
 )
+from resdesk.cases.facts import FactValue, clear_fact, facts_of, needed_facts, set_fact
 from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
 from resdesk.cases.views import case_summaries, case_timeline, clock_for
@@ -40,9 +42,15 @@ __all__ = [
     "Archive",
     "AuditEntry",
     "Case",
+    "CaseFact",
     "CaseState",
     "Document",
     "Event",
+    "FactValue",
+    "clear_fact",
+    "facts_of",
+    "needed_facts",
+    "set_fact",
     "Lease",
     "Mailbox",
     "Message",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from resdesk.protocols import CaseEvent, CaseResolved, Protocol, StageEntered
 from resdesk.errors import ProtocolError
@@ -131,9 +131,11 @@ def _enter(state: CaseState, events: list[NewEvent], stage: int, variant: str | 
 
 
 def after_stage_summary(
-    protocol: Protocol, state: CaseState, stage: int, outcome: str | None, at: datetime
+    protocol: Protocol, state: CaseState, stage: int, outcome: str | None, at: datetime,
+    conditions: Mapping[str, bool] | None = None,
 ) -> Transition:
-    """The case after a written summary of ``stage`` with ``outcome`` arrived at ``at``."""
+    """The case after a written summary of ``stage`` with ``outcome`` arrived at ``at``;
+    ``conditions`` (case facts) choose the variant of a split next stage."""
     events: list[NewEvent] = []
     outcome = normalise_outcome(outcome)
     try:
@@ -163,7 +165,7 @@ def after_stage_summary(
         events.append(NewEvent(CASE_RESOLVED, at, state.stage, state.variant, {"because": f"stage {stage} summary: resolved"}))
         return Transition(replace(state, status="resolved", resolved_at=at), tuple(events))
     if outcome == ESCALATED:
-        following = protocol.next_stage(summarised.number)
+        following = protocol.next_stage(summarised.number, conditions)
         if following is None:
             return _flag(state, events, at, f"stage {stage} was escalated, but the {protocol.id} protocol names no further stage")
         state = _enter(state, events, following.number, following.variant, at, f"stage {stage} summary: escalated")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from resdesk.cases.archive import sha256_hex
 from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
+from resdesk.cases.facts import clock_inputs, facts_of, needed_facts
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import clock_events
 from resdesk.protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
@@ -37,14 +38,19 @@ def clock_for(case: Case, registry: Registry, now: datetime, calendar_for: Calen
     """
     try:
         protocol = registry.get(case.protocol)
-        return evaluate(protocol, clock_events(case.events), now, calendar_for(protocol))
+        inputs = clock_inputs(facts_of(case))
+        return evaluate(
+            protocol, clock_events(case.events), now, calendar_for(protocol), inputs.case_start,
+            stage_starts=inputs.stage_starts, case_start_estimated=inputs.case_start_estimated,
+            conditions=inputs.conditions,
+        )
     except ProtocolError as exc:
         return CaseClock(protocol=case.protocol, stages=[], resolved=case.resolved_at,
                          next_action=f"Cannot evaluate the clock: {exc}")
 
 
 def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
-    last = clock.stages[-1] if clock.stages else None
+    last = clock.recorded[-1] if clock.recorded else None
     return {
         "ref": case.ref,
         "protocol": case.protocol,
@@ -60,7 +66,8 @@ def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
         "resolved_at": _iso(case.resolved_at),
         "next_action": clock.next_action,
         "messages": messages,
-        "opened": _iso(case.case_start),
+        "opened": _iso(case.opened_at),
+        "needs_facts": needed_facts(facts_of(case)),
     }
 
 
@@ -106,11 +113,7 @@ def case_timeline(
                     "name": case.child_name,
                     "dob": case.child_dob.isoformat() if case.child_dob else None,
                 },
-                "flags": {
-                    "child_protection_plan_or_looked_after": case.child_protection_plan_or_looked_after,
-                    "threshold_dispute": case.threshold_dispute,
-                    "childrens_trust_involved": case.childrens_trust_involved,
-                },
+                "facts": {name: fact.as_json() for name, fact in sorted(facts_of(case).items())},
                 "parties": [
                     {"name": p.name, "email": p.email, "agency": p.agency, "role": p.role} for p in case.parties
                 ],
@@ -178,6 +181,7 @@ def case_timeline(
                         "cumulative_due": _iso(t.cumulative_due),
                         "status": t.status.value,
                         "cumulative_status": t.cumulative_status.value if t.cumulative_status else None,
+                        "estimated": t.estimated,
                     }
                     for t in clock.stages
                 ],

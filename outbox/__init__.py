@@ -27,7 +27,7 @@ from .message import (
 )
 from .compose import compose_acknowledgement, compose_notice, compose_reminder
 from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
-from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
+from .plan import CaseSnapshot, CasePlan, Planned, snapshot_of, in_working_hours, plan_case
 from .dispatch import TickReport, run_tick
 from .smtp_phased import PhasedSmtpSender
 from .sending import recover_interrupted, settle_unconfirmed
@@ -53,10 +53,10 @@ __all__ = [
     "SmtpSender",
     "TemporarySendFailure",
     "send_with_retry",
-    "CaseFacts",
+    "CaseSnapshot",
     "CasePlan",
     "Planned",
-    "facts_from_case",
+    "snapshot_of",
     "in_working_hours",
     "plan_case",
     "TickReport",

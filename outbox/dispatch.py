@@ -36,7 +36,7 @@ from .assemble import assemble
 from .message import OutboundMail, build_message, envelope_recipients
 from .bounced import owed_bounce_notices
 from .refusals import owed_refusals
-from .plan import CaseFacts, Planned, facts_from_case, plan_case
+from .plan import CaseSnapshot, Planned, snapshot_of, plan_case
 from .sending import (
     CONNECTING,
     FAILED,
@@ -123,11 +123,13 @@ def plan_all(
             except ResdeskError as exc:
                 skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
                 continue
-            facts: CaseFacts = facts_from_case(case)
+            snapshot: CaseSnapshot = snapshot_of(case)
             try:
                 plan = plan_case(
-                    facts, protocol, calendar_for(protocol), now,
+                    snapshot, protocol, calendar_for(protocol), now,
                     business_unit=settings.partnership.business_unit, own_addresses=own,
+                    contacts=settings.partnership.contacts,
+                    review_every_working_days=settings.partnership.review_every_working_days,
                 )
             except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
                 skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})

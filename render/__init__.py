@@ -4,7 +4,7 @@ Every renderer is a pure function from a view (``resdesk.render.views``) to byte
 PDFs come from sandboxed Jinja2 HTML templates through WeasyPrint with a URL
 fetcher that serves only the product's packaged assets (``resdesk.render.fetcher``);
 Word documents come from docxtpl templates rendered in the same sandbox.
-``resdesk.render.casefacts`` and ``resdesk.render.prefill`` turn a case's events
+``resdesk.render.snapshot`` and ``resdesk.render.prefill`` turn a case's events
 into the views the documents show; ``resdesk.render.record`` writes the auditor's
 record of a case. Mail is composed, queued and sent by ``resdesk.outbox``.
 """

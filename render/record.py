@@ -14,7 +14,7 @@ from typing import Any
 
 from resdesk.errors import RenderError
 
-from .casefacts import EventFacts, describe_event
+from .snapshot import EventSnapshot, describe_event
 from .html import render_case_record
 from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
 
@@ -28,6 +28,7 @@ DEADLINE_STATUS = {
     "on-time": "open",
     "due-today": "open",
     "no-fixed-timescale": "no fixed timescale",
+    "not-recorded": "not recorded",
 }
 
 
@@ -36,19 +37,19 @@ def _at(text: str | None) -> datetime | None:
 
 
 def _describe(event: dict[str, Any]) -> str:
-    facts = EventFacts(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
+    facts = EventSnapshot(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
                        variant=event.get("variant"), detail=event.get("detail") or {})
     return describe_event(facts)
 
 
 def _child(document: dict[str, Any]) -> ChildDetails:
     child = document.get("child") or {}
-    flags = document.get("flags") or {}
+    plan = ((document.get("facts") or {}).get("child-protection-plan-or-looked-after") or {}).get("value")
     return ChildDetails(
         name=child.get("name") or "",
         dob=child.get("dob"),
         identifier=child.get("identifier") or "",
-        plan="Child Protection Plan or Child Looked After" if flags.get("child_protection_plan_or_looked_after") else "",
+        plan="Child Protection Plan or Child Looked After" if plan else "",
     )
 
 
@@ -60,6 +61,7 @@ def case_record_view(
     stages = [
         StageRow(stage=t["stage"], name=t["name"], entered_at=_at(t["started"]), due=_at(t["due"]), left_at=_at(t["ended"]))
         for t in clock
+        if t["started"]  # a not-recorded stage has no place on the timeline chart
     ]
     deadlines = [
         DeadlineRow(

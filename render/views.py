@@ -106,6 +106,10 @@ class AcknowledgementView(Letter):
     if_unresolved: str
     due_note: str = Field("", description="What to print instead of a due time when there is none for a "
                           "reason other than the protocol's timescale (the case is resolved; no stage yet).")
+    missing_facts: list[RecordedItem] = Field(
+        default_factory=list,
+        description="Facts the case still needs: label = what is missing, value = the line to type in a reply.",
+    )
 
 
 NOTICE_KINDS = ("stage3-notification", "stage4-account", "iro-notice", "stage-entry")
@@ -234,7 +238,7 @@ class DeadlineRow(_View):
     due: datetime | None = None
     basis: str
     met_at: datetime | None = None
-    status: Literal["met", "missed", "open", "overdue", "no fixed timescale"]
+    status: Literal["met", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
 
 
 class CaseRecordView(_View):

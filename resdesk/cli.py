@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "resdesk.commands.watch",
     "resdesk.commands.tick",
     "resdesk.commands.cases",
+    "resdesk.commands.report",
     "resdesk.commands.demo",
     "resdesk.commands.migrate",
     "resdesk.commands.retention",

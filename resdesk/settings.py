@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resdesk.errors import UsageError
+from resdesk.protocols.schema import CONTACT_KEYS
 
 ENV_PREFIX = "RESDESK_"
 SECRET_KEYS = {
@@ -58,6 +59,29 @@ class PartnershipSettings(_Section):
         description="The receiving server's id in Authentication-Results headers; headers from other "
         "servers are ignored.",
     )
+    contacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Addresses of the people a protocol names (iro, mash_service_manager, chair, ...); a notice "
+        "to someone not listed goes to the business unit for their attention.",
+    )
+    agency_domains: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sender domains mapped to agency names (\"nhs.net\" = \"Health\"), for the case's agencies.",
+    )
+    review_every_working_days: int = Field(
+        5, ge=1, le=60,
+        description="A stage with no fixed timescale gets a review reminder this often (working days).",
+    )
+
+    @field_validator("contacts")
+    @classmethod
+    def _known_contacts(cls, contacts: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(contacts) - set(CONTACT_KEYS))
+        if unknown:
+            raise ValueError(
+                f"names no recipient of any protocol: {', '.join(unknown)} (known: {', '.join(CONTACT_KEYS)})"
+            )
+        return contacts
 
 
 class MailboxSettings(_Section):

@@ -61,6 +61,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
+        agency_domains=tuple(settings.partnership.agency_domains.items()),
         business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
     )
     processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
