@@ -2,7 +2,9 @@
 the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
 
 Public surface: ``open_store`` and its unit of work, the audit chain check, the
-pure stage-state rules, the correlation lookups and the listing views.
+pure stage-state rules, the correlation lookups and the listing views; finding cases
+(``find_cases``, ``chase_list``), a person's corrections (``resdesk.cases.corrections``),
+checking a case (``verify_case``) and the workspace's users (``resdesk.cases.users``).
 """
 
 from resdesk.cases.archive import Archive, sha256_hex
@@ -24,6 +26,18 @@ from resdesk.cases.facts import FactValue, clear_fact, facts_of, needed_facts, s
 from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
 from resdesk.cases.views import case_summaries, case_timeline, clock_for
+from resdesk.cases.verify import Verification, verify_all, verify_case
+from resdesk.cases.search import CaseQuery, chase_list, find_cases, fold
+from resdesk.cases.corrections import (
+    add_note,
+    clear_review,
+    close_case,
+    merge_cases,
+    move_message,
+    reopen_case,
+    set_stage,
+)
+from resdesk.cases.users import UnknownUser, add_user, authenticate, disable_user, list_users, reset_password
 from resdesk.cases.timeline import (
     OUTCOMES,
     CaseState,
@@ -37,6 +51,26 @@ from resdesk.cases.timeline import (
 )
 
 __all__ = [
+    "CaseQuery",
+    "UnknownUser",
+    "Verification",
+    "add_note",
+    "add_user",
+    "authenticate",
+    "chase_list",
+    "clear_review",
+    "close_case",
+    "disable_user",
+    "find_cases",
+    "fold",
+    "list_users",
+    "merge_cases",
+    "move_message",
+    "reopen_case",
+    "reset_password",
+    "set_stage",
+    "verify_all",
+    "verify_case",
     "OUTCOMES",
     "Alert",
     "Archive",

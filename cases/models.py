@@ -322,3 +322,44 @@ class Disposal(Base):
     rule: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[datetime]
+
+
+# Workspace roles: auditors read and download; the business unit also acts on cases
+# and the quarantine; admins also manage users.
+AUDITOR, BUSINESS_UNIT, ADMIN = "auditor", "business-unit", "admin"
+ROLES = (AUDITOR, BUSINESS_UNIT, ADMIN)
+
+
+class User(Base):
+    """A person who signs in to the workspace; the password is kept only as an argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertAcknowledgement(Base):
+    """Someone has seen an alert (a failed send, a bounce, a mailbox reset): it leaves /alerts."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    by: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrustedSender(Base):
+    """An address or a whole domain the business unit trusts from now on, besides the settings'."""
+
+    __tablename__ = "trusted_senders"
+
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

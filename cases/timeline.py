@@ -29,6 +29,7 @@ MESSAGE_RECORDED = "message-recorded"
 FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"
+REOPENED = "reopened"
 
 _OUTCOME_WORDS = {
     "resolved": RESOLVED_OUTCOME,
@@ -188,11 +189,17 @@ def after_stage_notification(protocol: Protocol, state: CaseState, stage: int, a
 
 
 def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
-    """The stage clock's events from stored events (anything with kind, stage, variant, at)."""
+    """The stage clock's events from stored events (anything with kind, stage, variant, at).
+
+    A case re-opened by a person after resolution (``reopened``) loses the resolution
+    it re-opened, so its clock runs again from the stage entered then.
+    """
     result: list[CaseEvent] = []
-    for event in events:
+    for event in sorted(events, key=lambda e: e.at):
         if event.kind == STAGE_ENTERED and event.stage is not None:
             result.append(StageEntered(stage=event.stage, at=event.at, variant=event.variant))
         elif event.kind == CASE_RESOLVED:
             result.append(CaseResolved(at=event.at))
+        elif event.kind == REOPENED:
+            result = [e for e in result if not isinstance(e, CaseResolved)]
     return result

@@ -16,6 +16,7 @@ from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
 from resdesk.cases.facts import clock_inputs, facts_of, needed_facts
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import clock_events
+from resdesk.cases.verify import entry_document
 from resdesk.protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
 from resdesk.errors import ProtocolError
 
@@ -159,6 +160,7 @@ def case_timeline(
                 ],
                 "documents": [
                     {
+                        "id": d.id,
                         "kind": d.kind,
                         "filename": d.filename,
                         "media_type": d.media_type,
@@ -185,10 +187,9 @@ def case_timeline(
                     }
                     for t in clock.stages
                 ],
-                "audit": [
-                    {"seq": a.seq, "at": _iso(a.at), "actor": a.actor, "action": a.action, "hash": a.hash}
-                    for a in audit
-                ],
+                # Each entry with every field its hash is computed from (UTC time, payload,
+                # previous hash), so a record can be checked offline (``cases.verify``).
+                "audit": [entry_document(a) for a in audit],
             }
         )
         return document

@@ -27,7 +27,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from sqlalchemy import select
 
 from resdesk.cases.lookup import StoreKnownCases
-from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
+from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, TrustedSender
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from resdesk.forms import read_email_text, read_form
@@ -250,7 +250,7 @@ class IntakeProcessor:
                 + "; ".join(dict.fromkeys(message.defects))
                 + "), so what it carries cannot be trusted to be complete; ask the sender to send it again"
             )
-        verdict = check_sender(arrived, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
+        verdict = check_sender(arrived, self._allowed_domains(arrived), self.policy.authserv_id)
         if not verdict.ok:
             raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
         self._read_attachments(reading)
@@ -292,6 +292,19 @@ class IntakeProcessor:
         if unusable and not says_something and reading.classification.kind == "filled-template":
             raise Refused("; ".join(unusable))
         reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
+
+    def _allowed_domains(self, message: InboundMessage) -> list[str]:
+        """The settings' agency domains plus what the business unit has trusted since (a domain,
+        or this sender's own address); an empty list still accepts every domain."""
+        allowed = list(self.policy.allowed_sender_domains)
+        if not allowed:
+            return allowed
+        with self.store.transaction() as tx:
+            trusted = set(tx.session.execute(select(TrustedSender.value)).scalars())
+        allowed += [value for value in trusted if "@" not in value]
+        if message.sender is not None and message.sender.address.lower() in trusted:
+            allowed.append(message.sender.domain)
+        return allowed
 
     # -- recording (inside the transaction) ----------------------------------------------------
 

@@ -8,7 +8,9 @@
 the message exists; ``resdesk.outbox.queue`` writes it to the outbox table
 before it is sent; ``resdesk.outbox.sending`` delivers it over SMTP in phases
 (``smtp``, ``smtp_phased``) or into a pickup folder (``pickup``) under a lease;
-``resdesk.outbox.dispatch`` runs the whole tick (``run_tick``).
+``resdesk.outbox.dispatch`` runs the whole tick (``run_tick``); a person resends or
+cancels a message (``resdesk.outbox.corrections``) and acknowledges alerts about
+failed sends, bounces and mailbox resets (``resdesk.outbox.alerts``).
 """
 
 from .message import (
@@ -31,8 +33,14 @@ from .plan import CaseSnapshot, CasePlan, Planned, snapshot_of, in_working_hours
 from .dispatch import TickReport, run_tick
 from .smtp_phased import PhasedSmtpSender
 from .sending import recover_interrupted, settle_unconfirmed
+from .corrections import cancel, resend
+from .alerts import acknowledge, open_alerts
 
 __all__ = [
+    "acknowledge",
+    "cancel",
+    "open_alerts",
+    "resend",
     "AUTO_SUBMITTED",
     "MailAttachment",
     "OutboundMail",

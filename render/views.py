@@ -223,6 +223,18 @@ class MessageRow(_View):
     subject: str
     message_id: str = ""
     sha256: str
+    text: str = ""  # what the message says (received mail: its body text, from the archived copy)
+
+
+class SummaryRow(_View):
+    """A stage summary on the record: its outcome, what it said and the actions agreed."""
+
+    at: datetime
+    stage: int | None = None
+    outcome: str = ""
+    summary: str = ""
+    actions: list[str] = []
+    source: str = ""
 
 
 class DocumentRow(_View):
@@ -259,6 +271,7 @@ class CaseRecordView(_View):
     stages: list[StageRow] = []
     events: list[EventRow] = []
     messages: list[MessageRow] = []
+    summaries: list[SummaryRow] = []
     documents: list[DocumentRow] = []
     deadlines: list[DeadlineRow] = []
     record_json: dict[str, Any] = Field(

@@ -24,6 +24,7 @@ from resdesk.protocols.schema import CONTACT_KEYS
 ENV_PREFIX = "RESDESK_"
 SECRET_KEYS = {
     ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
+    ("web", "secret_key"),
 }
 Auth = Literal["password", "microsoft", "google"]
 
@@ -233,6 +234,32 @@ class ServiceSettings(_Section):
     )
 
 
+class WebSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `resdesk serve` listens on (put a reverse proxy in front for TLS).")
+    port: int = Field(8080, description="Port `resdesk serve` listens on.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs session cookies; from RESDESK_WEB__SECRET_KEY only. Unset: a random key "
+        "per start, so restarting signs everyone out.",
+    )
+    secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for loopback without TLS."
+    )
+    idle_minutes: int = Field(30, gt=0, description="A session unused for this many minutes ends (sign in again).")
+    proxy_hops: int = Field(
+        0,
+        description="How many reverse proxies stand in front: their X-Forwarded-For/-Proto/-Host headers are "
+        "believed for that many hops (0 believes none).",
+    )
+    login_limit_per_account: str = Field(
+        "5 per 15 minutes", description="Failed sign-ins allowed for one user name before HTTP 429."
+    )
+    login_limit_per_address: str = Field(
+        "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
+    )
+    threads: int = Field(8, gt=0, description="Worker threads of the web server.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -242,6 +269,7 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 SECTIONS = {
@@ -251,6 +279,7 @@ SECTIONS = {
     "storage": StorageSettings,
     "retention": RetentionSettings,
     "service": ServiceSettings,
+    "web": WebSettings,
 }
 
 

@@ -101,8 +101,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_case(args: argparse.Namespace) -> int:
-    from resdesk.cases import case_timeline
     from resdesk.output import print_json
+    from resdesk.web.casefile import case_document
 
     settings, registry, store, calendar, now = _context(args)
     try:
@@ -110,7 +110,7 @@ def run_case(args: argparse.Namespace) -> int:
             _hold(store, args, now)
         if args.set_facts or args.clear_facts:
             _change_facts(store, args)
-        document = case_timeline(store, args.ref, registry, now, calendar)
+        document = case_document(store, args.ref, registry, now, calendar)
         if args.pdf:
             _write_record(store, document, args.pdf, settings)
     finally:

@@ -18,7 +18,19 @@ from resdesk.cases.models import Base
 TABLES = {
     "cases", "parties", "events", "messages", "documents", "audit", "outbox", "leases", "alerts",
     "mailboxes", "reference_counters", "alembic_version", "legal_holds", "disposals",
+    "users", "alert_acknowledgements", "trusted_senders",
 }
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from resdesk.cases.engine import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_opening_an_empty_database_upgrades_it_to_head(store):
