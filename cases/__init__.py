@@ -21,7 +21,7 @@ from resdesk.cases.models import (
 )
 from resdesk.cases.lookup import StoreKnownCases, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
-from resdesk.cases.views import case_summaries, case_timeline, clock_for
+from resdesk.cases.views import case_summaries, case_timeline, clock_for, iter_case_summaries
 from resdesk.cases.timeline import (
     OUTCOMES,
     CaseState,
@@ -56,6 +56,7 @@ __all__ = [
     "StoreKnownCases",
     "after_stage_notification",
     "case_summaries",
+    "iter_case_summaries",
     "case_timeline",
     "clock_for",
     "after_stage_summary",
