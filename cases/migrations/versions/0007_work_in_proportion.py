@@ -1,4 +1,4 @@
-"""work in proportion: sent-to index for the rate limit, indexed outbox due times
+"""work in proportion: sent-to index for the rate limit, indexed outbox due times, messages by completion
 
 Revision ID: 0007
 Revises: 0001
@@ -29,6 +29,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_sent_to_outbound_id'), ['outbound_id'], unique=False)
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_state_next_attempt_at', ['state', 'next_attempt_at'], unique=False)
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_messages_completed_at'), ['completed_at'], unique=False)
 
     # Messages already sent count towards the limit from the start.
     outbox = sa.table('outbox', sa.column('id', sa.Integer), sa.column('recipients', sa.JSON),
@@ -47,6 +49,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_completed_at'))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_state_next_attempt_at')
     with op.batch_alter_table('outbox_sent_to', schema=None) as batch_op:
