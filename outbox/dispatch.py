@@ -6,7 +6,8 @@ One tick (``run_tick``) does, in order:
 2. recovers what a process that died mid-send left behind (``render.sending``):
    a message that may have been accepted becomes ``unconfirmed``, with an alert;
 3. plans every case (``render.plan``), or after a drain only the cases it
-   touched, and, for each key the outbox does not yet hold, renders its documents, files them on the case with ``Tx.add_document``
+   touched, and, for each key the outbox does not yet hold, renders its documents
+   (on every core, ``outbox.pool``), files them on the case with ``Tx.add_document``
    (so they are in the audit chain), archives the raw message and writes the row
    with its deterministic Message-ID — all before anything is sent;
 4. sends the due rows over SMTP, at most ``rate_per_recipient_per_hour`` to one
@@ -33,7 +34,8 @@ from resdesk.cases.store import Store
 from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
-from .assemble import assemble
+from .assemble import Assembled, assemble
+from .pool import assemble_all
 from .message import build_message, envelope_recipients
 from .plan import CaseFacts, Planned, facts_from_case, plan_case
 from .sending import (
@@ -63,6 +65,7 @@ __all__ = [
     "plan_all",
     "touched_since",
     "enqueue_planned",
+    "enqueue_assembled",
     "run_tick",
 ]
 
@@ -179,7 +182,12 @@ def touched_since(store: Store, since: datetime) -> list[int]:
 
 def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound, bool]:
     """Render ``planned``, then in one unit of work file its documents and write its outbox row."""
-    assembled = assemble(planned, settings.smtp.sender)
+    return enqueue_assembled(store, planned, assemble(planned, settings.smtp.sender))
+
+
+def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> tuple[Outbound, bool]:
+    """In one unit of work, file ``planned``'s rendered documents and write its outbox row
+    (the existing row if another process wrote the same key first)."""
     message, raw = build_message(assembled.mail)
     recipients = envelope_recipients(assembled.mail)
     _, eml_path = store.archive_message(raw)
@@ -238,9 +246,11 @@ def run_tick(
             report.unconfirmed.extend(recover_interrupted(store, now))
         planned, skipped = plan_all(store, settings, registry, now, calendar_for, case_ids)
         report.skipped.extend(skipped)
-        for item in planned:
+        for item, assembled in assemble_all(planned, settings.smtp.sender):
             try:
-                row, created = enqueue_planned(store, item, settings)
+                if isinstance(assembled, Exception):
+                    raise assembled
+                row, created = enqueue_assembled(store, item, assembled)
             except (ResdeskError, ValueError) as exc:
                 report.errors.append({"key": item.key, "case": item.case_ref, "error": str(exc)})
                 continue
