@@ -13,48 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench.casefile import BUSINESS_UNIT, OWN, seed
+from bench.measure import run_measured
 
-ROOT = Path(__file__).resolve().parents[1]
 QUICK = bool(os.environ.get("RESDESK_BENCH_QUICK"))
 FULL = bool(os.environ.get("RESDESK_BENCH_FULL"))
 OWED = (10, 100) if QUICK else (100, 1000, 10000) if FULL else (100, 1000)
 IDLE_CASES = 2000 if QUICK else 10000
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """A process's resident high-water mark since it started its program (VmHWM)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``python -m resdesk ARGV``; (seconds, peak MB, stdout). Peak memory is read from /proc
-    while it runs: the rusage of a child forked from this process counts pages it shared before exec."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "resdesk", *argv], cwd=ROOT, env=env, stdout=out, stderr=err)
-        peak = 0.0
-        while process.poll() is None:
-            peak = max(peak, peak_rss_mb(process.pid) or 0.0)
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
-        out.seek(0), err.seek(0)
-        if process.returncode != 0:
-            raise RuntimeError(f"resdesk {' '.join(argv)} failed: {err.read().decode()[-2000:]}")
-        return elapsed, peak, out.read().decode()
 
 
 def _tick(folder: Path, cases: int, owed: int, smtp) -> tuple[float, float, int]:
