@@ -16,19 +16,15 @@ memory is its own.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-from bench.measure import peak_rss_mb
+from bench.measure import run_measured
 
 COUNT = int(os.environ.get("RESDESK_BENCH_DRAIN_COUNT", "2000" if os.environ.get("RESDESK_BENCH_QUICK") else "10000"))
 BATCH = 200
 TARGET_RATIO = 0.5
 MEMORY_TARGET_MB = 200
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _messages(count: int) -> list[bytes]:
@@ -125,23 +121,9 @@ def _minimal_pipeline(dovecot, user, folder: str) -> float:
 
 
 def _drain(env: dict[str, str]) -> tuple[float, float, str]:
-    """Run the watcher; its peak memory is read from /proc while it runs, because the rusage of a
-    child forked from this (large) process counts the parent's pages it shared before exec."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:  # files: nothing must drain them
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "resdesk", "watch", "--once", "--json"], cwd=ROOT, env=env, stdout=out, stderr=err,
-        )
-        peak = 0.0
-        while process.poll() is None:
-            peak = max(peak, peak_rss_mb(process.pid) or 0.0)
-            time.sleep(0.2)
-        elapsed = time.perf_counter() - started
-        out.seek(0), err.seek(0)
-        if process.returncode != 0:
-            raise RuntimeError(f"the watcher failed: {err.read().decode()[-2000:]}")
-        summary = " ".join(out.read().decode().split())
-    return elapsed, peak, summary
+    """Run the watcher as its own process: (seconds, peak MB, its one-line summary)."""
+    seconds, peak, out = run_measured(["watch", "--once", "--json"], env)
+    return seconds, peak, " ".join(out.split())
 
 
 def run() -> list[str]:
