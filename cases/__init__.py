@@ -19,7 +19,7 @@ from resdesk.cases.models import (
     Outbound,
     Party,
 )
-from resdesk.cases.lookup import StoreKnownCases, normalise_identifier
+from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
 from resdesk.cases.views import case_summaries, case_timeline, clock_for, iter_case_summaries
 from resdesk.cases.timeline import (
@@ -57,6 +57,7 @@ __all__ = [
     "after_stage_notification",
     "case_summaries",
     "iter_case_summaries",
+    "cases_about_child",
     "case_timeline",
     "clock_for",
     "after_stage_summary",

@@ -1,9 +1,16 @@
 """The append-only, hash-chained audit log.
 
 Each entry's hash is ``sha256(prev_hash + canonical JSON of the entry)``, where
-the canonical JSON holds seq, time, actor, action, case reference and payload
-with sorted keys. Changing, removing or reordering any entry breaks every hash
-after it, which ``verify_chain`` reports by the first sequence number that fails.
+the canonical JSON holds seq, time, actor, action, case reference and the
+SHA-256 of the payload, with sorted keys. Changing, removing or reordering any
+entry breaks every hash after it, which ``verify_chain`` reports by the first
+sequence number that fails.
+
+The chain links the payload's *digest*, not the payload: when a case is disposed
+of under the retention rules its entries' payloads (which may name the child) are
+erased and ``disposed_at`` set, while the digest, and so every link, stays. An
+entry whose payload is present must still match its digest; an erased one is
+vouched for by the digest alone. Entries are never removed.
 """
 
 from __future__ import annotations
@@ -25,17 +32,30 @@ GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 74657302
 
 
-def canonical(seq: int, at: datetime, actor: str, action: str, case_ref: str | None, payload: dict[str, Any]) -> str:
-    """The bytes that are hashed, as text: compact JSON with sorted keys."""
+def _compact(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a payload's compact, key-sorted JSON."""
+    return hashlib.sha256(_compact(payload).encode("utf-8")).hexdigest()
+
+
+def canonical(
+    seq: int, at: datetime, actor: str, action: str, case_ref: str | None,
+    payload: dict[str, Any] | None = None, *, payload_sha256: str | None = None,
+) -> str:
+    """The bytes that are hashed, as text: compact JSON with sorted keys; the payload enters by
+    its SHA-256 (given, or computed from ``payload``)."""
     document = {
         "seq": seq,
         "at": at.isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "case_ref": case_ref,
-        "payload": payload,
+        "payload_sha256": payload_sha256 or payload_digest(payload or {}),
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _compact(document)
 
 
 def link_hash(prev_hash: str, text: str) -> str:
@@ -54,6 +74,7 @@ def append(
     seq = 1 if tail is None else tail.seq + 1
     prev_hash = GENESIS if tail is None else tail.hash
     at = at.astimezone(timezone.utc)  # as the column gives it back
+    digest = payload_digest(payload)
     entry = AuditEntry(
         seq=seq,
         at=at,
@@ -61,8 +82,9 @@ def append(
         action=action,
         case_ref=case_ref,
         payload=payload,
+        payload_sha256=digest,
         prev_hash=prev_hash,
-        hash=link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload)),
+        hash=link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
     )
     session.add(entry)
     session.flush()
@@ -70,11 +92,18 @@ def append(
 
 
 def verify_entries(entries) -> tuple[bool, int | None]:
-    """Check links in sequence order; return (ok, the first sequence number that fails)."""
+    """Check links in sequence order; return (ok, the first sequence number that fails).
+
+    A present payload must match its recorded digest; an erased one (``disposed_at`` set) is
+    checked through the digest alone."""
     expected_prev = GENESIS
     expected_seq = 1
     for entry in entries:
-        text = canonical(entry.seq, entry.at, entry.actor, entry.action, entry.case_ref, entry.payload)
+        recorded = getattr(entry, "payload_sha256", None)
+        actual = payload_digest(entry.payload or {})
+        if getattr(entry, "disposed_at", None) is None and recorded is not None and recorded != actual:
+            return False, entry.seq
+        text = canonical(entry.seq, entry.at, entry.actor, entry.action, entry.case_ref, payload_sha256=recorded or actual)
         if (
             entry.seq != expected_seq
             or entry.prev_hash != expected_prev

@@ -1,5 +1,6 @@
-"""Opening the case file's database: SQLite tuned for several processes, or PostgreSQL,
-brought to the newest schema with Alembic on open."""
+"""Opening the case file's database: SQLite tuned for several processes, or PostgreSQL, and its
+schema under Alembic: a brand-new, empty database is created at the newest schema; an existing
+one is upgraded only when asked (``resdesk migrate``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from resdesk.errors import StoreError
+from resdesk.errors import SchemaOutOfDate, StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
@@ -53,13 +54,64 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Run every migration not yet applied (safe when several processes open at once)."""
-    from alembic import command
+def _alembic_config():
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of the product knows (``'0006'``)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None when it has none (empty, or not a case file)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no tables at all (a case file never opened before)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as connection:
+        return not inspect(connection).get_table_names()
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Run every migration not yet applied (safe when several processes run it at once)."""
+    from alembic import command
+
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except RuntimeError as exc:  # a migration that refuses to run says why in one sentence
+        raise StoreError(str(exc)) from None
+
+
+def ensure_current(engine: Engine) -> None:
+    """Create an empty database at the newest schema; refuse one at an older schema.
+
+    Raises ``SchemaOutOfDate`` (naming ``resdesk migrate``) when the database has a schema
+    older than this version's, or none although it holds tables."""
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return
+    if current is None:
+        if is_empty(engine):
+            upgrade_to_head(engine)  # a no-op if another process created it meanwhile
+            return
+        current = current_revision(engine)  # another process may have just created it
+        if current == head:
+            return
+    raise SchemaOutOfDate(engine.url.render_as_string(hide_password=True), current, head)

@@ -129,3 +129,14 @@ class StoreKnownCases:
 
 def _agencies_of(tx: Tx, case: Case) -> set[str | None]:
     return {_name_key(a) for a in tx.session.execute(select(Party.agency).where(Party.case_id == case.id)).scalars() if a}
+
+
+def cases_about_child(tx: Tx, *, identifier: str | None = None, name: str | None = None,
+                      dob: date | None = None) -> list[Case]:
+    """Every case, open or resolved, about one child: by identifier (compared without spaces or dashes),
+    or by name (case and spacing ignored) and date of birth together. For subject access requests."""
+    cases = tx.session.execute(select(Case).order_by(Case.id)).scalars()
+    if identifier is not None:
+        wanted = normalise_identifier(identifier)
+        return [c for c in cases if wanted and normalise_identifier(c.child_identifier) == wanted]
+    return [c for c in cases if c.child_dob == dob and _name_key(c.child_name) == _name_key(name)]

@@ -42,6 +42,7 @@ CLAIMED, DONE, QUARANTINED, FAILED, IGNORED = "claimed", "done", "quarantined", 
 FINAL_STATES = frozenset({DONE, QUARANTINED, IGNORED})
 # Outbox states.
 PENDING, SENT = "pending", "sent"
+BOUNCED = "bounced"  # sent, then reported undelivered by a delivery report
 
 
 class UTCDateTime(TypeDecorator):
@@ -168,6 +169,9 @@ class Message(Base):
     claimed_at: Mapped[datetime | None]
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Where a quarantined message's sender is told why (None: automatic mail, a sender not trusted,
+    # or no sender to answer); the outbox answers it once (``refused:<id>``).
+    answer_to: Mapped[str | None] = mapped_column(String(998))
     archive_path: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None] = mapped_column(index=True)  # what a drain touched
@@ -193,7 +197,8 @@ class Document(Base):
 
 
 class AuditEntry(Base):
-    """One link of the append-only audit chain: hash = sha256(prev_hash + canonical JSON)."""
+    """One link of the append-only audit chain: hash = sha256(prev_hash + canonical JSON), the
+    payload entering by its SHA-256 so a disposed case's payloads can be erased (``disposed_at``)."""
 
     __tablename__ = "audit"
 
@@ -203,6 +208,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     case_ref: Mapped[str | None] = mapped_column(String(32), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    disposed_at: Mapped[datetime | None]
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -278,3 +285,31 @@ class Mailbox(Base):
     folder: Mapped[str] = mapped_column(String(255))
     uidvalidity: Mapped[str] = mapped_column(String(32))
     seen_at: Mapped[datetime]
+
+
+class LegalHold(Base):
+    """A legal hold on a case: while ``released_at`` is empty, retention disposes of nothing of it."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(255))
+    placed_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Disposal(Base):
+    """One record kind of one case disposed of under a retention rule (kept after the case is gone)."""
+
+    __tablename__ = "disposals"
+    __table_args__ = (UniqueConstraint("case_ref", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime]

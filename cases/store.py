@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from resdesk.cases import audit as audit_chain
 from resdesk.cases.archive import Archive
-from resdesk.cases.engine import create_store_engine, upgrade_to_head
+from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
 from resdesk.cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
 from resdesk.cases.timeline import (
     CaseState,
@@ -383,13 +383,22 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, archive: str | Path = "var/archive", *, migrate: bool = True) -> Store:
-    """Open (and bring to the newest schema) the case file at ``url``."""
+def open_store(url: str, archive: str | Path = "var/archive", *, upgrade: bool = False) -> Store:
+    """Open the case file at ``url``; an empty database is created at the newest schema.
+
+    An existing case file at an older schema is refused with ``SchemaOutOfDate`` unless
+    ``upgrade`` is true (``resdesk migrate``), which runs the missing migrations first.
+    Raises ``StoreError`` when the database cannot be reached."""
     engine = create_store_engine(url)
-    if migrate:
-        try:
+    try:
+        if upgrade:
             upgrade_to_head(engine)
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise StoreError(f"The case file at {url} could not be opened ({exc}).") from exc
+        else:
+            ensure_current(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"The case file at {url} could not be opened ({exc}).") from exc
+    except BaseException:
+        engine.dispose()
+        raise
     return Store(engine, Archive(archive), url)

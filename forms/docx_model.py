@@ -77,6 +77,22 @@ def _attr(element, name: str, ns: str = W) -> str | None:
     return element.get(f"{{{ns}}}{name}") if element is not None else None
 
 
+_ON, _OFF = {"1", "true", "on"}, {"0", "false", "off"}
+
+
+def on_off(element, ns: str = W) -> bool | None:
+    """An OOXML on/off value (ECMA-376 ST_OnOff) in any spelling editors write: ``1``/``0``,
+    ``true``/``false``, ``on``/``off`` in any case; an element with no value is on. None when
+    the element is absent or its value is none of these."""
+    if element is None:
+        return None
+    value = _attr(element, "val", ns)
+    if value is None:
+        return True
+    text = value.strip().lower()
+    return True if text in _ON else False if text in _OFF else None
+
+
 class _Walker:
     """Turns elements into text while collecting legacy form fields."""
 
@@ -136,10 +152,8 @@ class _Walker:
             self.open_fields.append(entry)
             if data is not None and data.find(w("checkBox")) is not None:
                 box = data.find(w("checkBox"))
-                state = box.find(w("checked"))
-                if state is None:
-                    state = box.find(w("default"))
-                ticked = state is not None and _attr(state, "val") not in ("0", "false")
+                checked = on_off(box.find(w("checked")))
+                ticked = bool(checked if checked is not None else on_off(box.find(w("default"))))
                 entry["value"] = ticked
                 self._emit(parts, TICKED if ticked else UNTICKED)
             elif data is not None and data.find(w("ddList")) is not None:
@@ -171,8 +185,7 @@ class _Walker:
         checkbox = props.find(f"{{{W14}}}checkbox") if props is not None else None
         value: object
         if checkbox is not None:
-            state = checkbox.find(f"{{{W14}}}checked")
-            value = _attr(state, "val", W14) in ("1", "true")
+            value = bool(on_off(checkbox.find(f"{{{W14}}}checked"), W14))
             self._emit(parts, TICKED if value else UNTICKED)
         else:
             inner: list[str] = []

@@ -43,15 +43,39 @@ PDF_LIMITS = dict(
 _ROW_NAME = re.compile(r"^([A-Za-z_]+)[.\[_](\d+)\]?[._]([A-Za-z_]+)$")
 
 
+def _button_state(node) -> str:
+    """A check box's or radio group's chosen state ('' when none), as editors write it: in the
+    field's ``/V``, else in the ``/AS`` of the widget kid that is on (Preview, Edge), with an index
+    into ``/Opt`` replaced by the export value it names (ISO 32000-1 §12.7.4.2.3)."""
+    raw = node.get("/V")
+    text = "" if raw is None else str(raw.get_object()).lstrip("/")
+    if text in ("", "Off"):
+        text = ""
+        for kid in (node.get("/Kids") or ()):
+            state = str(kid.get_object().get("/AS", "/Off")).lstrip("/")
+            if state not in ("", "Off"):
+                text = state
+                break
+        if not text and "/AS" in node:
+            text = str(node["/AS"]).lstrip("/")
+    options = node.get("/Opt")
+    if options is not None and text.isdigit():
+        options = options.get_object()
+        if int(text) < len(options):
+            option = options[int(text)].get_object()
+            text = str(option[0] if isinstance(option, list) else option)
+    return "" if text == "Off" else text
+
+
 def _value(field_type: str | None, node) -> object:
     raw = node.get("/V")
     if raw is not None:
         raw = raw.get_object()
     if field_type == "/Btn":
-        text = "" if raw is None else str(raw).lstrip("/")
+        text = _button_state(node)
         if int(node.get("/Ff", 0)) & RADIO:
-            return text if text not in ("Off", "") else None
-        return text not in ("Off", "")
+            return text or None
+        return bool(text)
     if raw is None:
         return None
     if isinstance(raw, list):

@@ -13,7 +13,7 @@ import re
 import zipfile
 import zlib
 
-from resdesk.errors import FormError
+from resdesk.errors import FormError, HostileFile
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 300
@@ -93,9 +93,9 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
         package = zipfile.ZipFile(io.BytesIO(data))
         entries = package.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
+        raise HostileFile(f"is a truncated or damaged Word file ({exc})", file=filename) from None
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise FormError(
+        raise HostileFile(
             f"is a zip package of {len(entries)} entries, more than the {MAX_ZIP_ENTRIES} a Word form has",
             file=filename,
         )
@@ -104,30 +104,30 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
     for entry in entries:
         problem = _bad_name(entry.filename)
         if problem:
-            raise FormError(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
+            raise HostileFile(f"holds a package entry whose name {problem} ({entry.filename!r})", file=filename)
         if entry.flag_bits & 0x1:
-            raise FormError(f"holds an encrypted package entry ({entry.filename})", file=filename)
+            raise HostileFile(f"holds an encrypted package entry ({entry.filename})", file=filename)
         total += entry.file_size
         if entry.file_size > MAX_ENTRY_BYTES or total > MAX_UNPACKED_BYTES:
-            raise FormError(
+            raise HostileFile(
                 f"would unpack to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB (a zip bomb, or not a form)",
                 file=filename,
             )
         if entry.file_size > RATIO_CHECK_ABOVE and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
-            raise FormError(
+            raise HostileFile(
                 f"holds {entry.filename} compressed more than {MAX_COMPRESSION_RATIO} times over "
                 "(a zip bomb)",
                 file=filename,
             )
         lowered = entry.filename.lower()
         if lowered.endswith(("vbaproject.bin", "vbadata.xml")):
-            raise FormError(
+            raise HostileFile(
                 f"is a macro-enabled Word file (it holds a macro project, {entry.filename}), whatever "
                 "its name says; save it as a plain .docx",
                 file=filename,
             )
         if "/activex/" in f"/{lowered}":
-            raise FormError("holds ActiveX controls; save it as a plain .docx", file=filename)
+            raise HostileFile("holds ActiveX controls; save it as a plain .docx", file=filename)
         names.add(entry.filename)
     if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
         raise FormError("is a zip file, not a Word document", file=filename)
@@ -145,13 +145,13 @@ def check_docx(data: bytes, filename: str | None = None) -> None:
             if content.startswith((b"\xff\xfe", b"\xfe\xff")):
                 content = content.decode("utf-16", "replace").encode("utf-8")
             if _DOCTYPE.search(content):
-                raise FormError(
+                raise HostileFile(
                     f"declares a DOCTYPE or entity in {entry.filename}, which no Word file needs "
                     "(an entity-expansion attack)",
                     file=filename,
                 )
             if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(content):
-                raise FormError(
+                raise HostileFile(
                     "is a macro-enabled Word file (its content types declare macros), whatever its "
                     "name says; save it as a plain .docx",
                     file=filename,

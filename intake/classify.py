@@ -4,7 +4,7 @@ template, a reply, automatic mail, or not protocol mail at all (PRODUCT §3, ste
 Checks run in this order, and the first that fits decides:
 
 1. *automatic* — our own notice coming back (our From address or our ``X-Resdesk-*``
-   header), ``Auto-Submitted`` other than ``no``, ``Precedence`` bulk/junk/list,
+   header), ``Auto-Submitted`` other than ``no``, ``Precedence`` junk/auto_reply,
    an empty ``Return-Path: <>``, a ``multipart/report`` delivery report or read receipt,
    MAILER-DAEMON/postmaster senders, and the subject lines of out-of-office replies and
    bounces. Nothing automatic is ever answered.
@@ -21,16 +21,20 @@ Checks run in this order, and the first that fits decides:
 5. *reply* — a case reference in the subject, or thread headers; correlation decides
    whether it is on a known case.
 6. *not-protocol* — everything else, which is left where it is.
+
+``Precedence: list``/``bulk`` and ``List-Id`` only hold back the acknowledgement: a person's
+stage summary sent through a distribution list is still recorded (``reply_held_back``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from resdesk.intake.correlate import find_reference
+from resdesk.intake.documents import DOCUMENT_EXTENSIONS, DOCUMENT_TYPES
 from resdesk.intake.message import InboundMessage
 
 Kind = Literal["stage-summary", "stage-3-notification", "filled-template", "reply", "automatic", "not-protocol"]
@@ -40,14 +44,31 @@ _REPLY_PREFIX = re.compile(
     r"|\[[^\]]*\]|\([^)]*external[^)]*\)|\*+[^*]*\*+)\s*",
     re.IGNORECASE,
 )
+# Auto-reply and bounce subjects as Exchange, Gmail and other servers write them, in English and
+# the languages they ship: German, French, Spanish, Italian, Dutch, Portuguese, the Scandinavian
+# languages, Polish and Welsh.
 _AUTOMATIC_SUBJECT = re.compile(
-    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:response|reply)|auto|out of (?:the )?office|"
+    r"^\s*(?:automatic reply|auto(?:matic|mated)?[- ]?(?:response|reply)|auto|out of (?:the )?office|"
     r"ooo|automatische antwort|abwesenheitsnotiz|autosvar|autoreply|undeliverable|undelivered|"
     r"unzustellbar|delivery status notification|delivery (?:has )?failed|mail delivery failed|"
     r"returned mail|failure notice|delivery failure|read|not read|delivered|"
-    r"gelesen|ungelesen|zugestellt)\s*[:：]",
+    r"gelesen|ungelesen|zugestellt|r[ée]ponse automatique|absent(?:e)? du bureau|absence du bureau|"
+    r"non remis|respuesta autom[áa]tica|fuera de la oficina|no se puede entregar|risposta automatica|"
+    r"fuori sede|non recapitabile|automatisch antwoord|afwezig|onbestelbaar|resposta autom[áa]tica|"
+    r"fora do escrit[óo]rio|automatiskt svar|automatisk svar|fr[åa]nvaro|frav[æa]r|"
+    r"automatyczna odpowied[źz]|ateb awtomatig|allan o'r swyddfa)\s*[:：]",
     re.IGNORECASE,
 )
+# What an auto-responder says of itself in its body.
+_AUTOMATIC_BODY = re.compile(
+    r"\b(?:this is an? )?(?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification)\b"
+    r"|\bout of (?:the )?office\b|\bI am (?:currently )?(?:away|out of|on (?:annual )?leave)\b"
+    r"|\bthis (?:mail)?box is (?:only |not )?(?:checked|monitored)\b"
+    r"|\babwesend\b|\bréponse automatique\b|\brespuesta automática\b|\bautomatisch antwoord\b",
+    re.IGNORECASE,
+)
+# The Message-IDs the outbox writes (outbox.message.message_id_for): <hex.resdesk@our domain>.
+_OUR_MESSAGE_ID = re.compile(r"^<[0-9a-f]+\.resdesk@([^>]+)>$", re.IGNORECASE)
 _PROTOCOL = re.compile(
     r"\bescalation (?:and |to )?resolution(?: protocol| process)?\b|\bescalation (?:protocol|policy)\b"
 )
@@ -75,13 +96,6 @@ _WORDS = {
     "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7,
 }
 _AUTOMATIC_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-_DOCUMENT_EXTENSIONS = (".docx", ".doc", ".docm", ".dotx", ".dot", ".odt", ".rtf", ".pdf")
-_DOCUMENT_TYPES = {
-    "application/pdf", "application/msword", "application/rtf", "text/rtf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-word.document.macroenabled.12",
-    "application/vnd.oasis.opendocument.text",
-}
 _FORM_VOCABULARY = re.compile(
     r"escalat|resolution|safeguarding concern|summary log|stage summary|multi[- ]agency", re.IGNORECASE
 )
@@ -102,6 +116,7 @@ class Classification:
     stage: int | None = None
     reference: str | None = None
     templates: tuple[str, ...] = ()
+    acknowledge: bool = True  # False: recorded, but the reply is held back (see ``reply_held_back``)
 
     @property
     def is_protocol_mail(self) -> bool:
@@ -160,7 +175,7 @@ def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None
         return f"it is from our own address {msg.sender.address}"
     if msg.auto_submitted and msg.auto_submitted.split(";")[0].strip() != "no":
         return f"Auto-Submitted is {msg.auto_submitted.split(';')[0].strip()}"
-    if msg.precedence and msg.precedence.strip() in ("bulk", "junk", "list", "auto_reply"):
+    if msg.precedence and msg.precedence.strip() in ("junk", "auto_reply"):
         return f"Precedence is {msg.precedence.strip()}"
     if msg.return_path_empty:
         return "the Return-Path is empty (<>), as on bounces"
@@ -168,8 +183,37 @@ def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None
         return "it is a delivery report"
     if msg.sender and msg.sender.address.partition("@")[0].lower() in _AUTOMATIC_SENDERS:
         return f"it is from {msg.sender.address}"
-    if _AUTOMATIC_SUBJECT.match(msg.subject):
+    if _AUTOMATIC_SUBJECT.match(strip_tags(msg.subject)):
         return "its subject is an automatic reply's or a bounce's"
+    if answers_our_mail(msg, ours) and _AUTOMATIC_BODY.search(msg.new_text[:5000]):
+        return "it answers one of our messages and says it is automatic"
+    return None
+
+
+def answers_our_mail(msg: InboundMessage, our_addresses: set[str]) -> bool:
+    """Whether ``In-Reply-To``/``References`` name a Message-ID the outbox wrote."""
+    domains = {address.rpartition("@")[2].lower() for address in our_addresses if "@" in address}
+    for message_id in msg.thread_ids:
+        match = _OUR_MESSAGE_ID.match(message_id)
+        if match and match.group(1).lower() in domains:
+            return True
+    return False
+
+
+def strip_tags(subject: str) -> str:
+    """The subject without leading ``[tags]`` or ``*EXTERNAL*`` marks that gateways add."""
+    return re.sub(r"^\s*(?:\[[^\]]*\]|\*+[^*]*\*+|\([^)]*external[^)]*\))\s*", "", subject, flags=re.IGNORECASE)
+
+
+def reply_held_back(msg: InboundMessage) -> str | None:
+    """Why mail a person sent through a distribution list gets no acknowledgement, or None.
+
+    ``Precedence: list``/``bulk`` (RFC 3834 §3.1.8) and ``List-Id`` (RFC 2919) ask for no automatic
+    reply; they do not make the mail machine mail, so what it says is still recorded."""
+    if msg.precedence and msg.precedence.strip() in ("bulk", "list"):
+        return f"Precedence is {msg.precedence.strip()}: no automatic reply to a list"
+    if msg.list_id:
+        return "it came through a mailing list (List-Id): no automatic reply to a list"
     return None
 
 
@@ -178,12 +222,21 @@ def template_attachments(msg: InboundMessage) -> tuple[str, ...]:
     return tuple(
         a.filename
         for a in msg.attachments
-        if a.filename.lower().endswith(_DOCUMENT_EXTENSIONS) or a.content_type.lower() in _DOCUMENT_TYPES
+        if a.filename.lower().endswith(DOCUMENT_EXTENSIONS) or a.content_type.lower() in DOCUMENT_TYPES
     )
 
 
 def classify(msg: InboundMessage, our_addresses: set[str]) -> Classification:
-    """Decide what ``msg`` is; see the module docstring for the order of the checks."""
+    """Decide what ``msg`` is; see the module docstring for the order of the checks. Protocol mail
+    that came through a list is classified as usual, with ``acknowledge`` False."""
+    found = _classify(msg, our_addresses)
+    held = reply_held_back(msg) if found.is_protocol_mail else None
+    if held is None:
+        return found
+    return replace(found, acknowledge=False, reason=f"{found.reason}; {held}")
+
+
+def _classify(msg: InboundMessage, our_addresses: set[str]) -> Classification:
     reference = find_reference(msg.subject)
     templates = template_attachments(msg)
     automatic = automatic_reason(msg, our_addresses)
@@ -204,7 +257,7 @@ def classify(msg: InboundMessage, our_addresses: set[str]) -> Classification:
         return Classification(
             "filled-template", f"it carries {', '.join(templates)}", reference=reference, templates=templates
         )
-    if len({m.group(0).split(":")[0].strip().lower() for m in _FORM_LABEL.finditer(msg.body_text)}) >= 3:
+    if len({m.group(0).split(":")[0].strip().lower() for m in _FORM_LABEL.finditer(msg.new_text)}) >= 3:
         return Classification("filled-template", "its body is a typed-in form", reference=reference)
     if reference:
         return Classification("reply", f"the subject carries the case reference {reference}", reference=reference)

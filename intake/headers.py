@@ -57,11 +57,12 @@ def safe_header_text(value: str) -> str:
 class HeaderReader:
     """Header access that never raises: 8-bit bytes are decoded, parse failures recorded."""
 
-    def __init__(self, msg: EmailMessage, defects: list[str]):
+    def __init__(self, msg: EmailMessage, defects: list[str], flaws: list[str] | None = None):
         self._raw: dict[str, list[str]] = {}
         for name, value in msg.raw_items():
             self._raw.setdefault(name.lower(), []).append(value)
         self._defects = defects
+        self._flaws = defects if flaws is None else flaws
 
     def _values(self, name: str) -> list[object]:
         return [parsed for _, parsed in self._pairs(name)]
@@ -74,7 +75,7 @@ class HeaderReader:
             if any("\udc80" <= c <= "\udcff" for c in text):
                 text, utf8 = _decode_8bit(text)
                 if not utf8:  # raw UTF-8 is allowed (RFC 6532); anything else is guessed at
-                    self._defects.append(f"8-bit characters in the {name} header are not UTF-8; read as Windows-1252")
+                    self._flaws.append(f"8-bit characters in the {name} header are not UTF-8; read as Windows-1252")
             text = "".join(text.splitlines())
             try:
                 pairs.append((text, policy.default.header_fetch_parse(name, text)))

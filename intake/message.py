@@ -11,11 +11,15 @@ value copied from inbound mail into outbound mail cannot start a new header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 
+from resdesk.intake.documents import DOCUMENT_EXTENSIONS, DOCUMENT_TYPES, document_extension
 from resdesk.intake.headers import Address, HeaderReader, safe_header_text
 from resdesk.intake.mimetext import html_to_text, part_text
+from resdesk.intake.replies import new_part
 from resdesk.intake.winmail import WinmailError, read_winmail
 from resdesk.errors import IntakeError
 
@@ -70,6 +74,14 @@ class InboundMessage:
     attachments: tuple[Attachment, ...]
     authentication_results: tuple[str, ...]
     defects: tuple[str, ...] = field(default=())
+    list_id: str | None = None
+    flaws: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def new_text(self) -> str:
+        """The body without the earlier mail a reply quotes (``replies.new_part``): what this
+        message itself says. Labels and ``Outcome:`` lines are read from this."""
+        return new_part(self.body_text, self.subject, is_reply=bool(self.in_reply_to or self.references))
 
     @property
     def return_path_empty(self) -> bool:
@@ -105,13 +117,16 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
         raise UnreadableMessage("it has no headers")
 
     defects: list[str] = [_describe(d) for d in msg.defects]
-    headers = HeaderReader(msg, defects)
+    flaws: list[str] = []
+    headers = HeaderReader(msg, defects, flaws)
     sender_list = headers.addresses("From")
     return_path = headers.text("Return-Path")
-    body_text, attachments = _body_and_attachments(msg, defects)
+    body_text, attachments = _body_and_attachments(msg, defects, flaws)
     for part in msg.walk():
         if part is not msg:
-            defects.extend(_describe(d) for d in part.defects)
+            harmless = _is_harmless_flaw_of(part)
+            for defect in part.defects:
+                (flaws if harmless(defect) else defects).append(_describe(defect))
     return InboundMessage(
         subject=headers.text("Subject") or "",
         sender=sender_list[0] if sender_list else None,
@@ -131,6 +146,8 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
         attachments=tuple(attachments),
         authentication_results=tuple(headers.all_texts("Authentication-Results")),
         defects=tuple(dict.fromkeys(defects)),
+        flaws=tuple(dict.fromkeys(flaws)),
+        list_id=headers.text("List-Id"),
     )
 
 
@@ -161,6 +178,19 @@ def _describe(defect: object) -> str:
     return f"{sentence} ({name})"
 
 
+_ENCODING_DEFECTS = ("InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect", "InvalidBase64LengthDefect")
+
+
+def _is_harmless_flaw_of(part: EmailMessage):
+    """Whether a defect of ``part`` is harmless: a base64 fault in a part that cannot be a form
+    (text, a picture, anything but a document) loses at most a few characters of it."""
+    name = (part.get_filename() or "").lower()
+    document = part.get_content_type() in DOCUMENT_TYPES or name.endswith(DOCUMENT_EXTENSIONS) or (
+        part.get_content_type() == "application/octet-stream"
+    )
+    return lambda defect: not document and type(defect).__name__ in _ENCODING_DEFECTS
+
+
 def _content_type(msg: EmailMessage, defects: list[str]) -> str:
     try:
         return msg.get_content_type()
@@ -169,36 +199,72 @@ def _content_type(msg: EmailMessage, defects: list[str]) -> str:
         return "text/plain"
 
 
-def _body_and_attachments(msg: EmailMessage, defects: list[str]) -> tuple[str, list[Attachment]]:
-    """The plain-text body (HTML made crude text if there is no text part) and every file."""
+def _body_and_attachments(
+    msg: EmailMessage, defects: list[str], flaws: list[str]
+) -> tuple[str, list[Attachment]]:
+    """The body — every inline text part in order (plain preferred over HTML in each
+    alternative, HTML made text) — and every file."""
     try:
-        body_part = msg.get_body(preferencelist=("plain", "html"))
+        body_parts = _body_parts(msg)
     except Exception as exc:
         defects.append(f"the body could not be located ({type(exc).__name__})")
-        body_part = None
-    body = ""
-    if body_part is not None:
-        body = part_text(body_part, defects)
-        if body_part.get_content_type() == "text/html":
-            body = html_to_text(body)
+        body_parts = []
+    texts = []
+    for part in body_parts:
+        text = part_text(part, flaws)
+        texts.append(html_to_text(text) if part.get_content_type() == "text/html" else text)
+    body = "\n".join(t for t in texts if t.strip())
     attachments: list[Attachment] = []
     winmail_body: str | None = None
+    chosen = {id(p) for p in body_parts}
     for part in _leaves(msg, defects):
-        if part is body_part:
+        if id(part) in chosen:
             continue
-        for found, text in _attachments_of(part, defects):
+        for found, text in _attachments_of(part, defects, flaws):
             attachments.append(found)
             winmail_body = winmail_body or text
         if (
-            body_part is None
+            not body_parts
             and not part.get_filename()
             and part.get_content_maintype() in ("text", "multipart")
             and part.get_content_disposition() != "attachment"
         ):
-            body = body or part_text(part, defects)
+            body = body or part_text(part, flaws)
     if not body.strip() and winmail_body:
         body = winmail_body
     return body, attachments
+
+
+def _is_body_text(part: EmailMessage) -> bool:
+    return (
+        part.get_content_type() in ("text/plain", "text/html")
+        and part.get_content_disposition() != "attachment"
+        and not part.get_filename()
+    )
+
+
+def _body_parts(part: EmailMessage, depth: int = 0) -> list[EmailMessage]:
+    """The parts whose text is the body, in order: a multipart/alternative gives its plain
+    (else HTML, else first readable) alternative, other multiparts every inline text part."""
+    if depth > 400 or part.get_content_maintype() == "message":
+        return []
+    if not part.is_multipart():
+        return [part] if _is_body_text(part) and (depth == 0 or part.get_content_maintype() == "text") else []
+    subparts = list(part.iter_parts())
+    if part.get_content_subtype() == "alternative":
+        for wanted in ("text/plain", "text/html"):
+            for sub in subparts:
+                if not sub.is_multipart() and sub.get_content_type() == wanted and _is_body_text(sub):
+                    return [sub]
+        for sub in subparts:
+            found = _body_parts(sub, depth + 1)
+            if found:
+                return found
+        return []
+    found: list[EmailMessage] = []
+    for sub in subparts:
+        found.extend(_body_parts(sub, depth + 1))
+    return found
 
 
 def _leaves(msg: EmailMessage, defects: list[str], depth: int = 0):
@@ -213,7 +279,9 @@ def _leaves(msg: EmailMessage, defects: list[str], depth: int = 0):
         yield msg
 
 
-def _attachments_of(part: EmailMessage, defects: list[str]) -> list[tuple[Attachment, str | None]]:
+def _attachments_of(
+    part: EmailMessage, defects: list[str], flaws: list[str]
+) -> list[tuple[Attachment, str | None]]:
     content_type = part.get_content_type()
     filename = safe_header_text(part.get_filename() or "")
     if content_type in ("message/rfc822", "message/global"):
@@ -227,14 +295,16 @@ def _attachments_of(part: EmailMessage, defects: list[str]) -> list[tuple[Attach
         return [(Attachment(filename or "attached-message.eml", content_type, data), None)]
     if part.is_multipart() or part.get_content_maintype() == "multipart":
         return []  # a multipart whose boundary is missing is read as the body instead
-    if part.get_content_maintype() == "text" and not filename and part.get_content_disposition() != "attachment":
+    if part.get_content_type() in ("text/plain", "text/html") and not filename and (
+        part.get_content_disposition() != "attachment"
+    ):
         return []
     try:
         data = part.get_payload(decode=True) or b""
     except Exception as exc:
         defects.append(f"the attachment {filename or content_type} could not be decoded ({exc})")
         data = b""
-    name = filename or f"attachment.{part.get_content_subtype()}"
+    name = _name_for(filename, content_type, data, part.get_content_subtype(), flaws)
     whole = Attachment(name, content_type, data)
     if name.lower() != "winmail.dat" and content_type != "application/ms-tnef":
         return [(whole, None)]
@@ -250,6 +320,24 @@ def _attachments_of(part: EmailMessage, defects: list[str]) -> list[tuple[Attach
     if not content.files:
         found[0] = (whole, text)
     return found
+
+
+def _name_for(filename: str, content_type: str, data: bytes, subtype: str, flaws: list[str]) -> str:
+    """The attachment's file name; a document whose name is missing or undecodable, or that is
+    declared only as octet-stream, is named by its content (``attachment.docx``)."""
+    if filename.startswith("=?"):  # an encoded-word left unquoted in the parameter (RFC 2047 §5 forbids it)
+        try:
+            filename = safe_header_text(str(make_header(decode_header(filename))))
+        except (ValueError, LookupError, UnicodeError):
+            pass
+    if filename.lower().endswith(DOCUMENT_EXTENSIONS) or content_type in DOCUMENT_TYPES:
+        return filename or f"attachment.{subtype}"
+    sniffed = document_extension(data)
+    if sniffed is None:
+        return filename or f"attachment.{subtype}"
+    named = (filename or "attachment") + sniffed
+    flaws.append(f"the attachment {filename or '(no name)'} is a {sniffed} file by its content; read as {named}")
+    return named
 
 
 def _guess_type(filename: str) -> str:

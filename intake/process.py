@@ -10,13 +10,16 @@ Every recorded message adds an event ``message-recorded`` on its case, whose
 detail is what the outbox needs to acknowledge it: ``ledger_id``,
 ``classification``, ``stage``, ``outcome``, ``sender``, ``sender_name``,
 ``subject``, ``message_id``, ``references``, ``forms`` (kind and file name),
-``acknowledge`` (False for automatic mail) and ``sha256``. Forms read add
+``acknowledge`` (False for automatic mail and for mail through a list), ``flaws`` (harmless
+faults found and read past, each a sentence) and ``sha256``. Files that are not usable forms
+are kept as ``attachment`` documents on the case; a quarantined message from a person records
+whom to answer (``Message.answer_to``) for the outbox's refusal reply. Forms read add
 ``form-read`` events with their fields. Nothing here sends mail.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -28,15 +31,18 @@ from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from resdesk.forms import read_email_text, read_form
-from resdesk.intake.classify import Classification, classify
+from resdesk.intake.bounces import mark_bounced
+from resdesk.intake.sealed import sealed_reason
+from resdesk.intake.classify import Classification, automatic_reason, classify
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
-from resdesk.intake.message import InboundMessage, parse_message
+from resdesk.intake.forwarded import carried_message
+from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
 from resdesk.protocols import Protocol, to_local
-from resdesk.errors import FormError, IntakeError
+from resdesk.errors import FormError, HostileFile, IntakeError
 
 ACTOR = "resdesk-intake"
 _CHILD_PROTECTION_LEVELS = {"child-protection", "child-in-care"}
@@ -50,6 +56,7 @@ class IntakePolicy:
     allowed_sender_domains: tuple[str, ...] = ()
     authserv_id: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    business_unit: str | None = None  # where the business unit reads our notices (may be this inbox)
 
 
 @dataclass
@@ -61,6 +68,11 @@ class _Reading:
     when: datetime
     forms: list[tuple[str | None, object]] = field(default_factory=list)  # (file name, FormRecord)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> (media type, bytes)
+    kept: list[Attachment] = field(default_factory=list)  # other files, kept as documents on the case
+    flaws: list[str] = field(default_factory=list)  # harmless faults noted on the message
+
+    def __post_init__(self) -> None:
+        self.flaws.extend(self.message.flaws)
 
 
 def _typed_form(body: str):
@@ -72,11 +84,14 @@ def _typed_form(body: str):
 
 
 class Refused(Exception):
-    """A message must be quarantined, for ``reason``."""
+    """A message must be quarantined, for ``reason``; ``answerable`` False when its sender must not
+    be answered (a sender not trusted). ``answer_to`` is filled in by the processor."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, answerable: bool = True):
         super().__init__(reason)
         self.reason = reason
+        self.answerable = answerable
+        self.answer_to: str | None = None
 
 
 def message_time(raw: bytes, received: datetime) -> datetime:
@@ -91,6 +106,11 @@ def message_time(raw: bytes, received: datetime) -> datetime:
     return to_local(stated)
 
 
+def sender_is_automatic(message: InboundMessage) -> bool:
+    """Whether a message's headers say a machine sent it, whatever its subject: never answer it."""
+    return automatic_reason(message, set()) is not None
+
+
 class IntakeProcessor:
     """Turns claimed messages into case-file records under one partnership's protocol."""
 
@@ -103,13 +123,16 @@ class IntakeProcessor:
 
     # -- the watcher's interface -------------------------------------------------------------
 
-    def quarantine(self, fetched: FetchedMessage | None, claim: Claim, reason: str) -> Filing:
+    def quarantine(
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+    ) -> Filing:
         archive_path = None
         if fetched is not None and fetched.raw is not None:
             _, path = self.store.archive_message(fetched.raw)
             archive_path = str(path)
         with self.store.transaction() as tx:
-            self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
     def process(self, fetched: FetchedMessage, claim: Claim) -> Filing:
@@ -122,8 +145,13 @@ class IntakeProcessor:
         try:
             reading = self._read(fetched.raw)
         except Refused as refused:
-            return self.quarantine(fetched, claim, refused.reason)
+            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to)
         kind = reading.classification.kind
+        if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
+            reason = "our own notice to the business unit, left in the inbox where it reads it"
+            with self.store.transaction() as tx:
+                self.ledger.complete(tx, claim, IGNORED, reason)
+            return Filing(IGNORED, reason)
         if kind == "not-protocol":
             with self.store.transaction() as tx:
                 self.ledger.complete(tx, claim, IGNORED, f"not protocol mail: {reading.classification.reason}")
@@ -144,6 +172,9 @@ class IntakeProcessor:
             if correlation.case is None and kind == "reply":  # left where it is, for a person
                 self.ledger.complete(tx, claim, IGNORED, "a reply on no known case", archive_path=str(path))
                 return Filing(IGNORED, "a reply on no known case")
+            bounced = mark_bounced(tx, reading.message, reading.when) if kind == "automatic" else None
+            if correlation.case is None and bounced is not None:
+                correlation = replace(correlation, case=bounced)
             if correlation.case is None and kind == "automatic":  # filed, never answered
                 reason = f"automatic mail on no known case ({reading.classification.reason})"
                 self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
@@ -152,6 +183,18 @@ class IntakeProcessor:
             self._record(tx, case, reading, claim, sha256, str(path))
             self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
             return Filing(DONE)
+
+    def _is_our_notice_to_the_business_unit(self, message: InboundMessage) -> bool:
+        """A notice the outbox sent (our From address and our X-Resdesk header) addressed to the
+        business unit: where the watched inbox is the business unit's own, it stays for a person."""
+        unit = (self.policy.business_unit or "").strip().lower()
+        ours = {address.lower() for address in self.policy.our_addresses}
+        return bool(
+            unit
+            and (message.resdesk_notice or message.resdesk_case)
+            and message.sender is not None and message.sender.address.lower() in ours
+            and unit in {a.address.lower() for a in (*message.to, *message.cc)}
+        )
 
     def _file_summary_log(self, reading: _Reading, claim: Claim, path: str) -> Filing:
         """An agency's summary log (Sandwell Appendix 4) is a periodic return, not a case: file it."""
@@ -168,11 +211,14 @@ class IntakeProcessor:
 
     def _read(self, raw: bytes) -> _Reading:
         try:
-            message = parse_message(raw, max_bytes=self.policy.max_bytes)
+            arrived = parse_message(raw, max_bytes=self.policy.max_bytes)
         except IntakeError as exc:
             raise Refused(f"the message cannot be read: {exc}") from None
-        classification = classify(message, set(self.policy.our_addresses))
-        typed = _typed_form(message.body_text) if classification.kind == "not-protocol" else None
+        message, classification = arrived, classify(arrived, set(self.policy.our_addresses))
+        carried = carried_message(arrived, set(self.policy.our_addresses)) if classification.kind != "automatic" else None
+        if carried is not None:
+            message, classification, raw = carried.message, carried.classification, carried.raw
+        typed = _typed_form(message.new_text) if classification.kind == "not-protocol" else None
         if typed is not None:
             classification = Classification("filled-template", "its body is a typed-in form")
         reading = _Reading(message, classification, message_time(raw, self._now()))
@@ -180,32 +226,66 @@ class IntakeProcessor:
             reading.forms.append((None, typed))
         if classification.kind in ("automatic", "not-protocol"):
             return reading
+        try:
+            self._check_and_read(reading, arrived)
+        except Refused as refused:
+            sender = arrived.sender
+            if refused.answerable and sender is not None and not sender_is_automatic(arrived):
+                refused.answer_to = sender.address
+            raise
+        return reading
+
+    def _check_and_read(self, reading: _Reading, arrived: InboundMessage) -> None:
+        """The checks protocol mail must pass, then its forms; raises ``Refused``."""
+        message = reading.message
+        sealed = sealed_reason(arrived)
+        if sealed:
+            raise Refused(sealed)
         if message.defects:
             raise Refused(
                 "the message is malformed ("
                 + "; ".join(dict.fromkeys(message.defects))
                 + "), so what it carries cannot be trusted to be complete; ask the sender to send it again"
             )
-        verdict = check_sender(message, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
+        verdict = check_sender(arrived, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
         if not verdict.ok:
-            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags))
-        templates = set(classification.templates)
-        for attachment in message.attachments:
-            if attachment.filename not in templates:
-                continue
-            try:
-                reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
-                reading.files[attachment.filename] = (attachment.content_type, attachment.data)
-            except FormError as exc:
-                raise Refused(f"the attachment {exc}") from None
+            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
+        self._read_attachments(reading)
         if not reading.forms:
             try:
-                typed = read_email_text(message.body_text, source="the message body")
+                typed = read_email_text(message.new_text, source="the message body")
             except FormError as exc:
                 raise Refused(f"the form typed into the message cannot be read: {exc}") from None
             if typed is not None:
                 reading.forms.append((None, typed))
-        return reading
+
+    @staticmethod
+    def _read_attachments(reading: _Reading) -> None:
+        """Read every possible template; keep every other file, and every template that is not a
+        usable form, as a document. A hostile file refuses the message, naming the file; an unusable
+        one only when the message says nothing else (no summary subject, no other form)."""
+        templates = set(reading.classification.templates)
+        unusable: list[str] = []
+        for attachment in reading.message.attachments:
+            if attachment.content_type in ("message/rfc822", "message/global", "application/ms-tnef") or (
+                attachment.filename.lower() == "winmail.dat"
+            ):
+                continue  # the attached message is archived with this one; a winmail.dat's files are listed
+            if attachment.filename not in templates:
+                reading.kept.append(attachment)
+                continue
+            try:
+                reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
+                reading.files[attachment.filename] = (attachment.content_type, attachment.data)
+            except HostileFile as exc:
+                raise Refused(f"the attachment {exc}; nothing in this message was recorded") from None
+            except FormError as exc:
+                unusable.append(f"the attachment {exc}")
+                reading.kept.append(attachment)
+        says_something = reading.forms or reading.classification.kind in ("stage-summary", "stage-3-notification")
+        if unusable and not says_something and reading.classification.kind == "filled-template":
+            raise Refused(unusable[0])
+        reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
     # -- recording (inside the transaction) ----------------------------------------------------
 
@@ -227,7 +307,7 @@ class IntakeProcessor:
         if carries_summary and stage is not None and outcome is None and self._answers_a_summary(tx, case, stage, message):
             classification = Classification("reply", f"it answers the stage {stage} summary and states no outcome")
         elif carries_summary and stage is not None:
-            outcome = outcome or outcome_from_text(message.body_text)
+            outcome = outcome or outcome_from_text(message.new_text)
             tx.record_stage_summary(
                 case, self.protocol, stage, outcome, when, message_id=message.message_id, ledger_id=claim.ledger_id
             )
@@ -237,6 +317,8 @@ class IntakeProcessor:
             )
         else:
             self._enter_stage_a_form_belongs_to(tx, case, reading, claim)
+        for attachment in reading.kept:
+            tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
         tx.add_event(
             case, MESSAGE_RECORDED, when, stage=case.stage, variant=case.stage_variant,
             message_id=message.message_id, ledger_id=claim.ledger_id,
@@ -252,7 +334,8 @@ class IntakeProcessor:
                 "message_id": message.message_id,
                 "references": list(message.references),
                 "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
-                "acknowledge": classification.kind != "automatic",
+                "acknowledge": classification.kind != "automatic" and classification.acknowledge,
+                "flaws": list(dict.fromkeys(reading.flaws)),
                 "sha256": sha256,
                 "archive": path,
             },
@@ -272,7 +355,7 @@ class IntakeProcessor:
     def _answers_a_summary(tx: Tx, case: Case, stage: int, message: InboundMessage) -> bool:
         """A reply under the summary's subject ("RE: ... Stage 1 Summary", "Thanks, agreed") with no
         outcome of its own, on a case whose stage summary is already recorded, is a reply, not a summary."""
-        if not message.thread_ids or outcome_from_text(message.body_text) is not None:
+        if not message.thread_ids or outcome_from_text(message.new_text) is not None:
             return False
         return any(e.kind == STAGE_SUMMARY and e.stage == stage for e in case.events)
 

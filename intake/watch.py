@@ -19,6 +19,7 @@ ledger's bounded retries, with the reason.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
@@ -31,6 +32,7 @@ from typing import Protocol as Interface
 
 from sqlalchemy import select
 
+from resdesk.cases import metrics
 from resdesk.cases.holders import holder_is_gone, holder_name
 from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from resdesk.cases.store import Store
@@ -40,6 +42,15 @@ from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
 from resdesk.errors import IntakeError, ResdeskError
 
 log = logging.getLogger("resdesk.watch")
+
+CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("resdesk_correlation_id", default=None)
+"""The message in hand: a digest of its ledger key (account, folder, UIDVALIDITY, UID), the same on every
+attempt; log lines written while it is handled carry it, and nothing that names the child."""
+
+
+def correlation_id(ref: MessageRef) -> str:
+    key = f"{ref.account}\0{ref.folder}\0{ref.uidvalidity}\0{ref.uid}"
+    return "msg-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 FETCH_BATCH = 50
 
@@ -57,7 +68,9 @@ class MessageProcessor(Interface):
 
     def process(self, fetched: FetchedMessage, claim: Claim) -> Filing: ...
 
-    def quarantine(self, fetched: FetchedMessage | None, claim: Claim, reason: str) -> Filing: ...
+    def quarantine(
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+    ) -> Filing: ...
 
 
 @dataclass
@@ -228,6 +241,14 @@ class Watcher:
         return {DONE: self.processed_folder, QUARANTINED: self.quarantine_folder}.get(state)
 
     def _handle(self, fetched: FetchedMessage) -> str | None:
+        token = CORRELATION_ID.set(correlation_id(fetched.ref))
+        try:
+            state = self._handle_one(fetched)
+        finally:
+            CORRELATION_ID.reset(token)
+        return state
+
+    def _handle_one(self, fetched: FetchedMessage) -> str | None:
         sha256 = hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else None
         claim = self.ledger.claim(
             fetched.ref, sha256, self.worker, received_at=datetime.now(timezone.utc), **_ledger_headers(fetched.raw)
@@ -244,7 +265,10 @@ class Watcher:
             log.error("message %s failed (attempt %d): %s", fetched.ref.uid, claim.attempts, reason)
             with self.store.transaction() as tx:
                 self.ledger.complete(tx, claim, FAILED, reason)
+            metrics.MESSAGES_FILED.labels(FAILED).inc()
             return FAILED
+        metrics.MESSAGES_FILED.labels(filing.state).inc()
+        log.debug("message %s filed: %s", fetched.ref.uid, filing.state)
         return filing.state
 
     # -- the loop ----------------------------------------------------------------------------

@@ -36,7 +36,8 @@ from resdesk.errors import ResdeskError
 
 from .assemble import Assembled, assemble
 from .pool import assemble_all
-from .message import build_message, envelope_recipients
+from .message import OutboundMail, build_message, envelope_recipients
+from .refusals import owed_refusals
 from .plan import CaseFacts, Planned, facts_from_case, plan_case
 from .sending import (
     CONNECTING,
@@ -66,6 +67,7 @@ __all__ = [
     "touched_since",
     "enqueue_planned",
     "enqueue_assembled",
+    "enqueue_mail",
     "run_tick",
 ]
 
@@ -97,7 +99,7 @@ def default_sender(settings) -> MailSender:
         from .pickup import FolderSender
 
         return FolderSender(settings.smtp.pickup_folder)
-    return PhasedSmtpSender(SmtpSender.from_settings(settings.smtp))
+    return PhasedSmtpSender(SmtpSender.from_settings(settings.smtp, getattr(settings, "mailbox", None)))
 
 
 def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
@@ -216,6 +218,29 @@ def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> t
             return queue.by_key(tx, planned.key), False
 
 
+def _owed_refusals(store: Store, settings, now: datetime) -> list[OutboundMail]:
+    with store.transaction() as tx:
+        known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
+        return owed_refusals(tx, settings, now, known)
+
+
+def enqueue_mail(store: Store, mail: OutboundMail) -> tuple[Outbound, bool]:
+    """Write a message that carries no case documents (a refusal, a quarantine notice) to the
+    outbox under its idempotency key; (row, True) if new."""
+    message, raw = build_message(mail)
+    _, eml_path = store.archive_message(raw)
+    try:
+        with store.transaction() as tx:
+            return queue.enqueue(
+                tx, idempotency_key=mail.idempotency_key, message_id=str(message["Message-ID"]), kind=mail.kind,
+                recipients=envelope_recipients(mail), subject=str(message["Subject"]), raw=raw, path=str(eml_path),
+                case=tx.case_by_ref(mail.case_ref) if mail.case_ref else None,
+            )
+    except IntegrityError:
+        with store.transaction() as tx:
+            return queue.by_key(tx, mail.idempotency_key), False
+
+
 def run_tick(
     store: Store,
     settings,
@@ -256,6 +281,10 @@ def run_tick(
                 continue
             if created:
                 report.queued.append(row_summary(row, item.case_ref, description=item.description))
+        for mail in _owed_refusals(store, settings, now):
+            row, created = enqueue_mail(store, mail)
+            if created:
+                report.queued.append(row_summary(row, None, description=f"{mail.kind}: {mail.subject}"))
         if holding:
             send_due(store, sender, settings, now, report)
     finally:

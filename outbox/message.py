@@ -52,6 +52,8 @@ AUTO_SUBMITTED = {
     "reminder": "auto-generated",
     "overdue": "auto-generated",
     "record": "auto-generated",
+    "refusal": "auto-replied",
+    "quarantine": "auto-generated",
 }
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _TOKEN = re.compile(r"\[([A-Z]{2,12}-\d{4}-\d{3,6})\]")
@@ -72,7 +74,7 @@ class OutboundMail(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record"]
+    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record", "refusal", "quarantine"]
     idempotency_key: str = Field(min_length=1)
     sender: str = Field(description="The From address, e.g. 'Escalations <escalations@partnership.example>'.")
     recipients: list[str] = Field(min_length=1)
@@ -104,7 +106,7 @@ def with_case_token(subject: str, case_ref: str) -> str:
     """``subject`` carrying ``[case_ref]`` exactly once (correlation reads this token)."""
     subject = clean_header_text(subject, 250)
     token = f"[{case_ref}]"
-    if token in subject:
+    if not case_ref or token in subject:
         return subject
     return f"{subject} {token}".strip()
 
@@ -148,7 +150,9 @@ def build_message(mail: OutboundMail) -> tuple[EmailMessage, bytes]:
         message["References"] = " ".join(references[-_MAX_REFERENCES:])
     message["Auto-Submitted"] = AUTO_SUBMITTED[mail.kind]
     message["X-Auto-Response-Suppress"] = "All"
-    message["X-Resdesk-Case"] = clean_header_text(mail.case_ref, 40)
+    if mail.case_ref:
+        message["X-Resdesk-Case"] = clean_header_text(mail.case_ref, 40)
+    message["X-Resdesk-Notice"] = mail.kind
     message.set_content(mail.body_text)
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesHeaderParser
 from typing import Any, Callable, Protocol as TypingProtocol, Sequence
 
 from sqlalchemy import select, update
@@ -37,7 +39,8 @@ from sqlalchemy.exc import IntegrityError
 
 from . import queue
 from resdesk.cases.holders import holder_is_gone, holder_name
-from resdesk.cases.models import PENDING, Case, Lease, Outbound, utcnow
+from resdesk.cases import metrics
+from resdesk.cases.models import PENDING, Case, Lease, Message, Outbound, utcnow
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import NOTICE_SENT
 
@@ -220,6 +223,13 @@ def _case_ref(tx: Tx, row: Outbound) -> str | None:
 def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
     row.state = PENDING  # mark_sent counts the attempt from the claimed row
     queue.mark_sent(tx, row, at=now)
+    metrics.OUTBOUND_SENT.labels(row.kind).inc()
+    if row.kind == "acknowledgement" and row.raw:
+        answered = BytesHeaderParser(policy=policy.default).parsebytes(row.raw[:16384]).get("In-Reply-To")
+        if answered:
+            received = tx.session.execute(select(Message.received_at).where(
+                Message.message_id == str(answered).strip()).order_by(Message.id).limit(1)).scalar_one_or_none()
+            metrics.acknowledgement_sent(received, now)
     case = tx.session.get(Case, row.case_id) if row.case_id is not None else None
     if case is not None:
         tx.add_event(case, NOTICE_SENT, now, stage=case.stage, message_id=row.message_id, detail={
@@ -266,6 +276,7 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
                 queue.mark_failed(tx, row, failure.reason, retry_at=retry_at, now=now)
                 entry = row_summary(row, ref, error=failure.reason, retry_at=retry_at.isoformat() if retry_at else None)
                 if give_up:
+                    metrics.OUTBOUND_FAILED.labels(row.kind).inc()
                     tx.raise_alert("outbound-failed", entry, at=now)
                     report.failed.append(entry)
                 else:
@@ -277,6 +288,7 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
                 row.state = PENDING
                 queue.mark_failed(tx, row, failure.reason, retry_at=None, now=now)
                 entry = row_summary(row, ref, error=failure.reason)
+                metrics.OUTBOUND_FAILED.labels(row.kind).inc()
                 tx.raise_alert("outbound-failed", entry, at=now)
                 report.failed.append(entry)
             continue

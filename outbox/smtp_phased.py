@@ -13,6 +13,8 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable, Sequence
 
+from resdesk.errors import SignInError
+
 from .smtp import PermanentSendFailure, SmtpSender, TemporarySendFailure
 
 __all__ = ["PhasedSmtpSender"]
@@ -66,6 +68,8 @@ class PhasedSmtpSender:
             ) from error
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
             raise TemporarySendFailure(message_id, f"the connection failed ({error})") from error
+        except SignInError as error:  # no token, or the server refused it: the message waits
+            raise TemporarySendFailure(message_id, str(error).rstrip(".")) from error
         except smtplib.SMTPException as error:  # e.g. STARTTLS or AUTH the server does not offer
             raise TemporarySendFailure(message_id, f"the SMTP session failed ({error})") from error
         if refused:

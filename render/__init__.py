@@ -19,6 +19,7 @@ from .documents import (
     render_reminder,
     render_resolution_notice,
     render_resolution_notice_docx,
+    render_subject_access_index,
 )
 from .views import (
     NOTICE_KINDS,
@@ -46,6 +47,7 @@ from .addresses import clean_header_text, parse_one_address
 from .record import case_record_view, write_case_record
 
 __all__ = [
+    "render_subject_access_index",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",

@@ -20,6 +20,7 @@ __all__ = [
     "render_resolution_notice",
     "render_resolution_notice_docx",
     "render_escalation_concern",
+    "render_subject_access_index",
 ]
 
 
@@ -56,3 +57,11 @@ def render_resolution_notice_docx(view: ResolutionNoticeView) -> bytes:
 def render_escalation_concern(view: EscalationConcernView) -> bytes:
     """PDF of Sandwell's escalation template (Appendix 3), pre-filled for the business unit."""
     return render_pdf("escalation_concern.html", view)
+
+
+def render_subject_access_index(view: dict) -> bytes:
+    """The index of a subject access export as PDF: the child, and per case every file with its SHA-256.
+
+    ``view``: partnership, child_name, child_dob (date), child_identifier, searched_by, exported_at
+    (aware datetime), cases: [{ref, protocol, status, events, files: [{kind, at, path, sha256}]}]."""
+    return render_pdf("subject_access_index.html", view)

@@ -24,6 +24,12 @@ COMMAND_MODULES = (
     "resdesk.commands.tick",
     "resdesk.commands.cases",
     "resdesk.commands.demo",
+    "resdesk.commands.migrate",
+    "resdesk.commands.retention",
+    "resdesk.commands.backup",
+    "resdesk.commands.export_child",
+    "resdesk.commands.health",
+    "resdesk.commands.check",
 )
 
 

@@ -10,8 +10,11 @@ it into one sentence on stderr and an exit status, never a traceback.
     │   ├── UnknownStage          the protocol has no such stage
     │   └── DefinitionError       a definition file is malformed (file, key, reason)
     ├── FormError                 a filled template cannot be read (file, field, reason)
+    │   └── HostileFile           the file is dangerous (macros, zip bomb, DOCTYPE...)
+    ├── SignInError               no OAuth2 access token for a mailbox (Microsoft 365, Google)
     ├── IntakeError               a message cannot be fetched, classified or filed
     ├── StoreError                the case file cannot be read or written
+    │   └── SchemaOutOfDate       the case file's schema is older than this version's
     └── RenderError               a document or outbound message cannot be produced
 
 Each carries the context that caused it as attributes, and ``str(error)`` is the
@@ -88,12 +91,42 @@ class FormError(ResdeskError):
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
 
 
+class HostileFile(FormError):
+    """A file refused as dangerous, not merely unusable: macros, ActiveX, a zip bomb, a DOCTYPE
+    or entity declaration, encrypted or path-climbing package entries."""
+class SignInError(ResdeskError):
+    """No access token could be had for a mailbox, or the mail server refused the one given.
+
+    ``step`` names the setting or the administrator's step that fixes it; ``code`` is the
+    sign-in service's error code when it gave one (``AADSTS7000215``, ``unauthorized_client``).
+    """
+
+    def __init__(self, message: str, *, step: str = "", code: str | None = None):
+        self.step = step
+        self.code = code
+        super().__init__(message)
+
+
 class IntakeError(ResdeskError):
     """A message could not be fetched, classified or filed."""
 
 
 class StoreError(ResdeskError):
     """The case file could not be read or written."""
+
+
+class SchemaOutOfDate(StoreError):
+    """The case file was made by an older version: ``resdesk migrate`` must upgrade it first."""
+
+    def __init__(self, url: str, current: str | None, head: str):
+        self.url = url
+        self.current = current
+        self.head = head
+        at = f"schema {current}" if current else "no known schema"
+        super().__init__(
+            f"The case file at {url} is at {at}, older than this version's {head}; run "
+            f"`resdesk migrate` (after `resdesk backup`) before starting the service."
+        )
 
 
 class RenderError(ResdeskError):

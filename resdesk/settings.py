@@ -2,8 +2,10 @@
 
 The file is ``--config FILE`` (default ``resdesk.toml`` in the working folder,
 if present). Any key can be overridden by ``RESDESK_<SECTION>__<KEY>``, e.g.
-``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords) may come only from the
-environment: a password written in the file is refused.
+``RESDESK_MAILBOX__PASSWORD``. Secrets (the passwords and OAuth2 client secrets)
+may come only from the environment, or from systemd credentials (``LoadCredential=mailbox-password:…``,
+read from ``$CREDENTIALS_DIRECTORY``: ``mailbox-password``, ``smtp-password``, ``mailbox-client-secret``,
+``smtp-client-secret``): a secret written in the file is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from resdesk.errors import UsageError
 
 ENV_PREFIX = "RESDESK_"
-SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+SECRET_KEYS = {
+    ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
+}
+Auth = Literal["password", "microsoft", "google"]
 
 
 class _Section(BaseModel):
@@ -43,6 +48,11 @@ class PartnershipSettings(_Section):
         default_factory=list,
         description="Local closure days (ISO dates) that are not working days, besides bank holidays.",
     )
+    quarantine_notice: Literal["immediate", "daily"] = Field(
+        "immediate",
+        description="How the business unit is told of quarantined mail: a notice for each message at once, "
+        "or one daily digest sent after the day ends.",
+    )
     authserv_id: str | None = Field(
         None,
         description="The receiving server's id in Authentication-Results headers; headers from other "
@@ -59,6 +69,37 @@ class MailboxSettings(_Section):
     )
     username: str = Field("inbox@partnership.example", description="IMAP login name.")
     password: str | None = Field(None, description="IMAP password; from RESDESK_MAILBOX__PASSWORD only.")
+    auth: Auth = Field(
+        "password",
+        description="How the mailbox signs in: 'password', 'microsoft' (Microsoft 365 app-only OAuth2) or "
+        "'google' (Google Workspace service account); the OAuth2 kinds log in with XOAUTH2 as username.",
+    )
+    tenant_id: str | None = Field(None, description="Microsoft: the Directory (tenant) ID of the app registration.")
+    client_id: str | None = Field(
+        None, description="Microsoft: the app registration's Application (client) ID (not an object ID)."
+    )
+    client_secret: str | None = Field(
+        None, description="Microsoft: a client secret's value; from RESDESK_MAILBOX__CLIENT_SECRET only."
+    )
+    client_certificate: str | None = Field(
+        None, description="Microsoft: a PEM file with the certificate's private key (used instead of a secret)."
+    )
+    client_certificate_thumbprint: str | None = Field(
+        None, description="Microsoft: the SHA-1 thumbprint (hex) of that certificate, as the app registration shows it."
+    )
+    authority: str = Field(
+        "https://login.microsoftonline.com",
+        description="Microsoft: the sign-in service (login.microsoftonline.us for US Government, "
+        "login.chinacloudapi.cn for China).",
+    )
+    authority_ca_file: str | None = Field(
+        None,
+        description="A PEM file of certificate authorities to trust for the sign-in service instead of the "
+        "system's (a TLS-inspecting proxy).",
+    )
+    service_account_file: str | None = Field(
+        None, description="Google: the service account's JSON key file (domain-wide delegation); its token_uri is used."
+    )
     ca_file: str | None = Field(
         None, description="A PEM file of certificate authorities to trust for the IMAP server, besides the system's."
     )
@@ -93,6 +134,29 @@ class SmtpSettings(_Section):
     security: Literal["ssl", "starttls", "none"] = Field("starttls", description="SMTP transport security.")
     username: str | None = Field(None, description="SMTP login name, if the server requires one.")
     password: str | None = Field(None, description="SMTP password; from RESDESK_SMTP__PASSWORD only.")
+    auth: Auth = Field(
+        "password",
+        description="How SMTP signs in: 'password', 'microsoft' or 'google' (XOAUTH2 as username, else the "
+        "mailbox's username). The sign-in keys below left out are taken from [mailbox] when it names the same auth.",
+    )
+    tenant_id: str | None = Field(None, description="Microsoft: the Directory (tenant) ID (default: the mailbox's).")
+    client_id: str | None = Field(None, description="Microsoft: the Application (client) ID (default: the mailbox's).")
+    client_secret: str | None = Field(
+        None, description="Microsoft: a client secret's value; from RESDESK_SMTP__CLIENT_SECRET only (default: the mailbox's)."
+    )
+    client_certificate: str | None = Field(
+        None, description="Microsoft: a PEM file with the certificate's private key (default: the mailbox's)."
+    )
+    client_certificate_thumbprint: str | None = Field(
+        None, description="Microsoft: that certificate's SHA-1 thumbprint (default: the mailbox's)."
+    )
+    authority: str | None = Field(None, description="Microsoft: the sign-in service (default: the mailbox's).")
+    authority_ca_file: str | None = Field(
+        None, description="Certificate authorities to trust for the sign-in service (default: the mailbox's)."
+    )
+    service_account_file: str | None = Field(
+        None, description="Google: the service account's JSON key file (default: the mailbox's)."
+    )
     sender: str = Field(
         "Escalations <escalations@partnership.example>", description="The From address of everything sent."
     )
@@ -109,6 +173,42 @@ class StorageSettings(_Section):
     archive: str = Field("var/archive", description="Folder for archived messages and generated documents.")
 
 
+class RetentionSettings(_Section):
+    cases_years: int = Field(
+        7, ge=0,
+        description="Years a resolved case is kept, counted from its resolution; then the whole case is disposed "
+        "of (every record kind below with it).",
+    )
+    raw_messages_years: int = Field(
+        2, ge=0,
+        description="Years the raw messages of a resolved case (archived .eml files and the copies in the "
+        "processed folder) are kept, counted from resolution.",
+    )
+    documents_years: int = Field(
+        7, ge=0,
+        description="Years the documents of a resolved case (received forms, notices sent) are kept, counted "
+        "from resolution.",
+    )
+    auditor_records_years: int = Field(
+        7, ge=0,
+        description="Years the auditor records of a resolved case (`case --pdf`) are kept, counted from "
+        "resolution.",
+    )
+
+
+class ServiceSettings(_Section):
+    log_format: Literal["text", "json"] = Field(
+        "text", description="How the services log: `text` for a person, `json` (one object a line, with a "
+        "correlation id per message) for a log collector.",
+    )
+    outbox_stuck_minutes: float = Field(
+        60.0, description="The health check fails when a message due to be sent has waited this long (minutes).",
+    )
+    mailbox_silent_minutes: float = Field(
+        30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +216,8 @@ class Settings(BaseModel):
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
 
 SECTIONS = {
@@ -123,6 +225,8 @@ SECTIONS = {
     "mailbox": MailboxSettings,
     "smtp": SmtpSettings,
     "storage": StorageSettings,
+    "retention": RetentionSettings,
+    "service": ServiceSettings,
 }
 
 
@@ -146,6 +250,18 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _credentials(environ: dict[str, str]):
+    """Secrets handed over by systemd's ``LoadCredential=``: ``mailbox-password``, ``smtp-password``,
+    ``mailbox-client-secret``, ``smtp-client-secret``."""
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return
+    for section, key in sorted(SECRET_KEYS):
+        file = Path(folder) / f"{section}-{key.replace('_', '-')}"
+        if file.is_file():
+            yield section, key, file.read_text(encoding="utf-8").strip()
+
+
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
     environ = dict(os.environ if environ is None else environ)
@@ -167,6 +283,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         raise UsageError(f"The settings file {file} does not exist.")
     for section, values in _env_overrides(environ).items():
         data.setdefault(section, {}).update(values)
+    for section, key, value in _credentials(environ):
+        data.setdefault(section, {}).setdefault(key, value)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -19,6 +19,7 @@ class Intake:
     protocol: object
     source: object
     watcher: object
+    sender: object = None  # made at the first tick and kept, so its sign-in token is reused
 
     def close(self) -> None:
         try:
@@ -60,6 +61,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
         max_bytes=settings.mailbox.max_message_bytes,
+        business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
     )
     processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
     watcher = Watcher(
@@ -79,6 +81,8 @@ def tick(intake: Intake, now, case_ids=None) -> object:
     """Plan, queue and send what the case file owes now (``resdesk tick``'s work), through the
     pickup folder or the SMTP server the settings name; ``case_ids`` limits the planning to
     those cases (what a drain touched), sending stays whole."""
-    from resdesk.outbox.dispatch import run_tick
+    from resdesk.outbox.dispatch import default_sender, run_tick
 
-    return run_tick(intake.store, intake.settings, intake.registry, now, case_ids=case_ids)
+    if intake.sender is None:
+        intake.sender = default_sender(intake.settings)
+    return run_tick(intake.store, intake.settings, intake.registry, now, intake.sender, case_ids=case_ids)

@@ -1,7 +1,7 @@
 """The house's shape: one installed namespace, floors that only point down, true public surfaces.
 
 Floors, lowest first (STYLE.md "Layout shows the architecture"):
-``protocols`` → ``cases`` / ``forms`` → ``intake`` / ``render`` → ``outbox`` → ``web`` → the
+``protocols`` → ``cases`` / ``forms`` / ``signin`` → ``intake`` / ``render`` → ``outbox`` → ``web`` → the
 ``resdesk`` shell. ``resdesk.errors`` is a leaf every floor may use; it imports nothing of the
 product, and ``resdesk/__init__.py`` imports nothing but it, so using the error tree never loads
 the shell.
@@ -28,6 +28,7 @@ FLOORS = {
     "protocols": ("resdesk.protocols", 0),
     "cases": ("resdesk.cases", 1),
     "forms": ("resdesk.forms", 1),
+    "signin": ("resdesk.signin", 1),
     "intake": ("resdesk.intake", 2),
     "render": ("resdesk.render", 2),
     "outbox": ("resdesk.outbox", 3),
@@ -36,7 +37,7 @@ FLOORS = {
 }
 LEAF = "resdesk.errors"
 CORE = [folder for folder, (_, floor) in FLOORS.items() if floor < 5]
-BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "web"}
+BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "web", "signin"}
 
 
 def _package_of(module: str) -> str | None:
@@ -151,7 +152,8 @@ def test_every_public_surface_is_true(package):
 def test_the_wheel_holds_one_package_and_runs_the_demo(tmp_path):
     """GIVEN the project built as a wheel WHEN its names are listed and it is installed in a fresh
     virtual environment THEN its only top-level package is ``resdesk``, and ``resdesk demo`` run
-    from an empty folder exits 0 with the 14 demo cases."""
+    from an empty folder exits 0 with the 14 demo cases; ``migrate --check`` and ``health`` run on
+    its case file."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
@@ -180,3 +182,13 @@ def test_the_wheel_holds_one_package_and_runs_the_demo(tmp_path):
     report = json.loads(run.stdout)
     assert len(report["cases"]) == 14
     assert str(ROOT) not in run.stdout
+
+    # The service's own commands run from the wheel too: the schema check and the health checks.
+    env["RESDESK_STORAGE__DATABASE"] = f"sqlite:///{elsewhere / 'demo' / 'resdesk.sqlite3'}"
+    check = subprocess.run([str(venv / "bin" / "resdesk"), "migrate", "--check"], cwd=elsewhere,
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert check.returncode == 0, check.stderr[-2000:]
+    health = subprocess.run([str(venv / "bin" / "resdesk"), "health", "--json"], cwd=elsewhere,
+                            capture_output=True, text=True, timeout=120, env=env)
+    checks = json.loads(health.stdout)["checks"]
+    assert checks["case_file"]["ok"] and not checks["watcher"]["ok"]  # no watcher runs

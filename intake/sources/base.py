@@ -28,6 +28,11 @@ A *mail source* watches one folder of one account. Its whole surface:
     ``True`` means "take a new snapshot"; it is also ``True`` at once when no
     snapshot was taken yet or the connection had to be reopened. ``False``
     means the timeout passed with nothing new.
+``remove_copies(folder, copies) -> int``
+    Deletes from ``folder`` the messages whose SHA-256 is a key of ``copies``
+    (values: their Message-IDs), for retention disposal only; the one deletion
+    the product makes. IMAP finds them by Message-ID and expunges exactly those
+    UIDs.
 ``close()``
     Logs out and releases the connection; the source can't be used after.
 
@@ -87,6 +92,8 @@ class MailSource(typing.Protocol):
     def move_many(self, refs: list[MessageRef], destination: str) -> None: ...
 
     def wait(self, timeout: float) -> bool: ...
+
+    def remove_copies(self, folder: str, copies: dict[str, str | None]) -> int: ...
 
     def close(self) -> None: ...
 

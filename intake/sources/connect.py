@@ -23,6 +23,7 @@ class MailboxConfig(Protocol):
     security: Literal["ssl", "starttls", "none"]
     username: str
     password: str | None
+    auth: Literal["password", "microsoft", "google"]  # and the sign-in keys of resdesk.signin.SignInConfig
     ca_file: str | None
     idle_seconds: float
     poll_seconds: float
@@ -32,9 +33,10 @@ def connect_source(mailbox: MailboxConfig, *, ssl_context: ssl.SSLContext | None
     """The watched folder of ``mailbox`` (the ``[mailbox]`` settings): a Maildir, or an IMAP
     folder, connected now.
 
-    ``ssl_context`` replaces the default one (system CAs plus ``mailbox.ca_file``). Raises
-    ``UsageError`` for settings that cannot work (no IMAP password) and ``IntakeError`` when
-    the server cannot be reached.
+    ``ssl_context`` replaces the default one (system CAs plus ``mailbox.ca_file``). With
+    ``mailbox.auth`` ``"microsoft"`` or ``"google"`` it logs in with XOAUTH2 (``resdesk.signin``).
+    Raises ``UsageError`` for settings that cannot work (no IMAP password), ``SignInError`` when
+    no token is had or the server refuses it, and ``IntakeError`` when the server cannot be reached.
     """
     if mailbox.kind == "maildir":
         from resdesk.intake.sources.maildir import MaildirSource
@@ -42,7 +44,10 @@ def connect_source(mailbox: MailboxConfig, *, ssl_context: ssl.SSLContext | None
         return MaildirSource(mailbox.path, mailbox.folder, poll_seconds=min(mailbox.poll_seconds, 1.0))
     from resdesk.intake.sources.imap import ImapSource
 
-    if not mailbox.password:
+    from resdesk.signin import token_source
+
+    tokens = token_source(mailbox, mailbox.username, section="mailbox")
+    if tokens is None and not mailbox.password:
         raise UsageError("The IMAP password is not set; put it in the environment as RESDESK_MAILBOX__PASSWORD.")
     if ssl_context is None:
         ssl_context = ssl.create_default_context()
@@ -55,6 +60,7 @@ def connect_source(mailbox: MailboxConfig, *, ssl_context: ssl.SSLContext | None
         mailbox.username,
         mailbox.password,
         mailbox.folder,
+        token_source=tokens,
         ssl_context=ssl_context,
         idle_seconds=mailbox.idle_seconds,
         poll_seconds=mailbox.poll_seconds,

@@ -1,7 +1,10 @@
 """An IMAP folder as a mail source, through imapclient.
 
 - Transport: ``"ssl"`` (implicit TLS), ``"starttls"``, or ``"none"``, which is
-  refused unless the host is a loopback address. Password login.
+  refused unless the host is a loopback address. Password login, or SASL XOAUTH2
+  with a token from ``token_source`` (Microsoft 365, Google Workspace), asked for
+  afresh on every connection so a session that outlived its token signs in
+  again on reconnect (see ``resdesk.signin``).
 - The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
 - ``snapshot`` SELECTs the folder again (a fresh view and a current UIDVALIDITY;
   the implicit close never expunges) then runs ``UID SEARCH NOT KEYWORD
@@ -15,7 +18,8 @@
 - ``move`` uses ``UID MOVE`` when the server offers MOVE; otherwise ``UID COPY``
   then the ``$Resdesk-Filed`` keyword. It never sends EXPUNGE (a bare EXPUNGE
   would also remove colleagues' ``\\Deleted`` mail). Destination folders are
-  created (and subscribed) when missing.
+  created (and subscribed) when missing, named the server's way (``folders.py``:
+  its NAMESPACE prefix and LIST delimiter, asked once per connection).
 - ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
   the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
   only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
@@ -37,6 +41,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import ipaddress
 import ssl
@@ -48,8 +53,11 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
+from resdesk.intake.sources.folders import FolderNaming, folder_naming
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
+from resdesk.signin import TokenSource
+from resdesk.signin.refusals import NOT_CONNECTED, not_connected, refused_token
 
 T = TypeVar("T")
 
@@ -129,9 +137,10 @@ class ImapSource:
         port: int,
         security: str,
         username: str,
-        password: str,
+        password: str | None,
         folder: str = "INBOX",
         *,
+        token_source: TokenSource | None = None,
         account: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         idle_seconds: float = 600.0,
@@ -154,7 +163,7 @@ class ImapSource:
         if not 0 < idle_seconds < 29 * 60:
             raise UsageError(f"IDLE must be re-issued within 29 minutes; idle_seconds={idle_seconds} is not.")
         self.host, self.port, self.security = host, port, security
-        self.username, self._password = username, password
+        self.username, self._password, self._tokens = username, password, token_source
         self.folder = folder
         # The ledger's account key: not the port or transport, which may change while the mail stays.
         self.account = account or f"imap://{username}@{host}"
@@ -169,6 +178,7 @@ class ImapSource:
         self._uidvalidity = 0
         self._can_move = self._can_idle = False
         self._folders: set[str] = set()
+        self.naming = FolderNaming()
         self._horizon: int | None = None  # the first UID the last snapshot did not see
         self._call(lambda client: None)
 
@@ -186,19 +196,16 @@ class ImapSource:
                     client.starttls(self.ssl_context)
                 except ssl.SSLCertVerificationError as exc:
                     raise self._untrusted(exc) from None
-            try:
-                client.login(self.username, self._password)
-            except LoginError as exc:
-                raise IntakeError(
-                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
-                    f"({to_unicode(str(exc))})."
-                ) from None
+            self._login(client)
             capabilities = client.capabilities()
+            self.naming = folder_naming(client)
             try:
                 selected = client.select_folder(self.folder)
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error as exc:
+            except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
+                if self._tokens is not None and NOT_CONNECTED in str(exc):
+                    raise not_connected(self.username) from None
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
                 raise IntakeError(
                     f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc})."
                 ) from None
@@ -212,6 +219,30 @@ class ImapSource:
         self._can_idle = self.use_idle and b"IDLE" in capabilities
         self._folders = set()
         return client
+
+    def _login(self, client: IMAPClient) -> None:
+        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a current token."""
+        if self._tokens is None:
+            try:
+                client.login(self.username, self._password)
+            except LoginError as exc:
+                raise IntakeError(
+                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
+                    f"({to_unicode(str(exc))})."
+                ) from None
+            return
+        token = self._tokens.token()  # raises SignInError naming the setting to fix
+        try:
+            client.oauth2_login(self.username, token)
+        except LoginError as exc:
+            # The words may come as the server's parting BYE, which imaplib keeps among the untagged
+            # responses when the socket closes before the tagged reply.
+            said = [str(exc)] + [to_unicode(b) for b in getattr(client, "_imap").untagged_responses.get("BYE", [])]
+            if any(NOT_CONNECTED in text for text in said):
+                raise not_connected(self.username) from None
+            raise refused_token(
+                "IMAP", f"{self.host}:{self.port}", self._tokens.provider, self.username, to_unicode(str(exc))
+            ) from None
 
     def _untrusted(self, exc: ssl.SSLCertVerificationError) -> IntakeError:
         return IntakeError(
@@ -310,6 +341,11 @@ class ImapSource:
             client.subscribe_folder(folder)
         self._folders.add(folder)
 
+    def prepare_folder(self, folder: str) -> None:
+        """Create (and subscribe) ``folder`` (named the server's way) unless it exists; raises
+        ``IntakeError`` if it cannot be."""
+        self._call(lambda client: self._ensure_folder(client, self.naming.server_name(folder)))
+
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
 
@@ -326,17 +362,45 @@ class ImapSource:
                         f"Message {ref.uid} was listed under UIDVALIDITY {ref.uidvalidity}; {self.folder} now has "
                         f"{self._uidvalidity}, so it is not moved."
                     )
-            self._ensure_folder(client, destination)
+            server_name = self.naming.server_name(destination)
+            self._ensure_folder(client, server_name)
             if self._can_move:
-                client.move(uids, destination)  # one UID MOVE; absent UIDs are a no-op
+                client.move(uids, server_name)  # one UID MOVE; absent UIDs are a no-op
                 return
             flags = client.get_flags(uids)
             todo = [uid for uid in uids if uid in flags and FILED_KEYWORD.encode() not in flags[uid]]
             if todo:  # the rest are gone, or copied already
-                client.copy(todo, destination)
+                client.copy(todo, server_name)
                 client.add_flags(todo, [FILED_KEYWORD], silent=True)
 
         self._call(file_messages)
+
+    def remove_copies(self, folder: str, copies: dict[str, str | None]) -> int:
+        """Delete the messages in ``folder`` whose SHA-256 is a key of ``copies`` (retention
+        disposal): each is found by its Message-ID (the value), its bytes checked against the
+        digest, flagged ``\\Deleted`` and removed with UID EXPUNGE of exactly those UIDs. A copy
+        without a Message-ID is not found. Returns how many were deleted."""
+        wanted = {message_id: digest for digest, message_id in copies.items() if message_id}
+
+        def remove(client: IMAPClient) -> int:
+            if not client.folder_exists(folder):
+                return 0
+            client.select_folder(folder)
+            try:
+                doomed: list[int] = []
+                for message_id, digest in wanted.items():
+                    hits = client.search(["HEADER", "Message-ID", message_id])
+                    for uid, data in client.fetch(hits, ["BODY.PEEK[]"]).items() if hits else ():
+                        if hashlib.sha256(data[b"BODY[]"]).hexdigest() == digest:
+                            doomed.append(uid)
+                if doomed:
+                    client.delete_messages(doomed, silent=True)
+                    client.uid_expunge(doomed)
+                return len(doomed)
+            finally:
+                client.select_folder(self.folder)
+
+        return self._call(remove)
 
     # -- waiting ----------------------------------------------------------------------------------
 

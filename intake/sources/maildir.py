@@ -20,6 +20,7 @@ be served over IMAP: the watched ``INBOX`` is the Maildir itself, and a folder
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
@@ -154,6 +155,11 @@ class MaildirSource:
 
     # -- filing -----------------------------------------------------------------------------------
 
+    def prepare_folder(self, folder: str) -> None:
+        """Create the Maildir++ folder ``folder`` unless it exists."""
+        target = folder_path(self.root, folder)
+        _make_maildir(target, subfolder=target != self.root)
+
     def move(self, ref: MessageRef, destination: str) -> None:
         self.move_many([ref], destination)
 
@@ -206,6 +212,26 @@ class MaildirSource:
         os.unlink(source)
 
     # -- waiting ----------------------------------------------------------------------------------
+
+    def remove_copies(self, folder: str, copies: dict[str, str | None]) -> int:
+        """Delete the messages in ``folder`` whose SHA-256 is a key of ``copies`` (retention
+        disposal, the only deletion this product makes); return how many were deleted."""
+        directory = folder_path(self.root, folder)
+        if not directory.is_dir():
+            return 0
+        removed = 0
+        for path in self._entries(directory).values():
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except FileNotFoundError:
+                continue
+            if digest in copies:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            _fsync_dir(directory / "cur")
+            _fsync_dir(directory / "new")
+        return removed
 
     def _changed_since_snapshot(self) -> bool:
         if self._known is None:

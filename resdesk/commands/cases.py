@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     one.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
     one.add_argument("--json", action="store_true", help="print one JSON document")
     one.add_argument("--pdf", metavar="FILE", help="write the case's record for auditors as PDF/A")
+    hold = one.add_mutually_exclusive_group()
+    hold.add_argument("--hold", metavar="REASON", help="put the case under a legal hold: retention disposes of nothing of it")
+    hold.add_argument("--release-hold", metavar="REASON", help="release the case's legal hold")
     one.set_defaults(handler=run_case)
 
 
@@ -109,6 +112,8 @@ def run_case(args: argparse.Namespace) -> int:
 
     settings, registry, store, calendar, now = _context(args)
     try:
+        if args.hold is not None or args.release_hold is not None:
+            _hold(store, args, now)
         document = case_timeline(store, args.ref, registry, now, calendar)
         if args.pdf:
             _write_record(store, document, args.pdf, settings)
@@ -119,6 +124,23 @@ def run_case(args: argparse.Namespace) -> int:
         return 0
     _print_timeline(document)
     return 0
+
+
+def _hold(store, args: argparse.Namespace, now) -> None:
+    """Place or release a legal hold, audited under the signed-in user's name."""
+    import getpass
+    import sys
+
+    from resdesk.cases.retention import place_hold, release_hold
+
+    actor = f"user:{getpass.getuser()}"
+    with store.transaction() as tx:
+        if args.hold is not None:
+            place_hold(tx, args.ref, args.hold, actor=actor, at=now)
+            print(f"Case {args.ref.upper()} is under a legal hold.", file=sys.stderr)
+        else:
+            release_hold(tx, args.ref, args.release_hold, actor=actor, at=now)
+            print(f"The legal hold on case {args.ref.upper()} is released.", file=sys.stderr)
 
 
 def _write_record(store, document, path: str, settings) -> None:

@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from resdesk.commands.protocols import registry_for
     from resdesk.output import print_json
 
+    from resdesk.logs import configure_logging
+
     registry, settings = registry_for(args)
+    configure_logging(settings.service.log_format)
     now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
     store = open_store(settings.storage.database, settings.storage.archive)
     try:

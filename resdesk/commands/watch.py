@@ -15,24 +15,28 @@ def register(subparsers) -> None:
     parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
     parser.add_argument("--once", action="store_true", help="drain the mailbox and exit")
     parser.add_argument("--json", action="store_true", help="print what was handled as one JSON document")
+    parser.add_argument("--metrics-port", metavar="PORT", type=int,
+                        help="serve /healthz and /metrics (Prometheus) on this port while watching")
+    parser.add_argument("--metrics-host", metavar="HOST", default="127.0.0.1",
+                        help="the address to serve them on (default 127.0.0.1)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import faulthandler
-    import logging
     import signal
     import threading
 
+    from resdesk.logs import configure_logging
     from resdesk.output import print_json
     from resdesk.progress import ProgressBar
     from resdesk.settings import load_settings
     from resdesk.wiring import build_intake
 
-    logging.basicConfig(level=logging.WARNING, format="resdesk: %(message)s")
-    logging.getLogger("resdesk").setLevel(logging.INFO)  # our own progress; libraries only when they warn
     settings = load_settings(args.config)
+    configure_logging(settings.service.log_format)  # our own progress; libraries only when they warn
     intake = build_intake(settings)
+    monitoring = _serve_metrics(intake, args)
     stop = threading.Event()
 
     def on_stop(signum, frame) -> None:
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         bar.finish()
+        if monitoring is not None:
+            monitoring.shutdown()
         intake.close()
     summary = {
         "seen": report.seen,
@@ -72,6 +78,23 @@ def run(args: argparse.Namespace) -> int:
         filed = ", ".join(f"{count} {state}" for state, count in report.filed.items() if count) or "nothing new"
         print(f"resdesk: handled {report.seen} message(s): {filed}.")
     return 0
+
+
+def _serve_metrics(intake, args):
+    """/healthz and /metrics from this process, when --metrics-port is given."""
+    if args.metrics_port is None:
+        return None
+    from resdesk.monitoring import monitoring_app, serve_monitoring
+
+    try:
+        return serve_monitoring(monitoring_app(intake.store, intake.settings, intake.registry),
+                                args.metrics_port, args.metrics_host)
+    except OSError as exc:
+        from resdesk.errors import UsageError
+
+        intake.close()
+        raise UsageError(f"The metrics port {args.metrics_host}:{args.metrics_port} cannot be used "
+                         f"({exc.strerror}).") from None
 
 
 FULL_TICK_SECONDS = 300.0  # how often the watcher plans the whole case file (reminders, overdue alerts)

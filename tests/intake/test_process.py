@@ -143,11 +143,6 @@ MALFORMED = {
         b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n"
         b"--ABC\r\nContent-Type: text/plain\r\n\r\nOutcome: escalated\r\n--ABC--\r\n"
     ),
-    "8-bit junk in headers": (
-        b"From: Dana \xff\xfe\x00 <dana@police.example>\r\nTo: escalations@partnership.example\r\n"
-        b"Subject: Escalation & Resolution Protocol: Stage 1 Summary \x8f\x90\r\nMessage-ID: <bad-2@police.example>\r\n"
-        b"\r\nOutcome: escalated\r\n"
-    ),
 }
 
 

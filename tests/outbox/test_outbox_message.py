@@ -218,6 +218,6 @@ def test_no_subject_can_add_a_header(subject):
     got = _parse(raw)
     assert set(got.keys()) == {
         "From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress",
-        "X-Resdesk-Case", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
+        "X-Resdesk-Case", "X-Resdesk-Notice", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
     }
     assert got["Subject"].endswith("[OLD-2026-0007]")

@@ -87,7 +87,8 @@ def test_outcomes_drive_the_case_status(runs):
 
 def test_acknowledgements_and_notices_are_written_once(runs):
     """GIVEN the demo run twice THEN the second run sends nothing and finds the same cases; every acknowledged
-    message has exactly one acknowledgement, and no automatic mail is answered."""
+    message has exactly one acknowledgement, no automatic mail is answered, and the business unit is
+    told of quarantined mail with the reason."""
     out, first, second, outbox_after_first = runs
     assert first["sent"] > 0 and second["sent"] == 0
     assert first["cases"] == second["cases"]
@@ -101,7 +102,11 @@ def test_acknowledgements_and_notices_are_written_once(runs):
     assert expected_acks <= set(answered)
     for message in messages:
         assert message["Auto-Submitted"] in ("auto-replied", "auto-generated")
+        if message["X-Resdesk-Notice"] in ("refusal", "quarantine"):
+            continue  # about quarantined mail, which is on no case
         assert "[" in message["Subject"] and "-2026-" in message["Subject"]
+    quarantine_notices = [m for m in messages if m["X-Resdesk-Notice"] == "quarantine"]
+    assert quarantine_notices and all("Why:" in m.get_content() for m in quarantine_notices)
 
 
 def test_oldham_notices_reach_the_partnership_group(runs):

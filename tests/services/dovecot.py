@@ -12,8 +12,15 @@ when the tests run as root). One server listens on two ports of 127.0.0.1:
 The certificate is self-signed for 127.0.0.1 and made with ``openssl`` at start;
 ``ssl_context()`` trusts exactly it. ``capabilities=`` replaces what the server
 advertises (``imap_capability``), which is how the tests get a server without
-IDLE or MOVE. Users live in passwd-files with ``{PLAIN}`` passwords; each
-``new_user()`` is a fresh, empty mailbox.
+IDLE or MOVE. ``layout=`` picks how the personal namespace names folders
+(``LAYOUTS``): ``"slash"`` (delimiter ``/``), ``"maildir++"`` (Dovecot's default
+Maildir++ delimiter ``.``, as Cyrus has too) or ``"courier"`` (delimiter ``.``
+under the personal namespace ``INBOX.``). Users live in passwd-files with ``{PLAIN}`` passwords; each
+``new_user()`` is a fresh, empty mailbox. With ``oauth2=True`` the server also
+accepts AUTHENTICATE XOAUTH2 (and OAUTHBEARER): Dovecot's ``oauth2`` passdb checks
+the bearer JWT offline (``introspection_mode = local``) against the public keys
+given to ``trust_oauth2_key`` and its expiry, and takes the user from its
+``email`` claim, as Exchange Online and Gmail accept only a token for the mailbox.
 """
 
 from __future__ import annotations
@@ -48,6 +55,14 @@ CAPABILITIES_WITHOUT_IDLE_OR_MOVE = (
     "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
     "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
 )
+
+
+#: The personal namespace of each folder layout, as written in dovecot.conf.
+LAYOUTS = {
+    "slash": "  separator = /\n",
+    "maildir++": "",  # Maildir++'s own delimiter, "."
+    "courier": "  separator = .\n  prefix = INBOX.\n",
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +125,10 @@ def _children(pid: int) -> list[int]:
 class DovecotServer:
     """One running Dovecot; ``stop()`` ends it and removes its folder."""
 
-    def __init__(self, capabilities: str | None = None):
+    def __init__(self, capabilities: str | None = None, *, oauth2: bool = False, layout: str = "slash"):
         self.capabilities = capabilities
+        self.oauth2 = oauth2
+        self.layout = LAYOUTS[layout]
         self.root = Path(tempfile.mkdtemp(prefix="resdesk-dovecot-"))
         self.root.chmod(0o755)  # the login and mail users must reach their sockets and mail
         self.config = self.root / "dovecot.conf"
@@ -121,6 +138,7 @@ class DovecotServer:
         self.port = 0
         self.ssl_port = 0
         self.cert = self.root / "server.crt"
+        self.oauth2_keys = self.root / "oauth2-keys"
         self._process: subprocess.Popen[bytes] | None = None
         self._names = itertools.count(1)
 
@@ -194,17 +212,19 @@ ssl_cert = <{self.cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2 else ""}
 auth_failure_delay = 0
+auth_verbose = yes
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
-  separator = /
-}}
+{self.layout}}}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.passwd}/%u
 }}
+{self._oauth2_passdb()}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.mail_root}/%u
@@ -226,6 +246,53 @@ service anvil {{
   }}
 }}
 {capability}"""
+
+    def _oauth2_passdb(self) -> str:
+        """A passdb that accepts XOAUTH2/OAUTHBEARER bearer tokens: JWTs checked here, offline.
+
+        Dovecot looks the signing key up in ``oauth2_keys/<azp>/<alg>/<kid>`` (a key
+        dictionary; the file holds the public key's PEM) and takes the user from the
+        token's ``email`` claim, which must equal the name the client logs in as.
+        """
+        if not self.oauth2:
+            return ""
+        self.oauth2_keys.mkdir(exist_ok=True)
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(
+            "introspection_mode = local\n"
+            f"local_validation_key_dict = fs:posix:prefix={self.oauth2_keys}/\n"
+            "username_attribute = email\n"
+        )
+        # Exchange Online ends a session whose application may not open the mailbox with "User is
+        # authenticated but not connected"; a post-login script says the same for marked users.
+        (self.root / "not-connected").mkdir(exist_ok=True)
+        script = self.root / "postlogin.sh"
+        script.write_text(
+            "#!/bin/sh\n"
+            f'if [ -e "{self.root}/not-connected/$USER" ]; then\n'
+            '  printf "* BYE User is authenticated but not connected.\\r\\n"\n'
+            "  exit 0\n"
+            "fi\n"
+            'exec "$@"\n'
+        )
+        script.chmod(0o755)
+        return (
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
+            "service imap {\n  executable = imap imap-postlogin\n}\n"
+            f"service imap-postlogin {{\n  executable = script-login {script}\n"
+            "  unix_listener imap-postlogin {\n  }\n}\n"
+        )
+
+    def refuse_connection_after_login(self, user: MailUser) -> None:
+        """End ``user``'s sessions just after login as Exchange does when the application has no
+        FullAccess on the mailbox ("User is authenticated but not connected")."""
+        (self.root / "not-connected" / user.username).write_text("")
+
+    def trust_oauth2_key(self, public_pem: bytes, *, azp: str = "default", alg: str = "RS256", kid: str = "default") -> None:
+        """Accept tokens signed by the key whose public half is ``public_pem``."""
+        folder = self.oauth2_keys / azp / alg
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / kid).write_bytes(public_pem)
 
     def _await_greeting(self, deadline_seconds: float = 20.0) -> None:
         deadline = time.monotonic() + deadline_seconds

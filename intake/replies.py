@@ -1,0 +1,36 @@
+"""Only the new part of a reply counts: the text above the quoted earlier mail.
+
+Mail programs quote without ``>`` marks: Outlook under a ``From:/Sent:`` block or an
+``-----Original Message-----`` line, Gmail and Apple Mail under "On … wrote:" (and its
+translations: "Am … schrieb", "Le … a écrit", "El … escribió", …). mail-parser-reply finds these
+in every language it knows. A forward (``FW:``, ``Fwd:``, ``WG:``, ``TR:``, ``RV:``, ``Doorst:``,
+``VS:``, ``ENC:``, ``I:``) is kept whole: what it forwards is what it carries.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import MAIL_LANGUAGES
+
+__all__ = ["new_part"]
+
+_PARSER = EmailReplyParser(languages=[language for language in MAIL_LANGUAGES if language != "david"])
+_FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|doorst|vs|enc|i|fs|vb|pd)\s*[:：]", re.IGNORECASE)
+_REPLY = re.compile(r"^\s*(?:re|aw|sv|antw|rif|r|res|odp|vs|ynt)\s*(?:\[\d+\])?\s*[:：]", re.IGNORECASE)
+
+
+def new_part(text: str, subject: str = "", *, is_reply: bool = True) -> str:
+    """The body text above the first quoted earlier message; the whole ``text`` for a forward,
+    for a message that is not a reply, or when no quotation is found."""
+    if _FORWARD.match(subject) or not (is_reply or _REPLY.match(subject)):
+        return text
+    try:
+        parsed = _PARSER.read(text)
+    except Exception:  # noqa: BLE001 - a text the parser trips on is read whole
+        return text
+    replies = parsed.replies
+    if len(replies) < 2 or replies[0].headers:
+        return text
+    return replies[0].content or ""
