@@ -201,6 +201,9 @@ def test_rate_limit_counts_messages_sent_before_the_upgrade(tmp_path):
             "INSERT INTO outbox (idempotency_key, message_id, kind, recipients, subject, state, attempts, sent_at, created_at)"
             " VALUES ('ack:1', '<a@x>', 'acknowledgement', :to, 's', 'sent', 1, :at, :at)"
         ), {"to": f'["{PRACTITIONER.upper()}"]', "at": (NOW - timedelta(minutes=10)).astimezone(timezone.utc).replace(tzinfo=None)})
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
     engine.dispose()
     upgraded = open_store(url, tmp_path / "archive")
     try:
