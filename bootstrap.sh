@@ -15,6 +15,7 @@ SYSTEM_PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # WeasyPrint's text layout
   fonts-dejavu-core
   postgresql             # the case file also runs on PostgreSQL; its tests start one on loopback
+  chromium chromium-driver  # the workspace's browser tests drive Debian's chromium (never a downloaded one)
 )
 
 missing=()

@@ -2,7 +2,9 @@
 the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
 
 Public surface: ``open_store`` and its unit of work, the audit chain check, the
-pure stage-state rules, the correlation lookups and the listing views.
+pure stage-state rules, the correlation lookups and the listing views; finding cases
+(``find_cases``, ``chase_list``), a person's corrections (``resdesk.cases.corrections``),
+checking a case (``verify_case``) and the workspace's users (``resdesk.cases.users``).
 """
 
 from resdesk.cases.archive import Archive, sha256_hex
@@ -11,6 +13,7 @@ from resdesk.cases.models import (
     Alert,
     AuditEntry,
     Case,
+    CaseFact,
     Document,
     Event,
     Lease,
@@ -19,9 +22,22 @@ from resdesk.cases.models import (
     Outbound,
     Party,
 )
+from resdesk.cases.facts import FactValue, clear_fact, facts_of, needed_facts, set_fact
 from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
 from resdesk.cases.views import case_summaries, case_timeline, clock_for, iter_case_summaries
+from resdesk.cases.verify import Verification, verify_all, verify_case
+from resdesk.cases.search import CaseQuery, chase_list, find_cases, fold
+from resdesk.cases.corrections import (
+    add_note,
+    clear_review,
+    close_case,
+    merge_cases,
+    move_message,
+    reopen_case,
+    set_stage,
+)
+from resdesk.cases.users import UnknownUser, add_user, authenticate, disable_user, list_users, reset_password
 from resdesk.cases.timeline import (
     OUTCOMES,
     CaseState,
@@ -35,14 +51,40 @@ from resdesk.cases.timeline import (
 )
 
 __all__ = [
+    "CaseQuery",
+    "UnknownUser",
+    "Verification",
+    "add_note",
+    "add_user",
+    "authenticate",
+    "chase_list",
+    "clear_review",
+    "close_case",
+    "disable_user",
+    "find_cases",
+    "fold",
+    "list_users",
+    "merge_cases",
+    "move_message",
+    "reopen_case",
+    "reset_password",
+    "set_stage",
+    "verify_all",
+    "verify_case",
     "OUTCOMES",
     "Alert",
     "Archive",
     "AuditEntry",
     "Case",
+    "CaseFact",
     "CaseState",
     "Document",
     "Event",
+    "FactValue",
+    "clear_fact",
+    "facts_of",
+    "needed_facts",
+    "set_fact",
     "Lease",
     "Mailbox",
     "Message",

@@ -84,20 +84,46 @@ class Case(Base):
     stage: Mapped[int | None]
     stage_variant: Mapped[str | None] = mapped_column(String(32))
     stage_started: Mapped[datetime | None]
-    case_start: Mapped[datetime | None]
+    # the first mail heard of the case (the returns count a case as opened then); ``case_start``,
+    # the moment the protocol's cumulative targets count from, is a case fact
+    opened_at: Mapped[datetime | None] = mapped_column(index=True)
     resolved_at: Mapped[datetime | None]
     child_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
     child_name: Mapped[str | None] = mapped_column(String(200))
     child_dob: Mapped[date | None] = mapped_column(Date)
-    child_protection_plan_or_looked_after: Mapped[bool] = mapped_column(Boolean, default=False)
-    threshold_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
-    childrens_trust_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the partnership's returns count (protocols.areas): the seeds' areas of disagreement and
+    # the agencies on each side, as a labelled line or a form states them.
+    area_of_disagreement: Mapped[str | None] = mapped_column(String(64))
+    raising_agency: Mapped[str | None] = mapped_column(String(200))
+    responding_agency: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     parties: Mapped[list["Party"]] = relationship(back_populates="case", order_by="Party.id")
     events: Mapped[list["Event"]] = relationship(back_populates="case", order_by="(Event.at, Event.id)")
     documents: Mapped[list["Document"]] = relationship(back_populates="case", order_by="Document.id")
+    facts: Mapped[list["CaseFact"]] = relationship(back_populates="case", order_by="CaseFact.name")
+
+
+class CaseFact(Base):
+    """The current value of one case fact (``protocols.facts``); its history is the case's
+    ``fact-set``/``fact-cleared`` events and the audit chain."""
+
+    __tablename__ = "case_facts"
+    __table_args__ = (UniqueConstraint("case_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_by: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="facts")
 
 
 class ReferenceCounter(Base):
@@ -313,3 +339,44 @@ class Disposal(Base):
     rule: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[datetime]
+
+
+# Workspace roles: auditors read and download; the business unit also acts on cases
+# and the quarantine; admins also manage users.
+AUDITOR, BUSINESS_UNIT, ADMIN = "auditor", "business-unit", "admin"
+ROLES = (AUDITOR, BUSINESS_UNIT, ADMIN)
+
+
+class User(Base):
+    """A person who signs in to the workspace; the password is kept only as an argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertAcknowledgement(Base):
+    """Someone has seen an alert (a failed send, a bounce, a mailbox reset): it leaves /alerts."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    by: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrustedSender(Base):
+    """An address or a whole domain the business unit trusts from now on, besides the settings'."""
+
+    __tablename__ = "trusted_senders"
+
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from resdesk.cases import audit as audit_chain
 from resdesk.cases.archive import Archive
+from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
 from resdesk.cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
 from resdesk.cases.timeline import (
@@ -76,9 +77,6 @@ class Tx:
         child_identifier: str | None = None,
         child_name: str | None = None,
         child_dob: date | None = None,
-        child_protection_plan_or_looked_after: bool = False,
-        threshold_dispute: bool = False,
-        childrens_trust_involved: bool = False,
         actor: str = SYSTEM_ACTOR,
     ) -> Case:
         """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year."""
@@ -87,13 +85,10 @@ class Tx:
             ref=ref,
             protocol=protocol.id,
             status="open",
-            case_start=at,
+            opened_at=at,
             child_identifier=child_identifier,
             child_name=child_name,
             child_dob=child_dob,
-            child_protection_plan_or_looked_after=child_protection_plan_or_looked_after,
-            threshold_dispute=threshold_dispute,
-            childrens_trust_involved=childrens_trust_involved,
         )
         self.session.add(case)
         self.session.flush()
@@ -122,29 +117,25 @@ class Tx:
         child_identifier: str | None = None,
         child_name: str | None = None,
         child_dob: date | None = None,
-        child_protection_plan_or_looked_after: bool | None = None,
-        threshold_dispute: bool | None = None,
-        childrens_trust_involved: bool | None = None,
+        area_of_disagreement: str | None = None,
+        raising_agency: str | None = None,
+        responding_agency: str | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> dict[str, Any]:
-        """Fill in what a form says about the child and the dispute; return what changed.
+        """Fill in what a form or labelled line says about the child and the dispute; return what changed.
 
-        Child details already recorded are kept (a differing value is left for a
-        person, not overwritten); a flag, once set, stays set.
+        Details already recorded are kept (a differing value is left for a
+        person, not overwritten). Conditions are case facts (``cases.facts``).
         """
         changed: dict[str, Any] = {}
-        for name, value in (("child_identifier", child_identifier), ("child_name", child_name), ("child_dob", child_dob)):
+        for name, value in (
+            ("child_identifier", child_identifier), ("child_name", child_name), ("child_dob", child_dob),
+            ("area_of_disagreement", area_of_disagreement), ("raising_agency", raising_agency),
+            ("responding_agency", responding_agency),
+        ):
             if value is not None and getattr(case, name) is None:
                 setattr(case, name, value)
                 changed[name] = value.isoformat() if isinstance(value, date) else value
-        for name, flag in (
-            ("child_protection_plan_or_looked_after", child_protection_plan_or_looked_after),
-            ("threshold_dispute", threshold_dispute),
-            ("childrens_trust_involved", childrens_trust_involved),
-        ):
-            if flag and not getattr(case, name):
-                setattr(case, name, True)
-                changed[name] = True
         if changed:
             case.updated_at = utcnow()
             self.session.flush()
@@ -266,7 +257,8 @@ class Tx:
             case, "stage-summary", at, stage=stage, detail={"outcome": outcome},
             message_id=message_id, ledger_id=ledger_id,
         )
-        transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at)
+        conditions = clock_inputs(facts_of(case)).conditions
+        transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at, conditions)
         return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
 
     def record_stage_notification(

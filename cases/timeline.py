@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from resdesk.protocols import CaseEvent, CaseResolved, Protocol, StageEntered
 from resdesk.errors import ProtocolError
@@ -29,6 +29,7 @@ MESSAGE_RECORDED = "message-recorded"
 FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"
+REOPENED = "reopened"
 
 _OUTCOME_WORDS = {
     "resolved": RESOLVED_OUTCOME,
@@ -131,9 +132,11 @@ def _enter(state: CaseState, events: list[NewEvent], stage: int, variant: str | 
 
 
 def after_stage_summary(
-    protocol: Protocol, state: CaseState, stage: int, outcome: str | None, at: datetime
+    protocol: Protocol, state: CaseState, stage: int, outcome: str | None, at: datetime,
+    conditions: Mapping[str, bool] | None = None,
 ) -> Transition:
-    """The case after a written summary of ``stage`` with ``outcome`` arrived at ``at``."""
+    """The case after a written summary of ``stage`` with ``outcome`` arrived at ``at``;
+    ``conditions`` (case facts) choose the variant of a split next stage."""
     events: list[NewEvent] = []
     outcome = normalise_outcome(outcome)
     try:
@@ -163,7 +166,7 @@ def after_stage_summary(
         events.append(NewEvent(CASE_RESOLVED, at, state.stage, state.variant, {"because": f"stage {stage} summary: resolved"}))
         return Transition(replace(state, status="resolved", resolved_at=at), tuple(events))
     if outcome == ESCALATED:
-        following = protocol.next_stage(summarised.number)
+        following = protocol.next_stage(summarised.number, conditions)
         if following is None:
             return _flag(state, events, at, f"stage {stage} was escalated, but the {protocol.id} protocol names no further stage")
         state = _enter(state, events, following.number, following.variant, at, f"stage {stage} summary: escalated")
@@ -186,11 +189,17 @@ def after_stage_notification(protocol: Protocol, state: CaseState, stage: int, a
 
 
 def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
-    """The stage clock's events from stored events (anything with kind, stage, variant, at)."""
+    """The stage clock's events from stored events (anything with kind, stage, variant, at).
+
+    A case re-opened by a person after resolution (``reopened``) loses the resolution
+    it re-opened, so its clock runs again from the stage entered then.
+    """
     result: list[CaseEvent] = []
-    for event in events:
+    for event in sorted(events, key=lambda e: e.at):
         if event.kind == STAGE_ENTERED and event.stage is not None:
             result.append(StageEntered(stage=event.stage, at=event.at, variant=event.variant))
         elif event.kind == CASE_RESOLVED:
             result.append(CaseResolved(at=event.at))
+        elif event.kind == REOPENED:
+            result = [e for e in result if not isinstance(e, CaseResolved)]
     return result

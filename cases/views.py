@@ -14,8 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from resdesk.cases.archive import sha256_hex
 from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
+from resdesk.cases.facts import clock_inputs, facts_of, needed_facts
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import clock_events
+from resdesk.cases.verify import entry_document
 from resdesk.protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
 from resdesk.errors import ProtocolError
 
@@ -38,14 +40,19 @@ def clock_for(case: Case, registry: Registry, now: datetime, calendar_for: Calen
     """
     try:
         protocol = registry.get(case.protocol)
-        return evaluate(protocol, clock_events(case.events), now, calendar_for(protocol))
+        inputs = clock_inputs(facts_of(case))
+        return evaluate(
+            protocol, clock_events(case.events), now, calendar_for(protocol), inputs.case_start,
+            stage_starts=inputs.stage_starts, case_start_estimated=inputs.case_start_estimated,
+            conditions=inputs.conditions,
+        )
     except ProtocolError as exc:
         return CaseClock(protocol=case.protocol, stages=[], resolved=case.resolved_at,
                          next_action=f"Cannot evaluate the clock: {exc}")
 
 
 def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
-    last = clock.stages[-1] if clock.stages else None
+    last = clock.recorded[-1] if clock.recorded else None
     return {
         "ref": case.ref,
         "protocol": case.protocol,
@@ -61,18 +68,19 @@ def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
         "resolved_at": _iso(case.resolved_at),
         "next_action": clock.next_action,
         "messages": messages,
-        "opened": _iso(case.case_start),
+        "opened": _iso(case.opened_at),
+        "needs_facts": needed_facts(facts_of(case)),
     }
 
 
-def _message_counts(tx: Tx, case_ids: list[int]) -> dict[int, int]:
-    rows = tx.session.execute(
-        select(Message.case_id, func.count(Message.id)).where(Message.case_id.in_(case_ids)).group_by(Message.case_id)
-    )
+def _message_counts(tx: Tx, case_ids: list[int] | None = None) -> dict[int, int]:
+    """Messages filed per case id: those of ``case_ids``, or of every case when None."""
+    wanted = Message.case_id.is_not(None) if case_ids is None else Message.case_id.in_(case_ids)
+    rows = tx.session.execute(select(Message.case_id, func.count(Message.id)).where(wanted).group_by(Message.case_id))
     return {case_id: count for case_id, count in rows}
 
 
-PAGE = 500  # cases read (with their events) per query while listing
+PAGE = 500  # cases read (with their events and facts) per query while listing
 
 
 def iter_case_summaries(
@@ -90,7 +98,8 @@ def iter_case_summaries(
         last_id = tx.require_case(after).id if after else 0
         given = 0
         while limit is None or given < limit:
-            query = select(Case).where(Case.id > last_id).order_by(Case.id).limit(PAGE).options(selectinload(Case.events))
+            query = (select(Case).where(Case.id > last_id).order_by(Case.id).limit(PAGE)
+                     .options(selectinload(Case.events), selectinload(Case.facts)))
             if open_only:
                 query = query.where(Case.status != RESOLVED)
             cases = tx.session.execute(query).scalars().all()
@@ -139,11 +148,7 @@ def case_timeline(
                     "name": case.child_name,
                     "dob": case.child_dob.isoformat() if case.child_dob else None,
                 },
-                "flags": {
-                    "child_protection_plan_or_looked_after": case.child_protection_plan_or_looked_after,
-                    "threshold_dispute": case.threshold_dispute,
-                    "childrens_trust_involved": case.childrens_trust_involved,
-                },
+                "facts": {name: fact.as_json() for name, fact in sorted(facts_of(case).items())},
                 "parties": [
                     {"name": p.name, "email": p.email, "agency": p.agency, "role": p.role} for p in case.parties
                 ],
@@ -189,6 +194,7 @@ def case_timeline(
                 ],
                 "documents": [
                     {
+                        "id": d.id,
                         "kind": d.kind,
                         "filename": d.filename,
                         "media_type": d.media_type,
@@ -211,13 +217,13 @@ def case_timeline(
                         "cumulative_due": _iso(t.cumulative_due),
                         "status": t.status.value,
                         "cumulative_status": t.cumulative_status.value if t.cumulative_status else None,
+                        "estimated": t.estimated,
                     }
                     for t in clock.stages
                 ],
-                "audit": [
-                    {"seq": a.seq, "at": _iso(a.at), "actor": a.actor, "action": a.action, "hash": a.hash}
-                    for a in audit
-                ],
+                # Each entry with every field its hash is computed from (UTC time, payload,
+                # previous hash), so a record can be checked offline (``cases.verify``).
+                "audit": [entry_document(a) for a in audit],
             }
         )
         return document

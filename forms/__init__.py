@@ -11,6 +11,7 @@ the reason. Kinds and field names are PRODUCT §6.
 """
 
 from resdesk.forms.blank import blank_docx, blank_pdf, fill_docx, fill_pdf
+from resdesk.forms.layout import LEVEL_DISPLAY
 from resdesk.forms.pdf_reader import read_pdf_fields
 from resdesk.forms.read import read_form
 from resdesk.forms.records import (
@@ -31,6 +32,7 @@ from resdesk.forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
 __all__ = [
     "KINDS",
     "LEVELS_OF_NEED",
+    "LEVEL_DISPLAY",
     "ActionTaken",
     "AgreedAction",
     "EscalationConcern",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from resdesk.forms.values import LEVELS_OF_NEED
+from resdesk.protocols import AREAS
 
 LEVEL_DISPLAY = {
     "universal": "Universal Services",
@@ -23,6 +24,7 @@ LEVEL_DISPLAY = {
 }
 LEVEL_CHOICES = tuple((level, LEVEL_DISPLAY[level]) for level in LEVELS_OF_NEED)
 YES_NO_CHOICES = (("yes", "Yes"), ("no", "No"))
+AREA_CHOICES = tuple(AREAS.items())  # the seeds' areas of disagreement (protocols.areas)
 OUTCOME_CHOICES = (("resolved", "Resolved"), ("escalated", "Escalated"), ("actions-agreed", "Actions agreed"))
 
 
@@ -324,6 +326,13 @@ STAGE_SUMMARY = Template(
                 Field("meeting_date", "Date of discussion/meeting", "date", aliases=("meeting date", "date of meeting")),
                 Field("attendees", "Attendees (name, role and agency)", "rich", aliases=("attendees",)),
                 Field("summary", "Summary of discussion", "rich", aliases=("summary",)),
+                Field(
+                    "area_of_disagreement",
+                    "Area of disagreement",
+                    "choice",
+                    aliases=("areas of disagreement", "type of disagreement"),
+                    choices=AREA_CHOICES,
+                ),
                 Field(
                     "outcome",
                     "Outcome (Resolved / Escalated / Actions agreed)",

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from resdesk.forms import values
+from resdesk.protocols import AREAS, normalise_area
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -70,6 +71,16 @@ def _protocol_id(value: object) -> str | None:
     return key
 
 
+def _area(value: object) -> str | None:
+    if values.blank(value):
+        return None
+    area = normalise_area(str(value))
+    if area is None:
+        raise ValueError(f"'{str(value).strip()}' is not an area of disagreement ({', '.join(AREAS.values())})")
+    return area
+
+
+Area = Annotated[str | None, BeforeValidator(_area)]
 Outcome = Annotated[
     Literal["resolved", "escalated", "actions-agreed"] | None, BeforeValidator(_outcome)
 ]
@@ -170,6 +181,7 @@ class StageSummary(_Record):
     meeting_date: UKDate = None
     attendees: Text = None
     summary: Text = None
+    area_of_disagreement: Area = None
     outcome: Outcome = None
     actions: list[AgreedAction] = Field(default_factory=list)
 

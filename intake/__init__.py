@@ -7,7 +7,8 @@ Public surface:
   ``correlate``, ``find_reference``, ``format_reference``;
 - the mailbox side: ``MailSource``, ``MaildirSource``, ``ImapSource``,
   ``connect_source``, ``Ledger``;
-- the loop: ``Watcher``, ``IntakeProcessor``, ``IntakePolicy``.
+- the loop: ``Watcher``, ``IntakeProcessor``, ``IntakePolicy``;
+- the business unit's decisions on quarantined mail: ``release``, ``file_on_case``, ``dismiss``.
 """
 
 from resdesk.intake.classify import Classification, classify
@@ -18,8 +19,13 @@ from resdesk.intake.process import IntakePolicy, IntakeProcessor
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources import ImapSource, MailSource, MaildirSource, connect_source
 from resdesk.intake.watch import DrainReport, Filing, Watcher
+from resdesk.intake.quarantine import dismiss, file_on_case, quarantined, release
 
 __all__ = [
+    "dismiss",
+    "file_on_case",
+    "quarantined",
+    "release",
     "Classification",
     "DrainReport",
     "Filing",

@@ -22,18 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 
 from sqlalchemy import select
 
 from resdesk.cases.lookup import StoreKnownCases
-from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message
+from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, TrustedSender
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
 from resdesk.forms import read_email_text, read_form
+from resdesk.cases.facts import facts_of, record_fact
 from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.sealed import sealed_reason
 from resdesk.intake.classify import Classification, automatic_reason, classify
+from resdesk.intake.facts import Mention, agency_of, read_facts
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
@@ -41,11 +43,11 @@ from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
-from resdesk.protocols import Protocol, to_local
-from resdesk.errors import FormError, HostileFile, IntakeError
+from resdesk.protocols import Protocol, agencies_from_text, area_from_text, to_local
+from resdesk.protocols.facts import ESTIMATED
+from resdesk.errors import FormError, HostileFile, IntakeError, ResdeskError
 
 ACTOR = "resdesk-intake"
-_CHILD_PROTECTION_LEVELS = {"child-protection", "child-in-care"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class IntakePolicy:
     allowed_sender_domains: tuple[str, ...] = ()
     authserv_id: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    agency_domains: tuple[tuple[str, str], ...] = ()  # (domain, agency name)
     business_unit: str | None = None  # where the business unit reads our notices (may be this inbox)
 
 
@@ -247,7 +250,7 @@ class IntakeProcessor:
                 + "; ".join(dict.fromkeys(message.defects))
                 + "), so what it carries cannot be trusted to be complete; ask the sender to send it again"
             )
-        verdict = check_sender(arrived, list(self.policy.allowed_sender_domains), self.policy.authserv_id)
+        verdict = check_sender(arrived, self._allowed_domains(arrived), self.policy.authserv_id)
         if not verdict.ok:
             raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
         self._read_attachments(reading)
@@ -287,17 +290,86 @@ class IntakeProcessor:
             raise Refused(unusable[0])
         reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
+    def _allowed_domains(self, message: InboundMessage) -> list[str]:
+        """The settings' agency domains plus what the business unit has trusted since (a domain,
+        or this sender's own address); an empty list still accepts every domain."""
+        allowed = list(self.policy.allowed_sender_domains)
+        if not allowed:
+            return allowed
+        with self.store.transaction() as tx:
+            trusted = set(tx.session.execute(select(TrustedSender.value)).scalars())
+        allowed += [value for value in trusted if "@" not in value]
+        if message.sender is not None and message.sender.address.lower() in trusted:
+            allowed.append(message.sender.domain)
+        return allowed
+
     # -- recording (inside the transaction) ----------------------------------------------------
 
     def _open_case(self, tx: Tx, reading: _Reading) -> Case:
-        return tx.create_case(self.protocol, reading.when, actor=ACTOR)
+        case = tx.create_case(self.protocol, reading.when, actor=ACTOR)
+        # Until a form, a typed line or a person says when, the case starts at its first message.
+        record_fact(tx, case, "case_start", reading.when, source=ESTIMATED, by=ACTOR, at=reading.when,
+                    detail={"from": "the first message received"})
+        return case
+
+    def _record_parties(self, tx: Tx, case: Case, message: InboundMessage, automatic: bool) -> None:
+        """The sender and everyone copied (From, To, Cc) are parties, with their agency by domain;
+        our own addresses and the business unit are not."""
+        if automatic:
+            return
+        ours = {a.lower() for a in self.policy.our_addresses}
+        if self.policy.business_unit:
+            ours.add(parseaddr(self.policy.business_unit)[1].lower())
+        domains = dict(self.policy.agency_domains)
+        for address in (message.sender, *message.to, *message.cc):
+            if address is None or not address.address or address.address.lower() in ours:
+                continue
+            tx.add_party(case, name=address.name or None, email=address.address,
+                         agency=agency_of(address.address, domains))
+
+    def _record_facts(self, tx: Tx, case: Case, reading: _Reading) -> None:
+        """Facts the message states (typed lines, form fields) and the agencies on the case;
+        a condition only mentioned in prose puts the case on the needs-review list, quoted."""
+        readings, mentions = read_facts(
+            reading.message.body_text, [(form.kind, form.fields) for _, form in reading.forms]
+        )
+        for fact in readings:
+            try:
+                record_fact(tx, case, fact.name, fact.value, source=fact.source, by=ACTOR, at=reading.when,
+                            detail=fact.detail)
+            except ResdeskError:
+                mentions.append(Mention(fact.name, str(fact.detail.get("line") or fact.detail)))
+        held = facts_of(case)
+        for mention in mentions:
+            if mention.name in held:
+                continue
+            tx.flag_for_review(
+                case,
+                f"the message mentions '{mention.name}' without stating it: \u201c{mention.sentence}\u201d; "
+                f"confirm with 'resdesk case {case.ref} --set {mention.name}=yes' (or no)",
+                reading.when, message_id=reading.message.message_id,
+            )
+        agencies = {p.agency for p in case.parties if p.agency}
+        for form in (f for _, f in reading.forms):
+            agencies.update(a for a in (form.fields.get("raised_by_agency"), form.fields.get("agency")) if a)
+        current = held.get("agencies")
+        if agencies and (current is None or not agencies <= set(current.value)):
+            record_fact(tx, case, "agencies", sorted(agencies | set(current.value if current else [])),
+                        source="form" if reading.forms else "message", by=ACTOR, at=reading.when)
 
     def _record(self, tx: Tx, case: Case, reading: _Reading, claim: Claim, sha256: str, path: str) -> None:
         message, classification, when = reading.message, reading.classification, reading.when
         sender = message.sender
-        if sender is not None and classification.kind != "automatic":
-            tx.add_party(case, name=sender.name or None, email=sender.address)
+        self._record_parties(tx, case, message, classification.kind == "automatic")
+        if classification.kind != "automatic":
+            self._record_facts(tx, case, reading)
         stage, outcome = classification.stage, None
+        if classification.kind != "automatic":
+            raising, responding = agencies_from_text(message.new_text)
+            tx.update_case_details(
+                case, area_of_disagreement=area_from_text(message.new_text),
+                raising_agency=raising, responding_agency=responding, actor=ACTOR,
+            )
         for filename, form in reading.forms:
             self._record_form(tx, case, form, filename, reading, claim.ledger_id)
             if form.kind == "stage-summary":
@@ -369,13 +441,13 @@ class IntakeProcessor:
             case, FORM_READ, when, stage=case.stage, message_id=message_id, ledger_id=ledger_id,
             detail={"kind": form.kind, "filename": filename, "fields": fields},
         )
-        levels = {fields.get("current_level_of_need"), fields.get("perceived_level_of_need")}
         tx.update_case_details(
             case,
             child_identifier=fields.get("child_identifier"),
             child_name=fields.get("child_name"),
             child_dob=getattr(form.record, "child_dob", None),
-            child_protection_plan_or_looked_after=True if levels & _CHILD_PROTECTION_LEVELS else None,
+            area_of_disagreement=fields.get("area_of_disagreement"),
+            raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )
         raised_by = fields.get("raised_by_name")

@@ -8,7 +8,9 @@
 the message exists; ``resdesk.outbox.queue`` writes it to the outbox table
 before it is sent; ``resdesk.outbox.sending`` delivers it over SMTP in phases
 (``smtp``, ``smtp_phased``) or into a pickup folder (``pickup``) under a lease;
-``resdesk.outbox.dispatch`` runs the whole tick (``run_tick``).
+``resdesk.outbox.dispatch`` runs the whole tick (``run_tick``); a person resends or
+cancels a message (``resdesk.outbox.corrections``) and acknowledges alerts about
+failed sends, bounces and mailbox resets (``resdesk.outbox.alerts``).
 """
 
 from .message import (
@@ -27,12 +29,18 @@ from .message import (
 )
 from .compose import compose_acknowledgement, compose_notice, compose_reminder
 from .smtp import PermanentSendFailure, SendFailure, SmtpSender, TemporarySendFailure, send_with_retry
-from .plan import CaseFacts, CasePlan, Planned, facts_from_case, in_working_hours, plan_case
+from .plan import CaseSnapshot, CasePlan, Planned, snapshot_of, in_working_hours, plan_case
 from .dispatch import TickReport, run_tick
 from .smtp_phased import PhasedSmtpSender
 from .sending import recover_interrupted, settle_unconfirmed
+from .corrections import cancel, resend
+from .alerts import acknowledge, open_alerts
 
 __all__ = [
+    "acknowledge",
+    "cancel",
+    "open_alerts",
+    "resend",
     "AUTO_SUBMITTED",
     "MailAttachment",
     "OutboundMail",
@@ -53,10 +61,10 @@ __all__ = [
     "SmtpSender",
     "TemporarySendFailure",
     "send_with_retry",
-    "CaseFacts",
+    "CaseSnapshot",
     "CasePlan",
     "Planned",
-    "facts_from_case",
+    "snapshot_of",
     "in_working_hours",
     "plan_case",
     "TickReport",

@@ -96,5 +96,9 @@ def assemble(planned: Planned, sender: str) -> Assembled:
     else:
         mail = _with_form(planned, sender)
     # The envelope and To are the address planning chose, never a header copied from mail.
-    mail = mail.model_copy(update={"recipients": [planned.recipient]})
+    update: dict = {"recipients": [planned.recipient]}
+    if planned.document != "acknowledgement" and planned.in_reply_to:
+        # Notices and reminders thread onto the case's conversation.
+        update.update(in_reply_to=planned.in_reply_to, references=list(planned.references))
+    mail = mail.model_copy(update=update)
     return Assembled(mail=mail, documents=tuple(mail.attachments))

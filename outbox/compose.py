@@ -70,7 +70,12 @@ def compose_notice(
 
 def compose_reminder(view: ReminderView, *, idempotency_key: str, sender: str) -> OutboundMail:
     """A reminder before a due time, or an overdue alert, with the PDF."""
-    title = f"Overdue: stage {view.stage}" if view.kind == "overdue" else f"Reminder: stage {view.stage} due"
+    if view.kind == "overdue":
+        title = f"Overdue: stage {view.stage}"
+    elif view.due is None:
+        title = f"Review: stage {view.stage} is still running"
+    else:
+        title = f"Reminder: stage {view.stage} due"
     return OutboundMail(
         kind=view.kind,
         idempotency_key=idempotency_key,

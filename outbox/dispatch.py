@@ -38,7 +38,7 @@ from .assemble import Assembled, assemble
 from .pool import assemble_all
 from .message import OutboundMail, build_message, envelope_recipients
 from .refusals import owed_refusals
-from .plan import CaseFacts, Planned, facts_from_case, plan_case
+from .plan import CaseSnapshot, Planned, snapshot_of, plan_case
 from .sending import (
     CONNECTING,
     FAILED,
@@ -141,11 +141,13 @@ def plan_all(
                 except ResdeskError as exc:
                     skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
                     continue
-                facts: CaseFacts = facts_from_case(case)
+                snapshot: CaseSnapshot = snapshot_of(case)
                 try:
                     plan = plan_case(
-                        facts, protocol, calendar_for(protocol), now,
+                        snapshot, protocol, calendar_for(protocol), now,
                         business_unit=settings.partnership.business_unit, own_addresses=own,
+                        contacts=settings.partnership.contacts,
+                        review_every_working_days=settings.partnership.review_every_working_days,
                     )
                 except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
                     skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
@@ -157,11 +159,12 @@ def plan_all(
 
 
 def _pages(tx, wanted: list[int] | None) -> Iterator[list[Case]]:
-    """The cases (all, or those ``wanted``) in id order, ``PLAN_PAGE`` at a time, events and parties loaded."""
+    """The cases (all, or those ``wanted``) in id order, ``PLAN_PAGE`` at a time, events, parties and facts loaded."""
     last = 0
     while True:
         query = (select(Case).where(Case.id > last).order_by(Case.id).limit(PLAN_PAGE)
-                 .options(selectinload(Case.events), selectinload(Case.parties)))
+                 .options(selectinload(Case.events), selectinload(Case.parties),
+                          selectinload(Case.facts)))
         if wanted is not None:
             chunk = [i for i in wanted if i > last][:PLAN_PAGE]
             if not chunk:

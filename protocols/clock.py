@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from resdesk.protocols.calendar import WorkingCalendar
 from resdesk.protocols.schema import Notification, Protocol, Stage, Timescale
@@ -31,6 +31,7 @@ class StageStatus(str, Enum):
     NO_FIXED_TIMESCALE = "no-fixed-timescale"
     MET = "met"  # the stage ended by its due time
     MISSED = "missed"  # the stage ended after its due time
+    NOT_RECORDED = "not-recorded"  # a stage before the first the case file heard of: nothing is known of it
 
 
 def due_after(timescale: Timescale, start: datetime, calendar: WorkingCalendar) -> datetime | None:
@@ -78,16 +79,20 @@ CaseEvent = StageEntered | CaseResolved
 
 @dataclass(frozen=True)
 class StageTiming:
+    """One stage on the clock. ``started`` is None only for a ``not-recorded`` stage;
+    ``estimated`` says the start was not stated (the time of the first mail heard of it)."""
+
     stage: int
     variant: str | None
     name: str
-    started: datetime
+    started: datetime | None
     ended: datetime | None
     due: datetime | None
     basis: str
     cumulative_due: datetime | None
     status: StageStatus
     cumulative_status: StageStatus | None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,12 @@ class CaseClock:
 
     @property
     def current(self) -> StageTiming | None:
-        return None if self.resolved or not self.stages else self.stages[-1]
+        return None if self.resolved or not self.recorded else self.recorded[-1]
+
+    @property
+    def recorded(self) -> list[StageTiming]:
+        """The stages the case file knows of (every stage but the ``not-recorded`` ones)."""
+        return [t for t in self.stages if t.status is not StageStatus.NOT_RECORDED]
 
     @property
     def overdue(self) -> bool:
@@ -121,7 +131,7 @@ def _status(due: datetime | None, ended: datetime | None, now: datetime) -> Stag
 
 
 def _describe_notice(notification: Notification) -> str:
-    who = notification.recipient + (f" ({notification.address})" if notification.address else "")
+    who = notification.recipient
     words = notification.notice.value.replace("-", " ")
     condition = f" if {notification.condition.value.replace('-', ' ')}" if notification.condition else ""
     return f"{words} to {who}{condition}"
@@ -133,30 +143,48 @@ def evaluate(
     now: datetime,
     calendar: WorkingCalendar,
     case_start: datetime | None = None,
+    *,
+    stage_starts: Mapping[int, datetime] | None = None,
+    case_start_estimated: bool = False,
+    conditions: Mapping[str, bool] | None = None,
 ) -> CaseClock:
     """Every stage's start, due time, cumulative due and status, and the next expected action.
 
     ``events`` may come in any order; they are taken in time order. ``case_start``
-    defaults to the entry into the protocol's ``cumulative_from_stage`` (or the
-    first entry recorded, when the case opened later than that stage).
+    (the case fact: what the definition's ``case_start`` names) defaults to the
+    entry into the protocol's ``cumulative_from_stage``, or the first entry recorded.
+    ``stage_starts`` (stage number -> when it started, the ``stage_N_start`` facts)
+    replace the time the case file heard of an entry. The protocol's first counted
+    stage, when it is the first the case heard of, starts at ``case_start`` (its
+    own trigger). Stages from ``cumulative_from_stage`` up to the first one heard
+    of are listed ``not-recorded``, never ``met``. ``conditions`` (the case's flag
+    facts) choose the variant of a split stage (LSCP/LSAB step 4 by ``urgent``).
     """
     now = to_local(now)
+    stage_starts = {number: to_local(at) for number, at in (stage_starts or {}).items()}
     ordered: Sequence[CaseEvent] = sorted(events, key=lambda e: to_local(e.at))
-    entries: list[tuple[Stage, datetime]] = []
+    entries: list[tuple[Stage, datetime, bool]] = []
     resolved: datetime | None = None
     for event in ordered:
         if resolved is not None:
             break  # nothing after resolution moves the clock
         if isinstance(event, StageEntered):
-            entries.append((protocol.stage(event.stage, event.variant), to_local(event.at)))
+            stage = protocol.variant_for(event.stage, conditions, event.variant)
+            first = not entries
+            if stage.number in stage_starts:
+                entries.append((stage, stage_starts[stage.number], False))
+            elif first and case_start is not None and stage.number == protocol.cumulative_from_stage:
+                entries.append((stage, min(to_local(case_start), to_local(event.at)), case_start_estimated))
+            else:
+                entries.append((stage, to_local(event.at), first))
         else:
             resolved = to_local(event.at)
     if case_start is None and entries:
-        anchor = [at for stage, at in entries if stage.number == protocol.cumulative_from_stage]
+        anchor = [at for stage, at, _ in entries if stage.number == protocol.cumulative_from_stage]
         case_start = anchor[0] if anchor else entries[0][1]
 
-    timings: list[StageTiming] = []
-    for index, (stage, started) in enumerate(entries):
+    timings: list[StageTiming] = _not_recorded(protocol, entries[0][0].number) if entries else []
+    for index, (stage, started, estimated) in enumerate(entries):
         ended = entries[index + 1][1] if index + 1 < len(entries) else resolved
         due = due_after(stage.timescale, started, calendar)
         cumulative = cumulative_due(stage, case_start, calendar)
@@ -172,10 +200,12 @@ def evaluate(
                 cumulative_due=cumulative,
                 status=_status(due, ended, now),
                 cumulative_status=_status(cumulative, ended, now) if cumulative else None,
+                estimated=estimated,
             )
         )
 
-    next_action, notices = _next_action(protocol, entries, timings, resolved)
+    recorded = timings[-len(entries):] if entries else []
+    next_action, notices = _next_action(protocol, [(s, at) for s, at, _ in entries], recorded, resolved, conditions)
     return CaseClock(
         protocol=protocol.id,
         stages=timings,
@@ -185,11 +215,28 @@ def evaluate(
     )
 
 
+def _not_recorded(protocol: Protocol, first_heard: int) -> list[StageTiming]:
+    """The stages from the protocol's counted start up to the first one the case heard of."""
+    timings: list[StageTiming] = []
+    for number in protocol.stage_numbers:
+        if protocol.cumulative_from_stage <= number < first_heard:
+            stage = protocol.stage(number)
+            timings.append(
+                StageTiming(
+                    stage=number, variant=stage.variant, name=stage.name, started=None, ended=None, due=None,
+                    basis=stage.timescale.basis, cumulative_due=None, status=StageStatus.NOT_RECORDED,
+                    cumulative_status=None,
+                )
+            )
+    return timings
+
+
 def _next_action(
     protocol: Protocol,
     entries: list[tuple[Stage, datetime]],
     timings: list[StageTiming],
     resolved: datetime | None,
+    conditions: Mapping[str, bool] | None = None,
 ) -> tuple[str, list[Notification]]:
     if resolved is not None:
         return f"None: resolved on {resolved:%d %B %Y}.", []
@@ -197,8 +244,8 @@ def _next_action(
         return "None yet: no stage has been recorded.", []
     stage = entries[-1][0]
     timing = timings[-1]
-    following = protocol.next_stage(stage.number)
-    notices = list(following.notify) if following else []
+    following = protocol.next_stage(stage.number, conditions)
+    notices = [n for n in following.notify if n.when != "on-resolution"] if following else []
     if following is None:
         unresolved = stage.if_unresolved or "the protocol names no further stage"
     else:

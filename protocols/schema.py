@@ -9,9 +9,11 @@ it comes from, so that a reader can check it against the published protocol.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from resdesk.protocols.facts import Condition
 
 NO_FIXED_TIMESCALE = "no fixed timescale"
 
@@ -92,28 +94,54 @@ class NoticeKind(str, Enum):
     STAGE_4_REFERRAL = "stage-4-referral"
     CHAIR_REFERRAL = "chair-referral"
     REPRESENTATIVE_NOTIFICATION = "representative-notification"
+    LESSONS_LEARNED_REFERRAL = "lessons-learned-referral"
+    OUTCOME_NOTICE = "outcome-notice"
+    CONFERENCE_REQUEST = "conference-request"
+    IMMINENT_RISK_REFERRAL = "imminent-risk-referral"
 
 
-class Condition(str, Enum):
-    """Case facts on which a notice depends."""
-
-    CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER = "child-protection-plan-or-looked-after"
-    THRESHOLD_DISPUTE = "threshold-dispute"
-    CHILDRENS_TRUST_INVOLVED = "childrens-trust-involved"
+# Every person or group a protocol names as a recipient, by the key that
+# ``[partnership.contacts]`` in the settings gives an address to.
+CONTACT_KEYS = (
+    "business_unit",
+    "iro",
+    "mash_service_manager",
+    "director_quality_review",
+    "senior_representative",
+    "chair",
+    "executive_representatives",
+    "review_group",
+    "service_director",
+    "slo",
+    "independent_chair",
+    "all_parties",
+)
+ContactKey = Literal[
+    "business_unit", "iro", "mash_service_manager", "director_quality_review", "senior_representative",
+    "chair", "executive_representatives", "review_group", "service_director", "slo", "independent_chair",
+    "all_parties",
+]
 
 
 class Notification(_Strict):
-    """Someone the protocol says must be told when a stage is entered."""
+    """Someone the protocol says must be told when a stage is entered (or left, for ``on-outcome``).
+
+    The notice goes to the address ``[partnership.contacts]`` gives ``contact``;
+    otherwise to the configured business unit, for the attention of ``recipient``.
+    ``published_address`` is the partnership's own address as the seed prints it:
+    it is shown, never mailed unless the settings name it.
+    """
 
     recipient: str = Field(min_length=1, description="Who, in the seed's words.")
-    address: str | None = Field(
-        default=None,
-        description="The address the seed gives; otherwise the partnership's configured "
-        "business unit address is used.",
+    contact: ContactKey = Field(description="The key of [partnership.contacts] that addresses this recipient.")
+    published_address: str | None = Field(
+        default=None, description="The address the seed prints; shown, never used unless configured."
     )
     notice: NoticeKind
-    when: Literal["on-entry", "before-entry"] = "on-entry"
+    when: Literal["on-entry", "before-entry", "on-resolution"] = "on-entry"
     condition: Condition | None = None
+    unless: Condition | None = Field(default=None, description="Not sent when this condition holds.")
+    parties: bool = Field(default=False, description="Also sent to every agency party on the case.")
     source: str = Field(min_length=3, description="Seed section and quotation.")
 
 
@@ -138,6 +166,12 @@ class Stage(_Strict):
     summary_subject: str | None = None
     if_unresolved: str | None = Field(default=None, description="What happens next if unresolved.")
     forms: list[FormKind] = Field(default_factory=list)
+    applies_when: Condition | None = Field(
+        default=None, description="Of a split stage, the variant taken when this case fact is true."
+    )
+    applies_unless: Condition | None = Field(
+        default=None, description="Of a split stage, the variant taken when this case fact is false."
+    )
     notify: list[Notification] = Field(default_factory=list)
     sources: dict[str, str] = Field(description="Seed section for each rule the stage states.")
 
@@ -222,6 +256,20 @@ class Protocol(_Strict):
             raise UnknownStage(self.id, label, self.stage_numbers)
         return candidates[0]
 
-    def next_stage(self, number: int) -> Stage | None:
+    def next_stage(self, number: int, conditions: Mapping[str, bool] | None = None) -> Stage | None:
+        """The stage after ``number``; of a split stage, the variant the case's conditions choose."""
         later = [s for s in self.stages if s.number > number]
-        return later[0] if later else None
+        return self.variant_for(later[0].number, conditions) if later else None
+
+    def variant_for(
+        self, number: int, conditions: Mapping[str, bool] | None, variant: str | None = None
+    ) -> Stage:
+        """Stage ``number`` as the case facts choose it (LSCP/LSAB step 4 by ``urgent``);
+        while the deciding fact is unknown, ``variant`` (or the first variant)."""
+        conditions = conditions or {}
+        for stage in (s for s in self.stages if s.number == number):
+            if stage.applies_when is not None and conditions.get(stage.applies_when.value) is True:
+                return stage
+            if stage.applies_unless is not None and conditions.get(stage.applies_unless.value) is False:
+                return stage
+        return self.stage(number, variant)

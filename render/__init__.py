@@ -4,9 +4,9 @@ Every renderer is a pure function from a view (``resdesk.render.views``) to byte
 PDFs come from sandboxed Jinja2 HTML templates through WeasyPrint with a URL
 fetcher that serves only the product's packaged assets (``resdesk.render.fetcher``);
 Word documents come from docxtpl templates rendered in the same sandbox.
-``resdesk.render.casefacts`` and ``resdesk.render.prefill`` turn a case's events
+``resdesk.render.snapshot`` and ``resdesk.render.prefill`` turn a case's events
 into the views the documents show; ``resdesk.render.record`` writes the auditor's
-record of a case. Mail is composed, queued and sent by ``resdesk.outbox``.
+record of a case and ``resdesk.render.recordcheck`` checks one offline. Mail is composed, queued and sent by ``resdesk.outbox``.
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
@@ -45,9 +45,12 @@ from .word import WORD_TEMPLATES, render_docx, word_environment
 from .text import render_text
 from .addresses import clean_header_text, parse_one_address
 from .record import case_record_view, write_case_record
+from .recordcheck import check_record, read_record
 
 __all__ = [
     "render_subject_access_index",
+    "check_record",
+    "read_record",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from resdesk.cases.timeline import STAGE_ENTERED
 from resdesk.protocols import Protocol, to_local
 
-from .casefacts import CaseFacts, EventFacts, agreed_actions, first_sender, history, latest_form
+from .snapshot import CaseSnapshot, EventSnapshot, agreed_actions, first_sender, history, latest_form
 from .views import ActionRow, EscalationConcernView, ResolutionNoticeView
 
 __all__ = ["resolution_notice", "escalation_concern"]
@@ -27,7 +27,7 @@ def _clean_fields(fields: dict[str, Any], model: type[BaseModel]) -> dict[str, A
     return {k: v for k, v in fields.items() if k in allowed and v not in (None, "") and k != "actions"}
 
 
-def resolution_notice(facts: CaseFacts, protocol: Protocol, base: dict[str, Any], entry: EventFacts) -> ResolutionNoticeView:
+def resolution_notice(facts: CaseSnapshot, protocol: Protocol, base: dict[str, Any], entry: EventSnapshot) -> ResolutionNoticeView:
     name, address = first_sender(facts)
     party = next((p for p in facts.parties if p.email and p.email.lower() == address.lower()), None)
     previous = [e.stage for e in facts.events if e.kind == STAGE_ENTERED and e.at <= entry.at and e.stage != entry.stage]
@@ -57,7 +57,7 @@ def resolution_notice(facts: CaseFacts, protocol: Protocol, base: dict[str, Any]
     return ResolutionNoticeView(**base, **values, actions=actions)
 
 
-def escalation_concern(facts: CaseFacts, protocol: Protocol, base: dict[str, Any], entry: EventFacts) -> EscalationConcernView:
+def escalation_concern(facts: CaseSnapshot, protocol: Protocol, base: dict[str, Any], entry: EventSnapshot) -> EscalationConcernView:
     name, address = first_sender(facts)
     party = next((p for p in facts.parties if p.email and p.email.lower() == address.lower()), None)
     values: dict[str, Any] = {

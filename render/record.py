@@ -14,9 +14,9 @@ from typing import Any
 
 from resdesk.errors import RenderError
 
-from .casefacts import EventFacts, describe_event
+from .snapshot import EventSnapshot, describe_event
 from .html import render_case_record
-from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow
+from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow, SummaryRow
 
 __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
 
@@ -28,6 +28,7 @@ DEADLINE_STATUS = {
     "on-time": "open",
     "due-today": "open",
     "no-fixed-timescale": "no fixed timescale",
+    "not-recorded": "not recorded",
 }
 
 
@@ -36,20 +37,54 @@ def _at(text: str | None) -> datetime | None:
 
 
 def _describe(event: dict[str, Any]) -> str:
-    facts = EventFacts(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
+    facts = EventSnapshot(id=0, kind=event["kind"], at=_at(event["at"]), stage=event.get("stage"),
                        variant=event.get("variant"), detail=event.get("detail") or {})
     return describe_event(facts)
 
 
 def _child(document: dict[str, Any]) -> ChildDetails:
     child = document.get("child") or {}
-    flags = document.get("flags") or {}
+    plan = ((document.get("facts") or {}).get("child-protection-plan-or-looked-after") or {}).get("value")
     return ChildDetails(
         name=child.get("name") or "",
         dob=child.get("dob"),
         identifier=child.get("identifier") or "",
-        plan="Child Protection Plan or Child Looked After" if flags.get("child_protection_plan_or_looked_after") else "",
+        plan="Child Protection Plan or Child Looked After" if plan else "",
     )
+
+
+SUMMARY_EXCERPT = 1200  # characters of a summary's mail shown when no form states it
+
+
+def _action_text(action: Any) -> str:
+    if not isinstance(action, dict):
+        return str(action)
+    extras = [str(action[k]) for k in ("owner", "by_whom", "timeline", "date_completed") if action.get(k)]
+    return str(action.get("action") or "") + (f" ({', '.join(extras)})" if extras else "")
+
+
+def summaries_of(document: dict[str, Any]) -> list[SummaryRow]:
+    """Each stage summary recorded on the case, with its outcome, what the form or mail said,
+    and the actions agreed (pure; from the timeline's events and messages)."""
+    texts = {m.get("message_id"): m.get("text") or "" for m in document.get("messages") or []}
+    forms: dict[str | None, dict[str, Any]] = {}
+    for event in document.get("events") or []:
+        if event["kind"] == "form-read":
+            forms.setdefault(event.get("message_id"), (event.get("detail") or {}).get("fields") or {})
+    rows = []
+    for event in document.get("events") or []:
+        if event["kind"] != "stage-summary":
+            continue
+        fields = forms.get(event.get("message_id")) or {}
+        said = fields.get("summary") or fields.get("discussion_summary") or fields.get("outcome_summary")
+        text = str(said) if said else texts.get(event.get("message_id"), "")[:SUMMARY_EXCERPT]
+        rows.append(SummaryRow(
+            at=_at(event["at"]), stage=event.get("stage"),
+            outcome=((event.get("detail") or {}).get("outcome") or "not stated").replace("-", " "),
+            summary=text, actions=[_action_text(a) for a in fields.get("actions") or [] if a],
+            source="filled form" if said else ("the mail" if text else ""),
+        ))
+    return rows
 
 
 def case_record_view(
@@ -60,6 +95,7 @@ def case_record_view(
     stages = [
         StageRow(stage=t["stage"], name=t["name"], entered_at=_at(t["started"]), due=_at(t["due"]), left_at=_at(t["ended"]))
         for t in clock
+        if t["started"]  # a not-recorded stage has no place on the timeline chart
     ]
     deadlines = [
         DeadlineRow(
@@ -77,6 +113,7 @@ def case_record_view(
         MessageRow(
             at=_at(m["received_at"]) or generated_at, direction="in", correspondent=m.get("from") or "",
             subject=m.get("subject") or "", message_id=m.get("message_id") or "", sha256=m.get("sha256") or "",
+            text=m.get("text") or "",
         )
         for m in document.get("messages") or []
     ] + [
@@ -107,14 +144,18 @@ def case_record_view(
         stages=stages,
         events=events,
         messages=sorted(messages, key=lambda m: m.at),
+        summaries=summaries_of(document),
         documents=documents,
         deadlines=deadlines,
         record_json=document,
     )
 
 
-def write_case_record(store, document: dict[str, Any], path: str | Path, settings, *, generated_at: datetime | None = None) -> bytes:
-    """Write the case's auditor record (PDF/A-3b, JSON embedded) to ``path`` and file it on the case."""
+def write_case_record(
+    store, document: dict[str, Any], path: str | Path | None, settings, *, generated_at: datetime | None = None
+) -> bytes:
+    """Render the case's auditor record (PDF/A-3b, JSON embedded), write it to ``path`` (unless
+    None: the workspace sends it as a download) and file it on the case; return its bytes."""
     from resdesk.protocols import default_registry
 
     generated_at = generated_at or datetime.now(timezone.utc)
@@ -126,12 +167,13 @@ def write_case_record(store, document: dict[str, Any], path: str | Path, setting
         protocol_name = agency = document["protocol"]
     view = case_record_view(document, protocol_name=protocol_name, sender_agency=agency, generated_at=generated_at)
     pdf = render_case_record(view)
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(pdf)
-    except OSError as exc:
-        raise RenderError(f"The case record could not be written to {target} ({exc.strerror}).") from None
+    if path is not None:
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(pdf)
+        except OSError as exc:
+            raise RenderError(f"The case record could not be written to {target} ({exc.strerror}).") from None
     with store.transaction() as tx:
         case = tx.require_case(document["ref"])
         tx.add_document(case, "case-record", f"case-record-{case.ref}.pdf", "application/pdf", pdf)

@@ -21,7 +21,8 @@ AXIS_HEIGHT = 22
 
 
 def timeline_chart(stages: list[dict[str, Any]], generated_at: datetime) -> dict[str, Any]:
-    """Bars (entered → left, or → now), deadline ticks, and date gridlines.
+    """Bars (entered → left, or → now), deadline ticks, cumulative-target ticks (``cumulative_x``,
+    when a row gives ``cumulative_due``) and date gridlines.
 
     Each bar carries ``late``: it ran past its stage's due time.
     """
@@ -35,6 +36,8 @@ def timeline_chart(stages: list[dict[str, Any]], generated_at: datetime) -> dict
             instants.append(local(row["due"]))
         if row.get("left_at"):
             instants.append(local(row["left_at"]))
+        if row.get("cumulative_due"):
+            instants.append(local(row["cumulative_due"]))
     start = min(instants).replace(hour=0, minute=0, second=0, microsecond=0)
     end = max(instants)
     span = max((end - start).total_seconds(), 86400.0)
@@ -56,6 +59,7 @@ def timeline_chart(stages: list[dict[str, Any]], generated_at: datetime) -> dict
                 "bar_x": bar_x,
                 "bar_width": max(round(x(finish) - bar_x, 2), 1.5),
                 "due_x": x(due) if due else None,
+                "cumulative_x": x(row["cumulative_due"]) if row.get("cumulative_due") else None,
                 "late": bool(due and finish > due),
                 "open": not row.get("left_at"),
             }

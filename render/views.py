@@ -106,6 +106,10 @@ class AcknowledgementView(Letter):
     if_unresolved: str
     due_note: str = Field("", description="What to print instead of a due time when there is none for a "
                           "reason other than the protocol's timescale (the case is resolved; no stage yet).")
+    missing_facts: list[RecordedItem] = Field(
+        default_factory=list,
+        description="Facts the case still needs: label = what is missing, value = the line to type in a reply.",
+    )
 
 
 NOTICE_KINDS = ("stage3-notification", "stage4-account", "iro-notice", "stage-entry")
@@ -219,6 +223,18 @@ class MessageRow(_View):
     subject: str
     message_id: str = ""
     sha256: str
+    text: str = ""  # what the message says (received mail: its body text, from the archived copy)
+
+
+class SummaryRow(_View):
+    """A stage summary on the record: its outcome, what it said and the actions agreed."""
+
+    at: datetime
+    stage: int | None = None
+    outcome: str = ""
+    summary: str = ""
+    actions: list[str] = []
+    source: str = ""
 
 
 class DocumentRow(_View):
@@ -234,7 +250,7 @@ class DeadlineRow(_View):
     due: datetime | None = None
     basis: str
     met_at: datetime | None = None
-    status: Literal["met", "missed", "open", "overdue", "no fixed timescale"]
+    status: Literal["met", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
 
 
 class CaseRecordView(_View):
@@ -255,6 +271,7 @@ class CaseRecordView(_View):
     stages: list[StageRow] = []
     events: list[EventRow] = []
     messages: list[MessageRow] = []
+    summaries: list[SummaryRow] = []
     documents: list[DocumentRow] = []
     deadlines: list[DeadlineRow] = []
     record_json: dict[str, Any] = Field(

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "resdesk.commands.watch",
     "resdesk.commands.tick",
     "resdesk.commands.cases",
+    "resdesk.commands.report",
     "resdesk.commands.demo",
     "resdesk.commands.migrate",
     "resdesk.commands.retention",
@@ -30,6 +31,12 @@ COMMAND_MODULES = (
     "resdesk.commands.export_child",
     "resdesk.commands.health",
     "resdesk.commands.check",
+    "resdesk.commands.verify",
+    "resdesk.commands.act",
+    "resdesk.commands.quarantine",
+    "resdesk.commands.alerts",
+    "resdesk.commands.users",
+    "resdesk.commands.serve",
 )
 
 

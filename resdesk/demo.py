@@ -87,14 +87,35 @@ def run_demo(out: Path, now: datetime, progress_for=None) -> DemoResult:
         result.records = _write_records(store, settings, out, now)
         _unpack_outbox(out)
         store.close()
+        _write_workspace_settings(out)
     return result
+
+
+def _write_workspace_settings(out: Path) -> Path:
+    """``out/resdesk.toml``: the settings that browse the demo's case file in the workspace
+    (``resdesk users add NAME --role admin --config …`` then ``resdesk serve --config …``)."""
+    root = out.resolve()
+    target = out / "resdesk.toml"
+    target.write_text(
+        "# Written by `resdesk demo`: the workspace on the demo's case file, on loopback without TLS.\n"
+        f"#   resdesk users add NAME --role admin --config {target}\n"
+        f"#   resdesk serve --config {target}\n"
+        "[partnership]\nprotocol = \"oldham\"\n\n"
+        f"[mailbox]\nkind = \"maildir\"\npath = {json.dumps(str(root / 'maildir' / 'oldham'))}\n\n"
+        f"[smtp]\npickup_folder = {json.dumps(str(root / 'outbox'))}\n\n"
+        f"[storage]\ndatabase = {json.dumps('sqlite:///' + str(root / 'resdesk.sqlite3'))}\n"
+        f"archive = {json.dumps(str(root / 'archive'))}\n\n"
+        "[web]\nhost = \"127.0.0.1\"\nport = 8080\nsecure_cookies = false\n",
+        encoding="utf-8",
+    )
+    return target
 
 
 def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[Path]:
     """Each case's auditor record (PDF/A-3 with its JSON), written once."""
-    from resdesk.cases.views import case_timeline
-    from resdesk.protocols import default_registry
+    from resdesk.protocols import WorkingCalendar, default_registry
     from resdesk.render.record import write_case_record
+    from resdesk.web.casefile import case_document
 
     registry = default_registry()
     with store.transaction() as tx:
@@ -104,7 +125,8 @@ def _write_records(store, settings: Settings, out: Path, now: datetime) -> list[
         path = out / "records" / f"{ref}.pdf"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_case_record(store, case_timeline(store, ref, registry, now), path, settings)
+            document = case_document(store, ref, registry, now, lambda protocol: WorkingCalendar(protocol.nation))
+            write_case_record(store, document, path, settings)
         written.append(path)
     return written
 

@@ -16,13 +16,15 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resdesk.errors import UsageError
+from resdesk.protocols.schema import CONTACT_KEYS
 
 ENV_PREFIX = "RESDESK_"
 SECRET_KEYS = {
     ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
+    ("web", "secret_key"),
 }
 Auth = Literal["password", "microsoft", "google"]
 
@@ -58,6 +60,29 @@ class PartnershipSettings(_Section):
         description="The receiving server's id in Authentication-Results headers; headers from other "
         "servers are ignored.",
     )
+    contacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Addresses of the people a protocol names (iro, mash_service_manager, chair, ...); a notice "
+        "to someone not listed goes to the business unit for their attention.",
+    )
+    agency_domains: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sender domains mapped to agency names (\"nhs.net\" = \"Health\"), for the case's agencies.",
+    )
+    review_every_working_days: int = Field(
+        5, ge=1, le=60,
+        description="A stage with no fixed timescale gets a review reminder this often (working days).",
+    )
+
+    @field_validator("contacts")
+    @classmethod
+    def _known_contacts(cls, contacts: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(contacts) - set(CONTACT_KEYS))
+        if unknown:
+            raise ValueError(
+                f"names no recipient of any protocol: {', '.join(unknown)} (known: {', '.join(CONTACT_KEYS)})"
+            )
+        return contacts
 
 
 class MailboxSettings(_Section):
@@ -209,6 +234,32 @@ class ServiceSettings(_Section):
     )
 
 
+class WebSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `resdesk serve` listens on (put a reverse proxy in front for TLS).")
+    port: int = Field(8080, description="Port `resdesk serve` listens on.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs session cookies; from RESDESK_WEB__SECRET_KEY only. Unset: a random key "
+        "per start, so restarting signs everyone out.",
+    )
+    secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for loopback without TLS."
+    )
+    idle_minutes: int = Field(30, gt=0, description="A session unused for this many minutes ends (sign in again).")
+    proxy_hops: int = Field(
+        0,
+        description="How many reverse proxies stand in front: their X-Forwarded-For/-Proto/-Host headers are "
+        "believed for that many hops (0 believes none).",
+    )
+    login_limit_per_account: str = Field(
+        "5 per 15 minutes", description="Failed sign-ins allowed for one user name before HTTP 429."
+    )
+    login_limit_per_address: str = Field(
+        "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
+    )
+    threads: int = Field(8, gt=0, description="Worker threads of the web server.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -218,6 +269,7 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 SECTIONS = {
@@ -227,6 +279,7 @@ SECTIONS = {
     "storage": StorageSettings,
     "retention": RetentionSettings,
     "service": ServiceSettings,
+    "web": WebSettings,
 }
 
 

@@ -43,10 +43,28 @@ def our_addresses(settings: Settings) -> frozenset[str]:
     return frozenset(a for a in addresses if "@" in a)
 
 
+def build_processor(settings: Settings, store, *, ledger=None, clock=None):
+    """The intake processor for ``settings`` (the watcher's, and the workspace's for releasing
+    quarantined mail)."""
+    from resdesk.intake.ledger import Ledger
+    from resdesk.intake.process import IntakePolicy, IntakeProcessor
+    from resdesk.protocols import default_registry
+
+    protocol = default_registry(settings.partnership.protocols_dir).get(settings.partnership.protocol)
+    policy = IntakePolicy(
+        our_addresses=our_addresses(settings),
+        allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
+        authserv_id=settings.partnership.authserv_id,
+        max_bytes=settings.mailbox.max_message_bytes,
+        agency_domains=tuple(settings.partnership.agency_domains.items()),
+        business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
+    )
+    return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock)
+
+
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
     """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
     from resdesk.intake.ledger import Ledger
-    from resdesk.intake.process import IntakePolicy, IntakeProcessor
     from resdesk.intake.sources import connect_source
     from resdesk.intake.watch import Watcher
     from resdesk.protocols import default_registry
@@ -56,14 +74,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     store = store or open_store_for(settings)
     source = source or connect_source(settings.mailbox)
     ledger = Ledger(store)
-    policy = IntakePolicy(
-        our_addresses=our_addresses(settings),
-        allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
-        authserv_id=settings.partnership.authserv_id,
-        max_bytes=settings.mailbox.max_message_bytes,
-        business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
-    )
-    processor = IntakeProcessor(store, ledger, protocol, policy, clock=clock)
+    processor = build_processor(settings, store, ledger=ledger, clock=clock)
     watcher = Watcher(
         source,
         store,

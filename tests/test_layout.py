@@ -32,12 +32,14 @@ FLOORS = {
     "intake": ("resdesk.intake", 2),
     "render": ("resdesk.render", 2),
     "outbox": ("resdesk.outbox", 3),
+    # Returns read the case file and render; the workspace (floor 4) shows them.
+    "reports": ("resdesk.reports", 3),
     "web": ("resdesk.web", 4),
     "resdesk": ("resdesk", 5),
 }
 LEAF = "resdesk.errors"
 CORE = [folder for folder, (_, floor) in FLOORS.items() if floor < 5]
-BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "web", "signin"}
+BARE = {"intake", "forms", "cases", "render", "protocols", "outbox", "reports", "web", "signin"}
 
 
 def _package_of(module: str) -> str | None:

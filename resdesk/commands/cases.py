@@ -36,6 +36,12 @@ def register(subparsers) -> None:
     hold = one.add_mutually_exclusive_group()
     hold.add_argument("--hold", metavar="REASON", help="put the case under a legal hold: retention disposes of nothing of it")
     hold.add_argument("--release-hold", metavar="REASON", help="release the case's legal hold")
+    one.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="set_facts",
+                     help="set or correct a case fact (repeatable), e.g. case_start=2026-11-23 or threshold-dispute=yes")
+    one.add_argument("--clear", metavar="NAME", action="append", default=[], dest="clear_facts",
+                     help="clear a case fact (repeatable)")
+    one.add_argument("--by", metavar="NAME", help="who sets or clears the facts (required with --set/--clear)")
+    one.add_argument("--reason", metavar="TEXT", help="why (required with --set/--clear)")
     one.set_defaults(handler=run_case)
 
 
@@ -107,14 +113,16 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_case(args: argparse.Namespace) -> int:
-    from resdesk.cases import case_timeline
     from resdesk.output import print_json
+    from resdesk.web.casefile import case_document
 
     settings, registry, store, calendar, now = _context(args)
     try:
         if args.hold is not None or args.release_hold is not None:
             _hold(store, args, now)
-        document = case_timeline(store, args.ref, registry, now, calendar)
+        if args.set_facts or args.clear_facts:
+            _change_facts(store, args)
+        document = case_document(store, args.ref, registry, now, calendar)
         if args.pdf:
             _write_record(store, document, args.pdf, settings)
     finally:
@@ -141,6 +149,22 @@ def _hold(store, args: argparse.Namespace, now) -> None:
         else:
             release_hold(tx, args.ref, args.release_hold, actor=actor, at=now)
             print(f"The legal hold on case {args.ref.upper()} is released.", file=sys.stderr)
+def _change_facts(store, args: argparse.Namespace) -> None:
+    """Every --set and --clear in one unit of work: all of them, or none if one is refused."""
+    from resdesk.cases import clear_fact, set_fact
+    from resdesk.errors import UsageError
+
+    if not (args.by and args.by.strip()) or not (args.reason and args.reason.strip()):
+        raise UsageError("Say who changes the case facts and why: --by NAME --reason TEXT.")
+    with store.transaction() as tx:
+        case = tx.require_case(args.ref)
+        for item in args.set_facts:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise UsageError(f"--set takes NAME=VALUE, not '{item}'.")
+            set_fact(tx, case, name.strip(), value.strip(), by=args.by.strip(), reason=args.reason.strip())
+        for name in args.clear_facts:
+            clear_fact(tx, case, name, by=args.by.strip(), reason=args.reason.strip())
 
 
 def _write_record(store, document, path: str, settings) -> None:
@@ -164,11 +188,19 @@ def _print_timeline(d: dict) -> None:
     if any(child.values()):
         print(f"  child: {child['name'] or '-'}  born {child['dob'] or '-'}  id {child['identifier'] or '-'}")
     print(f"  next: {d['next_action']}")
+    if d.get("facts"):
+        print("\nFacts")
+        for name, fact in d["facts"].items():
+            how = "estimated" if fact["estimated"] else f"{fact['source']}, by {fact['set_by']}"
+            print(f"  {name:<40} {fact['value']}  ({how})")
+    if d.get("needs_facts"):
+        print(f"  needs: {', '.join(d['needs_facts'])}")
     print("\nStages")
     for t in d["clock"]:
         label = f"{t['stage']}" + (f" ({t['variant']})" if t["variant"] else "")
         due = _when(t["due"]) if t["due"] else t["basis"]
-        print(f"  {label:<6} {t['name'][:40]:<40} started {_when(t['started'])}  due {due}  {t['status']}")
+        started = _when(t["started"]) + (" (estimated)" if t.get("estimated") else "")
+        print(f"  {label:<6} {t['name'][:40]:<40} started {started}  due {due}  {t['status']}")
     print("\nEvents")
     for e in d["events"]:
         stage = f" stage {e['stage']}" if e["stage"] is not None else ""

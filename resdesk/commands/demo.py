@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     database = f"RESDESK_STORAGE__DATABASE=sqlite:///{out / 'resdesk.sqlite3'} RESDESK_STORAGE__ARCHIVE={out / 'archive'}"
     print(f"  {database} .venv/bin/resdesk cases --now {now:%Y-%m-%dT%H:%M}")
     print(f"  {database} .venv/bin/resdesk case OLD-2026-0002 --now {now:%Y-%m-%dT%H:%M}")
+    print("To browse it in the workspace (http://127.0.0.1:8080/):")
+    print(f"  .venv/bin/resdesk users add YOUR-NAME --role admin --config {out}/resdesk.toml")
+    print(f"  .venv/bin/resdesk serve --config {out}/resdesk.toml")
     return 0
 
 

@@ -80,9 +80,13 @@ def run_show(args: argparse.Namespace) -> int:
         if stage.forms:
             print(f"  Forms:           {', '.join(stage.forms)}")
         for notification in stage.notify:
-            where = f" <{notification.address}>" if notification.address else ""
             condition = f", if {notification.condition.value}" if notification.condition else ""
-            print(f"  Notify {notification.when}: {notification.recipient}{where} — {notification.notice.value}{condition}")
+            condition += f", unless {notification.unless.value}" if notification.unless else ""
+            print(f"  Notify {notification.when}: {notification.recipient} [contact: {notification.contact}]"
+                  f" — {notification.notice.value}{condition}")
+            if notification.published_address:
+                print(f"                   the partnership's own published address: {notification.published_address}"
+                      " (mailed only when the settings name it)")
             print(f"                   [{notification.source}]")
         if stage.if_unresolved:
             print(f"  If unresolved:   {stage.if_unresolved}")

@@ -154,17 +154,14 @@ def test_a_process_killed_inside_transactions_leaves_the_file_intact(sqlite_url,
 
 
 def test_form_details_fill_gaps_but_never_overwrite(store, oldham):
-    """GIVEN a case with a child's name WHEN a form gives another name, a birth date and a flag
-    THEN the birth date and flag are recorded, the name is kept, and the change is audited."""
+    """GIVEN a case with a child's name WHEN a form gives another name and a birth date
+    THEN the birth date is recorded, the name is kept, and the change is audited."""
     with store.transaction() as tx:
         case = tx.create_case(oldham, AT, child_name="Amy Smith")
-        changed = tx.update_case_details(
-            case, child_name="Amy Smyth", child_dob=date(2015, 4, 3), child_protection_plan_or_looked_after=True
-        )
-        assert changed == {"child_dob": "2015-04-03", "child_protection_plan_or_looked_after": True}
-        assert (case.child_name, case.child_protection_plan_or_looked_after) == ("Amy Smith", True)
-        assert tx.update_case_details(case, child_protection_plan_or_looked_after=False) == {}
-        assert case.child_protection_plan_or_looked_after is True
+        changed = tx.update_case_details(case, child_name="Amy Smyth", child_dob=date(2015, 4, 3))
+        assert changed == {"child_dob": "2015-04-03"}
+        assert case.child_name == "Amy Smith"
+        assert tx.update_case_details(case, child_name="Amy Smyth") == {}
         assert tx.session.query(AuditEntry).filter_by(action="case-details-updated").count() == 1
 
 

@@ -113,6 +113,7 @@ RECORDS = {
         meeting_date=date(2025, 5, 6),
         attendees="Sam Patel, Team Manager, Children's Social Care\nJo Evans, Safeguarding Lead, Oldham Police",
         summary="Line managers met by telephone; agencies still disagree about the plan.",
+        area_of_disagreement="plans",
         outcome="escalated",
         actions=[
             {"action": "Notify heads of service", "owner": "Sam Patel", "timeline": "Today", "completed": True},
@@ -356,6 +357,7 @@ def seed_stage_summary() -> bytes:
         ("Date of discussion/meeting", "6/5/25"),
         ("Attendees", "Sam Patel, Team Manager, Children's Social Care\nJo Evans, Safeguarding Lead, Oldham Police"),
         ("Summary of discussion", "Line managers met by telephone; agencies still disagree about the plan."),
+        ("Area of disagreement", "Plans"),
         ("Outcome", "Escalated"),
     ]:
         cells = table.add_row().cells
@@ -439,6 +441,7 @@ Date of discussion/meeting: 06/05/2025
 Attendees: Sam Patel, Team Manager, Children's Social Care
 Jo Evans, Safeguarding Lead, Oldham Police
 Summary of discussion: Line managers met by telephone; agencies still disagree about the plan.
+Area of disagreement: Plans
 Outcome: Escalated
 
 Agreed Actions | Who is Accountable For this Action? | Agreed timeline | Action Completed? (Yes/No)

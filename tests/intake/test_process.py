@@ -266,3 +266,36 @@ def test_sigterm_stops_the_watcher_cleanly_and_frees_the_mailbox(tmp_path):
             if process.poll() is None:
                 process.kill()
             store.close()
+
+
+def _summary_with_form(form: bytes) -> bytes:
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"] = "Sam Patel <sam.patel@council.example>"
+    mail["To"] = "escalations@partnership.example"
+    mail["Subject"] = "Escalation & Resolution Protocol: Stage 2 Summary"
+    mail["Date"] = "Mon, 14 Dec 2026 10:00:00 +0000"
+    mail["Message-ID"] = "<form-area@council.example>"
+    mail.set_content("Please find our stage 2 summary attached.\n\nResponding agency: Oldham Children's Social Care\n")
+    mail.add_attachment(form, maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        filename="stage-2-summary.docx")
+    return mail.as_bytes()
+
+
+def test_area_of_disagreement_and_agencies_are_recorded_from_a_form_and_labelled_lines(desk):
+    """GIVEN a stage 2 summary whose filled Word form gives the area of disagreement (plans) and whose
+    body names the responding agency on a labelled line WHEN the watcher drains THEN the case records
+    both, and an audit entry says what changed."""
+    from resdesk.cases.models import AuditEntry
+
+    form = (Path(__file__).resolve().parents[2] / "samples" / "forms" / "stage-summary" / "ours.docx").read_bytes()
+    desk.deliver(_summary_with_form(form))
+    assert desk.drain().filed["done"] == 1
+    with desk.store.transaction() as tx:
+        (case,) = tx.all_cases()
+        assert (case.area_of_disagreement, case.responding_agency) == ("plans", "Oldham Children's Social Care")
+        changes = [a.payload for a in tx.session.execute(select(AuditEntry)).scalars() if a.action == "case-details-updated"]
+    assert {"responding_agency": "Oldham Children's Social Care"} in changes
+    assert {"area_of_disagreement": "plans"} in changes

@@ -23,6 +23,7 @@ from resdesk.outbox.dispatch import UNCONFIRMED, run_tick
 from resdesk.outbox.smtp import PermanentSendFailure
 from tests.render.casefile import (
     BUSINESS_UNIT,
+    BUSINESS_UNIT,
     PRACTITIONER,
     REGISTRY,
     local,
@@ -36,7 +37,9 @@ from tests.render.tools import libreoffice_text, pdf_text, qpdf_check
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY_AT = local(2026, 12, 23, 10, 0)
 NOW = SUMMARY_AT + timedelta(seconds=3)
-OSCP = "OSCP.group@oldham.gov.uk"
+# Notices the protocol files address to the partnership (OSCP's group, SCSP's business unit) go to
+# the business unit the settings name, never to the address printed in the file.
+OSCP = BUSINESS_UNIT
 
 
 @pytest.fixture
@@ -335,7 +338,7 @@ def test_stage4_resolution_notice_and_sandwell_template_open_in_libreoffice(stor
     run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, stage4_at + timedelta(minutes=1), sender_for(smtp_server))
     routed = _by_recipient(smtp_server.messages)
     attachments: dict[str, bytes] = {}
-    for address in (OSCP.lower(), "scsp_business@sandwell.gov.uk"):
+    for address in {OSCP.lower(), BUSINESS_UNIT}:
         for message in routed[address]:
             for part in _parse(message.raw).iter_attachments():
                 attachments[part.get_filename()] = part.get_content()
@@ -538,8 +541,9 @@ def test_hostile_values_from_mail_travel_as_text_through_every_document(store, s
 
 def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_history(store, smtp_server, tmp_path):
     """GIVEN a Gloucestershire case escalated stage by stage to stage 4 WHEN the tick runs THEN the
-    business unit (the definition gives no address) gets the stage 3 record and the stage 4 full
-    account, whose PDF tells each stage's summary and entry in order."""
+    business unit gets the stage 3 record and the stage 4 full account, twice: its own, and one for the
+    attention of the agency representatives on the GSCP Executive (no contact configured for them);
+    the account's PDF tells each stage's summary and entry in order."""
     glos = REGISTRY.get("gloucestershire")
     with store.transaction() as tx:
         case = tx.create_case(glos, local(2026, 11, 2, 9), child_name="Rhys Vaughan")
@@ -551,6 +555,7 @@ def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_histo
     subjects = sorted(m["Subject"] for m in to_unit)
     assert subjects == [
         f"Escalation at stage 3: for the Business Unit's record [{ref}]",
+        f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
         f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
     ]
     account = next(m for m in to_unit if m["Subject"].startswith("Stage 4"))

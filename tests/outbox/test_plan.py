@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from resdesk.cases.facts import FactValue
 from resdesk.protocols import LOCAL, WorkingCalendar, default_registry, to_local
 from resdesk.render.text import render_text
-from resdesk.outbox.plan import CaseFacts, EventFacts, PartyFacts, in_working_hours, plan_case
+from resdesk.outbox.plan import CaseSnapshot, EventSnapshot, PartySnapshot, in_working_hours, plan_case
 from resdesk.render.views import AcknowledgementView, EscalationConcernView, NoticeView, ResolutionNoticeView
 
 REGISTRY = default_registry()
@@ -22,7 +23,7 @@ def local(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=LOCAL)
 
 
-def _message(event_id: int, at: datetime, **detail) -> EventFacts:
+def _message(event_id: int, at: datetime, **detail) -> EventSnapshot:
     base = {
         "ledger_id": event_id, "classification": "stage-summary", "stage": 2, "outcome": "escalated",
         "sender": "s.obriain@nca.example", "sender_name": "Siobhán Ó Briain",
@@ -30,23 +31,31 @@ def _message(event_id: int, at: datetime, **detail) -> EventFacts:
         "references": [], "forms": [], "acknowledge": True, "sha256": "0" * 64,
     }
     base.update(detail)
-    return EventFacts(id=event_id, kind="message-recorded", at=at, stage=base["stage"], detail=base,
+    return EventSnapshot(id=event_id, kind="message-recorded", at=at, stage=base["stage"], detail=base,
                       message_id=base["message_id"], ledger_id=event_id)
 
 
-def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None) -> EventFacts:
-    return EventFacts(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
+def _entered(event_id: int, stage: int, at: datetime, variant: str | None = None) -> EventSnapshot:
+    return EventSnapshot(id=event_id, kind="stage-entered", at=at, stage=stage, variant=variant, detail={"because": "test"})
 
 
-def _case(protocol: str, events: list[EventFacts], ref: str = "OLD-2026-0007", **flags) -> CaseFacts:
-    return CaseFacts(
-        ref=ref, protocol=protocol, status=flags.pop("status", "open"), events=tuple(events),
-        parties=(PartyFacts("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
-        child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", **flags,
+def _fact(name: str, value) -> FactValue:
+    return FactValue(name, value, "person", False, "Pat Jones", local(2026, 11, 1, 9))
+
+
+def _case(protocol: str, events: list[EventSnapshot], ref: str = "OLD-2026-0007", status: str = "open",
+          **facts) -> CaseSnapshot:
+    """A case snapshot; ``facts`` by name with ``_`` for ``-`` (threshold_dispute=True)."""
+    held = {name.replace("_", "-") if name != "case_start" else name: _fact(name, value)
+            for name, value in facts.items()}
+    return CaseSnapshot(
+        ref=ref, protocol=protocol, status=status, events=tuple(events),
+        parties=(PartySnapshot("Siobhán Ó Briain", "s.obriain@nca.example", "Northern Care Alliance", "Team Manager"),),
+        child_name="Zoë Adeyemi", child_dob=date(2015, 4, 3), child_identifier="943 476 5919", facts=held,
     )
 
 
-def _plan(facts: CaseFacts, now: datetime):
+def _plan(facts: CaseSnapshot, now: datetime):
     protocol = REGISTRY.get(facts.protocol)
     return plan_case(facts, protocol, ENGLAND, now, business_unit=BU, own_addresses=[OURS])
 
@@ -104,7 +113,9 @@ def test_oldham_stage2_escalated_plans_acknowledgement_and_stage3_notification()
     assert view.what_was_recorded == "the stage 2 summary (outcome: escalated)"
     assert "Resolution Notice" in view.if_unresolved
     notice = next(p for p in plan.planned if p.kind == "notice")
-    assert notice.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    # The protocol file prints OSCP's own address; the configured business unit receives it.
+    assert notice.recipient == f"Business Unit <{BU}>"
+    assert notice.in_reply_to == "<m4@nca.example>"
     assert isinstance(notice.view, NoticeView)
     assert notice.view.title == "Notification of Escalation progressing to stage 3"
     assert notice.view.kind == "stage3-notification"
@@ -136,11 +147,14 @@ def test_hostile_sender_header_is_not_acknowledged_to_two_addresses():
 def test_reminder_on_the_due_day_in_working_hours_and_overdue_after():
     """GIVEN stage 3 due Tue 29 Dec 2026 23:59:59 WHEN planned at several instants THEN a reminder
     is planned on the 29th in working hours only, an overdue alert on the next working day, both to
-    the business unit, with keys naming the stage and due time."""
+    the business unit (and a copy to the agency on the case), with keys naming the stage and due time."""
     facts = _case("oldham", OLDHAM_STAGE2_ESCALATED)
 
     def extra(now):
-        return sorted(p.key for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue"))
+        planned = [p for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue")]
+        copies = sorted(p.key for p in planned if ":party:" in p.key)
+        assert copies == sorted(p.key + ":party:s-obriain-nca-example" for p in planned if ":party:" not in p.key)
+        return sorted(p.key for p in planned if ":party:" not in p.key)
 
     assert extra(local(2026, 12, 24, 11)) == []  # a working day, but not the due day
     assert extra(local(2026, 12, 29, 8, 30)) == []  # the due day, before hours
@@ -166,7 +180,7 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
     """GIVEN an Oldham case entering stage 4 after a Resolution Notice form was read WHEN planned
     THEN the notice to OSCP carries a Resolution Notice view filled with that form's values."""
     at = local(2027, 1, 6, 11)
-    form = EventFacts(id=10, kind="form-read", at=at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
+    form = EventSnapshot(id=10, kind="form-read", at=at, detail={"kind": "resolution-notice", "filename": "rn.docx", "fields": {
         "notification_date": "2027-01-06", "child_name": "Zoë Adeyemi", "raised_by_name": "Dev Patel",
         "raised_by_agency": "Oldham CSC", "outcome_summary": "Unresolved at stage 3 & referred",
         "actions": [{"action": "Convene virtual panel", "owner": "OSCP", "timeline": "4 working days", "completed": None}],
@@ -174,7 +188,7 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
     events = [*OLDHAM_STAGE2_ESCALATED, form, _entered(11, 4, at)]
     plan = _plan(_case("oldham", events), at)
     (rn,) = [p for p in plan.planned if p.key.startswith("notice:OLD-2026-0007:4:resolution-notice:")]
-    assert rn.document == "resolution-notice" and rn.recipient.endswith("<OSCP.group@oldham.gov.uk>")
+    assert rn.document == "resolution-notice" and rn.recipient.endswith(f"<{BU}>")
     assert isinstance(rn.form, ResolutionNoticeView)
     assert rn.form.raised_by_name == "Dev Patel" and rn.form.outcome_summary == "Unresolved at stage 3 & referred"
     assert rn.form.notification_date == date(2027, 1, 6) and rn.form.child_identifier == "943 476 5919"
@@ -195,7 +209,7 @@ def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2(
     assert [p for p in without.planned if ":iro-notification:" in p.key] == []
     assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
     (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
-    assert template.recipient.endswith("<SCSP_Business@sandwell.gov.uk>")
+    assert template.recipient.endswith(f"<{BU}>")
     assert isinstance(template.form, EscalationConcernView) and template.form.child_name == "Zoë Adeyemi"
 
 
@@ -204,7 +218,10 @@ def test_gloucestershire_stage4_account_tells_the_history():
     stage 4 notice is the full account, its history listing every stage entered."""
     events = [_entered(i, i, local(2026, 11, 2 + i, 10)) for i in range(1, 5)]
     plan = _plan(_case("gloucestershire", events, ref="GLO-2026-0001"), local(2026, 11, 6, 10, 1))
-    (account,) = [p for p in plan.planned if ":4:stage-4-referral:" in p.key]
+    (account,) = [p for p in plan.planned if ":4:stage-4-referral:gscp-business-unit" in p.key]
+    (executive,) = [p for p in plan.planned if ":4:stage-4-referral:the-agency-representative" in p.key]
+    assert executive.view.recipient.name == (
+        "Business Unit, for the attention of: The agency representative/s on the GSCP Executive")
     assert account.view.kind == "stage4-account"
     assert [row.stage for row in account.view.history] == [1, 2, 3, 4]
 
@@ -222,7 +239,7 @@ def test_planning_again_asks_for_the_same_messages(minutes):
         "ack:4",
         "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr",
     ]
-    timed = sorted(p.key for p in plan.planned if p.kind in ("reminder", "overdue"))
+    timed = sorted(p.key for p in plan.planned if p.kind in ("reminder", "overdue") and ":party:" not in p.key)
     if timed:
         assert in_working_hours(now, ENGLAND)
     stage_due = [k for k in timed if k.endswith(":3:2026-12-29T23:59:59+00:00")]
@@ -236,7 +253,7 @@ def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
     THEN it states the case is resolved and that nothing further is due, not a missing timescale."""
     at = local(2026, 12, 24, 15)
     events = [*OLDHAM_STAGE2_ESCALATED,
-              EventFacts(id=5, kind="resolved", at=at, stage=3, detail={"because": "stage 3 summary: resolved"}),
+              EventSnapshot(id=5, kind="resolved", at=at, stage=3, detail={"because": "stage 3 summary: resolved"}),
               _message(6, at, stage=3, outcome="resolved", subject="Escalation & Resolution Protocol: Stage 3 Summary")]
     plan = _plan(_case("oldham", events, status="resolved"), at)
     (ack,) = [p for p in plan.planned if p.key == "ack:6"]
@@ -244,3 +261,30 @@ def test_acknowledging_the_resolving_summary_says_nothing_further_is_due():
     assert ack.view.due_note == "Nothing further is due: the case was resolved on 24 December 2026"
     assert ack.view.next_action.startswith("None: resolved")
     assert "Due: Nothing further is due: the case was resolved on 24 December 2026" in render_text("acknowledgement.txt", ack.view)
+
+
+def test_no_generated_mail_goes_to_an_address_from_a_protocol_file():
+    """GIVEN every protocol, a case that enters every stage (each variant) and is resolved at each,
+    with every condition true and no contacts configured WHEN planned THEN every notice kind the
+    definitions name is planned, and none is addressed to an address printed in a protocol file:
+    each goes to the configured business unit (or to the case's agency for copies)."""
+    published = {n.published_address.lower() for p in REGISTRY for s in p.stages for n in s.notify if n.published_address}
+    assert "oscp.group@oldham.gov.uk" in published and "scsp_business@sandwell.gov.uk" in published
+    conditions = {c: True for c in ("child_protection_plan_or_looked_after", "threshold_dispute",
+                                    "childrens_trust_involved", "imminent_risk", "lessons_learned")}
+    kinds_named = {n.notice.value for p in REGISTRY for s in p.stages for n in s.notify}
+    kinds_planned: set[str] = set()
+    for protocol in REGISTRY:
+        for urgent in (True, False):
+            events = [_entered(i, s.number, local(2026, 11, 2, 9) + timedelta(hours=i), s.variant)
+                      for i, s in enumerate(protocol.stages, start=1)]
+            resolved = [EventSnapshot(id=100 + s.number, kind="resolved", at=local(2026, 11, 3, 9), stage=s.number,
+                                      variant=s.variant) for s in protocol.stages]
+            snapshot = _case(protocol.id, [*events, *resolved], ref=f"{protocol.reference_prefix}-2026-0001",
+                             urgent=urgent, **conditions)
+            plan = _plan(snapshot, local(2026, 11, 3, 10))
+            for item in plan.planned:
+                assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
+                assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
+            kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
+    assert kinds_planned == kinds_named

@@ -25,7 +25,7 @@ def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path,
     """GIVEN two Oldham cases — one escalated to stage 3 on Mon 2 Nov 2026 (due Wed 4 Nov), one
     opened at stage 1 on Tue 3 Nov (due Thu 5 Nov) WHEN `resdesk tick --now` runs at 07:30 and 11:00
     every day Mon 2 to Sun 8 Nov THEN each case gets one reminder on its due day and one overdue
-    alert on the next working day, all to the business unit and all at the 11:00 tick (07:30 is
+    alert on the next working day, to the business unit and to the case's agency, all at the 11:00 tick (07:30 is
     outside working hours); the acknowledgements and the stage 3 notification go once, on the first tick;
     no Message-ID arrives twice."""
     config = write_config(tmp_path, smtp_server)
@@ -51,20 +51,25 @@ def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path,
                 sent_at.setdefault(row["key"], []).append(when)
 
     assert all(len(times) == 1 for times in sent_at.values()), sent_at
-    reminders = {key: times[0] for key, times in sent_at.items() if key.split(":")[0] in ("reminder", "overdue")}
+    reminders = {key: times[0] for key, times in sent_at.items()
+                 if key.split(":")[0] in ("reminder", "overdue") and ":party:" not in key}
+    copies = {key.split(":party:")[0]: times[0] for key, times in sent_at.items() if ":party:" in key}
+    # The agency on the first case (its summary's sender) is reminded at the same tick; the second has none.
+    assert copies == {key: when for key, when in reminders.items() if f":{first}:" in key}
     assert reminders == {
         f"reminder:{first}:3:2026-11-04T23:59:59+00:00": "2026-11-04T11:00",
         f"overdue:{first}:3:2026-11-04T23:59:59+00:00": "2026-11-05T11:00",
         f"reminder:{second}:1:2026-11-05T23:59:59+00:00": "2026-11-05T11:00",
         f"overdue:{second}:1:2026-11-05T23:59:59+00:00": "2026-11-06T11:00",
     }
-    others = {key: times[0] for key, times in sent_at.items() if key not in reminders}
+    others = {key: times[0] for key, times in sent_at.items() if key not in reminders and ":party:" not in key}
     assert sorted(key.split(":")[0] for key in others) == ["ack", "ack", "notice"]
 
     received = smtp_server.messages
     ids = Counter(email.message_from_bytes(m.raw, policy=policy.default)["Message-ID"] for m in received)
-    assert len(received) == 7 and max(ids.values()) == 1
+    assert len(received) == 7 + len(copies) and max(ids.values()) == 1
     alerts = [email.message_from_bytes(m.raw, policy=policy.default) for m in received if m.rcpt_tos == (BUSINESS_UNIT,)]
+    alerts = [m for m in alerts if m["Subject"].startswith(("Reminder", "Overdue"))]  # the notice goes there too
     subjects = [message["Subject"] for message in alerts]
     for message in alerts:
         (attachment,) = list(message.iter_attachments())

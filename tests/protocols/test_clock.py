@@ -61,9 +61,9 @@ def test_case_through_oldham_stages_with_statuses():
         StageEntered(3, local(2026, 12, 18, 15)),  # stage 3 due Tue 22nd
     ]
     clock = evaluate(oldham, events, now=local(2026, 12, 23, 9), calendar=ENGLAND)
-    assert [t.status for t in clock.stages] == [StageStatus.MISSED, StageStatus.MET, StageStatus.OVERDUE]
-    assert clock.stages[2].due == local(2026, 12, 22, 23, 59, 59)
-    assert clock.stages[2].cumulative_due == local(2026, 12, 31, 23, 59, 59)  # 11 working days from the 14th
+    assert [t.status for t in clock.recorded] == [StageStatus.MISSED, StageStatus.MET, StageStatus.OVERDUE]
+    assert clock.recorded[2].due == local(2026, 12, 22, 23, 59, 59)
+    assert clock.recorded[2].cumulative_due == local(2026, 12, 31, 23, 59, 59)  # 11 working days from the 14th
     assert clock.overdue
     assert "Stage 3 is overdue" in clock.next_action
     assert "Resolution Notice" in clock.next_action
@@ -75,9 +75,9 @@ def test_due_today_and_on_time():
     """GIVEN a stage due later today THEN it is due today; due another day THEN on time."""
     oldham = default_registry().get("oldham")
     events = [StageEntered(2, local(2026, 12, 23, 10))]
-    assert evaluate(oldham, events, local(2026, 12, 29, 9), ENGLAND).stages[0].status is StageStatus.DUE_TODAY
-    assert evaluate(oldham, events, local(2026, 12, 24, 9), ENGLAND).stages[0].status is StageStatus.ON_TIME
-    assert evaluate(oldham, events, local(2026, 12, 30, 0, 0, 1), ENGLAND).stages[0].status is StageStatus.OVERDUE
+    assert evaluate(oldham, events, local(2026, 12, 29, 9), ENGLAND).recorded[0].status is StageStatus.DUE_TODAY
+    assert evaluate(oldham, events, local(2026, 12, 24, 9), ENGLAND).recorded[0].status is StageStatus.ON_TIME
+    assert evaluate(oldham, events, local(2026, 12, 30, 0, 0, 1), ENGLAND).recorded[0].status is StageStatus.OVERDUE
 
 
 def test_resolution_stops_the_clock():
@@ -91,7 +91,7 @@ def test_resolution_stops_the_clock():
     clock = evaluate(oldham, events, local(2027, 2, 1), ENGLAND)
     assert clock.current is None
     assert not clock.overdue
-    assert len(clock.stages) == 1 and clock.stages[0].status is StageStatus.MET
+    assert len(clock.recorded) == 1 and clock.recorded[0].status is StageStatus.MET
     assert clock.next_action.startswith("None: resolved on 15 December 2026")
 
 
@@ -99,7 +99,7 @@ def test_no_fixed_timescale_is_said_plainly():
     """GIVEN Haringey stage 2 THEN there is no due time and the clock says so."""
     haringey = default_registry().get("haringey")
     clock = evaluate(haringey, [StageEntered(2, local(2026, 12, 1))], local(2027, 6, 1), ENGLAND)
-    timing = clock.stages[0]
+    timing = clock.recorded[0]
     assert (timing.due, timing.status, timing.basis) == (None, StageStatus.NO_FIXED_TIMESCALE, "no fixed timescale")
     assert "no fixed timescale under the protocol" in clock.next_action
 
@@ -109,7 +109,7 @@ def test_cumulative_counts_from_the_protocols_anchor_stage():
     sandwell = default_registry().get("sandwell")
     events = [StageEntered(0, local(2026, 11, 23, 9)), StageEntered(1, local(2026, 11, 24, 9)), StageEntered(2, local(2026, 11, 27, 9))]
     clock = evaluate(sandwell, events, local(2026, 11, 27, 10), ENGLAND)
-    assert clock.stages[2].cumulative_due == local(2026, 12, 4, 23, 59, 59)  # day 8 counted from Tue 24th
+    assert clock.recorded[2].cumulative_due == local(2026, 12, 4, 23, 59, 59)  # day 8 counted from Tue 24th
 
 
 def test_events_in_any_order():

@@ -74,7 +74,8 @@ def test_oldham_rules_from_the_seed():
     assert oldham.stage(2).summary_subject == "Escalation & Resolution Protocol: Stage 2 Summary"
     (stage3_notice,) = oldham.stage(3).notify
     assert stage3_notice.notice is NoticeKind.STAGE_3_NOTIFICATION
-    assert stage3_notice.address == "OSCP.group@oldham.gov.uk"
+    assert stage3_notice.published_address == "OSCP.group@oldham.gov.uk"
+    assert stage3_notice.contact == "business_unit"
     assert oldham.stage(4).forms == ["resolution-notice"]
     assert oldham.stage(4).notify[0].notice is NoticeKind.RESOLUTION_NOTICE
 

@@ -45,7 +45,7 @@ def test_case_pdf_writes_and_files_a_pdfa3_record_with_the_case_json(tmp_path, s
     assert len(record["outbound"]) == 2 and len(record["documents"]) == 2
 
     text = pdf_text(pdf, tmp_path).replace(" ", "")
-    for value in (ref, "ZoëAdeyemi", "9434765919", "missed", "overdue", "NotificationofEscalationprogressingtostage3"):
+    for value in (ref, "ZoëAdeyemi", "9434765919", "missed", "overdue", "NotificationofEscalationprogressing"):
         assert value in text
     for document in record["documents"]:
         assert document["sha256"] in text

@@ -1,7 +1,9 @@
-"""A case as the outbox reads it: its events, parties and child, and lines of its history (pure).
+"""A read-only snapshot of a case for planning and documents: its events, parties, child
+and case facts, and lines of its history (pure).
 
-``facts_from_case`` copies what planning needs from a case row, so planning and
-the documents it fills never touch the database.
+``snapshot_of`` copies what planning needs from a case row, so planning and the
+documents it fills never touch the database. The case facts themselves (typed,
+sourced, audited) live in ``resdesk.cases.facts``; the snapshot carries a copy.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from datetime import date, datetime
 from typing import Any
 
 from resdesk.cases.timeline import CASE_RESOLVED, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY
-from resdesk.protocols.schema import Condition
+from resdesk.cases.facts import ClockInputs, FactValue, clock_inputs, facts_of
+from resdesk.protocols.facts import Condition
 
 from .addresses import clean_header_text, parse_one_address
 from .views import ActionRow, ChildDetails, Party, TimelineRow
 
 __all__ = [
-    "EventFacts",
-    "PartyFacts",
-    "CaseFacts",
-    "facts_from_case",
+    "EventSnapshot",
+    "PartySnapshot",
+    "CaseSnapshot",
+    "snapshot_of",
     "describe_event",
     "history",
     "latest_form",
@@ -36,7 +39,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class EventFacts:
+class EventSnapshot:
     id: int
     kind: str
     at: datetime
@@ -48,7 +51,7 @@ class EventFacts:
 
 
 @dataclass(frozen=True)
-class PartyFacts:
+class PartySnapshot:
     name: str | None = None
     email: str | None = None
     agency: str | None = None
@@ -56,53 +59,52 @@ class PartyFacts:
 
 
 @dataclass(frozen=True)
-class CaseFacts:
-    """A case as planning needs it; ``facts_from_case`` reads one from the case file."""
+class CaseSnapshot:
+    """A case as planning needs it; ``snapshot_of`` reads one from the case file."""
 
     ref: str
     protocol: str
     status: str
-    events: tuple[EventFacts, ...]
-    parties: tuple[PartyFacts, ...] = ()
-    case_start: datetime | None = None
+    events: tuple[EventSnapshot, ...]
+    parties: tuple[PartySnapshot, ...] = ()
     child_name: str | None = None
     child_dob: date | None = None
     child_identifier: str | None = None
-    child_protection_plan_or_looked_after: bool = False
-    threshold_dispute: bool = False
-    childrens_trust_involved: bool = False
+    facts: dict[str, FactValue] = field(default_factory=dict)
+    opened_at: datetime | None = None
+
+    @property
+    def clock_inputs(self) -> ClockInputs:
+        return clock_inputs(self.facts)
 
     def holds(self, condition: Condition | None) -> bool:
-        if condition is None:
-            return True
-        return {
-            Condition.CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER: self.child_protection_plan_or_looked_after,
-            Condition.THRESHOLD_DISPUTE: self.threshold_dispute,
-            Condition.CHILDRENS_TRUST_INVOLVED: self.childrens_trust_involved,
-        }[condition]
+        """True when ``condition`` is None or the case fact is set and true."""
+        return condition is None or self.clock_inputs.conditions.get(condition.value) is True
+
+    def known(self, condition: Condition) -> bool | None:
+        """The condition's value, or None while the fact is unknown."""
+        return self.clock_inputs.conditions.get(condition.value)
 
 
-def facts_from_case(case: Any) -> CaseFacts:
+def snapshot_of(case: Any) -> CaseSnapshot:
     """The planning facts of a case row (anything shaped like ``cases.Case``)."""
-    return CaseFacts(
+    return CaseSnapshot(
         ref=case.ref,
         protocol=case.protocol,
         status=case.status,
         events=tuple(
-            EventFacts(
+            EventSnapshot(
                 id=e.id, kind=e.kind, at=e.at, stage=e.stage, variant=e.variant, detail=dict(e.detail or {}),
                 message_id=e.message_id, ledger_id=e.ledger_id,
             )
             for e in case.events
         ),
-        parties=tuple(PartyFacts(p.name, p.email, p.agency, p.role) for p in case.parties),
-        case_start=case.case_start,
+        parties=tuple(PartySnapshot(p.name, p.email, p.agency, p.role) for p in case.parties),
         child_name=case.child_name,
         child_dob=case.child_dob,
         child_identifier=case.child_identifier,
-        child_protection_plan_or_looked_after=bool(case.child_protection_plan_or_looked_after),
-        threshold_dispute=bool(case.threshold_dispute),
-        childrens_trust_involved=bool(case.childrens_trust_involved),
+        facts=facts_of(case),
+        opened_at=case.opened_at,
     )
 
 
@@ -129,7 +131,7 @@ def addr_spec(value: str | None) -> str:
         return ""
 
 
-def describe_event(event: EventFacts) -> str:
+def describe_event(event: EventSnapshot) -> str:
     """One line of a case's history for notices and the auditor's record."""
     d = event.detail
     if event.kind == STAGE_ENTERED:
@@ -152,7 +154,7 @@ def describe_event(event: EventFacts) -> str:
     return event.kind.replace("-", " ").capitalize()
 
 
-def history(facts: CaseFacts, until: datetime) -> list[TimelineRow]:
+def history(facts: CaseSnapshot, until: datetime) -> list[TimelineRow]:
     return [
         TimelineRow(at=e.at, stage=e.stage, description=describe_event(e))
         for e in facts.events
@@ -160,7 +162,7 @@ def history(facts: CaseFacts, until: datetime) -> list[TimelineRow]:
     ]
 
 
-def latest_form(facts: CaseFacts, kind: str, until: datetime | None = None) -> dict[str, Any]:
+def latest_form(facts: CaseSnapshot, kind: str, until: datetime | None = None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for event in facts.events:
         if event.kind == FORM_READ and event.detail.get("kind") == kind and (until is None or event.at <= until):
@@ -168,16 +170,17 @@ def latest_form(facts: CaseFacts, kind: str, until: datetime | None = None) -> d
     return found
 
 
-def child_details(facts: CaseFacts) -> ChildDetails:
+def child_details(facts: CaseSnapshot) -> ChildDetails:
     return ChildDetails(
         name=facts.child_name or "",
         dob=facts.child_dob,
         identifier=facts.child_identifier or "",
-        plan="Child Protection Plan or Child Looked After" if facts.child_protection_plan_or_looked_after else "",
+        plan="Child Protection Plan or Child Looked After"
+        if facts.holds(Condition.CHILD_PROTECTION_PLAN_OR_LOOKED_AFTER) else "",
     )
 
 
-def agencies(facts: CaseFacts) -> list[Party]:
+def agencies(facts: CaseSnapshot) -> list[Party]:
     return [
         Party(name=p.name or p.email or "", organisation=p.agency or "", role=p.role or "", email=p.email or "")
         for p in facts.parties
@@ -185,7 +188,7 @@ def agencies(facts: CaseFacts) -> list[Party]:
     ]
 
 
-def agreed_actions(facts: CaseFacts, until: datetime) -> list[ActionRow]:
+def agreed_actions(facts: CaseSnapshot, until: datetime) -> list[ActionRow]:
     rows: list[dict[str, Any]] = []
     for kind in ("stage-summary", "resolution-notice"):
         fields = latest_form(facts, kind, until)
@@ -201,7 +204,7 @@ def agreed_actions(facts: CaseFacts, until: datetime) -> list[ActionRow]:
     ]
 
 
-def summary_text(facts: CaseFacts, until: datetime) -> str:
+def summary_text(facts: CaseSnapshot, until: datetime) -> str:
     for kind, name in (
         ("escalation-concern", "disagreement_details"),
         ("resolution-notice", "discussion_summary"),
@@ -213,7 +216,7 @@ def summary_text(facts: CaseFacts, until: datetime) -> str:
     return ""
 
 
-def first_sender(facts: CaseFacts) -> tuple[str, str]:
+def first_sender(facts: CaseSnapshot) -> tuple[str, str]:
     for event in facts.events:
         if event.kind == MESSAGE_RECORDED and event.detail.get("sender"):
             return str(event.detail.get("sender_name") or ""), str(event.detail["sender"])

@@ -1,0 +1,172 @@
+"""A person's corrections to the case file: each one an event on the case and an audit entry
+naming who made it, when, and the reason they gave.
+
+Every function works inside the caller's unit of work (``Tx``) and raises
+``UsageError`` when the correction makes no sense (no reason, a stage the
+protocol lacks, a message already on that case) and ``UnknownCase`` for a
+reference the case file does not hold. ``at`` is the moment of the correction
+(timezone-aware); stages are the protocol's own numbering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Document, Event, Message, Outbound
+from resdesk.cases.store import Tx
+from resdesk.cases.timeline import CASE_RESOLVED, REOPENED, STAGE_ENTERED
+from resdesk.errors import ProtocolError, UsageError
+from resdesk.protocols import Protocol
+
+MERGED = "merged"
+NOTE = "note"
+
+
+def required_reason(reason: str | None) -> str:
+    """``reason`` stripped; UsageError when a person gave none (every correction says why)."""
+    text = (reason or "").strip()
+    if not text:
+        raise UsageError("A correction needs a reason; say why it is made.")
+    return text
+
+
+def _record(tx: Tx, case: Case, kind: str, at: datetime, actor: str, reason: str, **detail: Any) -> Event:
+    detail = {"by": actor, "reason": reason, **detail}
+    event = tx.add_event(case, kind, at, stage=case.stage, variant=case.stage_variant, detail=detail)
+    tx.audit(actor, kind, case.ref, detail, at=at)
+    return event
+
+
+def move_message(tx: Tx, ledger_id: int, to_ref: str, at: datetime, *, actor: str, reason: str) -> Message:
+    """File a received message (ledger id) on another case, with the events it made there."""
+    reason = required_reason(reason)
+    message = tx.session.get(Message, ledger_id)
+    if message is None:
+        raise UsageError(f"There is no received message {ledger_id} in the case file.")
+    target = tx.require_case(to_ref)
+    source = tx.case_by_id(message.case_id) if message.case_id is not None else None
+    if source is not None and source.id == target.id:
+        raise UsageError(f"Message {ledger_id} is already on case {target.ref}.")
+    message.case_id = target.id
+    moved = tx.session.execute(
+        update(Event).where(Event.ledger_id == ledger_id).values(case_id=target.id)
+    ).rowcount
+    tx.session.expire_all()
+    detail = {"ledger_id": ledger_id, "subject": message.subject, "from_case": source.ref if source else None,
+              "to_case": target.ref, "events_moved": moved}
+    if source is not None:
+        _record(tx, source, "message-moved-out", at, actor, reason, **detail)
+    _record(tx, target, "message-moved-in", at, actor, reason, **detail)
+    return message
+
+
+def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, actor: str, reason: str) -> Case:
+    """Fold the duplicate case into the other: its messages, events, parties, documents and
+    outbound mail move across; the duplicate stays, marked merged, pointing at the survivor."""
+    reason = required_reason(reason)
+    duplicate, survivor = tx.require_case(duplicate_ref), tx.require_case(into_ref)
+    if duplicate.id == survivor.id:
+        raise UsageError("A case cannot be merged into itself.")
+    if duplicate.status == MERGED:
+        raise UsageError(f"Case {duplicate.ref} was already merged.")
+    known = {p.email.lower() for p in survivor.parties if p.email}
+    for party in list(duplicate.parties):
+        if party.email and party.email.lower() in known:
+            continue
+        tx.add_party(survivor, name=party.name, email=party.email, agency=party.agency, role=party.role)
+    counts = {}
+    for model in (Message, Event, Document, Outbound):
+        counts[model.__tablename__] = tx.session.execute(
+            update(model).where(model.case_id == duplicate.id).values(case_id=survivor.id)
+        ).rowcount
+    tx.session.expire_all()
+    for name in ("child_identifier", "child_name", "child_dob"):
+        if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
+            setattr(survivor, name, getattr(duplicate, name))
+    duplicate.status = MERGED
+    duplicate.review_reason = f"merged into {survivor.ref}"
+    detail = {"merged": duplicate.ref, "into": survivor.ref, "moved": counts}
+    _record(tx, duplicate, "case-merged-away", at, actor, reason, **detail)
+    _record(tx, survivor, "case-merged-in", at, actor, reason, **detail)
+    return survivor
+
+
+def _stage(protocol: Protocol, stage: int, variant: str | None):
+    try:
+        return protocol.stage(stage, variant)
+    except ProtocolError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def set_stage(
+    tx: Tx, protocol: Protocol, ref: str, stage: int, at: datetime, *, actor: str, reason: str,
+    variant: str | None = None,
+) -> Case:
+    """Correct the case's stage: the stage is entered at ``at`` and its clock runs from then."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    entered = _stage(protocol, stage, variant)
+    previous = case.stage
+    tx.add_event(case, STAGE_ENTERED, at, stage=entered.number, variant=entered.variant,
+                 detail={"because": f"set by {actor}: {reason}"})
+    case.stage, case.stage_variant, case.stage_started = entered.number, entered.variant, at
+    _record(tx, case, "stage-set", at, actor, reason, previous_stage=previous, stage=entered.number,
+            variant=entered.variant)
+    return case
+
+
+def reopen_case(
+    tx: Tx, protocol: Protocol, ref: str, at: datetime, *, actor: str, reason: str, stage: int | None = None,
+) -> Case:
+    """Re-open a resolved case (it escalated again): its stage (the last one, unless given) runs
+    again from ``at``, and it is back in the open and overdue lists."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    if case.status != RESOLVED:
+        raise UsageError(f"Case {case.ref} is {case.status}, not resolved; only a resolved case can be re-opened.")
+    entered = _stage(protocol, stage if stage is not None else (case.stage or protocol.stages[0].number), None)
+    _record(tx, case, REOPENED, at, actor, reason, stage=entered.number)
+    tx.add_event(case, STAGE_ENTERED, at, stage=entered.number, variant=entered.variant,
+                 detail={"because": f"re-opened by {actor}: {reason}"})
+    case.status, case.resolved_at, case.review_reason = OPEN, None, None
+    case.stage, case.stage_variant, case.stage_started = entered.number, entered.variant, at
+    return case
+
+
+def close_case(tx: Tx, ref: str, at: datetime, *, actor: str, reason: str) -> Case:
+    """Close the case as resolved at ``at``."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    if case.status in (RESOLVED, MERGED):
+        raise UsageError(f"Case {case.ref} is already {case.status}.")
+    tx.add_event(case, CASE_RESOLVED, at, stage=case.stage, variant=case.stage_variant,
+                 detail={"because": f"closed by {actor}: {reason}"})
+    case.status, case.resolved_at, case.review_reason = RESOLVED, at, None
+    _record(tx, case, "case-closed", at, actor, reason)
+    return case
+
+
+def clear_review(tx: Tx, ref: str, at: datetime, *, actor: str, reason: str) -> Case:
+    """A person has looked: the case leaves "needs review" (open again, or resolved if it was)."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    if case.status != NEEDS_REVIEW and not case.review_reason:
+        raise UsageError(f"Case {case.ref} does not need review.")
+    previous = case.review_reason
+    if case.status == NEEDS_REVIEW:
+        case.status = RESOLVED if case.resolved_at else OPEN
+    case.review_reason = None
+    _record(tx, case, "review-cleared", at, actor, reason, review_reason=previous)
+    return case
+
+
+def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> Event:
+    """A note on the case, in its timeline and its record."""
+    text = required_reason(text)
+    case = tx.require_case(ref)
+    return _record(tx, case, NOTE, at, actor, text, text=text)
+
+

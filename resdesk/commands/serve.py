@@ -1,0 +1,37 @@
+"""``resdesk serve``: the workspace for the business unit and auditors, under waitress."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the workspace (web app) for the business unit and auditors",
+        description="Serve the workspace on the case file the settings name. Put a reverse proxy with TLS "
+        "in front (set web.proxy_hops); sign-in needs a user made with `resdesk users add`.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
+    parser.add_argument("--host", help="address to listen on (default web.host)")
+    parser.add_argument("--port", type=int, help="port to listen on (default web.port)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import waitress
+
+    from resdesk.settings import load_settings
+    from resdesk.web import create_app
+    from resdesk.wiring import build_processor, open_store_for
+
+    settings = load_settings(args.config)
+    store = open_store_for(settings)
+    host, port = args.host or settings.web.host, args.port or settings.web.port
+    try:
+        app = create_app(settings, store, processor=build_processor(settings, store))
+        print(f"resdesk: serving the workspace on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+        waitress.serve(app, host=host, port=port, threads=settings.web.threads, ident="resdesk")
+    finally:
+        store.close()
+    return 0

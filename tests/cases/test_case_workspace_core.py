@@ -1,0 +1,136 @@
+"""The case file's side of the workspace: users, corrections, per-case verification and search,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from resdesk.cases import (
+    CaseQuery,
+    add_user,
+    authenticate,
+    clock_for,
+    close_case,
+    disable_user,
+    find_cases,
+    merge_cases,
+    reopen_case,
+    reset_password,
+    set_stage,
+    verify_case,
+)
+from resdesk.cases.models import AuditEntry, Message, User
+from resdesk.cases.search import fold, initials
+from resdesk.errors import UsageError
+from resdesk.protocols import default_registry
+
+AT = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+REGISTRY = default_registry()
+
+
+def _case(tx, oldham, name=None, *, raw=b"Subject: hello\r\n\r\nbody\r\n"):
+    case = tx.create_case(oldham, AT, child_name=name)
+    tx.record_stage_notification(case, oldham, 1, AT)
+    digest, path = tx.store.archive_message(raw)
+    message = Message(account="a", folder="INBOX", uidvalidity="1", uid=case.ref, sha256=digest, state="done",
+                      case_id=case.id, archive_path=str(path), subject="hello")
+    tx.session.add(message)
+    tx.session.flush()
+    return case, message
+
+
+def test_passwords_are_argon2id_and_checked(store):
+    """GIVEN a user WHEN stored THEN the hash is argon2id and the password itself is nowhere; the right password
+    signs in, a wrong one or a disabled user does not, and a reset password works again."""
+    with store.transaction() as tx:
+        add_user(tx, "amira", "auditor", "first long password", actor="admin")
+    with store.transaction() as tx:
+        user = tx.session.execute(select(User)).scalar_one()
+        assert user.password_hash.startswith("$argon2id$") and "first long password" not in user.password_hash
+        assert authenticate(tx, "amira", "first long password").role == "auditor"
+        assert authenticate(tx, "amira", "wrong password here") is None
+        assert authenticate(tx, "nobody", "first long password") is None
+        disable_user(tx, "amira", actor="admin")
+        assert authenticate(tx, "amira", "first long password") is None
+        reset_password(tx, "amira", "second long password", actor="admin")
+        assert authenticate(tx, "amira", "second long password") is not None
+        assert [e.action for e in tx.session.execute(select(AuditEntry)).scalars()] == [
+            "user-added", "user-disabled", "user-password-reset"]
+
+
+def test_weak_passwords_and_unknown_roles_are_refused(store):
+    """GIVEN a short password or an unknown role WHEN a user is added THEN UsageError says why."""
+    with store.transaction() as tx:
+        with pytest.raises(UsageError, match="at least 12"):
+            add_user(tx, "amira", "auditor", "short", actor="admin")
+        with pytest.raises(UsageError, match="role"):
+            add_user(tx, "amira", "superuser", "a long enough password", actor="admin")
+
+
+def test_verify_names_an_altered_entry_and_an_altered_file(store, oldham):
+    """GIVEN an intact case WHEN an audit payload is changed in the database and its archived message altered
+    THEN verification names both, and another case stays intact."""
+    with store.transaction() as tx:
+        first, message = _case(tx, oldham)
+        other, _ = _case(tx, oldham, raw=b"Subject: other\r\n\r\nother\r\n")
+        refs, path = (first.ref, other.ref), message.archive_path
+    assert verify_case(store, refs[0]).intact
+    with store.transaction() as tx:
+        entry = tx.session.execute(select(AuditEntry).where(AuditEntry.case_ref == refs[0]).limit(1)).scalar_one()
+        entry.payload = {**entry.payload, "protocol": "sandwell"}
+        seq = entry.seq
+    with open(path, "ab") as handle:
+        handle.write(b"x")
+    result = verify_case(store, refs[0])
+    assert not result.intact
+    assert result.problems[0].startswith(f"audit entry {seq} (case-opened)")
+    assert any("altered" in p for p in result.problems)
+    assert verify_case(store, refs[1]).intact
+
+
+def test_merge_moves_everything_and_reopen_restarts_the_clock(store, oldham):
+    """GIVEN two cases for one child WHEN merged THEN the survivor holds both messages and the duplicate is merged;
+    WHEN the survivor is closed and re-opened at stage 2 THEN its clock runs again and it counts as open."""
+    with store.transaction() as tx:
+        keep, _ = _case(tx, oldham, "Zoë")
+        dupe, _ = _case(tx, oldham, raw=b"Subject: again\r\n\r\nagain\r\n")
+        merge_cases(tx, dupe.ref, keep.ref, AT, actor="bu", reason="same child")
+        assert len(tx.messages_for(keep)) == 2
+        assert tx.require_case(dupe.ref).status == "merged"
+        close_case(tx, keep.ref, AT + timedelta(days=1), actor="bu", reason="agreed")
+        reopen_case(tx, oldham, keep.ref, AT + timedelta(days=2), actor="bu", reason="escalated again", stage=2)
+        case = tx.require_case(keep.ref)
+        clock = clock_for(case, REGISTRY, AT + timedelta(days=2, hours=1))
+        assert case.status == "open" and clock.resolved is None and clock.stages[-1].stage == 2
+        with pytest.raises(UsageError, match="reason"):
+            set_stage(tx, oldham, keep.ref, 3, AT, actor="bu", reason="")
+        with pytest.raises(UsageError):
+            set_stage(tx, oldham, keep.ref, 9, AT, actor="bu", reason="typo")
+    rows = find_cases(store, REGISTRY, AT + timedelta(days=2), CaseQuery(text="ZOE"))
+    assert [r["ref"] for r in rows] == [keep.ref]
+
+
+def test_fold_and_initials():
+    """GIVEN names with accents WHEN folded THEN accents and case go; initials keep letters only."""
+    assert fold("  Zoë  ÅNGSTRÖM-Núñez ") == "zoe angstrom-nunez"
+    assert initials("Zoë Ann Smith") == "Z.A.S." and initials(None) == "-"
+
+
+def test_chase_list_counts_days_overdue(store, oldham):
+    """GIVEN a stage 1 case entered on Monday 14 December (due Wednesday 16th, 23:59) WHEN the chase list is
+    asked on Wednesday THEN it is due today; on Saturday 19th THEN it is 3 days overdue; once resolved, gone."""
+    from resdesk.cases import chase_list
+
+    with store.transaction() as tx:
+        case, _ = _case(tx, oldham, "Zoë Ann")
+        ref = case.ref
+    [today] = chase_list(store, REGISTRY, datetime(2026, 12, 16, 12, tzinfo=timezone.utc))
+    assert (today["ref"], today["due_status"], today["days_overdue"], today["initials"]) == (ref, "due-today", 0, "Z.A.")
+    [late] = chase_list(store, REGISTRY, datetime(2026, 12, 19, 12, tzinfo=timezone.utc))
+    assert (late["due_status"], late["days_overdue"]) == ("overdue", 3)
+    with store.transaction() as tx:
+        close_case(tx, ref, datetime(2026, 12, 19, 13, tzinfo=timezone.utc), actor="bu", reason="agreed")
+    assert chase_list(store, REGISTRY, datetime(2026, 12, 19, 14, tzinfo=timezone.utc)) == []

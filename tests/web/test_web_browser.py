@@ -1,0 +1,140 @@
+"""The workspace in a real browser: Debian's chromium against ``resdesk serve``."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+from sqlalchemy import select
+
+from resdesk.cases import open_store
+from resdesk.cases.models import AuditEntry, Message
+from tests.web import browser
+from tests.web.casefile import CHILD, PASSWORD, build_case_file
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A fresh case file, served by ``resdesk serve``; (url, case file, settings)."""
+    case_file = build_case_file(tmp_path / "casefile")
+    case_file.store.close()
+    port = browser.free_port()
+    config = browser.write_config(case_file, tmp_path / "resdesk.toml", port)
+    server = browser.Server(config, port, tmp_path / "serve.log")
+    yield server.url, case_file
+    server.stop()
+
+
+@pytest.fixture
+def driver(tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    chromium = browser.chromium(tmp_path / "profile", downloads)
+    chromium.downloads = downloads
+    yield chromium
+    chromium.quit()
+
+
+def _store(case_file):
+    return open_store(case_file.settings.storage.database, case_file.settings.storage.archive)
+
+
+def _fill(form, **fields):
+    for name, value in fields.items():
+        form.find_element(By.NAME, name).send_keys(value)
+
+
+def test_each_role_signs_in_and_sees_what_it_may(served, driver):
+    """GIVEN a user of each role WHEN each signs in THEN each lands on the cases; only the business unit and
+    admin see the actions on a case, only the admin sees Users; a wrong password is refused."""
+    url, _ = served
+    browser.sign_in(driver, url, "auditor", "not the password")
+    assert "wrong" in driver.find_element(By.CSS_SELECTOR, ".flash.error").text
+    for name, acts, admin in (("auditor", False, False), ("bu", True, False), ("admin", True, True)):
+        browser.sign_in(driver, url, name, PASSWORD)
+        assert driver.find_element(By.ID, "signed-in-as").text.startswith(name)
+        assert bool(driver.find_elements(By.LINK_TEXT, "Users")) is admin
+        driver.get(url + "/cases/OLD-2026-0001")
+        assert bool(driver.find_elements(By.ID, "merge-form")) is acts
+        browser.sign_out(driver)
+        assert driver.current_url.endswith("/login")
+
+
+def test_auditor_finds_sees_downloads_and_verifies(served, driver):
+    """GIVEN Zoë Ångström-Núñez's case WHEN an auditor searches with other accents and case, opens the case,
+    downloads its record and verifies it, then an archived file is altered THEN the case is found both ways,
+    its timeline is drawn, the record passes qpdf with the message text in it, and the alteration is reported."""
+    url, case_file = served
+    browser.sign_in(driver, url, "auditor", PASSWORD)
+    for query in ("zoe angstrom", "ZOË ÅNGSTRÖM-NUÑEZ"):
+        driver.get(url + "/cases")
+        box = driver.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys(query)
+        browser.click_and_wait(driver, driver.find_element(By.ID, "search"))
+        rows = driver.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+        assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == ["OLD-2026-0001"], query
+    browser.click_and_wait(driver, driver.find_element(By.LINK_TEXT, "OLD-2026-0001"))
+    assert driver.find_element(By.ID, "case-ref").text == "OLD-2026-0001"
+    timeline = driver.find_element(By.ID, "timeline")
+    assert timeline.find_elements(By.CSS_SELECTOR, "rect") and timeline.find_elements(By.ID, "today")
+    assert CHILD in driver.find_element(By.ID, "facts").text
+
+    driver.find_element(By.ID, "record-link").click()
+    record = browser.wait_for_file(driver.downloads, ".pdf")
+    subprocess.run(["qpdf", "--check", str(record)], check=True, capture_output=True)
+    text = subprocess.run(["pdftotext", str(record), "-"], check=True, capture_output=True, text=True).stdout
+    assert "OLD-2026-0001" in text and "Summary of our stage 1 discussion" in text
+
+    browser.click_and_wait(driver, driver.find_element(By.ID, "verify-link"))
+    assert driver.find_element(By.ID, "verdict").text.startswith("Intact")
+    store = _store(case_file)
+    with store.transaction() as tx:
+        path = tx.session.get(Message, 1).archive_path
+    store.close()
+    with open(path, "r+b") as handle:
+        handle.write(b"X")
+    driver.refresh()
+    verdict = driver.find_element(By.ID, "verdict").text
+    assert verdict.startswith("Not intact") and "message 1" in verdict and "altered" in verdict
+
+
+def test_business_unit_releases_moves_and_merges(served, driver):
+    """GIVEN a stage 2 summary held in quarantine, a message misfiled on OLD-2026-0002 and that duplicate case
+    WHEN the business unit releases the held message, moves the misfiled one and merges the duplicate
+    THEN OLD-2026-0001 reaches stage 2 with all three messages, and each action is in the audit trail."""
+    url, case_file = served
+    browser.sign_in(driver, url, "bu", PASSWORD)
+    driver.get(url + "/quarantine")
+    held = driver.find_element(By.ID, f"held-{case_file.quarantined_id}")
+    release = held.find_element(By.CSS_SELECTOR, "form.release")
+    _fill(release, reason="The school is now a partner agency")
+    Select(release.find_element(By.NAME, "trust")).select_by_value("domain")
+    browser.click_and_wait(driver, release.find_element(By.TAG_NAME, "button"))
+    assert driver.find_element(By.ID, "case-ref").text == "OLD-2026-0001"
+    assert driver.find_element(By.ID, "case-stage").text == "2"
+    assert "The school's view" in driver.page_source
+
+    driver.get(url + "/cases/OLD-2026-0002")
+    move = driver.find_element(By.ID, f"message-{case_file.misfiled_id}").find_element(By.CSS_SELECTOR, "form.move")
+    _fill(move, to_ref="OLD-2026-0001", reason="It is about Zoë")
+    browser.click_and_wait(driver, move.find_element(By.TAG_NAME, "button"))
+    assert "moved to OLD-2026-0001" in driver.find_element(By.CSS_SELECTOR, ".flash.done").text
+
+    merge = driver.find_element(By.ID, "merge-form")
+    _fill(merge, into_ref="OLD-2026-0001", reason="Same child, opened twice")
+    browser.click_and_wait(driver, merge.find_element(By.TAG_NAME, "button"))
+    assert driver.find_element(By.ID, "case-ref").text == "OLD-2026-0001"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "article.message")) == 4
+    audit = driver.find_element(By.ID, "audit").text
+    assert "message-moved-in: It is about Zoë" in audit and "case-merged-in: Same child, opened twice" in audit
+
+    store = _store(case_file)
+    with store.transaction() as tx:
+        actions = {(e.action, e.actor) for e in tx.session.execute(select(AuditEntry)).scalars()}
+    store.close()
+    assert {("quarantine-released", "bu"), ("message-moved-in", "bu"), ("case-merged-in", "bu")} <= actions
