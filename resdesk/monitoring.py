@@ -4,7 +4,8 @@
 ``resdesk.cases.health``) and ``GET /metrics`` (Prometheus text: the in-process counters of
 ``resdesk.cases.metrics``, the case-file gauges read at each scrape, and
 ``resdesk_token_refresh_failures_total{provider}`` from ``resdesk.signin``). The web interface mounts
-the same two routes; ``resdesk watch --metrics-port PORT`` serves them from the watcher itself.
+the same two routes (``with_monitoring``, used by ``resdesk serve``); ``resdesk watch --metrics-port
+PORT`` serves them from the watcher itself.
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def monitoring_app(store, settings: Settings, protocols):
     return app
 
 
+def with_monitoring(app, store, settings: Settings, protocols):
+    """``app`` (the workspace) with ``/healthz`` and ``/metrics`` answered before it, unsigned-in, as
+    a service manager and Prometheus expect; every other path goes to ``app``. Both carry counts and
+    check results only, nothing about a child; restrict them at the reverse proxy if they must not be
+    public."""
+    monitor = monitoring_app(store, settings, protocols)
+
+    def dispatch(environ, start_response):
+        if environ.get("PATH_INFO", "") in ("/healthz", "/metrics"):
+            return monitor(environ, start_response)
+        return app(environ, start_response)
+
+    return dispatch
+
+
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
         return  # scrapes are not news
@@ -78,4 +94,4 @@ def serve_monitoring(app, port: int, host: str = "127.0.0.1") -> WSGIServer:
     return server
 
 
-__all__ = ["health_report", "monitoring_app", "serve_monitoring", "service_registry"]
+__all__ = ["health_report", "monitoring_app", "serve_monitoring", "service_registry", "with_monitoring"]

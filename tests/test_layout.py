@@ -13,9 +13,13 @@ import ast
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import tomllib
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -155,7 +159,7 @@ def test_the_wheel_holds_one_package_and_runs_the_demo(tmp_path):
     """GIVEN the project built as a wheel WHEN its names are listed and it is installed in a fresh
     virtual environment THEN its only top-level package is ``resdesk``, and ``resdesk demo`` run
     from an empty folder exits 0 with the 14 demo cases; ``migrate --check`` and ``health`` run on
-    its case file."""
+    its case file, and `resdesk serve` answers its sign-in page and metrics."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
@@ -194,3 +198,37 @@ def test_the_wheel_holds_one_package_and_runs_the_demo(tmp_path):
                             capture_output=True, text=True, timeout=120, env=env)
     checks = json.loads(health.stdout)["checks"]
     assert checks["case_file"]["ok"] and not checks["watcher"]["ok"]  # no watcher runs
+
+    # And the workspace: `resdesk serve` from the wheel answers its health route and its sign-in page.
+    port = _free_port()
+    env.update(RESDESK_WEB__SECURE_COOKIES="false", RESDESK_WEB__PORT=str(port))
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen([str(venv / "bin" / "resdesk"), "serve"], cwd=elsewhere, env=env,
+                                  stdout=log, stderr=log)
+        try:
+            login = _wait_for(f"http://127.0.0.1:{port}/login", server, log)
+            assert login.status == 200 and 'name="password"' in login.read().decode()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as metrics:
+                assert b"resdesk_" in metrics.read()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, log) -> object:
+    """The first answer from ``url`` while ``process`` starts (up to a minute); what it said if it died."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=5)
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise AssertionError(log.read().decode(errors="replace")[-2000:]) from None
+            time.sleep(0.3)

@@ -22,16 +22,26 @@ def run(args: argparse.Namespace) -> int:
     import waitress
 
     from resdesk.settings import load_settings
-    from resdesk.web import create_app
-    from resdesk.wiring import build_processor, open_store_for
+    from resdesk.wiring import open_store_for
 
     settings = load_settings(args.config)
     store = open_store_for(settings)
     host, port = args.host or settings.web.host, args.port or settings.web.port
     try:
-        app = create_app(settings, store, processor=build_processor(settings, store))
+        app = workspace_app(settings, store)
         print(f"resdesk: serving the workspace on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
         waitress.serve(app, host=host, port=port, threads=settings.web.threads, ident="resdesk")
     finally:
         store.close()
     return 0
+
+
+def workspace_app(settings, store):
+    """The WSGI app ``resdesk serve`` runs: the workspace, with ``/healthz`` and ``/metrics`` in front."""
+    from resdesk.monitoring import with_monitoring
+    from resdesk.protocols import default_registry
+    from resdesk.web import create_app
+    from resdesk.wiring import build_processor
+
+    app = create_app(settings, store, processor=build_processor(settings, store))
+    return with_monitoring(app, store, settings, default_registry(settings.partnership.protocols_dir))

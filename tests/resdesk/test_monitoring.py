@@ -152,3 +152,24 @@ def test_a_failed_sign_in_is_counted_by_provider_on_the_metrics_page(sqlite_stor
         counted_failures("microsoft", refused)
     after = _metric(generate_latest(registry).decode(), 'resdesk_token_refresh_failures_total{provider="microsoft"}')
     assert after == before + 1
+
+
+def test_the_workspace_serves_health_and_metrics_beside_its_pages(sqlite_store, tmp_path):
+    """GIVEN the app ``resdesk serve`` runs, on a fresh case file WHEN /healthz, /metrics and /cases are asked
+    for without signing in THEN health answers JSON with its checks (503: no watcher has read the mailbox yet),
+    metrics answers Prometheus text, and the workspace's own pages still send a stranger to sign in."""
+    from werkzeug.test import Client
+
+    from resdesk.commands.serve import workspace_app
+    from resdesk.settings import load_settings
+
+    settings = load_settings(None, environ={"RESDESK_STORAGE__DATABASE": str(sqlite_store.engine.url),
+                                            "RESDESK_WEB__SECURE_COOKIES": "false"})
+    client = Client(workspace_app(settings, sqlite_store))
+    health = client.get("/healthz")
+    report = json.loads(health.get_data(as_text=True))
+    assert health.status_code == (200 if report["ok"] else 503) and "checks" in report
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and "resdesk_" in metrics.get_data(as_text=True)
+    page = client.get("/cases")
+    assert page.status_code in (302, 303) and "/login" in page.headers["Location"]
