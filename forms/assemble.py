@@ -73,18 +73,24 @@ def _reason(message: str) -> str:
 
 
 def build_record(kind: str, raw: RawForm, *, file: str | None = None) -> FormRecord:
-    """Validate what a reader found as a record of ``kind``; raise ``FormError`` on the first problem."""
+    """Validate what a reader found as a record of ``kind``; raise ``FormError`` naming
+    every faulty field (the first in ``field``, each in the reason)."""
     model = RECORD_TYPES[kind]
     data: dict[str, object] = {k: v for k, v in raw.fields.items() if k in model.model_fields}
     for table in ROW_TYPES[kind]:
         data[table] = raw.rows.get(table, [])
+    problems: list[tuple[str, str]] = []
     try:
         record = model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _location(first["loc"])
-        raise FormError(_reason(first["msg"]), file=file, field=where) from None
+        record = None
+        problems = [(_location(error["loc"]), _reason(error["msg"])) for error in exc.errors()]
     for name in REQUIRED[kind]:
-        if getattr(record, name) is None:
-            raise FormError(f"is empty, and {KIND_NAMES[kind]} must give it", file=file, field=name)
+        if (record is None and values.blank(data.get(name))) or (record is not None and getattr(record, name) is None):
+            if all(where != name for where, _ in problems):
+                problems.append((name, f"is empty, and {KIND_NAMES[kind]} must give it"))
+    if problems:
+        (where, reason), rest = problems[0], problems[1:]
+        reason = "; ".join([reason, *(f"field '{other}': {why}" for other, why in rest)])
+        raise FormError(reason, file=file, field=where)
     return FormRecord(kind=kind, record=record)

@@ -70,6 +70,32 @@ def read_ticks(field: str, cells: list[str]) -> str | None:
     return chosen[0] if chosen else None
 
 
+def _mark(cell: str) -> bool:
+    """A cell holding only a tick: a mark, a ticked box, ``X`` or ``Yes``."""
+    text = cell.strip()
+    for mark in _TICK_MARKS:
+        text = text.replace(mark, "")
+    return text.strip().lower() in ("", "x", "yes", "y") and cell.strip() != "" and UNTICKED not in cell
+
+
+def read_ticks_under(field: str, options: list[str], below: list[str]) -> str | None:
+    """The option whose header cell has a mark in the cell under it (Sandwell Appendix 3's
+    level-of-need grid: the levels are a header row and the choice is marked in the row below).
+    Raises ``FieldProblem`` when more than one level is marked."""
+    ticked: list[str] = []
+    for option, cell in zip(options, below):
+        if not _mark(cell):
+            continue
+        try:
+            ticked.append(values.level_of_need(option.replace("\n", " ")))
+        except ValueError:
+            continue
+    chosen = list(dict.fromkeys(ticked))
+    if len(chosen) > 1:
+        raise FieldProblem(field, f"more than one level of need is ticked ({', '.join(chosen)})")
+    return chosen[0] if chosen else None
+
+
 def _offer(kind: str, raw: RawForm, name: str, value: str) -> None:
     if name.startswith(labels.COMBINED):
         first, second = labels.template(kind).combined[name[len(labels.COMBINED):]]
@@ -195,7 +221,9 @@ def add_row(kind: str, raw: RawForm, header: Header, cells: list[str]) -> None:
     raw.add_row(table.name, row)
 
 
-def _label_row(kind: str, cells: list[str], raw: RawForm) -> None:
+def _label_row(kind: str, cells: list[str], raw: RawForm) -> tuple[str, int] | None:
+    """Reads one row of labels and values. Returns the tick field and the index its options start
+    at when the row is a row of options with nothing marked beside them (the mark may be under)."""
     context: str | None = None
     i = 0
     while i < len(cells):
@@ -212,20 +240,30 @@ def _label_row(kind: str, cells: list[str], raw: RawForm) -> None:
             i += 1
             continue
         if not name.startswith("@") and labels.template(kind).field(name).control == "ticks":
-            raw.offer(name, read_ticks(name, cells[i + 1:]))
-            return
+            chosen = read_ticks(name, cells[i + 1:])
+            raw.offer(name, chosen)
+            return (name, i + 1) if chosen is None else None
         following = cells[i + 1] if i + 1 < len(cells) else ""
         if i + 1 < len(cells) and _label_or_none(kind, following, context) is None:
             _offer(kind, raw, name, following)
             i += 2
         else:
             i += 1
+    return None
 
 
 def read_table(kind: str, rows: list[list[str]], raw: RawForm) -> None:
     """A table of label rows, possibly with a repeating table's header and rows inside it."""
     header: Header | None = None
+    options: tuple[str, int, list[str]] | None = None
     for cells in rows:
+        if options:
+            name, start, above = options
+            options = None
+            chosen = read_ticks_under(name, above[start:], cells[start:]) if len(cells) == len(above) else None
+            if chosen:
+                raw.offer(name, chosen)
+                continue
         new_header = header_columns(kind, cells)
         if new_header:
             header = new_header
@@ -238,7 +276,9 @@ def read_table(kind: str, rows: list[list[str]], raw: RawForm) -> None:
                 add_row(kind, raw, header, cells)
                 continue
             header = None
-        _label_row(kind, cells, raw)
+        ticks = _label_row(kind, cells, raw)
+        if ticks:
+            options = (*ticks, cells)
 
 
 def read_blocks(kind: str, blocks: list[tuple[str, object]]) -> RawForm:

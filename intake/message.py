@@ -20,6 +20,7 @@ from resdesk.intake.documents import DOCUMENT_EXTENSIONS, DOCUMENT_TYPES, docume
 from resdesk.intake.headers import Address, HeaderReader, safe_header_text
 from resdesk.intake.mimetext import html_to_text, part_text
 from resdesk.intake.replies import new_part
+from resdesk.intake.outlook_msg import OutlookMsgError, is_outlook_msg, outlook_message
 from resdesk.intake.winmail import WinmailError, read_winmail
 from resdesk.errors import IntakeError
 
@@ -304,6 +305,13 @@ def _attachments_of(
     except Exception as exc:
         defects.append(f"the attachment {filename or content_type} could not be decoded ({exc})")
         data = b""
+    if is_outlook_msg(filename, content_type, data):
+        name = filename or "attached-message.msg"
+        try:  # an Outlook message is read like the message/rfc822 it carries
+            return [(Attachment(name, "message/rfc822", outlook_message(data, filename=name)), None)]
+        except OutlookMsgError as exc:
+            flaws.append(str(exc))  # kept as a file; the rest of the message is still read
+            return [(Attachment(name, content_type, data), None)]
     name = _name_for(filename, content_type, data, part.get_content_subtype(), flaws)
     whole = Attachment(name, content_type, data)
     if name.lower() != "winmail.dat" and content_type != "application/ms-tnef":

@@ -265,10 +265,11 @@ class IntakeProcessor:
     @staticmethod
     def _read_attachments(reading: _Reading) -> None:
         """Read every possible template; keep every other file, and every template that is not a
-        usable form, as a document. A hostile file refuses the message, naming the file; an unusable
+        usable form, as a document. A hostile file refuses the message, naming every such file; an unusable
         one only when the message says nothing else (no summary subject, no other form)."""
         templates = set(reading.classification.templates)
         unusable: list[str] = []
+        hostile: list[str] = []
         for attachment in reading.message.attachments:
             if attachment.content_type in ("message/rfc822", "message/global", "application/ms-tnef") or (
                 attachment.filename.lower() == "winmail.dat"
@@ -281,13 +282,15 @@ class IntakeProcessor:
                 reading.forms.append((attachment.filename, read_form(attachment.data, attachment.filename)))
                 reading.files[attachment.filename] = (attachment.content_type, attachment.data)
             except HostileFile as exc:
-                raise Refused(f"the attachment {exc}; nothing in this message was recorded") from None
+                hostile.append(f"the attachment {exc}")
             except FormError as exc:
                 unusable.append(f"the attachment {exc}")
                 reading.kept.append(attachment)
+        if hostile:
+            raise Refused("; ".join(hostile) + "; nothing in this message was recorded")
         says_something = reading.forms or reading.classification.kind in ("stage-summary", "stage-3-notification")
         if unusable and not says_something and reading.classification.kind == "filled-template":
-            raise Refused(unusable[0])
+            raise Refused("; ".join(unusable))
         reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
     def _allowed_domains(self, message: InboundMessage) -> list[str]:

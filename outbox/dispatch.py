@@ -37,6 +37,7 @@ from resdesk.errors import ResdeskError
 from .assemble import Assembled, assemble
 from .pool import assemble_all
 from .message import OutboundMail, build_message, envelope_recipients
+from .bounced import owed_bounce_notices
 from .refusals import owed_refusals
 from .plan import CaseSnapshot, Planned, snapshot_of, plan_case
 from .sending import (
@@ -221,14 +222,14 @@ def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> t
             return queue.by_key(tx, planned.key), False
 
 
-def _owed_refusals(store: Store, settings, now: datetime) -> list[OutboundMail]:
+def _owed_notices(store: Store, settings, now: datetime) -> list[OutboundMail]:
     with store.transaction() as tx:
         known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
-        return owed_refusals(tx, settings, now, known)
+        return owed_refusals(tx, settings, now, known) + owed_bounce_notices(tx, settings, now, known)
 
 
 def enqueue_mail(store: Store, mail: OutboundMail) -> tuple[Outbound, bool]:
-    """Write a message that carries no case documents (a refusal, a quarantine notice) to the
+    """Write a message that carries no case documents (a refusal, a quarantine or bounce notice) to the
     outbox under its idempotency key; (row, True) if new."""
     message, raw = build_message(mail)
     _, eml_path = store.archive_message(raw)
@@ -284,7 +285,7 @@ def run_tick(
                 continue
             if created:
                 report.queued.append(row_summary(row, item.case_ref, description=item.description))
-        for mail in _owed_refusals(store, settings, now):
+        for mail in _owed_notices(store, settings, now):
             row, created = enqueue_mail(store, mail)
             if created:
                 report.queued.append(row_summary(row, None, description=f"{mail.kind}: {mail.subject}"))

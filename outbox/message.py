@@ -54,6 +54,7 @@ AUTO_SUBMITTED = {
     "record": "auto-generated",
     "refusal": "auto-replied",
     "quarantine": "auto-generated",
+    "bounce-notice": "auto-generated",
 }
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _TOKEN = re.compile(r"\[([A-Z]{2,12}-\d{4}-\d{3,6})\]")
@@ -74,7 +75,7 @@ class OutboundMail(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record", "refusal", "quarantine"]
+    kind: Literal["acknowledgement", "notice", "reminder", "overdue", "record", "refusal", "quarantine", "bounce-notice"]
     idempotency_key: str = Field(min_length=1)
     sender: str = Field(description="The From address, e.g. 'Escalations <escalations@partnership.example>'.")
     recipients: list[str] = Field(min_length=1)

@@ -145,11 +145,13 @@ def current_timing(clock: CaseClock) -> StageTiming | None:
 
 def conversation(snapshot: CaseSnapshot) -> tuple[str | None, tuple[str, ...]]:
     """(In-Reply-To, References) that thread a notice onto the case's mail: the latest message
-    received, after every earlier one."""
+    received from a person, after every earlier one. Automatic mail filed on the case (a bounce,
+    an out-of-office) is never what a notice answers."""
     ids = [
         str(e.detail.get("message_id") or e.message_id)
         for e in snapshot.events
         if e.kind == MESSAGE_RECORDED and (e.detail.get("message_id") or e.message_id)
+        and e.detail.get("classification") != "automatic"
     ]
     ids = list(dict.fromkeys(ids))
     return (ids[-1], tuple(ids)) if ids else (None, ())

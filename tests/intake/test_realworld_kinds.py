@@ -5,6 +5,7 @@ Maildir and the outbox's pickup folder."""
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 import zipfile
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
@@ -14,7 +15,9 @@ from email.mime.text import MIMEText
 import pytest
 from pypdf import PdfWriter
 
+from resdesk.errors import FormError
 from resdesk.forms import read_form
+from tests.intake.compound_file import compound_file, outlook_msg
 from tests.intake.realworld_desk import BUSINESS_UNIT, REALWORLD, RealDesk
 
 KINDS = "kinds"
@@ -30,17 +33,37 @@ def recorded(desk: RealDesk) -> list[dict]:
     return [event["detail"] for event in desk.events("message-recorded")]
 
 
-def summary_with(attachment: MIMEApplication, *, n: int) -> bytes:
-    """A stage 1 summary, outcome escalated, carrying ``attachment``."""
+def mail_carrying(*parts, sender: str, subject: str, text: str, message_id: str,
+                  date: str = "Thu, 26 Nov 2026 10:00:00 +0000") -> bytes:
+    """A mail to the business unit with ``text`` for its body and ``parts`` attached."""
     mail = MIMEMultipart()
-    mail["From"] = "Sam Patel <sam.patel@police.example>"
+    mail["From"] = sender
     mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Escalation & Resolution Protocol: Stage 1 Summary"
-    mail["Date"] = "Thu, 26 Nov 2026 10:00:00 +0000"
-    mail["Message-ID"] = f"<kind-{n}@police.example>"
-    mail.attach(MIMEText("Stage 1 call about I.J.\n\nOutcome: Escalated to stage 2\n"))
-    mail.attach(attachment)
+    mail["Subject"] = subject
+    mail["Date"] = date
+    mail["Message-ID"] = message_id
+    mail.attach(MIMEText(text))
+    for part in parts:
+        mail.attach(part)
     return mail.as_bytes()
+
+
+def summary_with(*attachments: MIMEApplication, n: int | str, text: str | None = None) -> bytes:
+    """A stage 1 summary, outcome escalated, carrying ``attachments``."""
+    return mail_carrying(
+        *attachments, sender="Sam Patel <sam.patel@police.example>", message_id=f"<kind-{n}@police.example>",
+        subject="Escalation & Resolution Protocol: Stage 1 Summary",
+        text=text or "Stage 1 call about I.J.\n\nOutcome: Escalated to stage 2\n",
+    )
+
+
+def template_mail(part: MIMEApplication, n: str) -> bytes:
+    """A health professional's mail carrying a filled escalation template as ``part``."""
+    return mail_carrying(
+        part, sender="Helen Osei <helen.osei@healthtrust.example>", message_id=f"<kind-{n}@healthtrust.example>",
+        subject="Multi-agency escalation of a safeguarding concern", date="Thu, 26 Nov 2026 11:00:00 +0000",
+        text="Please find the escalation template attached.\n",
+    )
 
 
 def docx_with(replacements: dict[bytes, bytes], extra: dict[str, bytes] | None = None) -> bytes:
@@ -68,6 +91,62 @@ def test_a_named_forwarded_message_is_read_like_the_mail_it_carries(desk):
     desk.watch()
     (detail,) = recorded(desk)
     assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "resolved", "priya.nair@hospital.example")
+
+
+def _forwarding(msg: bytes, filename: str | None, *, n: int) -> bytes:
+    """An outer mail from a colleague carrying ``msg`` as an Outlook ``.msg`` attachment."""
+    part = MIMEApplication(msg, "vnd.ms-outlook")
+    if filename:
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+    return mail_carrying(
+        part, sender="Imran Qureshi <imran.qureshi@oldham.example>", message_id=f"<kind-2-msg-{n}@oldham.example>",
+        subject="FW: for the record", date="Tue, 24 Nov 2026 11:00:00 +0000", text="See attached, from the hospital.\n",
+    )
+
+
+@pytest.mark.parametrize("wide, filename", [(True, "Stage 1 Summary.msg"), (False, "summary.msg"), (True, None)])
+def test_an_attached_outlook_msg_is_read_like_the_mail_it_carries(desk, wide, filename):
+    """GIVEN a forward carrying an Outlook .msg (Unicode or 8-bit string properties, named or not) whose
+    message is a stage 1 summary, escalated, from the police, sent on Tuesday 24 November at 09:30,
+    with the escalation template attached WHEN drained THEN the summary is recorded from its own
+    sender and date, the case opened at stage 2, and the template in it read."""
+    msg = outlook_msg(
+        subject="Escalation & Resolution Protocol: Stage 1 Summary",
+        body="Stage 1 call about K.R.\n\nOutcome: Escalated to stage 2\n",
+        sender="sam.patel@police.example", sender_name="Sam Patel", to="imran.qureshi@oldham.example",
+        sent=datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc), files={"escalation.docx": ONOFF_DOCX}, wide=wide,
+    )
+    desk.deliver(_forwarding(msg, filename, n=int(wide)))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "escalated", "sam.patel@police.example")
+    assert [(c["stage"], c["status"]) for c in desk.cases()] == [(2, "open")]
+    assert desk.cases()[0]["opened_at"].replace(tzinfo=None) == datetime(2026, 11, 24, 9, 30)  # not the 11:00 forward
+    (form,) = desk.events("form-read")
+    assert form["detail"]["fields"]["current_level_of_need"] == "early-help"
+
+
+@pytest.mark.parametrize("broken, says", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "damaged"),
+    (b"not a compound file at all", "not a Compound File"),
+    (compound_file({"Contents": b"x" * 100}), "no property stream"),
+])
+def test_a_malformed_outlook_msg_is_named_and_the_summary_still_recorded(desk, broken, says):
+    """GIVEN a stage 1 summary, escalated, carrying a .msg that is truncated, not a Compound File, or a
+    Compound File without a message's property stream WHEN drained THEN the summary is recorded and
+    the fault is noted naming the file and why."""
+    desk.deliver(summary_with(_msg_part(broken, "minutes.msg"), n=20))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert detail["outcome"] == "escalated"
+    flaws = " ".join(detail["flaws"])
+    assert "minutes.msg" in flaws and says in flaws
+
+
+def _msg_part(data: bytes, filename: str) -> MIMEApplication:
+    part = MIMEApplication(data, "vnd.ms-outlook")
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 # 3 ------------------------------------------------------------------------------------------------
@@ -147,15 +226,7 @@ def test_a_template_is_recognised_by_its_content(desk, name):
     part = MIMEApplication(ONOFF_DOCX, "octet-stream")
     if name:
         part["Content-Disposition"] = f"attachment; filename={name}"
-    mail = MIMEMultipart()
-    mail["From"] = "Helen Osei <helen.osei@healthtrust.example>"
-    mail["To"] = BUSINESS_UNIT
-    mail["Subject"] = "Multi-agency escalation of a safeguarding concern"
-    mail["Date"] = "Thu, 26 Nov 2026 11:00:00 +0000"
-    mail["Message-ID"] = "<kind-7@healthtrust.example>"
-    mail.attach(MIMEText("Please find the escalation template attached.\n"))
-    mail.attach(part)
-    desk.deliver(mail.as_bytes())
+    desk.deliver(template_mail(part, "7"))
     desk.watch()
     (form,) = desk.events("form-read")
     assert form["detail"]["fields"]["current_level_of_need"] == "early-help"
@@ -186,8 +257,10 @@ def test_a_word_2010_check_box_with_true_is_ticked():
 
 def test_a_bounce_of_our_acknowledgement_marks_it_bounced_and_alerts(desk):
     """GIVEN a stage 1 summary, acknowledged, then a delivery report of that acknowledgement WHEN
-    drained THEN the acknowledgement is marked bounced, an alert is raised, the report is filed on the
-    case without a reply, and nothing else is sent."""
+    drained, then drained and ticked again THEN the acknowledgement is marked bounced, an alert is
+    raised, the report is filed on the case without a reply, and the business unit is mailed about it
+    exactly once; nothing goes to the bouncing address, and nothing sent afterwards (a reminder
+    included) answers or threads onto the report."""
     desk.deliver(f"{KINDS}/k04-first.eml")
     desk.watch()
     (ack,) = desk.sent()
@@ -205,7 +278,14 @@ def test_a_bounce_of_our_acknowledgement_marks_it_bounced_and_alerts(desk):
     report.attach(headers)
     desk.deliver(report.as_bytes())
     desk.watch()
-    assert len(desk.sent()) == 1
+    desk.watch()
+    desk.tick("2026-11-25T12:00")
+    sent = desk.sent()
+    (notice,) = [m for m in sent if str(m["Subject"]).startswith("Undelivered")]
+    assert not any("bounce-1@mx.police.example" in str(m["In-Reply-To"] or "") + str(m["References"] or "")
+                   or "mx.police.example" in str(m["To"]) for m in sent)
+    assert str(notice["To"]) == BUSINESS_UNIT and ack["Message-ID"] in notice.get_content()
+    assert "bounce-1@mx.police.example" not in str(notice["In-Reply-To"] or "") + str(notice["References"] or "")
     states = {row["message_id"]: row["state"] for row in desk._all(_outbox())}
     assert states[ack["Message-ID"]] == "bounced"
     assert [a["kind"] for a in desk._all(_alerts())] == ["outbound-bounced"]
@@ -277,6 +357,38 @@ def test_refused_mail_from_a_person_is_answered_once_and_the_business_unit_told(
     assert says in notice.get_content()
 
 
+def test_the_reply_to_refused_mail_names_every_faulty_file_and_how_to_resend(desk):
+    """GIVEN a stage 1 summary carrying two hostile Word files, one with a macro project and one
+    declaring a DOCTYPE WHEN drained and ticked THEN the sender's one reply names both files and
+    says how to send the message again."""
+    macro = docx_with({}, {"word/vbaProject.bin": b"VBA"})
+    doctype = docx_with({b"<w:document": b'<!DOCTYPE w [<!ENTITY x "y">]><w:document'})
+    parts = []
+    for name, data in (("first-escalation.docx", macro), ("second-escalation.docx", doctype)):
+        part = MIMEApplication(data, "vnd.openxmlformats-officedocument.wordprocessingml.document")
+        part.add_header("Content-Disposition", "attachment", filename=name)
+        parts.append(part)
+    desk.deliver(summary_with(*parts, n="12-two", text="Outcome: Escalated to stage 2\n"))
+    desk.watch()
+    desk.tick("2026-11-26T12:00")
+    (row,) = desk.ledger()
+    assert row["state"] == "quarantined"
+    (reply,) = [m for m in desk.sent() if str(m["To"]) != BUSINESS_UNIT]
+    text = reply.get_content()
+    assert "first-escalation.docx" in text and "macro" in text
+    assert "second-escalation.docx" in text and "DOCTYPE" in text
+    assert "How to send it again" in text
+
+
+def test_a_form_with_several_faulty_fields_names_each():
+    """GIVEN the escalation template with a date of birth that is no date and an email address that is
+    no address WHEN read THEN the error names both fields, not only the first."""
+    data = docx_with({b"30/11/2011": b"31/02/2011", b"helen.osei@healthtrust.example": b"helen at the trust"})
+    with pytest.raises(FormError) as raised:
+        read_form(data, "escalation.docx")
+    assert "child_dob" in str(raised.value) and "raised_by_email" in str(raised.value)
+
+
 def test_a_spoofed_sender_is_not_answered_but_the_business_unit_is_told(desk):
     """GIVEN a summary whose sender fails DMARC at our server WHEN drained and ticked THEN it is
     quarantined, only the business unit is told, and the sender gets nothing."""
@@ -336,3 +448,57 @@ def test_pdf_buttons_are_read_in_every_way_editors_store_them(node, expected):
         return NameObject(value) if value.startswith("/") else TextStringObject(value)
 
     assert _value("/Btn", pdf(node)) == expected
+
+
+LEVELS = ["Universal Services", "Early Help", "Child in Need (S17)", "Child Protection (S47)", "Child in Care",
+          "Legal status:", "Care Leaver"]
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+WORD_BOX = (f'<w:r {_W}><w:fldChar w:fldCharType="begin"><w:ffData><w:name w:val=""/><w:checkBox>'
+            '<w:sizeAuto/><w:default w:val="0"/><w:checked w:val="{}"/></w:checkBox></w:ffData></w:fldChar></w:r>',
+            f'<w:r {_W}><w:instrText> FORMCHECKBOX </w:instrText></w:r>',
+            f'<w:r {_W}><w:fldChar w:fldCharType="end"/></w:r>')
+
+
+def sandwell_grid(mark: str, *, current: int, perceived: int) -> bytes:
+    """Sandwell Appendix 3's escalation template with its two level-of-need grids laid out as the seed
+    prints them: the levels a header row, the choice marked with ``mark`` in the cell under one of
+    them (``"box"``: a ticked Word check box there, unticked boxes under the others)."""
+    from docx import Document
+    from docx.oxml import parse_xml
+
+    document = Document()
+    document.add_paragraph("Multi-Agency Escalation of Safeguarding Concern Template – (required from stage 2)")
+    rows = [["Name of child/young person:", "K.L."], ["D.O.B:", "01/02/2015"],
+            ["Name of Professional escalating a concern:", "Helen Osei"], ["Role and Agency:", "Nurse, Health"]]
+    table = document.add_table(rows=len(rows) + 4, cols=8)
+    for r, (label, value) in enumerate(rows):
+        table.cell(r, 0).text, table.cell(r, 1).text = label, value
+    for grid, (label, chosen) in enumerate([("Current level of need", current),
+                                            ("Please indicate perceived level of need:", perceived)]):
+        header, marks = table.rows[len(rows) + 2 * grid], table.rows[len(rows) + 2 * grid + 1]
+        header.cells[0].text = label
+        for column, level in enumerate(LEVELS, start=1):
+            header.cells[column].text = level
+            if mark == "box":
+                paragraph = marks.cells[column].paragraphs[0]._p
+                for run in WORD_BOX:
+                    paragraph.append(parse_xml(run.format("1" if column - 1 == chosen else "0")))
+            elif column - 1 == chosen:
+                marks.cells[column].text = mark
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("mark", ["X", "✓", "✔", "☒", "Yes", "box"])
+def test_a_level_of_need_marked_under_its_header_is_read(desk, mark):
+    """GIVEN Sandwell's escalation template whose level-of-need grids have the levels as a header row,
+    Early Help marked under the current level and Child in Need under the perceived one with ``mark``
+    (or a ticked Word check box among unticked ones) WHEN mailed and drained THEN both levels are read."""
+    part = MIMEApplication(sandwell_grid(mark, current=1, perceived=2), "vnd.openxmlformats-officedocument.wordprocessingml.document")
+    part.add_header("Content-Disposition", "attachment", filename="escalation.docx")
+    desk.deliver(template_mail(part, "8-grid"))
+    desk.watch()
+    (form,) = desk.events("form-read")
+    fields = form["detail"]["fields"]
+    assert (fields["current_level_of_need"], fields["perceived_level_of_need"]) == ("early-help", "child-in-need")
