@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 # Both prepare the machine first (see bootstrap.sh), so they work on a fresh clone.
-.PHONY: demo test bench setup
+.PHONY: demo test bench bench-quick setup
 
 setup:
 	./bootstrap.sh
@@ -13,3 +13,6 @@ test: setup
 
 bench: setup
 	.venv/bin/python -m bench
+
+bench-quick: setup
+	.venv/bin/python -m bench --quick

@@ -86,39 +86,5 @@ def run() -> list[str]:
         "work (HTML parse, cascade, layout, drawing, font subsetting, PDF writing) that both paths must "
         "do, so no amount of reuse inside one render can reach 5×. Figures on a shared 2-CPU machine are "
         "noisy; the fastest-run column is the less noisy comparison.",
-        "",
-        *_record_lines(),
     ]
 
-
-def _record_lines() -> list[str]:
-    """How the auditor record (PDF/A-3, long tables) scales with the size of a case."""
-    import io
-    from datetime import datetime, timedelta
-
-    from pypdf import PdfReader
-
-    from resdesk.render import EventRow, render_case_record
-    from resdesk.render.examples import example_case_record
-
-    base = example_case_record()
-    lines = ["| auditor record (PDF/A-3u, JSON embedded) | pages | seconds |", "|---|---:|---:|"]
-    for rows in (10, 100):
-        start_at = datetime(2026, 12, 16, 9)
-        view = base.model_copy(
-            update={
-                "events": [
-                    EventRow(at=start_at + timedelta(minutes=i), kind="note", description=f"Event {i}")
-                    for i in range(rows)
-                ],
-                "messages": [
-                    base.messages[0].model_copy(update={"at": start_at + timedelta(minutes=i)}) for i in range(rows)
-                ],
-            }
-        )
-        start = time.perf_counter()
-        pdf = render_case_record(view)
-        seconds = time.perf_counter() - start
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        lines.append(f"| {rows} events + {rows} messages | {pages} | {seconds:.2f} |")
-    return lines

@@ -25,7 +25,7 @@ from resdesk.cases.models import (
 from resdesk.cases.facts import FactValue, clear_fact, facts_of, needed_facts, set_fact
 from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
-from resdesk.cases.views import case_summaries, case_timeline, clock_for
+from resdesk.cases.views import case_summaries, case_timeline, clock_for, iter_case_summaries
 from resdesk.cases.verify import Verification, verify_all, verify_case
 from resdesk.cases.search import CaseQuery, chase_list, find_cases, fold
 from resdesk.cases.corrections import (
@@ -98,6 +98,7 @@ __all__ = [
     "StoreKnownCases",
     "after_stage_notification",
     "case_summaries",
+    "iter_case_summaries",
     "cases_about_child",
     "case_timeline",
     "clock_for",

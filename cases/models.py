@@ -200,7 +200,7 @@ class Message(Base):
     answer_to: Mapped[str | None] = mapped_column(String(998))
     archive_path: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime | None]
-    completed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)  # what a drain touched
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -241,9 +241,13 @@ class AuditEntry(Base):
 
 
 class Outbound(Base):
-    """A message to send, written before it is sent; the Message-ID is fixed at that moment."""
+    """A message to send, written before it is sent; the Message-ID is fixed at that moment.
+
+    ``raw`` (the message's bytes) is deferred: it is read only by the send that transmits it.
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -252,7 +256,7 @@ class Outbound(Base):
     kind: Mapped[str] = mapped_column(String(64))
     recipients: Mapped[list[str]] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(Text)
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     path: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -260,6 +264,19 @@ class Outbound(Base):
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentTo(Base):
+    """One recipient of one sent message, for the per-recipient rate limit: how many messages went
+    to an address since a moment is one indexed count, never a scan of the sent messages."""
+
+    __tablename__ = "outbox_sent_to"
+    __table_args__ = (Index("ix_outbox_sent_to_address_sent_at", "address", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))  # lower-cased
+    sent_at: Mapped[datetime]
 
 
 class Lease(Base):

@@ -7,9 +7,10 @@ stage events; ``now`` is a parameter, so a listing can be asked "as of" a time.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from resdesk.cases.archive import sha256_hex
 from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
@@ -72,23 +73,56 @@ def _summary(case: Case, messages: int, clock: CaseClock) -> dict[str, Any]:
     }
 
 
-def _message_counts(tx: Tx) -> dict[int, int]:
-    rows = tx.session.execute(
-        select(Message.case_id, func.count(Message.id)).where(Message.case_id.is_not(None)).group_by(Message.case_id)
-    )
+def _message_counts(tx: Tx, case_ids: list[int] | None = None) -> dict[int, int]:
+    """Messages filed per case id: those of ``case_ids``, or of every case when None."""
+    wanted = Message.case_id.is_not(None) if case_ids is None else Message.case_id.in_(case_ids)
+    rows = tx.session.execute(select(Message.case_id, func.count(Message.id)).where(wanted).group_by(Message.case_id))
     return {case_id: count for case_id, count in rows}
+
+
+PAGE = 500  # cases read (with their events and facts) per query while listing
+
+
+def iter_case_summaries(
+    store: Store, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar, *,
+    after: str | None = None, open_only: bool = False, overdue_only: bool = False, limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Cases oldest first (by when they were opened in the case file), as ``case_summaries`` words
+    them, read ``PAGE`` at a time so memory stays bounded however large the case file.
+
+    ``after`` is the reference of the last case a previous page showed (``UnknownCase`` if no
+    such case); ``open_only`` leaves out resolved cases, ``overdue_only`` keeps those whose stage is
+    overdue; ``limit`` stops after that many.
+    """
+    with store.transaction() as tx:
+        last_id = tx.require_case(after).id if after else 0
+        given = 0
+        while limit is None or given < limit:
+            query = (select(Case).where(Case.id > last_id).order_by(Case.id).limit(PAGE)
+                     .options(selectinload(Case.events), selectinload(Case.facts)))
+            if open_only:
+                query = query.where(Case.status != RESOLVED)
+            cases = tx.session.execute(query).scalars().all()
+            if not cases:
+                return
+            counts = _message_counts(tx, [case.id for case in cases])
+            for case in cases:
+                summary = _summary(case, counts.get(case.id, 0), clock_for(case, registry, now, calendar_for))
+                if overdue_only and not summary["overdue"]:
+                    continue
+                yield summary
+                given += 1
+                if limit is not None and given >= limit:
+                    return
+            last_id = cases[-1].id
+            tx.session.expunge_all()  # this page is written out: let it go
 
 
 def case_summaries(
     store: Store, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar
 ) -> list[dict[str, Any]]:
     """Every case, oldest first, with stage, status, due time, overdue flag and message count."""
-    with store.transaction() as tx:
-        counts = _message_counts(tx)
-        return [
-            _summary(case, counts.get(case.id, 0), clock_for(case, registry, now, calendar_for))
-            for case in tx.all_cases()
-        ]
+    return list(iter_case_summaries(store, registry, now, calendar_for))
 
 
 def case_timeline(

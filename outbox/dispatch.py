@@ -5,8 +5,9 @@ One tick (``run_tick``) does, in order:
 1. takes the ``outbox-sender`` lease, so one process sends at a time;
 2. recovers what a process that died mid-send left behind (``render.sending``):
    a message that may have been accepted becomes ``unconfirmed``, with an alert;
-3. plans every case (``render.plan``) and, for each key the outbox does not yet
-   hold, renders its documents, files them on the case with ``Tx.add_document``
+3. plans every case (``render.plan``), or after a drain only the cases it
+   touched, and, for each key the outbox does not yet hold, renders its documents
+   (on every core, ``outbox.pool``), files them on the case with ``Tx.add_document``
    (so they are in the audit chain), archives the raw message and writes the row
    with its deterministic Message-ID — all before anything is sent;
 4. sends the due rows over SMTP, at most ``rate_per_recipient_per_hour`` to one
@@ -20,19 +21,21 @@ What a crash mid-send leaves, and how it is recovered, is ``render.sending``'s t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
 from . import queue
-from resdesk.cases.models import Alert, Outbound
+from resdesk.cases.models import Alert, Case, Message, Outbound
 from resdesk.cases.store import Store
 from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
-from .assemble import assemble
+from .assemble import Assembled, assemble
+from .pool import assemble_all
 from .message import OutboundMail, build_message, envelope_recipients
 from .bounced import owed_bounce_notices
 from .refusals import owed_refusals
@@ -62,7 +65,9 @@ __all__ = [
     "calendar_from_settings",
     "default_sender",
     "plan_all",
+    "touched_since",
     "enqueue_planned",
+    "enqueue_assembled",
     "enqueue_mail",
     "run_tick",
 ]
@@ -106,45 +111,92 @@ def calendar_from_settings(protocol: Protocol, settings) -> WorkingCalendar:
 # -- planning and queueing --------------------------------------------------------------------
 
 
+PLAN_PAGE = 500  # cases planned per query, their events and parties loaded in bulk
+
+
 def plan_all(
     store: Store, settings, registry: Registry, now: datetime,
     calendar_for: Callable[[Protocol], WorkingCalendar] | None = None,
+    case_ids: Iterable[int] | None = None,
 ) -> tuple[list[Planned], list[dict[str, Any]]]:
-    """Every message owed across the case file whose key the outbox does not hold yet."""
+    """Every message owed across the case file (or only the cases ``case_ids`` names) whose key
+    the outbox does not hold yet.
+
+    Cases are read ``PLAN_PAGE`` at a time with their events and parties in two bulk queries, and
+    let go once planned, so time and memory grow with the cases planned, one query per page.
+    """
     calendar_for = calendar_for or (lambda protocol: calendar_from_settings(protocol, settings))
     own = [settings.smtp.sender, settings.mailbox.username]
+    wanted = None if case_ids is None else sorted(set(case_ids))
     planned: list[Planned] = []
     skipped: list[dict[str, Any]] = []
     with store.transaction() as tx:
-        known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
-        for case in tx.all_cases():
-            try:
-                protocol = registry.get(case.protocol)
-            except ResdeskError as exc:
-                skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
-                continue
-            snapshot: CaseSnapshot = snapshot_of(case)
-            try:
-                plan = plan_case(
-                    snapshot, protocol, calendar_for(protocol), now,
-                    business_unit=settings.partnership.business_unit, own_addresses=own,
-                    contacts=settings.partnership.contacts,
-                    review_every_working_days=settings.partnership.review_every_working_days,
+        keys = select(Outbound.idempotency_key)
+        if wanted is not None:
+            keys = keys.where(Outbound.case_id.in_(wanted))
+        known = set(tx.session.execute(keys).scalars())
+        for cases in _pages(tx, wanted):
+            for case in cases:
+                try:
+                    protocol = registry.get(case.protocol)
+                except ResdeskError as exc:
+                    skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
+                    continue
+                snapshot: CaseSnapshot = snapshot_of(case)
+                try:
+                    plan = plan_case(
+                        snapshot, protocol, calendar_for(protocol), now,
+                        business_unit=settings.partnership.business_unit, own_addresses=own,
+                        contacts=settings.partnership.contacts,
+                        review_every_working_days=settings.partnership.review_every_working_days,
+                    )
+                except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
+                    skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
+                    continue
+                planned.extend(p for p in plan.planned if p.key not in known)
+                skipped.extend(
+                    {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
+                    for s in plan.skipped if s.key not in known
                 )
-            except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
-                skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
-                continue
-            planned.extend(p for p in plan.planned if p.key not in known)
-            skipped.extend(
-                {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
-                for s in plan.skipped if s.key not in known
-            )
+            tx.session.expunge_all()
     return planned, skipped
+
+
+def _pages(tx, wanted: list[int] | None) -> Iterator[list[Case]]:
+    """The cases (all, or those ``wanted``) in id order, ``PLAN_PAGE`` at a time, events, parties and facts loaded."""
+    last = 0
+    while True:
+        query = (select(Case).where(Case.id > last).order_by(Case.id).limit(PLAN_PAGE)
+                 .options(selectinload(Case.events), selectinload(Case.parties),
+                          selectinload(Case.facts)))
+        if wanted is not None:
+            chunk = [i for i in wanted if i > last][:PLAN_PAGE]
+            if not chunk:
+                return
+            query = query.where(Case.id.in_(chunk))
+        cases = list(tx.session.execute(query).scalars())
+        if not cases:
+            return
+        yield cases
+        last = cases[-1].id
+
+
+def touched_since(store: Store, since: datetime) -> list[int]:
+    """The cases a message completed at or after ``since`` was recorded on (what a drain touched)."""
+    with store.transaction() as tx:
+        return list(tx.session.execute(
+            select(Message.case_id).where(Message.completed_at >= since, Message.case_id.is_not(None)).distinct()
+        ).scalars())
 
 
 def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound, bool]:
     """Render ``planned``, then in one unit of work file its documents and write its outbox row."""
-    assembled = assemble(planned, settings.smtp.sender)
+    return enqueue_assembled(store, planned, assemble(planned, settings.smtp.sender))
+
+
+def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> tuple[Outbound, bool]:
+    """In one unit of work, file ``planned``'s rendered documents and write its outbox row
+    (the existing row if another process wrote the same key first)."""
     message, raw = build_message(assembled.mail)
     recipients = envelope_recipients(assembled.mail)
     _, eml_path = store.archive_message(raw)
@@ -218,8 +270,10 @@ def run_tick(
     sender: MailSender | None = None,
     *,
     calendar_for: Callable[[Protocol], WorkingCalendar] | None = None,
+    case_ids: Iterable[int] | None = None,
 ) -> TickReport:
-    """Plan every case, queue what is owed, send what is due: each message exactly once.
+    """Plan every case (or only those ``case_ids`` names), queue what is owed, send what is due
+    (for every case): each message exactly once.
 
     ``sender`` defaults to ``default_sender(settings)``. With ``smtp.enabled`` off,
     messages are planned and queued (written to the store) but nothing is sent;
@@ -236,14 +290,16 @@ def run_tick(
     try:
         if holding:
             report.unconfirmed.extend(recover_interrupted(store, now))
-        planned, skipped = plan_all(store, settings, registry, now, calendar_for)
+        planned, skipped = plan_all(store, settings, registry, now, calendar_for, case_ids)
         report.skipped.extend(skipped)
         for entry in skipped:
             if entry.get("unsendable"):
                 alert_unpreparable(store, {"key": entry["key"], "case": entry["case"], "error": entry["reason"]}, now)
-        for item in planned:
+        for item, assembled in assemble_all(planned, settings.smtp.sender):
             try:
-                row, created = enqueue_planned(store, item, settings)
+                if isinstance(assembled, Exception):
+                    raise assembled
+                row, created = enqueue_assembled(store, item, assembled)
             except (ResdeskError, ValueError) as exc:
                 entry = {"key": item.key, "case": item.case_ref, "error": str(exc)}
                 report.errors.append(entry)

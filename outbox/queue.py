@@ -14,7 +14,7 @@ from typing import Sequence
 
 from sqlalchemy import or_, select
 
-from resdesk.cases.models import PENDING, SENT, Case, Outbound, utcnow
+from resdesk.cases.models import PENDING, SENT, Case, Outbound, SentTo, utcnow
 from resdesk.cases.store import Tx
 
 FAILED = "failed"
@@ -91,11 +91,26 @@ def sent_since(tx: Tx, since: datetime) -> list[Outbound]:
     )
 
 
+def recipient_free_at(tx: Tx, address: str, now: datetime, per_hour: int) -> datetime | None:
+    """When one more message may go to ``address`` if ``per_hour`` went to it in the hour before
+    ``now``, else None: one indexed query (``outbox_sent_to`` by address and time)."""
+    nth_latest = tx.session.execute(
+        select(SentTo.sent_at)
+        .where(SentTo.address == address.lower(), SentTo.sent_at >= now - timedelta(hours=1))
+        .order_by(SentTo.sent_at.desc())
+        .offset(max(per_hour, 1) - 1)
+        .limit(1)
+    ).scalar_one_or_none()
+    return nth_latest + timedelta(hours=1) if nth_latest is not None else None
+
+
 def mark_sent(tx: Tx, row: Outbound, at: datetime | None = None) -> None:
     row.state = SENT
     row.sent_at = at or utcnow()
     row.attempts += 1
     row.last_error = None
+    tx.session.add_all(SentTo(outbound_id=row.id, address=address, sent_at=row.sent_at)
+                       for address in sorted({r.lower() for r in row.recipients}))
     tx.session.flush()
     case = tx.case_by_id(row.case_id) if row.case_id is not None else None
     tx.audit("resdesk", "outbound-sent", case.ref if case else None,

@@ -20,8 +20,10 @@ Sends are serialised by the ``outbox-sender`` lease (one sending process at a
 time; a holder that died on this host is recognised at once, one elsewhere when
 the lease lapses). At most ``smtp.rate_per_recipient_per_hour`` messages go to one
 recipient in any hour, counted from the store so the limit holds across
-restarts. A temporary failure is retried later with backoff, up to
-``MAX_ATTEMPTS``; a permanent one gives up with an alert.
+restarts, by one indexed query per recipient (``outbox_sent_to``), so a send costs
+the same however many went before it; a message's bytes are read only to send it.
+A temporary failure is retried later with backoff, up to ``MAX_ATTEMPTS``; a
+permanent one gives up with an alert.
 """
 
 from __future__ import annotations
@@ -176,14 +178,12 @@ def settle_unconfirmed(store: Store, message_id: str, *, delivered: bool, now: d
 
 
 def _rate_limited(tx: Tx, row: Outbound, now: datetime, per_hour: int) -> datetime | None:
-    """When ``row`` may go if a recipient had ``per_hour`` messages in the last hour, else None."""
-    recent = queue.sent_since(tx, now - timedelta(hours=1))
-    wanted = {r.lower() for r in row.recipients}
+    """When ``row`` may go if a recipient had ``per_hour`` messages in the last hour, else None
+    (one indexed query per recipient; no sent message is loaded)."""
     later: datetime | None = None
-    for recipient in wanted:
-        times = sorted(o.sent_at for o in recent if recipient in {x.lower() for x in o.recipients})
-        if len(times) >= per_hour:
-            free_at = times[len(times) - per_hour] + timedelta(hours=1)
+    for recipient in {r.lower() for r in row.recipients}:
+        free_at = queue.recipient_free_at(tx, recipient, now, per_hour)
+        if free_at is not None:
             later = free_at if later is None else max(later, free_at)
     return later
 

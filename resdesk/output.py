@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Iterable
 
 
 def _default(value: Any):
@@ -20,6 +20,17 @@ def print_json(document: Any) -> None:
     """Print one JSON document on stdout and nothing else."""
     json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=_default)
     sys.stdout.write("\n")
+
+
+def print_json_stream(items: Iterable[Any]) -> None:
+    """Print one JSON array on stdout, item by item as they come, so a long listing is never held whole."""
+    count = 0
+    sys.stdout.write("[")
+    for item in items:
+        sys.stdout.write(",\n" if count else "\n")
+        sys.stdout.write(json.dumps(item, indent=2, ensure_ascii=False, default=_default))
+        count += 1
+    sys.stdout.write("\n]\n" if count else "]\n")
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:

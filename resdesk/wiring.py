@@ -99,11 +99,12 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     return Intake(settings, store, registry, protocol, source, watcher)
 
 
-def tick(intake: Intake, now) -> object:
+def tick(intake: Intake, now, case_ids=None) -> object:
     """Plan, queue and send what the case file owes now (``resdesk tick``'s work), through the
-    pickup folder or the SMTP server the settings name."""
+    pickup folder or the SMTP server the settings name; ``case_ids`` limits the planning to
+    those cases (what a drain touched), sending stays whole."""
     from resdesk.outbox.dispatch import default_sender, run_tick
 
     if intake.sender is None:
         intake.sender = default_sender(intake.settings)
-    return run_tick(intake.store, intake.settings, intake.registry, now, intake.sender)
+    return run_tick(intake.store, intake.settings, intake.registry, now, intake.sender, case_ids=case_ids)

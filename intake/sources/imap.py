@@ -23,8 +23,15 @@
 - ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
   the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
   only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
-  IDLE when offered, re-issued every ``idle_seconds`` (well within the 29
-  minutes RFC 2177 allows), else repeats that check every ``poll_seconds``.
+  IDLE when offered, else repeats that check every ``poll_seconds``. No
+  announcement is left unread: one that came with IDLE's continuation (which
+  imaplib files aside) or that already sits in the connection's read buffer
+  (where waiting on the socket cannot see it) ends the wait at once, and leaving
+  IDLE reads everything the server sent meanwhile. The IDLE is also sliced: every
+  ``wake_check_seconds`` (and at most every ``idle_seconds``, well within the 29
+  minutes RFC 2177 allows) it is left, the folder checked again and IDLE
+  re-entered, so an announcement a server never sends costs seconds, not the
+  whole wait.
 - A dropped connection (server restart, ``BYE``, reset, timeout) is reopened
   with exponential backoff (``backoff_seconds`` doubling up to
   ``max_backoff_seconds``, at most ``reconnect_attempts`` tries) and the
@@ -90,6 +97,33 @@ def _groups_of_bytes(sized: list[tuple[int, int]], max_bytes: int, budget: int) 
         yield group
 
 
+def _stashed_new_mail(client: IMAPClient) -> list[tuple]:
+    """EXISTS/RECENT the server sent before IDLE's continuation: imaplib files them aside
+    (``untagged_responses``) instead of handing them to ``idle_check``."""
+    stashed = client._imap.untagged_responses
+    found = [(0, kind) for kind in (b"EXISTS", b"RECENT") if stashed.pop(kind.decode(), None)]
+    return found
+
+
+def _buffered_input(client: IMAPClient) -> bool:
+    """Whether lines from the server are already read off the socket (into the TLS layer or the
+    connection's reader), where a wait for the socket to become readable would not see them."""
+    sock = client.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    reader = getattr(client._imap, "file", None)
+    if reader is None or not hasattr(reader, "peek"):
+        return False
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(reader.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 def _says_bye(responses: list[tuple]) -> bool:
     return any(r and r[0] == b"BYE" for r in responses)
 
@@ -118,6 +152,7 @@ class ImapSource:
         reconnect_attempts: int = 6,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
+        wake_check_seconds: float = 5.0,
     ):
         if security not in {"ssl", "starttls", "none"}:
             raise UsageError(f"IMAP security must be ssl, starttls or none, not '{security}'.")
@@ -134,6 +169,7 @@ class ImapSource:
         self.account = account or f"imap://{username}@{host}"
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.idle_seconds, self.poll_seconds, self.use_idle = idle_seconds, poll_seconds, use_idle
+        self.wake_check_seconds = wake_check_seconds
         self.timeout, self.batch_size, self.batch_bytes = timeout, batch_size, batch_bytes
         self.reconnect_attempts = reconnect_attempts
         self.backoff_seconds, self.max_backoff_seconds = backoff_seconds, max_backoff_seconds
@@ -384,13 +420,18 @@ class ImapSource:
                 if not self._can_idle:
                     time.sleep(min(self.poll_seconds, left))
                     continue
+                _stashed_new_mail(client)  # older announcements: the search just now has covered them
                 client.idle()
                 try:
-                    responses = client.idle_check(timeout=min(left, self.idle_seconds))
+                    # Announcements that came with the IDLE's continuation, or that are already read
+                    # into the connection's buffer, are never seen by a wait on the socket: look first.
+                    responses = _stashed_new_mail(client)
+                    if not responses and not _buffered_input(client):
+                        responses = client.idle_check(timeout=min(left, self.idle_seconds, self.wake_check_seconds))
                     if _says_bye(responses):
                         raise _ConnectionLost("the server ended the session during IDLE")
                 finally:
-                    _, trailing = client.idle_done()
+                    _, trailing = client.idle_done()  # reads whatever the server sent meanwhile
                 if _signals_new_mail(responses + list(trailing)):
                     return True
 

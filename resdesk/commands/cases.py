@@ -17,7 +17,9 @@ def register(subparsers) -> None:
     which.add_argument("--overdue", action="store_true", help="only cases whose stage is overdue")
     listing.add_argument("--now", metavar="WHEN", help="evaluate the clock as at this time (default: now)")
     listing.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
-    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.add_argument("--limit", type=_positive, metavar="N", help="show at most N cases")
+    listing.add_argument("--after", metavar="REF", help="start after this case (the last one a previous page showed)")
+    listing.add_argument("--json", action="store_true", help="print one JSON document (written as it is read)")
     listing.set_defaults(handler=run_list)
 
     one = subparsers.add_parser(
@@ -67,22 +69,30 @@ def _when(text: str | None) -> str:
     return f"{to_local(datetime.fromisoformat(text)):%a %d %b %Y %H:%M}"
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--limit takes a whole number of cases, 1 or more, not {text!r}")
+    return value
+
+
 def run_list(args: argparse.Namespace) -> int:
-    from resdesk.cases import case_summaries
-    from resdesk.output import print_json, print_table
+    from resdesk.cases import iter_case_summaries
+    from resdesk.output import print_json_stream, print_table
 
     _, registry, store, calendar, now = _context(args)
     try:
-        rows = case_summaries(store, registry, now, calendar)
+        rows = iter_case_summaries(store, registry, now, calendar, after=args.after, open_only=args.open,
+                                   overdue_only=args.overdue, limit=args.limit)
+        if args.json:
+            print_json_stream(rows)
+            return 0
+        rows = list(rows)
     finally:
         store.close()
-    if args.open:
-        rows = [r for r in rows if r["status"] != "resolved"]
-    if args.overdue:
-        rows = [r for r in rows if r["overdue"]]
-    if args.json:
-        print_json(rows)
-        return 0
     if not rows:
         print("No cases.")
         return 0
@@ -97,6 +107,8 @@ def run_list(args: argparse.Namespace) -> int:
             for r in rows
         ],
     )
+    if args.limit is not None and len(rows) == args.limit:
+        print(f"\nNext page: resdesk cases --limit {args.limit} --after {rows[-1]['ref']}")
     return 0
 
 

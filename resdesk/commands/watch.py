@@ -97,16 +97,30 @@ def _serve_metrics(intake, args):
                          f"({exc.strerror}).") from None
 
 
+FULL_TICK_SECONDS = 300.0  # how often the watcher plans the whole case file (reminders, overdue alerts)
+
+
 def _tick_after_drain(intake):
-    """After each drain, send what the case file now owes (acknowledgements, notices, reminders)."""
+    """After each drain, send what the case file now owes. The cases the drain touched are planned
+    at once (acknowledgements, notices); the whole case file every ``FULL_TICK_SECONDS`` (reminders
+    and overdue alerts, whose time comes without any mail)."""
     if not intake.settings.smtp.enabled:
         return None
+    import time
+    from datetime import datetime, timezone
+
+    from resdesk.outbox.dispatch import touched_since
+    from resdesk.wiring import tick
+
+    state = {"since": datetime.now(timezone.utc), "full_at": float("-inf")}
 
     def after(report) -> None:
-        from datetime import datetime, timezone
-
-        from resdesk.wiring import tick
-
-        tick(intake, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        if time.monotonic() - state["full_at"] >= FULL_TICK_SECONDS:
+            state["full_at"] = time.monotonic()
+            tick(intake, now)
+        else:
+            tick(intake, now, case_ids=touched_since(intake.store, state["since"]))
+        state["since"] = now
 
     return after

@@ -72,6 +72,22 @@ def test_cases_overdue_and_open_filters(config, capsys):
     assert {r["ref"] for r in still_open} == {"OLD-2026-0001", "OLD-2026-0003"}
 
 
+def test_cases_pages_with_limit_and_after(config, capsys, monkeypatch):
+    """GIVEN three cases read one per query
+    WHEN listed two at a time, then after the second
+    THEN the pages are the first two and the third, in order, and the table names the next page."""
+    from resdesk.cases import views
+
+    monkeypatch.setattr(views, "PAGE", 1)
+    first = _json(capsys, "cases", "--config", str(config), "--json", "--limit", "2")
+    assert [r["ref"] for r in first] == ["OLD-2026-0001", "OLD-2026-0002"]
+    rest = _json(capsys, "cases", "--config", str(config), "--json", "--limit", "2", "--after", "OLD-2026-0002")
+    assert [r["ref"] for r in rest] == ["OLD-2026-0003"]
+    assert _json(capsys, "cases", "--config", str(config), "--json", "--after", "OLD-2026-0003") == []
+    assert main(["cases", "--config", str(config), "--limit", "1", "--open"]) == 0
+    assert "resdesk cases --limit 1 --after OLD-2026-0001" in capsys.readouterr().out
+
+
 def test_case_json_is_the_full_timeline(config, capsys):
     """GIVEN an escalated case WHEN shown as JSON THEN events, messages with SHA-256, documents and clock are there."""
     case = _json(capsys, "case", "OLD-2026-0001", "--config", str(config), "--json", "--now", "2026-03-04T09:00")

@@ -18,7 +18,7 @@ from resdesk.cases.models import Base
 TABLES = {
     "cases", "parties", "events", "messages", "documents", "audit", "outbox", "leases", "alerts",
     "mailboxes", "reference_counters", "alembic_version", "legal_holds", "disposals",
-    "users", "alert_acknowledgements", "trusted_senders",
+    "users", "alert_acknowledgements", "trusted_senders", "outbox_sent_to",
 }
 
 

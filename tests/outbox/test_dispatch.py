@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email import policy
 from io import BytesIO
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from resdesk.cases import Alert, Document, Event, Outbound, open_store, verify_chain
+from resdesk.cases import Alert, Document, Event, Message, Outbound, open_store, verify_chain
 from resdesk.protocols import LOCAL
 from resdesk.outbox.dispatch import UNCONFIRMED, run_tick
 from resdesk.outbox.smtp import PermanentSendFailure
@@ -159,6 +159,62 @@ def test_per_recipient_rate_limit_holds_messages_for_the_next_hour(store, smtp_s
     later = run_tick(store, settings, REGISTRY, NOW + timedelta(minutes=63), sender_for(smtp_server))
     assert [r["recipients"] for r in later.sent] == [[PRACTITIONER]]
     assert len(_by_recipient(smtp_server.messages)[PRACTITIONER]) == 2
+
+
+def test_a_tick_after_a_drain_plans_only_the_cases_it_touched(store, smtp_server, tmp_path):
+    """GIVEN two escalated cases each owing an acknowledgement, only the second's message completed
+    since the drain began
+    WHEN the tick plans what that drain touched
+    THEN only the second case's messages are queued; a whole tick then queues the first's."""
+    from resdesk.outbox.dispatch import touched_since
+
+    first = oldham_stage2_escalated(store)
+    began = datetime.now(LOCAL)
+    second = oldham_stage2_escalated(store, message_id="<stage2-other@nca.example>")
+    with store.transaction() as tx:
+        for row in tx.session.execute(select(Message)).scalars():
+            row.completed_at = began + timedelta(seconds=1) if row.case_id == tx.require_case(second).id else began - timedelta(hours=1)
+    touched = touched_since(store, began)
+    settings = settings_for(tmp_path, smtp_server)
+    after_drain = run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server), case_ids=touched)
+    assert {q["case"] for q in after_drain.queued} == {second}
+    whole = run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server))
+    assert {q["case"] for q in whole.queued} == {first}
+
+
+def test_rate_limit_counts_messages_sent_before_the_upgrade(tmp_path):
+    """GIVEN a case file at the first revision with one acknowledgement sent to a practitioner
+    WHEN it is upgraded to the head
+    THEN that message counts towards the practitioner's hourly limit."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from resdesk.cases.engine import MIGRATIONS
+    from resdesk.outbox import queue
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text(
+            "INSERT INTO outbox (idempotency_key, message_id, kind, recipients, subject, state, attempts, sent_at, created_at)"
+            " VALUES ('ack:1', '<a@x>', 'acknowledgement', :to, 's', 'sent', 1, :at, :at)"
+        ), {"to": f'["{PRACTITIONER.upper()}"]', "at": (NOW - timedelta(minutes=10)).astimezone(timezone.utc).replace(tzinfo=None)})
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+    upgraded = open_store(url, tmp_path / "archive")
+    try:
+        with upgraded.transaction() as tx:
+            assert queue.recipient_free_at(tx, PRACTITIONER, NOW, 1) is not None
+            assert queue.recipient_free_at(tx, PRACTITIONER, NOW, 2) is None
+    finally:
+        upgraded.close()
 
 
 CHILD = textwrap.dedent(
