@@ -16,6 +16,7 @@ SYSTEM_PACKAGES=(
   fonts-dejavu-core
   postgresql             # the case file also runs on PostgreSQL; its tests start one on loopback
   chromium chromium-driver  # the workspace's browser tests drive Debian's chromium (never a downloaded one)
+  systemd                # `systemd-analyze verify` checks the service units (deploy/systemd/)
 )
 
 missing=()
