@@ -68,7 +68,10 @@ def test_a_running_watcher_serves_health_and_metrics_and_logs_json_without_the_c
         while True:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/metrics")
-                if _metric(body, 'resdesk_outbox_messages{state="sent"}') >= 3:
+                # The sent rows are read from the case file, the latency is observed just after each
+                # send returns: wait for both, so the scrape never falls between the two.
+                if (_metric(body, 'resdesk_outbox_messages{state="sent"}') >= 3
+                        and _metric(body, "resdesk_acknowledgement_latency_seconds_count") >= 3):
                     break
             except OSError:
                 pass
