@@ -4,15 +4,34 @@ one is upgraded only when asked (``resdesk migrate``)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 from sqlalchemy.engine import make_url
 
 from resdesk.errors import SchemaOutOfDate, StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(retry=retry_if_exception(_locked), stop=stop_after_delay(BUSY_TIMEOUT_MS / 1000),
+       wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
+def _use_wal(cursor) -> None:
+    """Switch a new file to write-ahead logging; a file already in WAL is left as it is.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once,
+    without waiting out the busy timeout, when a second process opens the same new file in the
+    same instant; so the switch is retried, with jitter, for as long as the busy timeout."""
+    (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode = WAL")
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -28,7 +47,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

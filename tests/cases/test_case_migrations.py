@@ -132,3 +132,32 @@ def test_two_processes_opening_a_new_postgresql_database_together_both_succeed(p
     with store.transaction() as tx:
         assert sorted(c.ref for c in tx.all_cases()) == ["OLD-2026-0001", "OLD-2026-0002"]
     store.close()
+
+
+def test_a_new_file_switches_to_wal_once_another_writer_lets_go(tmp_path):
+    """GIVEN a new SQLite file another process is writing to (it holds the write lock)
+    WHEN the case file is opened THEN the switch to write-ahead logging waits for the writer
+    instead of failing with "database is locked" (SQLite refuses that switch at once, without
+    its busy timeout, while another connection holds the write lock)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from resdesk.cases.engine import create_store_engine
+
+    database = tmp_path / "new.sqlite3"
+    writer = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE first_writer (n INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO first_writer VALUES (1)")
+    release = threading.Timer(0.5, lambda: writer.execute("COMMIT"))
+    release.start()
+    try:
+        engine = create_store_engine(f"sqlite:///{database}")
+        with engine.connect() as connection:
+            mode = connection.execute(text("PRAGMA journal_mode")).scalar_one()
+        engine.dispose()
+    finally:
+        release.join()
+        writer.close()
+    assert mode == "wal"
