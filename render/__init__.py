@@ -10,7 +10,8 @@ record of a case and ``resdesk.render.recordcheck`` checks one offline. Mail is 
 """
 
 from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
-from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_case_record, render_html, render_pdf
+from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_html, render_pdf
+from .recordpdf import render_case_record
 from .documents import (
     render_acknowledgement,
     render_escalation_concern,

@@ -15,7 +15,7 @@ from typing import Any
 from resdesk.errors import RenderError
 
 from .snapshot import EventSnapshot, describe_event
-from .html import render_case_record
+from .recordpdf import render_case_record
 from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow, SummaryRow
 
 __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
