@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from resdesk.errors import RenderError
 from resdesk.forms.values import without_controls
 
-from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
+from .fetcher import ASSET_BASE_URL, RefusedURL
 from .formatting import FILTERS
 from .timeline import timeline_chart
 from .worker import default_worker
@@ -92,6 +92,8 @@ class _Engine:
     def __init__(self) -> None:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
+
+        from .assetfetcher import AssetFetcher
 
         self.fetcher = AssetFetcher()
         self.font_config = FontConfiguration()

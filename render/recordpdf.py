@@ -2,7 +2,7 @@
 
 ``render_case_record`` lays out each part of the record (``render.recordparts``) as its
 own document in the render worker, so no layout ever holds more than a part's pages.
-A record of one part is that part's PDF. A longer record is joined with pypdf:
+A record of one part is that part's PDF. A longer record is joined with pikepdf (qpdf):
 
 - the first part's file is the record's file: its PDF/A-3u identification (XMP metadata,
   output intent), its language, and the case JSON embedded as its ``/Source`` attachment;
@@ -22,8 +22,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, NumberObject
+import pikepdf
 
 from .html import ARCHIVE_VARIANT, html_to_pdf, render_html
 from .recordparts import PART_LINES, RecordPart, plan_parts
@@ -54,66 +53,75 @@ def _render_part(context: dict[str, Any], part: RecordPart, attachments: list | 
 
 
 def _join(pdfs: list[bytes], case_ref: str) -> bytes:
-    """One record from its parts' PDFs (see the module's notes)."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdfs[0])))
-    tree = writer.root_object["/StructTreeRoot"].get_object()
-    document = tree["/K"][0].get_object()
-    numbers = tree["/ParentTree"].get_object()["/Nums"]
-    for pdf in pdfs[1:]:
-        _append(writer, PdfReader(io.BytesIO(pdf)), document, numbers)
-    _stamp_footers(writer, case_ref)
-    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    """One record from its parts' PDFs (see the module's notes). qpdf (through pikepdf) holds the
+    joined document, a fraction of the memory of Python objects per element of its structure."""
+    with pikepdf.open(io.BytesIO(pdfs[0])) as record:
+        tree = record.Root.StructTreeRoot
+        document = tree.K[0]
+        numbers = tree.ParentTree.Nums
+        for pdf in pdfs[1:]:
+            with pikepdf.open(io.BytesIO(pdf)) as part:
+                _append(record, part, document, numbers)
+        _stamp_footers(record, case_ref)
+        out = io.BytesIO()
+        record.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return out.getvalue()
 
 
-def _append(writer: PdfWriter, reader: PdfReader, document: DictionaryObject, numbers: ArrayObject) -> None:
-    """``reader``'s pages after the writer's, its structure tree grafted under ``document``."""
+def _append(record: pikepdf.Pdf, part: pikepdf.Pdf, document: pikepdf.Dictionary, numbers: pikepdf.Array) -> None:
+    """``part``'s pages after the record's, its structure tree grafted under ``document``."""
     start = 1 + max((int(numbers[i]) for i in range(0, len(numbers), 2)), default=-1)
-    for page in reader.pages:
-        added = writer.add_page(page)
-        if "/StructParents" in page:
-            added[NameObject("/StructParents")] = NumberObject(start + int(page["/StructParents"]))
-    source = reader.trailer["/Root"]["/StructTreeRoot"].get_object()
-    source_document = source["/K"][0].get_object()
-    document_ref = document.indirect_reference
-    for kid in source_document["/K"]:
-        cloned = kid.clone(writer, ignore_fields=("/P",))
-        document["/K"].append(cloned)
-        _set_parents(cloned, document_ref)
-    source_numbers = source["/ParentTree"].get_object()["/Nums"]
+    first_new = len(record.pages)
+    record.pages.extend(part.pages)
+    for source, added in zip(part.pages, record.pages[first_new:]):
+        if "/StructParents" in source.obj:
+            added.obj.StructParents = start + int(source.obj.StructParents)
+    tree = part.Root.StructTreeRoot
+    for kid in tree.K[0].K:
+        copied = record.copy_foreign(kid)
+        document.K.append(copied)
+        _set_parents(copied, document)
+    source_numbers = tree.ParentTree.Nums
     for i in range(0, len(source_numbers), 2):
-        numbers.append(NumberObject(start + int(source_numbers[i])))
-        numbers.append(source_numbers[i + 1].clone(writer, ignore_fields=("/P",)))
+        numbers.append(start + int(source_numbers[i]))
+        numbers.append(_copied(record, source_numbers[i + 1]))
 
 
-def _set_parents(element: Any, parent: IndirectObject) -> None:
-    """Give each structure element under ``element`` (inclusive) its ``/P`` again."""
+def _copied(record: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
+    """``value`` from a part, in the record: an indirect object copied, a direct array item by item."""
+    if value.is_indirect:
+        return record.copy_foreign(value)
+    if isinstance(value, pikepdf.Array):
+        return pikepdf.Array([_copied(record, item) for item in value])
+    return value
+
+
+def _set_parents(element: pikepdf.Object, parent: pikepdf.Object) -> None:
+    """Give each structure element under ``element`` (inclusive) its ``/P`` in the record."""
     waiting = [(element, parent)]
     while waiting:
-        reference, up = waiting.pop()
-        if not isinstance(reference, IndirectObject):
-            continue
-        node = reference.get_object()
-        if not isinstance(node, DictionaryObject) or "/S" not in node:
-            continue  # a marked-content or object reference, not a structure element
-        node[NameObject("/P")] = up
+        node, up = waiting.pop()
+        if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
+            continue  # a marked-content or object reference, or a content item number
+        node.P = up
         kids = node.get("/K")
-        for kid in kids if isinstance(kids, ArrayObject) else [kids]:
-            waiting.append((kid, reference))
+        if isinstance(kids, pikepdf.Array):
+            waiting.extend((kid, node) for kid in kids)
+        elif kids is not None:
+            waiting.append((kids, node))
 
 
-def _stamp_footers(writer: PdfWriter, case_ref: str) -> None:
-    """Each page's footer, laid out once for the whole record and stamped as an artifact."""
-    html = render_html("case_record_footers.html", {"case_ref": case_ref, "pages": len(writer.pages)})
-    footers = PdfWriter(clone_from=io.BytesIO(html_to_pdf(html, pdf_variant=ARCHIVE_VARIANT, tagged=False)))
-    for page, footer in zip(writer.pages, footers.pages):
-        contents = footer.get_contents()
-        contents.set_data(b"/Artifact BMC\n" + contents.get_data() + b"\nEMC\n")
-        footer.replace_contents(contents)
-        page.merge_page(footer)
-        page.compress_content_streams()  # merging leaves the page's joined content uncompressed
+def _stamp_footers(record: pikepdf.Pdf, case_ref: str) -> None:
+    """Each page's footer, laid out once for the whole record, drawn on its page as a form
+    XObject marked as an artifact (the page's own content is left as it was)."""
+    html = render_html("case_record_footers.html", {"case_ref": case_ref, "pages": len(record.pages)})
+    with pikepdf.open(io.BytesIO(html_to_pdf(html, pdf_variant=ARCHIVE_VARIANT, tagged=False))) as footers:
+        for page, footer in zip(record.pages, footers.pages):
+            form = record.copy_foreign(footer.as_form_xobject())
+            name = page.add_resource(form, pikepdf.Name.XObject, prefix="Footer")
+            page.contents_add(pikepdf.Stream(record, b"q\n"), prepend=True)
+            page.contents_add(pikepdf.Stream(record, b"\nQ\nq /Artifact BMC " + bytes(str(name), "ascii")
+                                             + b" Do EMC Q\n"))
 
 
 def _json_default(value: object) -> str:
