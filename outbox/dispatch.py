@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
@@ -239,9 +239,15 @@ def alert_unpreparable(store: Store, entry: dict[str, Any], now: datetime) -> No
         tx.raise_alert(UNPREPARABLE, dict(entry), at=now)
 
 
+# The idempotency keys of the notices no case plans: a tick reads only these, not the whole outbox.
+_NOTICE_KEYS = ("refused:", "quarantined:", "quarantine-digest:", "bounced:")
+
+
 def _owed_notices(store: Store, settings, now: datetime) -> list[OutboundMail]:
     with store.transaction() as tx:
-        known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
+        known = set(tx.session.execute(select(Outbound.idempotency_key).where(
+            or_(*(Outbound.idempotency_key.startswith(prefix, autoescape=True) for prefix in _NOTICE_KEYS))
+        )).scalars())
         return owed_refusals(tx, settings, now, known) + owed_bounce_notices(tx, settings, now, known)
 
 
