@@ -250,7 +250,7 @@ class DeadlineRow(_View):
     due: datetime | None = None
     basis: str
     met_at: datetime | None = None
-    status: Literal["met", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
+    status: Literal["met", "met (estimated)", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
 
 
 class CaseRecordView(_View):
