@@ -162,10 +162,14 @@ def _notice(
     notice = rule.notice.value
     title = notice_title(notice, number)
     due, basis = (timing.due, timing.basis) if timing else (None, "no fixed timescale")
-    if rule.when == "on-resolution" and timing is not None:
-        after = [d for d in timing.deadlines if d.counts_from == "resolution"]
-        if after:  # the outcome letter's (or outcome's) own deadline, counted from the resolution
-            due, basis = after[0].due, f"{after[0].basis} of the resolution: {after[0].what}"
+    # The notice's own deadline where the stage has one: after a resolution, the outcome's (the
+    # letter "within a further 2 working days", Sandwell's month); else one named as the notice is
+    # (Sandwell's imminent-risk referral the same working day).
+    own = [d for d in (timing.deadlines if timing else ())
+           if (d.counts_from == "resolution") == (rule.when == "on-resolution")
+           and (rule.when == "on-resolution" or d.name == notice)]
+    if own:
+        due, basis = own[0].due, f"{own[0].basis}: {own[0].what}"
     party = Party(name=who, email=addr_spec(recipient))
     base = {
         "case_ref": snapshot.ref, "protocol_name": protocol_name(protocol), "sender_agency": protocol.name,

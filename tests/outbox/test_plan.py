@@ -197,15 +197,19 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
 
 def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2():
     """GIVEN Sandwell cases entering stages 1 and 2, one child with a plan and one without
-    WHEN planned THEN the IRO notice goes (to the business unit, the definition giving no address)
-    only for the child with a plan, and the escalation template goes to the SCSP Business Unit at stage 2."""
+    WHEN planned at stage 1 THEN the IRO notice goes (to the business unit, the definition giving no address)
+    only for the child with a plan; planned first once stage 2 has begun, it is superseded (the case moved
+    past stage 1); the escalation template goes to the SCSP Business Unit at stage 2."""
     events = [_entered(1, 1, local(2026, 11, 2, 10)), _entered(2, 2, local(2026, 11, 4, 10))]
-    with_plan = _plan(_case("sandwell", events, ref="SAN-2026-0001", child_protection_plan_or_looked_after=True),
-                      local(2026, 11, 4, 10, 1))
+    on_a_plan = _case("sandwell", events, ref="SAN-2026-0001", child_protection_plan_or_looked_after=True)
+    with_plan = _plan(on_a_plan, local(2026, 11, 2, 10, 1))
     without = _plan(_case("sandwell", events, ref="SAN-2026-0002"), local(2026, 11, 4, 10, 1))
     iro = [p for p in with_plan.planned if ":iro-notification:" in p.key]
     assert len(iro) == 1 and iro[0].recipient == f"Business Unit <{BU}>" and iro[0].view.kind == "iro-notice"
     assert iro[0].view.recipient.name.endswith("Independent Reviewing Officer")
+    late = _plan(on_a_plan, local(2026, 11, 4, 10, 1))
+    assert [p for p in late.planned if ":iro-notification:" in p.key] == []
+    assert [s.key for s in late.superseded] == [iro[0].key]
     assert [p for p in without.planned if ":iro-notification:" in p.key] == []
     assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
     (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
@@ -271,20 +275,25 @@ def test_no_generated_mail_goes_to_an_address_from_a_protocol_file():
     published = {n.published_address.lower() for p in REGISTRY for s in p.stages for n in s.notify if n.published_address}
     assert "oscp.group@oldham.gov.uk" in published and "scsp_business@sandwell.gov.uk" in published
     conditions = {c: True for c in ("child_protection_plan_or_looked_after", "threshold_dispute",
-                                    "childrens_trust_involved", "imminent_risk", "lessons_learned")}
+                                    "childrens_trust_involved", "imminent_risk", "lessons_learned",
+                                    "conference_requested")}
     kinds_named = {n.notice.value for p in REGISTRY for s in p.stages for n in s.notify}
     kinds_planned: set[str] = set()
     for protocol in REGISTRY:
         for urgent in (True, False):
             events = [_entered(i, s.number, local(2026, 11, 2, 9) + timedelta(hours=i), s.variant)
                       for i, s in enumerate(protocol.stages, start=1)]
-            resolved = [EventSnapshot(id=100 + s.number, kind="resolved", at=local(2026, 11, 3, 9), stage=s.number,
-                                      variant=s.variant) for s in protocol.stages]
-            snapshot = _case(protocol.id, [*events, *resolved], ref=f"{protocol.reference_prefix}-2026-0001",
-                             urgent=urgent, **conditions)
-            plan = _plan(snapshot, local(2026, 11, 3, 10))
-            for item in plan.planned:
-                assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
-                assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
-            kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
+            # Planned as each stage is entered (a notice for a stage moved past is superseded), and
+            # once resolved at it.
+            for index, stage in enumerate(protocol.stages):
+                resolved = EventSnapshot(id=100, kind="resolved", at=events[index].at + timedelta(minutes=30),
+                                         stage=stage.number, variant=stage.variant)
+                for upto in (events[: index + 1], [*events[: index + 1], resolved]):
+                    snapshot = _case(protocol.id, upto, ref=f"{protocol.reference_prefix}-2026-0001",
+                                     urgent=urgent, **conditions)
+                    plan = _plan(snapshot, upto[-1].at + timedelta(minutes=1))
+                    for item in plan.planned:
+                        assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
+                        assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
+                    kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
     assert kinds_planned == kinds_named
