@@ -160,6 +160,9 @@ class ReminderView(Letter):
     local_setting: bool = Field(
         False, description="True when the reminder comes from a local review setting, not the protocol."
     )
+    deadline: str = Field(
+        "", description="A deadline of the stage other than its own timescale (what is due), e.g. the meeting's date set."
+    )
 
 
 class ResolutionNoticeView(Letter):
