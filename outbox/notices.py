@@ -82,7 +82,8 @@ def notice_title(notice: str, stage: int) -> str:
         "representative-notification": f"Notification of escalation at stage {stage}",
         "lessons-learned-referral": f"Referral for lessons learned from the escalation at stage {stage}",
         "outcome-notice": f"Outcome of the escalation, resolved at stage {stage}",
-        "conference-request": f"Request for a child protection conference after stage {stage}",
+        # Haringey §6: owed on entry to stage 2, when concerns remain after stage 1.
+        "conference-request": f"Request for a child protection conference after stage {stage - 1}",
         "imminent-risk-referral": "Imminent risk: MARF and MASH referral the same working day",
         "outcome-letter": f"Outcome to be confirmed in writing: resolved at stage {stage}",
     }.get(notice, f"Notice on entry to stage {stage}")
