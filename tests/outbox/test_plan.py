@@ -297,3 +297,30 @@ def test_no_generated_mail_goes_to_an_address_from_a_protocol_file():
                         assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
                     kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
     assert kinds_planned == kinds_named
+
+
+def test_oldham_early_resolution_tells_the_practitioners_the_outcome_letter_is_due_in_a_further_2_working_days():
+    """GIVEN an Oldham case resolved at early resolution on Thu 24 Dec 2026 WHEN planned THEN the outcome
+    letter notice goes to the business unit and the practitioner, due within a further 2 working days (§3):
+    day 0 Thu 24 Dec, Fri 25 and Mon 28 are bank holidays, Tue 29 (1), Wed 30 (2) -> Wed 30 Dec 23:59."""
+    at = local(2026, 12, 24, 11)
+    events = [_entered(1, 0, local(2026, 12, 22, 9)),
+              EventSnapshot(id=2, kind="resolved", at=at, stage=0, detail={"because": "test"})]
+    plan = _plan(_case("oldham", events, ref="OLD-2026-0009", case_start=local(2026, 12, 22, 9)), at + timedelta(minutes=1))
+    letters = [p for p in plan.planned if ":0:outcome-letter:" in p.key]
+    assert sorted(p.recipient.split("<")[-1].rstrip(">") for p in letters) == [BU, "s.obriain@nca.example"]
+    assert {(p.view.kind, p.view.due, p.view.title) for p in letters} == {
+        ("outcome-letter", local(2026, 12, 30, 23, 59, 59), "Outcome to be confirmed in writing: resolved at stage 0")}
+    assert letters[0].view.basis.startswith("2 working days: the responsible practitioner's written outcome")
+
+
+def test_a_notice_that_goes_late_describes_the_case_as_it_is_then():
+    """GIVEN an Oldham case that entered stage 3 on Wed 23 Dec 2026 10:00 (due 2 working days later: Thu 24,
+    Tue 29 -> Tue 29 Dec 23:59) WHEN its stage 3 notification is first planned on Wed 30 Dec, the case still
+    at stage 3 THEN it is dated then and says stage 3 is overdue, not due."""
+    late = local(2026, 12, 30, 10)
+    plan = _plan(_case("oldham", OLDHAM_STAGE2_ESCALATED), late)
+    (notice,) = [p for p in plan.planned if ":3:stage-3-notification:" in p.key]
+    assert notice.view.issued_at == late
+    assert notice.view.due == local(2026, 12, 29, 23, 59, 59)
+    assert notice.view.next_action.startswith("Stage 3 is overdue since Tue 29 Dec 2026 23:59")
