@@ -324,3 +324,20 @@ def test_a_notice_that_goes_late_describes_the_case_as_it_is_then():
     assert notice.view.issued_at == late
     assert notice.view.due == local(2026, 12, 29, 23, 59, 59)
     assert notice.view.next_action.startswith("Stage 3 is overdue since Tue 29 Dec 2026 23:59")
+
+
+def test_lscp_lsab_review_group_referral_for_a_non_urgent_case_and_for_lessons_learned_when_urgent():
+    """GIVEN LSCP/LSAB cases entering step 4 WHEN planned THEN (Step 4 'Non-urgent and/or lessons learned')
+    a non-urgent case is referred to the review group whatever the lessons; an urgent one goes to the
+    independent chair, and to the review group only with lessons learned."""
+    events = [_entered(1, 3, local(2026, 11, 23, 10)), _entered(2, 4, local(2026, 11, 24, 11))]
+    now = local(2026, 11, 24, 11, 1)
+
+    def kinds(**facts) -> list[str]:
+        plan = _plan(_case("lscp-lsab", events, ref="LSC-2026-0001", **facts), now)
+        return sorted(p.key.split(":")[3] for p in plan.planned if p.key.startswith("notice:LSC-2026-0001:4"))
+
+    assert kinds(urgent=False) == ["stage-4-referral"]
+    assert kinds(urgent=False, lessons_learned=True) == ["stage-4-referral"]
+    assert kinds(urgent=True) == ["chair-referral"]
+    assert kinds(urgent=True, lessons_learned=True) == ["chair-referral", "lessons-learned-referral"]
