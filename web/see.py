@@ -93,10 +93,11 @@ def record_pdf(ref: str):
     ws = workspace()
     document = _document(ref)
     pdf = write_case_record(ws.store, document, None, ws.settings, generated_at=ws.now())
-    return _download(pdf, f"case-record-{document['ref']}.pdf", "application/pdf")
+    return attachment(pdf, f"case-record-{document['ref']}.pdf", "application/pdf")
 
 
-def _download(content: bytes, filename: str, media_type: str) -> Response:
+def attachment(content: bytes, filename: str, media_type: str) -> Response:
+    """``content`` sent as a file to save (never shown inline), under a safe ``filename``."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename) or "download"
     return Response(content, mimetype=media_type or "application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{safe}"'})
@@ -123,14 +124,14 @@ def _on_case(ref: str, model, row_id: int):
 @requires(AUDITOR)
 def message_eml(ref: str, ledger_id: int):
     case_ref, message = _on_case(ref, Message, ledger_id)
-    return _download(_read(message.archive_path), f"{case_ref}-message-{ledger_id}.eml", "message/rfc822")
+    return attachment(_read(message.archive_path), f"{case_ref}-message-{ledger_id}.eml", "message/rfc822")
 
 
 @blueprint.get("/cases/<ref>/documents/<int:document_id>")
 @requires(AUDITOR)
 def document_file(ref: str, document_id: int):
     _, document = _on_case(ref, Document, document_id)
-    return _download(_read(document.path), document.filename, document.media_type)
+    return attachment(_read(document.path), document.filename, document.media_type)
 
 
 @blueprint.get("/cases/<ref>/verify")
