@@ -100,7 +100,7 @@ def read_choice(form: Mapping[str, str], today: date) -> Choice:
     agency = " ".join((form.get("agency") or "").split())[:200]
     values = dict(kind=kind, by=by, quarter=quarter, month=month, first=first, last=last, agency=agency)
     if kind not in REPORT_KINDS:
-        return Choice(**values, period=None, error="Choose one of the returns listed.")
+        return Choice(**values, period=None, error="Choose one of the reports listed.")
     if by not in PERIOD_KINDS:
         return Choice(**values, period=None, error="Choose a quarter, a month or two dates.")
     if by == "month" and not month:
@@ -181,17 +181,19 @@ def _refused(text: str):
 @blueprint.get("/reports/download")
 @requires(AUDITOR)
 def download():
+    """One return as a file: ``kind`` (default ``activity``), ``format`` (default ``pdf``), ``period``
+    (default this quarter), ``as_at`` (default now) and, for Sandwell's log, ``agency``."""
     args = request.args
-    kind, fmt = args.get("kind", ""), args.get("format", "")
+    kind, fmt = args.get("kind") or "activity", args.get("format") or "pdf"
     if kind not in REPORT_KINDS or fmt not in FORMATS:
-        return _refused("There is no such return or file type. Choose one from the returns page.")
+        return _refused("There is no such report or file type. Choose one from the Reports page.")
     try:
-        period = parse_period(args.get("period", ""))
+        period = parse_period(args.get("period") or _quarter_of(to_local(workspace().now()).date()))
     except PeriodError:
-        return _refused("The period in the link is not a quarter, a month or two dates. Choose it again on the returns page.")
+        return _refused("The period in the link is not a quarter, a month or two dates. Choose it again on the Reports page.")
     as_at = _as_at(args.get("as_at"))
     if as_at is None:
-        return _refused("The time in the link is not one this file can be made for. Open the returns page again.")
+        return _refused("The time in the link is not one this file can be made for. Open the Reports page again.")
     agency = " ".join((args.get("agency") or "").split())[:200]
     report = _build(kind, period, agency, as_at)
     ws = workspace()

@@ -133,7 +133,7 @@ def test_charts_are_drawn_by_the_app_with_no_script(client):
         ("by=month&month=", "Choose the month."),
         ("by=month&month=2026-13", "That is not a month."),
         ("by=quarter&quarter=2026Q5", "Choose one of the quarters listed."),
-        ("kind=everything&by=quarter&quarter=2026Q4", "Choose one of the returns listed."),
+        ("kind=everything&by=quarter&quarter=2026Q4", "Choose one of the reports listed."),
     ],
 )
 def test_a_period_that_cannot_be_read_is_a_clear_error(client, query, error):

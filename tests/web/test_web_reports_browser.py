@@ -37,16 +37,6 @@ def served(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def driver(tmp_path):
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    chromium = browser.chromium(tmp_path / "profile", downloads)
-    chromium.downloads = downloads
-    yield chromium
-    chromium.quit()
-
-
 def _dates(driver, first: str, last: str) -> None:
     """Choose "From ... to ..." with two days (set as ISO values: the date fields' typed format is the
     browser's locale's)."""
