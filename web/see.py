@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, render_template
 from resdesk.cases import UnknownCase
 from resdesk.cases.models import AUDITOR, Document, Message
 from resdesk.cases.verify import verify_case
+from resdesk.protocols.facts import FACTS
 from resdesk.render.timeline import timeline_chart
 from resdesk.web.access import requires
 from resdesk.web.app import workspace
@@ -81,6 +82,7 @@ def case(ref: str):
     document = _document(ref)
     now = ws.now()
     return render_template("case.html", d=document, chart=chart_for(document, now), facts=_facts(document),
+                           fact_names=list(FACTS),
                            stages=[s.number for s in ws.registry.get(document["protocol"]).stages]
                            if document["protocol"] in ws.registry.ids() else [])
 
