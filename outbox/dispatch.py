@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import or_, select
@@ -84,6 +85,7 @@ class TickReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     unconfirmed: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     sender_busy: bool = False
     sending_disabled: bool = False
@@ -120,7 +122,8 @@ def plan_all(
     case_ids: Iterable[int] | None = None,
 ) -> tuple[list[Planned], list[dict[str, Any]]]:
     """Every message owed across the case file (or only the cases ``case_ids`` names) whose key
-    the outbox does not hold yet.
+    the outbox does not hold yet; notices the case moved past come among the skipped, marked
+    ``superseded`` (``run_tick`` records them in the outbox, never sent).
 
     Cases are read ``PLAN_PAGE`` at a time with their events and parties in two bulk queries, and
     let go once planned, so time and memory grow with the cases planned, one query per page.
@@ -157,6 +160,11 @@ def plan_all(
                 skipped.extend(
                     {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
                     for s in plan.skipped if s.key not in known
+                )
+                skipped.extend(
+                    {"key": s.key, "case": case.ref, "reason": s.reason, "superseded": True,
+                     "recipient": s.recipient, "subject": s.title}
+                    for s in plan.superseded if s.key not in known
                 )
             tx.session.expunge_all()
     return planned, skipped
@@ -239,6 +247,14 @@ def alert_unpreparable(store: Store, entry: dict[str, Any], now: datetime) -> No
         tx.raise_alert(UNPREPARABLE, dict(entry), at=now)
 
 
+def _record_superseded(store: Store, entry: dict[str, Any]) -> None:
+    with store.transaction() as tx:
+        queue.record_superseded(
+            tx, idempotency_key=entry["key"], case=tx.case_by_ref(entry["case"]),
+            recipients=[parseaddr(entry["recipient"])[1] or entry["recipient"]], subject=entry["subject"], reason=entry["reason"],
+        )
+
+
 # The idempotency keys of the notices no case plans: a tick reads only these, not the whole outbox.
 _NOTICE_KEYS = ("refused:", "quarantined:", "quarantine-digest:", "bounced:")
 
@@ -297,6 +313,10 @@ def run_tick(
         if holding:
             report.unconfirmed.extend(recover_interrupted(store, now))
         planned, skipped = plan_all(store, settings, registry, now, calendar_for, case_ids)
+        for entry in [e for e in skipped if e.get("superseded")]:
+            _record_superseded(store, entry)
+            report.superseded.append({k: entry[k] for k in ("key", "case", "reason")})
+        skipped = [e for e in skipped if not e.get("superseded")]
         report.skipped.extend(skipped)
         for entry in skipped:
             if entry.get("unsendable"):

@@ -3,12 +3,13 @@
 Public surface: the definition models, the registry, the calendar and the clock.
 """
 
-from resdesk.protocols.areas import AREAS, NOT_RECORDED, agencies_from_text, area_from_text, normalise_area
+from resdesk.protocols.areas import AREAS, NOT_RECORDED, normalise_area
 from resdesk.protocols.calendar import WorkingCalendar
 from resdesk.protocols.clock import (
     CaseClock,
     CaseEvent,
     CaseResolved,
+    DeadlineTiming,
     StageEntered,
     StageStatus,
     StageTiming,
@@ -17,20 +18,20 @@ from resdesk.protocols.clock import (
     evaluate,
 )
 from resdesk.protocols.registry import Registry, default_registry, load_file
-from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
+from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Deadline, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
 from resdesk.protocols.timeparse import LOCAL, parse_when, to_local
 
 __all__ = [
     "AREAS",
     "NOT_RECORDED",
-    "agencies_from_text",
-    "area_from_text",
     "normalise_area",
     "LOCAL",
     "NO_FIXED_TIMESCALE",
     "CaseClock",
     "CaseEvent",
     "CaseResolved",
+    "Deadline",
+    "DeadlineTiming",
     "Nation",
     "NoticeKind",
     "Notification",

@@ -23,6 +23,7 @@ __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
 # The clock's stage statuses as the record's deadline table words them.
 DEADLINE_STATUS = {
     "met": "met",
+    "met (estimated)": "met (estimated)",
     "missed": "missed",
     "overdue": "overdue",
     "on-time": "open",
