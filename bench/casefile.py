@@ -120,6 +120,8 @@ def seed(url: str, archive: str, count: int, *, owed_acknowledgements: int = 0, 
                          sent_at=now - timedelta(hours=2), case_id=case_ids[p.case_ref])
                 for i, p in enumerate(planned) if not (p.kind == "acknowledgement" and p.case_ref in owed)
             )
+        # Planned once more, as a tick after those sends would: each case stores when it is next due.
+        plan_all(store, settings_for(url, archive), registry, now)
     finally:
         store.close()
 

@@ -68,6 +68,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# A case's ``next_due`` when it must be planned at the next tick: new, or changed since it was planned.
+PLAN_AT_ONCE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
@@ -94,6 +98,10 @@ class Case(Base):
     # the area of disagreement and the agencies on each side, which the returns count, are case facts
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # the earliest moment anything about the case can next become owed (``outbox.due``); the tick
+    # plans only cases due by now. ``PLAN_AT_ONCE`` for a case new or changed since it was last
+    # planned (``cases.due``); None when nothing further can ever be owed (resolved, all sent).
+    next_due: Mapped[datetime | None] = mapped_column(default=lambda: PLAN_AT_ONCE, index=True)
 
     parties: Mapped[list["Party"]] = relationship(back_populates="case", order_by="Party.id")
     events: Mapped[list["Event"]] = relationship(back_populates="case", order_by="(Event.at, Event.id)")

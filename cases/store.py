@@ -14,13 +14,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from resdesk.cases import audit as audit_chain
 from resdesk.cases.archive import Archive
+from resdesk.cases.due import mark_changed_cases
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
 from resdesk.cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
@@ -353,6 +354,7 @@ class Store:
                 "A unit of work on the case file was opened inside another; pass the open transaction along instead."
             )
         session = Session(self.engine, expire_on_commit=False)
+        event.listen(session, "before_flush", mark_changed_cases)
         self._local.open = True
         try:
             with session.begin():

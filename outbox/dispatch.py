@@ -5,7 +5,7 @@ One tick (``run_tick``) does, in order:
 1. takes the ``outbox-sender`` lease, so one process sends at a time;
 2. recovers what a process that died mid-send left behind (``render.sending``):
    a message that may have been accepted becomes ``unconfirmed``, with an alert;
-3. plans every case (``render.plan``), or after a drain only the cases it
+3. plans the cases due by now (``outbox.due``), or after a drain only the cases it
    touched, and, for each key the outbox does not yet hold, renders its documents
    (on every core, ``outbox.pool``), files them on the case with ``Tx.add_document``
    (so they are in the audit chain), archives the raw message and writes the row
@@ -25,7 +25,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +40,7 @@ from .pool import assemble_all
 from .message import OutboundMail, build_message, envelope_recipients
 from .bounced import owed_bounce_notices
 from .refusals import owed_refusals
+from .due import next_due
 from .plan import CaseSnapshot, Planned, snapshot_of, plan_case
 from .sending import (
     CONNECTING,
@@ -121,72 +122,93 @@ def plan_all(
     calendar_for: Callable[[Protocol], WorkingCalendar] | None = None,
     case_ids: Iterable[int] | None = None,
 ) -> tuple[list[Planned], list[dict[str, Any]]]:
-    """Every message owed across the case file (or only the cases ``case_ids`` names) whose key
+    """Every message owed by the cases due by ``now`` (or by the cases ``case_ids`` names) whose key
     the outbox does not hold yet; notices the case moved past come among the skipped, marked
     ``superseded`` (``run_tick`` records them in the outbox, never sent).
 
-    Cases are read ``PLAN_PAGE`` at a time with their events and parties in two bulk queries, and
-    let go once planned, so time and memory grow with the cases planned, one query per page.
+    Without ``case_ids`` only the cases whose ``next_due`` is at or before ``now`` are read (one
+    indexed query): those changed since they were planned, and those whose next reminder, deadline
+    or alert has come (``outbox.due``). Each case planned gets its ``next_due`` anew: ``now`` while
+    it still owes something the outbox does not hold, else the moment it can next be owed anything
+    (None: never again unless it changes). Cases are read ``PLAN_PAGE`` at a time with their events,
+    parties and facts in bulk queries and let go once planned, so time and memory grow with the
+    cases planned, not with the case file.
     """
     calendar_for = calendar_for or (lambda protocol: calendar_from_settings(protocol, settings))
     own = [settings.smtp.sender, settings.mailbox.username]
-    wanted = None if case_ids is None else sorted(set(case_ids))
     planned: list[Planned] = []
     skipped: list[dict[str, Any]] = []
     with store.transaction() as tx:
-        keys = select(Outbound.idempotency_key)
-        if wanted is not None:
-            keys = keys.where(Outbound.case_id.in_(wanted))
-        known = set(tx.session.execute(keys).scalars())
+        if case_ids is None:
+            wanted = list(tx.session.execute(
+                select(Case.id).where(Case.next_due <= now).order_by(Case.id)).scalars())
+        else:
+            wanted = sorted(set(case_ids))
         for cases in _pages(tx, wanted):
+            known = set(tx.session.execute(select(Outbound.idempotency_key).where(
+                Outbound.case_id.in_([case.id for case in cases]))).scalars())
+            due: list[dict[str, Any]] = []
             for case in cases:
+                owes = True
                 try:
                     protocol = registry.get(case.protocol)
-                except ResdeskError as exc:
-                    skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
-                    continue
-                snapshot: CaseSnapshot = snapshot_of(case)
-                try:
+                    calendar = calendar_for(protocol)
+                    snapshot: CaseSnapshot = snapshot_of(case)
                     plan = plan_case(
-                        snapshot, protocol, calendar_for(protocol), now,
+                        snapshot, protocol, calendar, now,
                         business_unit=settings.partnership.business_unit, own_addresses=own,
                         contacts=settings.partnership.contacts,
                         review_every_working_days=settings.partnership.review_every_working_days,
                     )
-                except (ResdeskError, ValueError) as exc:  # a view the case's values cannot fill
+                except ResdeskError as exc:
+                    skipped.append({"key": f"case:{case.ref}", "reason": str(exc)})
+                except ValueError as exc:  # a view the case's values cannot fill
                     skipped.append({"key": f"case:{case.ref}", "reason": f"could not plan: {exc}"})
-                    continue
-                planned.extend(p for p in plan.planned if p.key not in known)
-                skipped.extend(
-                    {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
-                    for s in plan.skipped if s.key not in known
-                )
-                skipped.extend(
-                    {"key": s.key, "case": case.ref, "reason": s.reason, "superseded": True,
-                     "recipient": s.recipient, "subject": s.title}
-                    for s in plan.superseded if s.key not in known
-                )
+                else:
+                    new = [p for p in plan.planned if p.key not in known]
+                    new_skipped = [s for s in plan.skipped if s.key not in known]
+                    new_superseded = [s for s in plan.superseded if s.key not in known]
+                    planned.extend(new)
+                    skipped.extend(
+                        {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
+                        for s in new_skipped
+                    )
+                    skipped.extend(
+                        {"key": s.key, "case": case.ref, "reason": s.reason, "superseded": True,
+                         "recipient": s.recipient, "subject": s.title}
+                        for s in new_superseded
+                    )
+                    owes = bool(new or new_skipped or new_superseded)
+                due.append({"b_id": case.id, "b_seen": case.updated_at,
+                            "b_due": now if owes else next_due(snapshot, protocol, calendar, now)})
+            _store_next_due(tx, due)
             tx.session.expunge_all()
     return planned, skipped
 
 
-def _pages(tx, wanted: list[int] | None) -> Iterator[list[Case]]:
-    """The cases (all, or those ``wanted``) in id order, ``PLAN_PAGE`` at a time, events, parties and facts loaded."""
-    last = 0
-    while True:
-        query = (select(Case).where(Case.id > last).order_by(Case.id).limit(PLAN_PAGE)
-                 .options(selectinload(Case.events), selectinload(Case.parties),
-                          selectinload(Case.facts)))
-        if wanted is not None:
-            chunk = [i for i in wanted if i > last][:PLAN_PAGE]
-            if not chunk:
-                return
-            query = query.where(Case.id.in_(chunk))
-        cases = list(tx.session.execute(query).scalars())
-        if not cases:
-            return
-        yield cases
-        last = cases[-1].id
+def _store_next_due(tx, due: list[dict[str, Any]]) -> None:
+    """Write each planned case's ``next_due``, unless the case changed since it was read (then it
+    stays due at once: ``cases.due``); ``updated_at`` is kept as it was."""
+    if not due:
+        return
+    cases = Case.__table__
+    tx.session.execute(
+        cases.update().where(cases.c.id == bindparam("b_id"), cases.c.updated_at == bindparam("b_seen"))
+        .values(next_due=bindparam("b_due"), updated_at=bindparam("b_seen")),
+        due,
+    )
+
+
+def _pages(tx, wanted: list[int]) -> Iterator[list[Case]]:
+    """The cases ``wanted`` in id order, ``PLAN_PAGE`` at a time, events, parties and facts loaded."""
+    for start in range(0, len(wanted), PLAN_PAGE):
+        chunk = wanted[start:start + PLAN_PAGE]
+        cases = list(tx.session.execute(
+            select(Case).where(Case.id.in_(chunk)).order_by(Case.id)
+            .options(selectinload(Case.events), selectinload(Case.parties), selectinload(Case.facts))
+        ).scalars())
+        if cases:
+            yield cases
 
 
 def touched_since(store: Store, since: datetime) -> list[int]:
@@ -294,8 +316,8 @@ def run_tick(
     calendar_for: Callable[[Protocol], WorkingCalendar] | None = None,
     case_ids: Iterable[int] | None = None,
 ) -> TickReport:
-    """Plan every case (or only those ``case_ids`` names), queue what is owed, send what is due
-    (for every case): each message exactly once.
+    """Plan the cases due by ``now`` (or only those ``case_ids`` names; ``plan_all``), queue what is
+    owed, send what is due (for every case): each message exactly once.
 
     ``sender`` defaults to ``default_sender(settings)``. With ``smtp.enabled`` off,
     messages are planned and queued (written to the store) but nothing is sent;

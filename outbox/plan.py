@@ -19,7 +19,7 @@ in ``outbox.reminders``. Every notice and reminder threads onto the case's mail.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable, Mapping
 
 from resdesk.cases.timeline import CASE_RESOLVED, MESSAGE_RECORDED, STAGE_ENTERED
@@ -28,7 +28,7 @@ from resdesk.render.snapshot import CaseSnapshot, EventSnapshot, PartySnapshot, 
 
 from .acknowledgements import acknowledgement
 from .notices import notice_title, notices
-from .planned import WORKING_HOURS, CasePlan, Planned, Recipients, Skipped, Superseded, in_working_hours
+from .planned import CLOCK_SKEW, WORKING_HOURS, CasePlan, Planned, Recipients, Skipped, Superseded, in_working_hours
 from .reminders import reminders
 
 __all__ = [
@@ -46,10 +46,6 @@ __all__ = [
     "plan_case",
     "notice_title",
 ]
-
-# A message's Date comes from the sender's clock; one a little ahead is still acted on now,
-# one far ahead (a simulated ``--now`` before it) waits until its time.
-CLOCK_SKEW = timedelta(minutes=15)
 
 
 def plan_case(

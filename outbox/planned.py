@@ -21,6 +21,9 @@ from resdesk.protocols import CaseClock, Protocol, StageTiming, WorkingCalendar,
 from resdesk.render.snapshot import CaseSnapshot, addr_spec, address_of
 
 WORKING_HOURS = (time(9, 0), time(17, 0))
+# A message's Date comes from the sender's clock; one a little ahead is still acted on now,
+# one far ahead (a simulated ``--now`` before it) waits until its time.
+CLOCK_SKEW = timedelta(minutes=15)
 RESOLVED = "resolved"
 
 Document = Literal["acknowledgement", "notice", "resolution-notice", "escalation-concern", "reminder"]

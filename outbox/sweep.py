@@ -1,16 +1,19 @@
-"""The whole case file planned a page at a time, so mail arriving meanwhile is not kept waiting.
+"""The cases due planned a page at a time, so mail arriving meanwhile is not kept waiting.
 
 The watcher plans the cases each drain touched at once: that is what sends acknowledgements.
-Reminders and overdue alerts come due without any mail, so the whole case file is planned
-too, every ``every_seconds``. Planning 10,000 cases in one go takes seconds, and a message
-arriving meanwhile waited that long for its acknowledgement; so a ``WholeFileSweep`` hands
-out the case file ``page`` cases at a time (in id order, one indexed query per page), and
-the watcher looks for new mail between pages and drains it first.
+Reminders and overdue alerts come due without any mail, so every ``every_seconds`` the cases
+whose ``next_due`` has come (``outbox.due``: changed since they were planned, or a reminder,
+deadline or alert come) are planned too; a case owing nothing is not read. Planning thousands
+of cases in one go takes seconds, and a message arriving meanwhile waited that long for its
+acknowledgement; so a ``WholeFileSweep`` hands them out ``page`` cases at a time (in id
+order, one indexed query per page), and the watcher looks for new mail between pages and
+drains it first.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import select
@@ -20,12 +23,13 @@ from resdesk.cases.store import Store
 
 __all__ = ["SWEEP_EVERY_SECONDS", "SWEEP_PAGE", "WholeFileSweep"]
 
-SWEEP_EVERY_SECONDS = 300.0  # how often the whole case file is planned (reminders, overdue alerts)
+SWEEP_EVERY_SECONDS = 300.0  # how often the cases due are planned (reminders, overdue alerts)
 SWEEP_PAGE = 200  # cases planned between two looks at the mailbox (a fraction of a second)
 
 
 class WholeFileSweep:
-    """Pages of case ids covering the whole case file once every ``every_seconds`` (monotonic).
+    """Pages of the ids of the cases due (``next_due`` at or before ``now()``, aware UTC), once every
+    ``every_seconds`` (monotonic ``clock``).
 
     ``next_page()`` returns the next page of the pass under way, starts a pass when one is due
     (the first at once), or returns None when there is nothing to plan now. ``sweeping`` is
@@ -33,8 +37,9 @@ class WholeFileSweep:
     """
 
     def __init__(self, store: Store, every_seconds: float = SWEEP_EVERY_SECONDS, page: int = SWEEP_PAGE,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.store, self.every_seconds, self.page, self.clock = store, every_seconds, page, clock
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.store, self.every_seconds, self.page, self.clock, self.now = store, every_seconds, page, clock, now
         self._after: int | None = None  # the last case id handed out in the pass under way
         self._due = float("-inf")
 
@@ -50,7 +55,7 @@ class WholeFileSweep:
             self._after = 0
         with self.store.transaction() as tx:
             ids = list(tx.session.execute(
-                select(Case.id).where(Case.id > self._after).order_by(Case.id).limit(self.page)
+                select(Case.id).where(Case.id > self._after, Case.next_due <= self.now()).order_by(Case.id).limit(self.page)
             ).scalars())
         if not ids:
             self._after = None
