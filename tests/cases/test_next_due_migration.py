@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-from alembic import command
 from sqlalchemy import DateTime, inspect, text
 
-from resdesk.cases.engine import _alembic_config, create_store_engine
+from resdesk.cases.engine import create_store_engine
+from tests.cases.migrating import migrate, url  # noqa: F401 - url is a fixture
 
 AT = datetime(2026, 11, 2, 9, 30)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'resdesk.sqlite3'}"
-    return request.getfixturevalue("postgres").new_database()
-
-
-def _migrate(engine, revision: str, down: bool = False) -> None:
-    config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def test_every_case_is_due_at_once_after_the_upgrade_and_the_column_goes_on_downgrade(url):
@@ -32,20 +17,20 @@ def test_every_case_is_due_at_once_after_the_upgrade_and_the_column_goes_on_down
     the epoch (planned at the first tick); WHEN downgraded to 0010 THEN the column and its index are gone and the
     cases are kept."""
     engine = create_store_engine(url)
-    _migrate(engine, "0010")
+    migrate(engine, "0010")
     with engine.begin() as connection:
         for case_id in (1, 2):
             connection.execute(text(
                 "INSERT INTO cases (id, ref, protocol, status, opened_at, created_at, updated_at) "
                 "VALUES (:id, :ref, 'oldham', 'open', :at, :at, :at)"), {"id": case_id, "ref": f"OLD-2026-000{case_id}", "at": AT})
 
-    _migrate(engine, "0012")
+    migrate(engine, "0012")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, next_due FROM cases ORDER BY id").columns(next_due=DateTime)).all() == [
             (1, datetime(1970, 1, 1)), (2, datetime(1970, 1, 1))]
     assert "ix_cases_next_due" in {index["name"] for index in inspect(engine).get_indexes("cases")}
 
-    _migrate(engine, "0010", down=True)
+    migrate(engine, "0010", down=True)
     engine.dispose()
     engine = create_store_engine(url)
     assert "next_due" not in {column["name"] for column in inspect(engine).get_columns("cases")}

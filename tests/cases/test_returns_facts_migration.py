@@ -5,27 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import pytest
-from alembic import command
 from sqlalchemy import JSON, inspect, text
 
-from resdesk.cases.engine import _alembic_config, create_store_engine
+from resdesk.cases.engine import create_store_engine
+from tests.cases.migrating import migrate, url  # noqa: F401 - url is a fixture
 
 AT = datetime(2026, 11, 2, 9, 30)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'resdesk.sqlite3'}"
-    return request.getfixturevalue("postgres").new_database()
-
-
-def _migrate(engine, revision: str, down: bool = False) -> None:
-    config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def _facts(engine) -> dict[tuple[int, str], tuple[object, str, dict]]:
@@ -41,7 +26,7 @@ def test_columns_become_facts_and_come_back_on_downgrade(url):
     fact saying where it came from, the person's fact kept; WHEN downgraded THEN the columns hold the facts'
     values again and the facts unknown before 0010 are removed."""
     engine = create_store_engine(url)
-    _migrate(engine, "0007")
+    migrate(engine, "0007")
     with engine.begin() as connection:
         for case_id, area, raising, responding in ((1, "plans", "Oakfield Primary", "Children's Social Care"),
                                                    (2, None, "Police", None)):
@@ -56,7 +41,7 @@ def test_columns_become_facts_and_come_back_on_downgrade(url):
             "VALUES (2, 'raising_agency', :value, 'person', :no, 'dana', :at, 'typo', '{}')"),
             {"value": json.dumps("Greater Manchester Police"), "no": False, "at": AT})
 
-    _migrate(engine, "0010")
+    migrate(engine, "0010")
     assert not {"area_of_disagreement", "raising_agency", "responding_agency"} & {
         c["name"] for c in inspect(engine).get_columns("cases")}
     facts = _facts(engine)
@@ -65,7 +50,7 @@ def test_columns_become_facts_and_come_back_on_downgrade(url):
     assert facts[(2, "raising_agency")][:2] == ("Greater Manchester Police", "person")
     assert (2, "area_of_disagreement") not in facts and (2, "responding_agency") not in facts
 
-    _migrate(engine, "0007", down=True)
+    migrate(engine, "0007", down=True)
     with engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT id, area_of_disagreement, raising_agency, responding_agency FROM cases ORDER BY id")).all()
