@@ -26,6 +26,7 @@ CASE_RESOLVED = "resolved"
 NEEDS_REVIEW = "needs-review"
 STAGE_SUMMARY = "stage-summary"
 MESSAGE_RECORDED = "message-recorded"
+MESSAGE_NOT_ON_CASE = "message-not-on-case"  # filed on the case, changed nothing (intake.authority)
 FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"

@@ -173,6 +173,7 @@ def case_timeline(
                         "received_at": _iso(m.received_at),
                         "state": m.state,
                         "reason": m.reason,
+                        "sender_verification": m.sender_verification,
                         "sha256": m.sha256,
                         "archive_path": m.archive_path,
                     }

@@ -27,9 +27,14 @@ from email.utils import parseaddr, parsedate_to_datetime
 from sqlalchemy import select
 
 from resdesk.cases.lookup import StoreKnownCases
-from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, TrustedSender
+from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, Outbound, TrustedSender
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
+from resdesk.cases.timeline import (
+    FORM_READ, MESSAGE_NOT_ON_CASE, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text,
+)
+from resdesk.cases.tokens import case_token_key, code_matches
+from resdesk.intake.authority import Authority, authority_over_case
+from resdesk.intake.correlate import Correlation
 from resdesk.forms import read_email_text, read_form
 from resdesk.cases.facts import facts_of, record_fact
 from resdesk.intake.bounces import mark_bounced
@@ -41,7 +46,7 @@ from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
 from resdesk.intake.limits import InboundLimits, over_limit
 from resdesk.intake.message import Attachment, InboundMessage, parse_message
-from resdesk.intake.senders import check_sender
+from resdesk.intake.senders import check_sender, domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
 from resdesk.protocols import Protocol, agencies_from_text, area_from_text, to_local
@@ -75,6 +80,7 @@ class _Reading:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> (media type, bytes)
     kept: list[Attachment] = field(default_factory=list)  # other files, kept as documents on the case
     flaws: list[str] = field(default_factory=list)  # harmless faults noted on the message
+    verification: str | None = None  # intake.senders' verdict: verified, unverified, not-checked
 
     def __post_init__(self) -> None:
         self.flaws.extend(self.message.flaws)
@@ -164,6 +170,7 @@ class IntakeProcessor:
         sha256, path = self.store.archive_message(fetched.raw)
         if reading.forms and kind == "filled-template" and all(f.kind == "summary-log" for _, f in reading.forms):
             return self._file_summary_log(reading, claim, str(path))
+        key = case_token_key(self.store)
         with self.store.transaction() as tx:
             known = StoreKnownCases(tx, protocol=self.protocol.id)
             form_fields = reading.forms[0][1].fields if reading.forms else None
@@ -184,10 +191,97 @@ class IntakeProcessor:
                 reason = f"automatic mail on no known case ({reading.classification.reason})"
                 self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
                 return Filing(DONE, reason)
-            case = tx.require_case(correlation.case) if correlation.case else self._open_case(tx, reading)
+            if correlation.case is not None and kind != "automatic":
+                case = tx.require_case(correlation.case)
+                authority = self._authority(tx, case, reading, correlation, key)
+                if not authority.may_change:
+                    return self._file_from_someone_not_on_the_case(tx, case, reading, claim, sha256, str(path), authority)
+            if correlation.case:
+                case = tx.require_case(correlation.case)
+            else:
+                case = self._open_case(tx, reading)
+                if reading.verification == "unverified":
+                    tx.flag_for_review(
+                        case, "the case was opened by a sender our mail server could not verify "
+                        "(no DMARC or aligned SPF/DKIM pass); confirm it with the sender",
+                        reading.when, message_id=reading.message.message_id,
+                    )
             self._record(tx, case, reading, claim, sha256, str(path))
-            self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
+            row = self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
+            row.sender_verification = reading.verification
             return Filing(DONE)
+
+    def _authority(self, tx: Tx, case: Case, reading: _Reading, correlation: Correlation, key: bytes) -> Authority:
+        """May this message change ``case``? (``intake.authority``; the facts it needs, read here.)"""
+        message = reading.message
+        sender = message.sender.address.strip().lower() if message.sender else None
+        if correlation.method != "reference" or correlation.code is None:
+            code = "missing"
+        else:
+            code = "right" if code_matches(key, case.ref, correlation.code) else "wrong"
+        on_thread = correlation.method == "thread" or bool(
+            message.thread_ids
+            and StoreKnownCases(tx, protocol=self.protocol.id).case_for_message_ids(list(message.thread_ids)) == case.ref
+        )
+        return authority_over_case(
+            sender=sender, standing=self._standing(tx, case, sender), verification=reading.verification or "not-checked",
+            code=code, evidence=on_thread or correlation.method == "child",
+        )
+
+    def _standing(self, tx: Tx, case: Case, sender: str | None):
+        """``party``, ``recipient`` (the case's own mail went to them), ``colleague`` (at an agency on
+        the case, by a configured domain, or at the partnership itself) or ``stranger``."""
+        if not sender or "@" not in sender:
+            return "stranger"
+        parties = {p.email.strip().lower() for p in case.parties if p.email and "@" in p.email}
+        if sender in parties:
+            return "party"
+        sent = tx.session.execute(select(Outbound.recipients).where(Outbound.case_id == case.id)).scalars()
+        if any(sender in {str(r).strip().lower() for r in (recipients or [])} for recipients in sent):
+            return "recipient"
+        configured = [*self.policy.allowed_sender_domains, *(d for d, _ in self.policy.agency_domains)]
+        ours = [a.rpartition("@")[2] for a in (*self.policy.our_addresses, parseaddr(self.policy.business_unit or "")[1]) if "@" in a]
+        for domain in configured:
+            if domain_allowed(sender.rpartition("@")[2], [domain]) and any(
+                domain_allowed(p.rpartition("@")[2], [domain]) for p in parties
+            ):
+                return "colleague"
+        if ours and domain_allowed(sender.rpartition("@")[2], ours):
+            return "colleague"
+        return "stranger"
+
+    def _file_from_someone_not_on_the_case(
+        self, tx: Tx, case: Case, reading: _Reading, claim: Claim, sha256: str, path: str, authority: Authority
+    ) -> Filing:
+        """File the message on ``case`` as from someone not on the case: its files are kept as
+        documents, nothing it says is recorded, no one is answered, and the case goes on the
+        business unit's review list (``intake.authority``)."""
+        message = reading.message
+        for name, (media_type, data) in reading.files.items():
+            tx.add_document(case, "attachment", name, media_type, data, actor=ACTOR)
+        for attachment in reading.kept:
+            tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
+        tx.add_event(
+            case, MESSAGE_NOT_ON_CASE, reading.when, stage=case.stage, variant=case.stage_variant,
+            message_id=message.message_id, ledger_id=claim.ledger_id,
+            detail={
+                "ledger_id": claim.ledger_id, "classification": reading.classification.kind,
+                "sender": message.sender.address if message.sender else None,
+                "sender_verification": reading.verification, "why": authority.reason,
+                "subject": message.subject, "message_id": message.message_id,
+                "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
+                "acknowledge": False, "sha256": sha256, "archive": path,
+            },
+        )
+        tx.flag_for_review(
+            case, f"a message from someone not on the case names it and changed nothing: {authority.reason}; "
+            "read it in the case's messages and, if it should count, add the sender as a party and move it "
+            "to the case again", reading.when, message_id=message.message_id,
+        )
+        reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
+        row = self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path)
+        row.sender_verification = reading.verification
+        return Filing(DONE, reason)
 
     def _is_our_notice_to_the_business_unit(self, message: InboundMessage) -> bool:
         """A notice the outbox sent (our From address and our X-Resdesk header) addressed to the
@@ -264,6 +358,7 @@ class IntakeProcessor:
         verdict = check_sender(arrived, self._allowed_domains(arrived), self.policy.authserv_id)
         if not verdict.ok:
             raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
+        reading.verification = verdict.verification
         self._read_attachments(reading)
         if not reading.forms:
             try:
@@ -443,6 +538,7 @@ class IntakeProcessor:
                 "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
                 "acknowledge": classification.kind != "automatic" and classification.acknowledge,
                 "flaws": list(dict.fromkeys(reading.flaws)),
+                "sender_verification": reading.verification,
                 "sha256": sha256,
                 "archive": path,
             },
