@@ -39,7 +39,7 @@ from resdesk.forms import read_email_text, read_form
 from resdesk.cases.facts import facts_of, record_fact
 from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.sealed import sealed_reason
-from resdesk.intake.classify import Classification, automatic_reason, classify
+from resdesk.intake.classify import Classification, classify, no_automatic_reply
 from resdesk.intake.facts import Mention, agency_of, read_facts
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
@@ -117,9 +117,9 @@ def message_time(raw: bytes, received: datetime) -> datetime:
     return to_local(stated)
 
 
-def sender_is_automatic(message: InboundMessage) -> bool:
-    """Whether a message's headers say a machine sent it, whatever its subject: never answer it."""
-    return automatic_reason(message, set()) is not None
+def sender_is_automatic(message: InboundMessage, our_addresses: set[str] = frozenset()) -> bool:
+    """Whether a message must get no automatic reply (``classify.no_automatic_reply``)."""
+    return no_automatic_reply(message, set(our_addresses)) is not None
 
 
 class IntakeProcessor:
@@ -338,7 +338,7 @@ class IntakeProcessor:
             self._check_and_read(reading, arrived)
         except Refused as refused:
             sender = arrived.sender
-            if refused.answerable and sender is not None and not sender_is_automatic(arrived):
+            if refused.answerable and sender is not None and not sender_is_automatic(arrived, self.policy.our_addresses):
                 refused.answer_to = sender.address
             raise
         return reading

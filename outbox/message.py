@@ -251,29 +251,14 @@ def envelope_recipients(mail: OutboundMail) -> list[str]:
     return [parse_one_address(value).addr_spec for value in [*mail.recipients, *mail.cc]]
 
 
-def is_automatic(message: Message) -> bool:
-    """True when an inbound message is itself automatic, so it must get no automatic reply.
+def is_automatic(message: Message, our_addresses: frozenset[str] = frozenset()) -> bool:
+    """True when an inbound message must get no automatic reply: intake's one test,
+    ``classify.no_automatic_reply`` (RFC 3834 ``Auto-Submitted``, ``X-Auto-Response-Suppress``,
+    list and bulk mail, delivery reports, out-of-office subjects, our own messages looping back)."""
+    from resdesk.intake.classify import no_automatic_reply
+    from resdesk.intake.message import parse_message
 
-    RFC 3834 ``Auto-Submitted`` other than ``no``, Microsoft's
-    ``X-Auto-Response-Suppress``, bulk/list/junk precedence, list headers, an
-    empty return path (bounces), and our own messages looping back.
-    """
-    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
-    if auto and auto != "no":
-        return True
-    if message.get("X-Auto-Response-Suppress") or message.get("X-Resdesk-Case"):
-        return True
-    if str(message.get("Precedence", "")).strip().lower() in {"bulk", "junk", "list", "auto_reply"}:
-        return True
-    if message.get("List-Id") or message.get("List-Unsubscribe") or message.get("X-Autoreply"):
-        return True
-    if message.get("X-Autorespond") or message.get("X-Auto-Reply"):
-        return True
-    return_path = message.get("Return-Path")
-    if return_path is not None and str(return_path).strip() in {"<>", ""}:
-        return True
-    content_type = str(message.get("Content-Type", "")).lower()
-    return "multipart/report" in content_type
+    return no_automatic_reply(parse_message(message.as_bytes()), set(our_addresses)) is not None
 
 
 class RecipientRateLimit:
