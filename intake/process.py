@@ -98,11 +98,12 @@ class Refused(Exception):
     """A message must be quarantined, for ``reason``; ``answerable`` False when its sender must not
     be answered (a sender not trusted). ``answer_to`` is filled in by the processor."""
 
-    def __init__(self, reason: str, *, answerable: bool = True):
+    def __init__(self, reason: str, *, answerable: bool = True, fields: dict[str, str] | None = None):
         super().__init__(reason)
         self.reason = reason
         self.answerable = answerable
         self.answer_to: str | None = None
+        self.fields = dict(fields or {})  # what was refused: field name -> its value (only hashed in the audit)
 
 
 def message_time(raw: bytes, received: datetime) -> datetime:
@@ -135,14 +136,15 @@ class IntakeProcessor:
     # -- the watcher's interface -------------------------------------------------------------
 
     def quarantine(
-        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None,
+        refused: dict[str, str] | None = None,
     ) -> Filing:
         archive_path = None
         if fetched is not None and fetched.raw is not None:
             _, path = self.store.archive_message(fetched.raw)
             archive_path = str(path)
         with self.store.transaction() as tx:
-            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused)
             row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
@@ -156,7 +158,7 @@ class IntakeProcessor:
         try:
             reading = self._read(fetched.raw)
         except Refused as refused:
-            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to)
+            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to, refused=refused.fields)
         kind = reading.classification.kind
         if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
             reason = "our own notice to the business unit, left in the inbox where it reads it"
@@ -357,14 +359,17 @@ class IntakeProcessor:
             )
         verdict = check_sender(arrived, self._allowed_domains(arrived), self.policy.authserv_id)
         if not verdict.ok:
-            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
+            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False,
+                          fields={"From": arrived.sender.address if arrived.sender else "",
+                                  "From display name": arrived.sender.name if arrived.sender else ""})
         reading.verification = verdict.verification
         self._read_attachments(reading)
         if not reading.forms:
             try:
                 typed = read_email_text(message.new_text, source="the message body")
             except FormError as exc:
-                raise Refused(f"the form typed into the message cannot be read: {exc}") from None
+                raise Refused(f"the form typed into the message cannot be read: {exc}",
+                              fields={exc.field or "form": exc.reason}) from None
             if typed is not None:
                 reading.forms.append((None, typed))
         self._check_field_lengths(reading)
@@ -377,6 +382,7 @@ class IntakeProcessor:
         templates = set(reading.classification.templates)
         unusable: list[str] = []
         hostile: list[str] = []
+        refused: dict[str, str] = {}
         for attachment in reading.message.attachments:
             if attachment.content_type in ("message/rfc822", "message/global", "application/ms-tnef") or (
                 attachment.filename.lower() == "winmail.dat"
@@ -390,14 +396,16 @@ class IntakeProcessor:
                 reading.files[attachment.filename] = (attachment.content_type, attachment.data)
             except HostileFile as exc:
                 hostile.append(f"the attachment {exc}")
+                refused[f"attachment {len(refused) + 1}"] = attachment.filename
             except FormError as exc:
                 unusable.append(f"the attachment {exc}")
+                refused[exc.field or f"attachment {len(refused) + 1}"] = exc.reason
                 reading.kept.append(attachment)
         if hostile:
-            raise Refused("; ".join(hostile) + "; nothing in this message was recorded")
+            raise Refused("; ".join(hostile) + "; nothing in this message was recorded", fields=refused)
         says_something = reading.forms or reading.classification.kind in ("stage-summary", "stage-3-notification")
         if unusable and not says_something and reading.classification.kind == "filled-template":
-            raise Refused("; ".join(unusable))
+            raise Refused("; ".join(unusable), fields=refused)
         reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
     def _allowed_domains(self, message: InboundMessage) -> list[str]:
@@ -430,7 +438,8 @@ class IntakeProcessor:
             if longest > limit:
                 raise Refused(
                     f"the message is over a limit: the form {filename or 'in its body'} has a field "
-                    f"'{name}' of {longest:,} characters, over the limit of {limit:,} (limits.field_chars)"
+                    f"'{name}' of {longest:,} characters, over the limit of {limit:,} (limits.field_chars)",
+                    fields={name: max(texts, key=len)},
                 )
 
     # -- recording (inside the transaction) ----------------------------------------------------
