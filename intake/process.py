@@ -35,7 +35,7 @@ from resdesk.cases.timeline import (
 from resdesk.cases.tokens import case_token_key, code_matches
 from resdesk.intake.authority import Authority, authority_over_case
 from resdesk.intake.correlate import Correlation
-from resdesk.forms import read_email_text, read_form
+from resdesk.forms import age_on, read_email_text, read_form
 from resdesk.cases.facts import facts_of, record_fact
 from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.sealed import sealed_reason
@@ -54,6 +54,9 @@ from resdesk.protocols.facts import ESTIMATED
 from resdesk.errors import FormError, HostileFile, IntakeError, ResdeskError
 
 ACTOR = "resdesk-intake"
+# A date of birth further back than this is kept but flagged: support for care leavers runs to 25
+# (Children and Social Work Act 2017, s.3), so an older "child" is most likely a mistyped year.
+OLDEST_CHILD_AGE = 25
 
 
 @dataclass(frozen=True)
@@ -590,6 +593,13 @@ class IntakeProcessor:
             raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )
+        born = getattr(form.record, "child_dob", None)
+        if born is not None and age_on(born, when.date()) > OLDEST_CHILD_AGE:
+            tx.flag_for_review(
+                case, f"the form {filename or 'in the message'} gives a date of birth {age_on(born, when.date())} "
+                f"years before the message, older than the {OLDEST_CHILD_AGE} a care leaver is supported to; "
+                "check the date with the sender", when, message_id=message_id,
+            )
         raised_by = fields.get("raised_by_name")
         contact = fields.get("raised_by_email") or fields.get("raised_by_contact")
         if raised_by and contact and "@" in str(contact):
