@@ -25,7 +25,7 @@ import authres
 
 from resdesk.intake.message import InboundMessage
 
-_ADDRESS_IN_NAME = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]+")
+_NOT_IN_ADDRESS = re.compile(r"[\s<>()\"',;:\[\]]+")
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,18 @@ def domain_allowed(domain: str, allowed_domains: list[str]) -> bool:
 
 
 def display_name_address(display_name: str, address: str) -> str | None:
-    """An e-mail address written in the display name that is not the real address, if any."""
+    """An e-mail address written in the display name that is not the real address, if any.
+
+    The name is split at spaces and punctuation first (one linear pass); a word is an address when
+    it has an ``@`` after its first character and a dot between characters after that. (A pattern
+    searching for an address across the whole name backtracks quadratically on a long name.)"""
     name = unicodedata.normalize("NFKC", display_name)
-    for found in _ADDRESS_IN_NAME.findall(name):
-        candidate = found.strip(".").lower()
-        if candidate != address.strip().lower():
-            return found
+    for word in _NOT_IN_ADDRESS.split(name):
+        at = word.find("@")
+        dot = word.rfind(".")
+        if at >= 1 and at + 1 < dot < len(word) - 1:
+            if word.strip(".").lower() != address.strip().lower():
+                return word
     return None
 
 
