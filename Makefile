@@ -8,8 +8,12 @@ setup:
 demo: setup
 	.venv/bin/resdesk demo
 
+# Two workers: the suite waits on servers, browsers and LibreOffice as much as it computes.
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
+
 test: setup
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: setup
 	.venv/bin/python -m bench

@@ -2,7 +2,8 @@
 
 A SQLite case file (migrated to head) is filled with 10,000 cases opened through
 2026 across the five protocols, each with one to four stage entries and, for
-most, a resolution, written in bulk. Timed, alternately, with medians reported:
+most, a resolution, and its area of disagreement and agencies as case facts,
+written in bulk. Timed, alternately, with medians reported:
 
 - baseline: one plain ``SELECT`` of every case joined to its stage events (the
   rows the report reads), fetched into Python with the sqlite3 driver;
@@ -28,19 +29,22 @@ AREAS = ("thresholds", "roles-and-responsibilities", "action-or-inaction", "plan
          "provision-of-services", "drift-and-delay", "child-protection-conference", None)
 AGENCIES = ("Police", "Children's Social Care", "Health", "Education", "Probation", None)
 BASELINE = """
-SELECT c.id, c.ref, c.protocol, c.opened_at, c.status, c.resolved_at, c.area_of_disagreement,
-       c.raising_agency, c.responding_agency, e.kind, e.stage, e.variant, e.at
+SELECT c.id, c.ref, c.protocol, c.opened_at, c.status, c.resolved_at, a.value, r.value, s.value,
+       e.kind, e.stage, e.variant, e.at
 FROM cases c LEFT JOIN events e ON e.case_id = c.id AND e.kind IN ('stage-entered', 'resolved')
+LEFT JOIN case_facts a ON a.case_id = c.id AND a.name = 'area_of_disagreement'
+LEFT JOIN case_facts r ON r.case_id = c.id AND r.name = 'raising_agency'
+LEFT JOIN case_facts s ON s.case_id = c.id AND s.name = 'responding_agency'
 ORDER BY c.id, e.at
 """
 
 
 def _fill(store) -> int:
-    from resdesk.cases.models import Case, Event
+    from resdesk.cases.models import Case, CaseFact, Event
 
     rng = random.Random(15)
     start = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
-    cases, events = [], []
+    cases, events, facts = [], [], []
     for n in range(1, CASES + 1):
         protocol = rng.choice(list(PROTOCOLS))
         first, last = PROTOCOLS[protocol]
@@ -58,13 +62,18 @@ def _fill(store) -> int:
         cases.append({
             "id": n, "ref": f"BEN-2026-{n:05d}", "protocol": protocol, "status": "resolved" if resolved else "open",
             "stage": reached, "stage_started": opened, "opened_at": opened, "resolved_at": resolved,
-            "area_of_disagreement": rng.choice(AREAS), "raising_agency": rng.choice(AGENCIES),
-            "responding_agency": rng.choice(AGENCIES),
             "created_at": opened, "updated_at": opened,
         })
+        for name, value in (("area_of_disagreement", rng.choice(AREAS)), ("raising_agency", rng.choice(AGENCIES)),
+                            ("responding_agency", rng.choice(AGENCIES))):
+            if value is not None:
+                facts.append({"case_id": n, "name": name, "value": value, "source": "message", "estimated": False,
+                              "set_by": "resdesk-intake", "set_at": opened, "reason": "read from message",
+                              "detail": {}})
     with store.transaction() as tx:
         tx.session.execute(Case.__table__.insert(), cases)
         tx.session.execute(Event.__table__.insert(), events)
+        tx.session.execute(CaseFact.__table__.insert(), facts)
     return len(events)
 
 

@@ -22,7 +22,7 @@ from resdesk.cases.models import (
     Outbound,
     Party,
 )
-from resdesk.cases.facts import FactValue, clear_fact, facts_of, needed_facts, set_fact
+from resdesk.cases.facts import FactValue, clear_fact, fact_texts, facts_of, needed_facts, set_fact
 from resdesk.cases.lookup import StoreKnownCases, cases_about_child, normalise_identifier
 from resdesk.cases.store import Store, Tx, UnknownCase, open_store
 from resdesk.cases.views import case_summaries, case_timeline, clock_for, iter_case_summaries
@@ -82,6 +82,7 @@ __all__ = [
     "Event",
     "FactValue",
     "clear_fact",
+    "fact_texts",
     "facts_of",
     "needed_facts",
     "set_fact",

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from sqlalchemy import String, Subquery, func, literal_column, select, type_coerce
+
 from resdesk.cases.models import Case, CaseFact, utcnow
 from resdesk.protocols.facts import (
     ESTIMATED,
@@ -201,3 +203,21 @@ def needed_facts(facts: Mapping[str, FactValue], extra: Iterable[str] = ()) -> l
         if fact.needed and (name not in facts or facts[name].estimated)
     ]
     return needed + [name for name in extra if name not in needed and (name not in facts or facts[name].estimated)]
+
+
+def fact_texts(name: str, dialect: str) -> Subquery:
+    """The value of the fact ``name`` on every case that holds it, as text, for SQL aggregates:
+    a subquery of ``(case_id, value)`` rows to outer-join on ``cases.id`` (``dialect`` is
+    ``sqlite`` or ``postgresql``). Text and area facts read as themselves; the returns
+    (``resdesk.reports``) count cases by them without loading a case.
+    """
+    definition(name)  # an unknown fact raises UsageError here, not an empty column later
+    if dialect == "postgresql":
+        text = CaseFact.value.op("#>>")(literal_column("'{}'"))
+    else:
+        text = func.json_extract(CaseFact.value, "$")
+    return (
+        select(CaseFact.case_id.label("case_id"), type_coerce(text, String()).label("value"))
+        .where(CaseFact.name == name)
+        .subquery(f"fact_{name}")
+    )

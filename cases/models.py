@@ -91,11 +91,7 @@ class Case(Base):
     child_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
     child_name: Mapped[str | None] = mapped_column(String(200))
     child_dob: Mapped[date | None] = mapped_column(Date)
-    # What the partnership's returns count (protocols.areas): the seeds' areas of disagreement and
-    # the agencies on each side, as a labelled line or a form states them.
-    area_of_disagreement: Mapped[str | None] = mapped_column(String(64))
-    raising_agency: Mapped[str | None] = mapped_column(String(200))
-    responding_agency: Mapped[str | None] = mapped_column(String(200))
+    # the area of disagreement and the agencies on each side, which the returns count, are case facts
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -117,21 +117,17 @@ class Tx:
         child_identifier: str | None = None,
         child_name: str | None = None,
         child_dob: date | None = None,
-        area_of_disagreement: str | None = None,
-        raising_agency: str | None = None,
-        responding_agency: str | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> dict[str, Any]:
-        """Fill in what a form or labelled line says about the child and the dispute; return what changed.
+        """Fill in what a form says about the child; return what changed.
 
         Details already recorded are kept (a differing value is left for a
-        person, not overwritten). Conditions are case facts (``cases.facts``).
+        person, not overwritten). Conditions, the area of disagreement and the
+        agencies are case facts (``cases.facts``).
         """
         changed: dict[str, Any] = {}
         for name, value in (
             ("child_identifier", child_identifier), ("child_name", child_name), ("child_dob", child_dob),
-            ("area_of_disagreement", area_of_disagreement), ("raising_agency", raising_agency),
-            ("responding_agency", responding_agency),
         ):
             if value is not None and getattr(case, name) is None:
                 setattr(case, name, value)

@@ -1,9 +1,11 @@
 """Reading case facts from a message: typed lines, form fields, prose mentions, sender domains (pure).
 
 - A typed line states a fact: ``Date raised: 23/11/2026``, ``Threshold dispute: yes``,
+  ``Area of disagreement: Drift and delay``, ``Responding agency: Oldham Children's Social Care``,
   ``Stage 2 started: 30/11/2026 10:00`` — any label of ``protocols.facts.FACTS``,
   case and punctuation aside, at the start of a line of the new text (quoted
-  lines, ``>``, are earlier mail and are not read).
+  lines, ``>``, are earlier mail and are not read). Two lines giving one fact
+  different values set nothing: they are returned as a mention.
 - A form field states a fact where the vocabulary names it
   (``escalation-concern.discussion_date`` is the case start).
 - A condition only *mentioned* in prose ("the child is on a child protection plan")
@@ -118,6 +120,21 @@ def _value(fact: FactDefinition, text: str) -> Any:
     return parse_value(fact, text)
 
 
+def _without_disagreements(readings: list[FactReading], mentions: list[Mention]) -> list[FactReading]:
+    """Typed lines that give one fact two different values are not guessed between: each becomes a
+    mention for a person to settle, and the fact stays as it was."""
+    values: dict[str, list[FactReading]] = {}
+    for reading in readings:
+        values.setdefault(reading.name, []).append(reading)
+    kept = []
+    for name, stated in values.items():
+        if len({repr(r.value) for r in stated}) == 1:
+            kept.append(stated[0])
+        else:
+            mentions.append(Mention(name, " / ".join(r.detail["line"] for r in stated)))
+    return kept
+
+
 def read_facts(
     body: str, forms: Iterable[tuple[str, Mapping[str, Any]]] = ()
 ) -> tuple[list[FactReading], list[Mention]]:
@@ -143,6 +160,7 @@ def read_facts(
             continue
         readings.append(FactReading(fact.name, value, FROM_MESSAGE, {"line": line}))
         stated.add(fact.name)
+    readings = _without_disagreements(readings, mentions)
     for kind, fields in forms:
         for fact in FACTS.values():
             for qualified in fact.form_fields:

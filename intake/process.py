@@ -49,8 +49,8 @@ from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender, domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
-from resdesk.protocols import Protocol, agencies_from_text, area_from_text, to_local
-from resdesk.protocols.facts import ESTIMATED
+from resdesk.protocols import Protocol, to_local
+from resdesk.protocols.facts import ESTIMATED, definition
 from resdesk.errors import FormError, HostileFile, IntakeError, ResdeskError
 
 ACTOR = "resdesk-intake"
@@ -488,7 +488,8 @@ class IntakeProcessor:
             tx.flag_for_review(
                 case,
                 f"the message mentions '{mention.name}' without stating it: \u201c{mention.sentence}\u201d; "
-                f"confirm with 'resdesk case {case.ref} --set {mention.name}=yes' (or no)",
+                f"confirm with 'resdesk case {case.ref} --set {mention.name}={definition(mention.name).example}'"
+                + (" (or no)" if definition(mention.name).kind == "flag" else ""),
                 reading.when, message_id=reading.message.message_id,
             )
         agencies = {p.agency for p in case.parties if p.agency}
@@ -506,12 +507,6 @@ class IntakeProcessor:
         if classification.kind != "automatic":
             self._record_facts(tx, case, reading)
         stage, outcome = classification.stage, None
-        if classification.kind != "automatic":
-            raising, responding = agencies_from_text(message.new_text)
-            tx.update_case_details(
-                case, area_of_disagreement=area_from_text(message.new_text),
-                raising_agency=raising, responding_agency=responding, actor=ACTOR,
-            )
         for filename, form in reading.forms:
             self._record_form(tx, case, form, filename, reading, claim.ledger_id)
             if form.kind == "stage-summary":
@@ -589,8 +584,6 @@ class IntakeProcessor:
             child_identifier=fields.get("child_identifier"),
             child_name=fields.get("child_name"),
             child_dob=getattr(form.record, "child_dob", None),
-            area_of_disagreement=fields.get("area_of_disagreement"),
-            raising_agency=(fields.get("raised_by_agency") or fields.get("raised_by_role_agency") or "")[:200] or None,
             actor=ACTOR,
         )
         born = getattr(form.record, "child_dob", None)

@@ -3,7 +3,7 @@
 Public surface: the definition models, the registry, the calendar and the clock.
 """
 
-from resdesk.protocols.areas import AREAS, NOT_RECORDED, agencies_from_text, area_from_text, normalise_area
+from resdesk.protocols.areas import AREAS, NOT_RECORDED, normalise_area
 from resdesk.protocols.calendar import WorkingCalendar
 from resdesk.protocols.clock import (
     CaseClock,
@@ -23,8 +23,6 @@ from resdesk.protocols.timeparse import LOCAL, parse_when, to_local
 __all__ = [
     "AREAS",
     "NOT_RECORDED",
-    "agencies_from_text",
-    "area_from_text",
     "normalise_area",
     "LOCAL",
     "NO_FIXED_TIMESCALE",

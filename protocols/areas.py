@@ -7,9 +7,10 @@ action and communication") and Gloucestershire's "Potential Areas of
 Disagreement and Escalation". One vocabulary covers all five protocols, so a
 partnership's returns count the same things.
 
-A value is read only from an explicit labelled line (``Area of disagreement:
-Thresholds``, ``Raising agency: Oldham MBC``); an area merely mentioned in prose
-is never recorded.
+The area and the agencies are case facts (``protocols.facts``): a value is read
+only from an explicit labelled line (``Area of disagreement: Thresholds``,
+``Raising agency: Oldham MBC``) or a form field, or set by a person; an area
+merely mentioned in prose is never recorded.
 """
 
 from __future__ import annotations
@@ -70,16 +71,17 @@ _BY_WORDS = {variant: slug for slug, variants in _VARIANTS.items() for variant i
 _BY_WORDS.update({" ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()): slug for slug, text in AREAS.items()})
 _BY_WORDS.update({slug.replace("-", " "): slug for slug in AREAS})
 
-_AREA_LABEL = r"(?:areas?(?:\s*\(s\))?\s+of\s+(?:professional\s+)?disagreement|disagreement\s+area|type\s+of\s+disagreement)"
-_RAISING_LABEL = r"(?:raising\s+agency|agency\s+raising(?:\s+the\s+concern)?|raised\s+by\s+agency)"
-_RESPONDING_LABEL = r"(?:responding\s+agency|receiving\s+agency|agency\s+responding|agency\s+receiving(?:\s+the\s+concern)?)"
-
-
-def _line(label: str) -> re.Pattern[str]:
-    return re.compile(rf"^[ \t*_]*{label}[ \t*_]*:[ \t*_]*(?P<value>[^\r\n]*?)[ \t*_.]*$", re.I | re.M)
-
-
-_AREA_LINE, _RAISING_LINE, _RESPONDING_LINE = _line(_AREA_LABEL), _line(_RAISING_LABEL), _line(_RESPONDING_LABEL)
+# The labels a person types before each value (``Area of disagreement: Thresholds``); the case facts
+# vocabulary (``protocols.facts``) reads them like any other fact's labels.
+AREA_LABELS = (
+    "Area of disagreement", "Areas of disagreement", "Area(s) of disagreement",
+    "Area of professional disagreement", "Areas of professional disagreement",
+    "Disagreement area", "Type of disagreement",
+)
+RAISING_AGENCY_LABELS = ("Raising agency", "Agency raising", "Agency raising the concern", "Raised by agency")
+RESPONDING_AGENCY_LABELS = (
+    "Responding agency", "Receiving agency", "Agency responding", "Agency receiving", "Agency receiving the concern",
+)
 
 
 def normalise_area(value: str | None) -> str | None:
@@ -92,33 +94,3 @@ def normalise_area(value: str | None) -> str | None:
         return None
     words = " ".join(re.sub(r"[^a-z0-9]+", " ", str(value).lower().replace("&", " and ")).split())
     return _BY_WORDS.get(words)
-
-
-def _unquoted(body: str) -> str:
-    text = (body or "").replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith(">"))
-
-
-def _one(pattern: re.Pattern[str], body: str) -> str | None:
-    found = {" ".join(m.group("value").split()) for m in pattern.finditer(_unquoted(body))} - {""}
-    return found.pop() if len(found) == 1 else None
-
-
-def area_from_text(body: str) -> str | None:
-    """The area a mail states on an ``Area of disagreement:`` line (quoted mail skipped).
-
-    None when there is no such line, when its value is not an area of the
-    vocabulary, or when two lines disagree: a case is never given a guessed area.
-    """
-    value = _one(_AREA_LINE, body)
-    return normalise_area(value)
-
-
-def agencies_from_text(body: str) -> tuple[str | None, str | None]:
-    """(raising agency, responding agency) as stated on ``Raising agency:`` / ``Responding agency:`` lines.
-
-    ``Receiving agency:`` is read as the responding agency. Values are kept as
-    written (at most 200 characters); None where no single value is stated.
-    """
-    raising, responding = _one(_RAISING_LINE, body), _one(_RESPONDING_LINE, body)
-    return (raising[:200] if raising else None), (responding[:200] if responding else None)

@@ -8,7 +8,8 @@ source (a form field, a labelled line in a message, a person, or an estimate) an
 a history; the case file keeps them (``resdesk.cases.facts``).
 
 To add a fact, add one ``FactDefinition`` to ``FACTS``: its name, its kind
-(``moment``, ``flag``, ``text`` or ``names``), the labels a person may type in a
+(``moment``, ``flag``, ``text``, ``names`` or ``area``, one of the seeds' areas
+of disagreement, ``protocols.areas``), the labels a person may type in a
 message to state it, and the form fields that carry it. Nothing else changes.
 
 Not to be confused with ``resdesk.render.snapshot.CaseSnapshot``, the read-only
@@ -24,9 +25,10 @@ from enum import Enum
 from typing import Literal
 
 from resdesk.errors import UsageError
+from resdesk.protocols.areas import AREA_LABELS, AREAS, RAISING_AGENCY_LABELS, RESPONDING_AGENCY_LABELS, normalise_area
 from resdesk.protocols.timeparse import parse_when, to_local
 
-FactKind = Literal["moment", "flag", "text", "names"]
+FactKind = Literal["moment", "flag", "text", "names", "area"]
 
 # Where a fact's value came from.
 FROM_FORM, FROM_MESSAGE, FROM_PERSON, ESTIMATED = "form", "message", "person", "estimated"
@@ -61,6 +63,11 @@ class FactDefinition:
     form_fields: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
     needed: bool = False  # listed as needed while unknown or estimated
+
+    @property
+    def example(self) -> str:
+        """A value a person could type for this fact, for hints (``yes``, ``thresholds``, ``23/11/2026``)."""
+        return {"flag": "yes", "area": "thresholds", "moment": "23/11/2026"}.get(self.kind, "...")
 
 
 _FACTS: tuple[FactDefinition, ...] = (
@@ -106,9 +113,21 @@ _FACTS: tuple[FactDefinition, ...] = (
         labels=("Lessons learned", "Lessons learnt"),
     ),
     FactDefinition(
+        "area_of_disagreement", "area",
+        "What the professionals disagree about, one of the seeds' areas (Sandwell §6, Haringey §4, "
+        "Gloucestershire's Potential Areas of Disagreement); the returns count cases by it.",
+        labels=AREA_LABELS,
+        form_fields=("stage-summary.area_of_disagreement",),
+    ),
+    FactDefinition(
         "raising_agency", "text", "The agency raising the concern.",
-        labels=("Raising agency",),
-        form_fields=("escalation-concern.raised_by_agency", "resolution-notice.raised_by_agency"),
+        labels=RAISING_AGENCY_LABELS,
+        form_fields=("escalation-concern.raised_by_agency", "escalation-concern.raised_by_role_agency",
+                     "resolution-notice.raised_by_agency"),
+    ),
+    FactDefinition(
+        "responding_agency", "text", "The agency the concern is raised with (the receiving agency).",
+        labels=RESPONDING_AGENCY_LABELS,
     ),
     FactDefinition(
         "agencies", "names", "Every agency involved, raising and responding.",
@@ -163,7 +182,8 @@ def parse_moment(text: str) -> datetime:
 def parse_value(fact: FactDefinition, value: object) -> object:
     """A value for ``fact`` from a person's text or a typed value, as JSON-able data.
 
-    moment -> ISO 8601 string (local time); flag -> bool; text -> str; names -> list of str.
+    moment -> ISO 8601 string (local time); flag -> bool; text -> str (at most 200 characters);
+    names -> list of str; area -> the area's slug (``thresholds``, ``drift-and-delay``).
     Raises UsageError naming the fact when the value cannot be read.
     """
     if fact.kind == "moment":
@@ -181,10 +201,16 @@ def parse_value(fact: FactDefinition, value: object) -> object:
         if word in _NO:
             return False
         raise UsageError(f"The case fact {fact.name} is yes or no, not '{value}'.")
+    if fact.kind == "area":
+        area = normalise_area(str(value))
+        if area is None:
+            raise UsageError(f"The case fact {fact.name} is one of the areas of disagreement "
+                             f"({', '.join(AREAS.values())}), not '{value}'.")
+        return area
     if fact.kind == "names":
         items = value if isinstance(value, (list, tuple)) else str(value).split(",")
         return sorted({" ".join(str(item).split()) for item in items if str(item).strip()})
     text = " ".join(str(value).split())
     if not text:
         raise UsageError(f"The case fact {fact.name} needs a value.")
-    return text
+    return text[:200]

@@ -10,7 +10,7 @@ matplotlib (``reports.charts``). Kinds and the seed sections they answer are
 listed in ``reports.build``.
 """
 
-from resdesk.reports.build import REPORT_KINDS, build_report
+from resdesk.reports.build import REPORT_KINDS, build_report, partnership_name
 from resdesk.reports.charts import chart_png, chart_svg
 from resdesk.reports.model import Chart, Report, Table
 from resdesk.reports.period import Period, PeriodError, parse_period
@@ -31,6 +31,7 @@ __all__ = [
     "chart_png",
     "chart_svg",
     "parse_period",
+    "partnership_name",
     "report_html",
     "write_report",
 ]

@@ -18,7 +18,7 @@ from resdesk.protocols import Registry, to_local
 
 from .model import Chart, Report, Table
 from .period import Period
-from .queries import cases_opened, counts_by, highest_stage_counts, stage_spans, totals, weekly_counts
+from .queries import AREA, RAISING, RESPONDING, cases_opened, counts_by, highest_stage_counts, stage_spans, totals, weekly_counts
 from .stages import CalendarFor, tally_stages
 
 EXPORT_COLUMNS = (
@@ -52,8 +52,8 @@ def activity_report(
     total = totals(session, period, protocols)
     tally = tally_stages(stage_spans(session, period, protocols), period, registry, now, calendar_for)
     highest = highest_stage_counts(session, period, protocols)
-    by_area = counts_by(session, period, Case.area_of_disagreement, protocols=protocols)
-    by_pair = counts_by(session, period, Case.raising_agency, Case.responding_agency, protocols=protocols)
+    by_area = counts_by(session, period, AREA, protocols=protocols)
+    by_pair = counts_by(session, period, RAISING, RESPONDING, protocols=protocols)
     opened_weekly = weekly_counts(session, period, Case.opened_at, protocols)
     resolved_weekly = weekly_counts(session, period, Case.resolved_at, protocols)
     share = tally.share_overdue

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from resdesk.cases import Store
-from resdesk.errors import UsageError
+from resdesk.errors import ProtocolError, UsageError
 from resdesk.protocols import Protocol, Registry, WorkingCalendar
 
 from .activity import activity_report
@@ -58,3 +58,11 @@ def build_report(
         if kind == "gloucestershire-strategic-log":
             return gloucestershire_strategic_log(session, period, now)
         return sandwell_summary_log(session, period, registry, now, agency)
+
+
+def partnership_name(registry: Registry, protocol_id: str) -> str:
+    """The partnership a return is made for (the settings' protocol's name), printed at its head."""
+    try:
+        return registry.get(protocol_id).name
+    except ProtocolError:
+        return "Resolution Desk"

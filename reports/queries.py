@@ -3,8 +3,9 @@
 Every count here is one ``GROUP BY`` query; no case is loaded as an object.
 A case is *opened* in a period when its start (``cases.opened_at``) falls in
 it, *resolved* when its resolution does, and *open* at the period's end when it
-started before the end and was not resolved by then. Where the case file holds
-no area or agency for a case, it is counted as ``not-recorded``.
+started before the end and was not resolved by then. The area of disagreement and
+the agencies are case facts (``cases.facts``), read by outer-joining the facts
+table (``fact_texts``); where a case holds none, it is counted as ``not-recorded``.
 
 The one thing the database cannot count alone is whether a stage met its due
 time, because due times come from the protocol's working-day calendar
@@ -22,14 +23,30 @@ from sqlalchemy import ColumnElement, Integer, and_, case as when, cast, func, l
 from sqlalchemy.orm import Session
 
 from resdesk.protocols import NOT_RECORDED
+from resdesk.cases.facts import fact_texts
 from resdesk.cases.models import Case, Event, UTCDateTime
 from resdesk.cases.timeline import CASE_RESOLVED, STAGE_ENTERED
 
 from .period import Period
 
 
+# The case facts a return groups or lists cases by.
+AREA, RAISING, RESPONDING = "area_of_disagreement", "raising_agency", "responding_agency"
+
+
 def _recorded(column) -> ColumnElement:
     return func.coalesce(column, literal(NOT_RECORDED))
+
+
+def _with_facts(session: Session, query, names: Sequence[str]):
+    """``query`` outer-joined to the named facts' values; returns (query, {name: value column})."""
+    dialect = session.get_bind().dialect.name
+    columns = {}
+    for name in names:
+        texts = fact_texts(name, dialect)
+        query = query.outerjoin(texts, texts.c.case_id == Case.id)
+        columns[name] = texts.c.value
+    return query, columns
 
 
 def _in(column, period: Period) -> ColumnElement:
@@ -116,12 +133,13 @@ def highest_stage_counts(session: Session, period: Period, protocols: Sequence[s
     return {stage: count for stage, count in rows}
 
 
-def counts_by(session: Session, period: Period, *columns, protocols: Sequence[str] | None = None) -> list[tuple]:
-    """Cases opened in the period grouped by case columns (area, agencies): ``(values..., count)`` rows,
-    largest count first, then by the values."""
-    keys = [_recorded(column) for column in columns]
+def counts_by(session: Session, period: Period, *facts: str, protocols: Sequence[str] | None = None) -> list[tuple]:
+    """Cases opened in the period grouped by case facts (``area_of_disagreement``, ``raising_agency``,
+    ``responding_agency``): ``(values..., count)`` rows, largest count first, then by the values."""
+    query, columns = _with_facts(session, select(Case.id).select_from(Case), facts)
+    keys = [_recorded(columns[name]) for name in facts]
     rows = session.execute(
-        select(*keys, func.count(Case.id))
+        query.with_only_columns(*keys, func.count(Case.id))
         .where(_in(Case.opened_at, period), _protocols(protocols))
         .group_by(*keys)
     ).all()
@@ -139,18 +157,14 @@ def area_counts_reaching(
         .distinct()
         .subquery()
     )
-    area = _recorded(Case.area_of_disagreement)
-    grouped = session.execute(
-        select(area, func.count(Case.id))
-        .join(entered, entered.c.case_id == Case.id)
-        .where(Case.protocol.in_(list(protocols)))
-        .group_by(area)
-    ).all()
+    reaching, columns = _with_facts(
+        session, select(Case.id).select_from(Case).join(entered, entered.c.case_id == Case.id), (AREA,)
+    )
+    reaching = reaching.where(Case.protocol.in_(list(protocols)))
+    area = _recorded(columns[AREA])
+    grouped = session.execute(reaching.with_only_columns(area, func.count(Case.id)).group_by(area)).all()
     refs: dict[str, list[str]] = {}
-    for name, ref in session.execute(
-        select(area, Case.ref).join(entered, entered.c.case_id == Case.id)
-        .where(Case.protocol.in_(list(protocols))).order_by(Case.ref)
-    ):
+    for name, ref in session.execute(reaching.with_only_columns(area, Case.ref).order_by(Case.ref)):
         refs.setdefault(name, []).append(ref)
     rows = [(name, int(count), refs.get(name, [])) for name, count in grouped]
     return sorted(rows, key=lambda row: (-row[1], row[0]))
@@ -204,22 +218,26 @@ def stage_spans(session: Session, period: Period, protocols: Sequence[str] | Non
 
 _LISTED = (
     Case.id, Case.ref, Case.protocol, Case.opened_at.label("opened"), Case.status,
-    Case.resolved_at.label("resolved"), Case.area_of_disagreement, Case.raising_agency,
-    Case.responding_agency, Case.child_name, Case.child_dob,
+    Case.resolved_at.label("resolved"), Case.child_name, Case.child_dob,
 )
 
 
 def cases_opened(session: Session, period: Period, protocols: Sequence[str] | None = None,
                  raising_agency: str | None = None) -> list[dict[str, Any]]:
-    """The cases opened in the period, oldest first, with their highest stage by the period's end
-    (``raising_agency`` keeps one agency's cases, compared without regard to case)."""
+    """The cases opened in the period, oldest first, with their highest stage by the period's end and
+    their area of disagreement and agencies (None where not recorded); ``raising_agency`` keeps one
+    agency's cases, compared without regard to case."""
     highest = _highest_stages(period)
+    query, facts = _with_facts(
+        session, select(Case.id).select_from(Case).outerjoin(highest, highest.c.case_id == Case.id),
+        (AREA, RAISING, RESPONDING),
+    )
     query = (
-        select(*_LISTED, highest.c.highest.label("highest_stage"))
-        .outerjoin(highest, highest.c.case_id == Case.id)
+        query.with_only_columns(*_LISTED, *(column.label(name) for name, column in facts.items()),
+                                highest.c.highest.label("highest_stage"))
         .where(_in(Case.opened_at, period), _protocols(protocols))
         .order_by(Case.opened_at, Case.id)
     )
     if raising_agency:
-        query = query.where(func.lower(Case.raising_agency) == raising_agency.strip().lower())
+        query = query.where(func.lower(facts[RAISING]) == raising_agency.strip().lower())
     return [dict(row._mapping) for row in session.execute(query)]

@@ -150,7 +150,7 @@ def _authorise():
     return None
 
 
-DOWNLOADS = {"see.record_pdf", "see.message_eml", "see.document_file"}
+DOWNLOADS = {"see.record_pdf", "see.message_eml", "see.document_file", "reports.download"}
 
 
 def _audit_view(response):

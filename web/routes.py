@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from resdesk.web import act, admin, alerts, find, quarantine, see
+from resdesk.web import act, admin, alerts, find, quarantine, reports, see
 from resdesk.web.auth import install_login
 
-BLUEPRINTS = (find.blueprint, see.blueprint, act.blueprint, quarantine.blueprint, alerts.blueprint, admin.blueprint)
+BLUEPRINTS = (find.blueprint, see.blueprint, act.blueprint, quarantine.blueprint, alerts.blueprint, admin.blueprint,
+              reports.blueprint)
 
 __all__ = ["BLUEPRINTS", "install_login"]

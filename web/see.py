@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, render_template
 from resdesk.cases import UnknownCase
 from resdesk.cases.models import AUDITOR, Document, Message
 from resdesk.cases.verify import verify_case
+from resdesk.protocols.facts import FACTS
 from resdesk.render.timeline import timeline_chart
 from resdesk.web.access import requires
 from resdesk.web.app import workspace
@@ -81,6 +82,7 @@ def case(ref: str):
     document = _document(ref)
     now = ws.now()
     return render_template("case.html", d=document, chart=chart_for(document, now), facts=_facts(document),
+                           fact_names=list(FACTS),
                            stages=[s.number for s in ws.registry.get(document["protocol"]).stages]
                            if document["protocol"] in ws.registry.ids() else [])
 
@@ -93,10 +95,11 @@ def record_pdf(ref: str):
     ws = workspace()
     document = _document(ref)
     pdf = write_case_record(ws.store, document, None, ws.settings, generated_at=ws.now())
-    return _download(pdf, f"case-record-{document['ref']}.pdf", "application/pdf")
+    return attachment(pdf, f"case-record-{document['ref']}.pdf", "application/pdf")
 
 
-def _download(content: bytes, filename: str, media_type: str) -> Response:
+def attachment(content: bytes, filename: str, media_type: str) -> Response:
+    """``content`` sent as a file to save (never shown inline), under a safe ``filename``."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename) or "download"
     return Response(content, mimetype=media_type or "application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{safe}"'})
@@ -123,14 +126,14 @@ def _on_case(ref: str, model, row_id: int):
 @requires(AUDITOR)
 def message_eml(ref: str, ledger_id: int):
     case_ref, message = _on_case(ref, Message, ledger_id)
-    return _download(_read(message.archive_path), f"{case_ref}-message-{ledger_id}.eml", "message/rfc822")
+    return attachment(_read(message.archive_path), f"{case_ref}-message-{ledger_id}.eml", "message/rfc822")
 
 
 @blueprint.get("/cases/<ref>/documents/<int:document_id>")
 @requires(AUDITOR)
 def document_file(ref: str, document_id: int):
     _, document = _on_case(ref, Document, document_id)
-    return _download(_read(document.path), document.filename, document.media_type)
+    return attachment(_read(document.path), document.filename, document.media_type)
 
 
 @blueprint.get("/cases/<ref>/verify")

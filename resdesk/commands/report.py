@@ -38,9 +38,9 @@ def _format(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from resdesk.commands.cases import _context
-    from resdesk.errors import ProtocolError, UsageError
+    from resdesk.errors import UsageError
     from resdesk.output import print_json
-    from resdesk.reports import build_report, parse_period, write_report
+    from resdesk.reports import build_report, parse_period, partnership_name, write_report
 
     if not args.output and not args.json:
         raise UsageError("Give -o FILE to write the return, or --json to print its figures.")
@@ -50,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
         report = build_report(args.kind, store, period, registry, now, calendar, agency=args.agency)
     finally:
         store.close()
-    try:
-        partnership = registry.get(settings.partnership.protocol).name
-    except ProtocolError:
-        partnership = "Resolution Desk"
+    partnership = partnership_name(registry, settings.partnership.protocol)
     if args.output:
         fmt = _format(args)
         Path(args.output).write_bytes(write_report(report, fmt, partnership))

@@ -286,16 +286,18 @@ def _summary_with_form(form: bytes) -> bytes:
 
 def test_area_of_disagreement_and_agencies_are_recorded_from_a_form_and_labelled_lines(desk):
     """GIVEN a stage 2 summary whose filled Word form gives the area of disagreement (plans) and whose
-    body names the responding agency on a labelled line WHEN the watcher drains THEN the case records
-    both, and an audit entry says what changed."""
-    from resdesk.cases.models import AuditEntry
+    body names the responding agency on a labelled line WHEN the watcher drains THEN the case holds both
+    as case facts, each with its source and a fact-set event in its history."""
+    from resdesk.cases import facts_of
 
     form = (Path(__file__).resolve().parents[2] / "samples" / "forms" / "stage-summary" / "ours.docx").read_bytes()
     desk.deliver(_summary_with_form(form))
     assert desk.drain().filed["done"] == 1
     with desk.store.transaction() as tx:
         (case,) = tx.all_cases()
-        assert (case.area_of_disagreement, case.responding_agency) == ("plans", "Oldham Children's Social Care")
-        changes = [a.payload for a in tx.session.execute(select(AuditEntry)).scalars() if a.action == "case-details-updated"]
-    assert {"responding_agency": "Oldham Children's Social Care"} in changes
-    assert {"area_of_disagreement": "plans"} in changes
+        facts = facts_of(case)
+        assert (facts["area_of_disagreement"].value, facts["area_of_disagreement"].source) == ("plans", "form")
+        assert (facts["responding_agency"].value, facts["responding_agency"].source) == (
+            "Oldham Children's Social Care", "message")
+        history = {e.detail["name"] for e in case.events if e.kind == "fact-set"}
+    assert {"area_of_disagreement", "responding_agency"} <= history

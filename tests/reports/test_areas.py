@@ -1,11 +1,19 @@
-"""Areas of disagreement and agencies read from labelled lines (protocols.areas)."""
+"""Areas of disagreement and agencies: case facts read from labelled lines (protocols.areas, intake.facts)."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, strategies as st
 
-from resdesk.protocols import AREAS, agencies_from_text, area_from_text, normalise_area
+from resdesk.errors import UsageError
+from resdesk.intake.facts import read_facts
+from resdesk.protocols import AREAS, normalise_area
+from resdesk.protocols.facts import definition, parse_value
+
+
+def _stated(body: str) -> dict[str, object]:
+    readings, _ = read_facts(body)
+    return {r.name: r.value for r in readings}
 
 
 @pytest.mark.parametrize(
@@ -24,41 +32,54 @@ from resdesk.protocols import AREAS, agencies_from_text, area_from_text, normali
     ],
 )
 def test_the_seeds_wording_and_common_variants(line, area):
-    """GIVEN a labelled line in a seed's wording or a common variant WHEN read THEN the area is recorded."""
-    assert area_from_text(f"Dear all,\n\n{line}\nOutcome: escalated\n") == area
+    """GIVEN a labelled line in a seed's wording or a common variant WHEN read THEN the area is the
+    case fact stated."""
+    assert _stated(f"Dear all,\n\n{line}\nOutcome: escalated\n")["area_of_disagreement"] == area
 
 
 def test_prose_quoted_mail_and_two_answers_are_never_guessed():
     """GIVEN an area only mentioned in prose, only in quoted mail, two different labelled areas, or an
-    unknown area WHEN read THEN nothing is recorded."""
-    assert area_from_text("We disagree about thresholds for the referral.") is None
-    assert area_from_text("> Area of disagreement: Thresholds\nThanks") is None
-    assert area_from_text("Area of disagreement: Thresholds\nArea of disagreement: Plans") is None
-    assert area_from_text("Area of disagreement: thresholds and plans") is None
-    assert area_from_text("Area of disagreement: housing") is None
+    unknown area WHEN read THEN no area is stated; the unreadable and disagreeing lines are returned for
+    a person to settle."""
+    assert "area_of_disagreement" not in _stated("We disagree about thresholds for the referral.")
+    assert "area_of_disagreement" not in _stated("> Area of disagreement: Thresholds\nThanks")
+    for body in ("Area of disagreement: Thresholds\nArea of disagreement: Plans",
+                 "Area of disagreement: thresholds and plans", "Area of disagreement: housing"):
+        readings, mentions = read_facts(body)
+        assert readings == [] and [m.name for m in mentions] == ["area_of_disagreement"], body
 
 
 def test_every_area_reads_back_from_its_own_wording():
-    """GIVEN each area's printed wording WHEN normalised THEN it is that area."""
+    """GIVEN each area's printed wording WHEN normalised or typed on a line THEN it is that area."""
     for slug, wording in AREAS.items():
         assert normalise_area(wording) == slug
-        assert area_from_text(f"Area of disagreement: {wording}") == slug
+        assert _stated(f"Area of disagreement: {wording}") == {"area_of_disagreement": slug}
+
+
+def test_a_person_sets_only_an_area_of_the_seeds():
+    """GIVEN the area fact WHEN a person types a variant or something outside the seeds' list THEN the
+    variant is the area, and anything else is refused naming the areas."""
+    area = definition("area-of-disagreement")
+    assert parse_value(area, "Drift & delay") == "drift-and-delay"
+    with pytest.raises(UsageError, match="Thresholds, Roles and responsibilities"):
+        parse_value(area, "housing")
 
 
 def test_raising_and_responding_agencies():
     """GIVEN labelled agency lines (``Receiving agency`` meaning the responding one) WHEN read THEN both
     are kept as written; an unlabelled signature is not read."""
     body = "Raising agency: Greater Manchester Police\r\nReceiving agency:  Oldham Children's Social Care \r\n"
-    assert agencies_from_text(body) == ("Greater Manchester Police", "Oldham Children's Social Care")
-    assert agencies_from_text("Regards,\nDana\nGreater Manchester Police") == (None, None)
+    assert _stated(body) == {"raising_agency": "Greater Manchester Police",
+                             "responding_agency": "Oldham Children's Social Care"}
+    assert _stated("Regards,\nDana\nGreater Manchester Police") == {}
 
 
 @given(st.text(max_size=200))
 def test_never_crashes(text):
-    """GIVEN any text WHEN read THEN an area of the vocabulary or None."""
-    assert area_from_text(text) in (None, *AREAS)
-    raising, responding = agencies_from_text(text)
-    assert raising is None or len(raising) <= 200
+    """GIVEN any text WHEN read THEN an area of the vocabulary if any, and agencies of at most 200 characters."""
+    stated = _stated(text)
+    assert stated.get("area_of_disagreement") in (None, *AREAS)
+    assert all(len(stated[name]) <= 200 for name in ("raising_agency", "responding_agency") if name in stated)
 
 
 def test_every_area_cites_seed_words_that_are_in_the_seed():

@@ -84,15 +84,19 @@ def ensure_mail_user() -> tuple[int, int]:
     """The (uid, gid) mail is stored as: ``resdesk-mail`` as root, else ourselves."""
     if os.geteuid() != 0:
         return os.getuid(), os.getgid()
-    try:
-        entry = pwd.getpwnam(MAIL_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", MAIL_USER],
-            check=True,
-        )
-        entry = pwd.getpwnam(MAIL_USER)
-    return entry.pw_uid, entry.pw_gid
+    for _attempt in range(20):
+        try:
+            entry = pwd.getpwnam(MAIL_USER)
+            return entry.pw_uid, entry.pw_gid
+        except KeyError:
+            # Parallel test workers may race here: useradd then fails ("exists", or the
+            # passwd file is locked by the other's useradd), and the lookup is simply retried.
+            subprocess.run(
+                ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", MAIL_USER],
+                check=False, capture_output=True,
+            )
+            time.sleep(0.1)
+    raise RuntimeError(f"The test mail user {MAIL_USER} could not be created.")
 
 
 def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:

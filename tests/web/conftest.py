@@ -1,4 +1,4 @@
-"""The workspace on a small real case file (see casefile.py).
+"""The workspace on a small real case file (see casefile.py), and the browser its e2e tests drive.
 
 ``case_file`` is fresh for each test that changes cases; ``shared_case_file`` is built once
 per module for tests that only read (and sign in, which every test's own app counts afresh).
@@ -54,3 +54,16 @@ def shared_app(shared_case_file):
 @pytest.fixture
 def shared_client(shared_app):
     return shared_app.test_client()
+
+
+@pytest.fixture
+def driver(tmp_path):
+    """Debian's chromium (tests/web/browser.py), saving downloads into its own folder (``driver.downloads``)."""
+    from tests.web import browser
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    chromium = browser.chromium(tmp_path / "profile", downloads)
+    chromium.downloads = downloads
+    yield chromium
+    chromium.quit()

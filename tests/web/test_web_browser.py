@@ -29,16 +29,6 @@ def served(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def driver(tmp_path):
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    chromium = browser.chromium(tmp_path / "profile", downloads)
-    chromium.downloads = downloads
-    yield chromium
-    chromium.quit()
-
-
 def _store(case_file):
     return open_store(case_file.settings.storage.database, case_file.settings.storage.archive)
 
