@@ -1,7 +1,7 @@
 """authority over a case: each message's sender verification, the case file's check-code key
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
