@@ -109,6 +109,18 @@ class Refused(Exception):
         self.fields = dict(fields or {})  # what was refused: field name -> its value (only hashed in the audit)
 
 
+NAME_CHARS = 200  # a party's name as the case file keeps it (parties.name)
+
+
+def person_name(name: str | None) -> str | None:
+    """A display name as kept and written back: at most ``NAME_CHARS`` characters, a longer one cut
+    and marked with an ellipsis (a 40,000-character "name" is no one's, and would take the
+    acknowledgement's layout minutes)."""
+    if not name:
+        return None
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "\u2026"
+
+
 def message_time(raw: bytes, received: datetime) -> datetime:
     """The message's Date, local; the time it was received when the Date is missing or implausible."""
     try:
@@ -466,7 +478,7 @@ class IntakeProcessor:
         for address in (message.sender, *message.to, *message.cc):
             if address is None or not address.address or address.address.lower() in ours:
                 continue
-            tx.add_party(case, name=address.name or None, email=address.address,
+            tx.add_party(case, name=person_name(address.name), email=address.address,
                          agency=agency_of(address.address, domains))
 
     def _record_facts(self, tx: Tx, case: Case, reading: _Reading) -> None:
@@ -538,7 +550,7 @@ class IntakeProcessor:
                 "stage": stage,
                 "outcome": outcome,
                 "sender": sender.address if sender else None,
-                "sender_name": sender.name if sender else None,
+                "sender_name": person_name(sender.name) if sender else None,
                 "subject": message.subject,
                 "message_id": message.message_id,
                 "references": list(message.references),
@@ -597,7 +609,7 @@ class IntakeProcessor:
         contact = fields.get("raised_by_email") or fields.get("raised_by_contact")
         if raised_by and contact and "@" in str(contact):
             tx.add_party(
-                case, name=raised_by, email=str(contact).strip(),
+                case, name=person_name(str(raised_by)), email=str(contact).strip(),
                 agency=fields.get("raised_by_agency") or fields.get("raised_by_role_agency"),
                 role=fields.get("raised_by_role"),
             )

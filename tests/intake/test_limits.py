@@ -69,3 +69,17 @@ def test_hostile_text_within_the_limits_is_filed(desk, shape):
 def test_the_limits_scan_is_one_pass_and_finds_nothing_in_ordinary_mail():
     """GIVEN an ordinary stage summary WHEN scanned THEN no limit is reported."""
     assert over_limit(hostile_mail.FOLLOW_UP(1, "escalated"), InboundLimits()) is None
+
+
+def test_a_display_name_of_40000_characters_is_kept_short(desk):
+    """GIVEN a stage summary whose From display name is one 40,000-character word WHEN the watcher files it
+    THEN the case opens, and the party's name and the name the acknowledgement will greet are cut to 200
+    characters with an ellipsis (the case file's limit; the layout of the whole took minutes)."""
+    desk.deliver(hostile_mail.HOSTILE["40,000-character display name"]())
+    assert desk.drain().filed["done"] == 1
+    from resdesk.cases.models import Event, Party
+
+    with desk.store.transaction() as tx:
+        names = [p.name for p in tx.session.query(Party)]
+        greeted = [e.detail["sender_name"] for e in tx.session.query(Event) if e.kind == "message-recorded"]
+    assert [len(n) for n in names + greeted] == [200, 200] and names[0].endswith("\u2026")
