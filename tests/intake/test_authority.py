@@ -4,7 +4,6 @@ review list (issue 12, items 1 and 2)."""
 
 from __future__ import annotations
 
-import mailbox
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,12 +13,10 @@ from sqlalchemy import select
 from resdesk.cases import Message, case_timeline, open_store
 from resdesk.cases.timeline import MESSAGE_NOT_ON_CASE
 from resdesk.cases.tokens import case_token_key, check_code
-from resdesk.intake.ledger import Ledger
-from resdesk.intake.process import IntakePolicy, IntakeProcessor
-from resdesk.intake.sources import MaildirSource
-from resdesk.intake.watch import Watcher
+from resdesk.intake.process import IntakePolicy
 from resdesk.protocols import default_registry
 from tests.intake.mail import summary
+from tests.intake.test_partnerships import Partnership
 
 REGISTRY = default_registry()
 MX = "mx.partnership.example"
@@ -41,31 +38,16 @@ def passing(raw: bytes, domain: str) -> bytes:
     return authenticated(raw, f"spf=pass smtp.mailfrom={domain}; dkim=pass header.d={domain}")
 
 
-class Desk:
-    """One partnership's inbox and real watcher on a SQLite case file."""
+class Desk(Partnership):
+    """One partnership's inbox and real watcher on a SQLite case file of its own."""
 
     def __init__(self, root: Path, authserv_id: str | None):
         self.store = open_store(f"sqlite:///{root / 'resdesk.sqlite3'}", root / "archive")
-        self.maildir = root / "inbox"
-        self.inbox = mailbox.Maildir(self.maildir, create=True)
-        ledger = Ledger(self.store)
         policy = IntakePolicy(
             frozenset({"escalations@partnership.example"}), ("police.example", "school.example"), authserv_id,
             1_000_000, agency_domains=(("police.example", "Police"), ("school.example", "Education")),
         )
-        processor = IntakeProcessor(self.store, ledger, REGISTRY.get("oldham"), policy)
-        self.watcher = Watcher(
-            MaildirSource(self.maildir), self.store, processor, processed_folder="Resdesk/Processed",
-            quarantine_folder="Resdesk/Quarantine", max_bytes=1_000_000, ledger=ledger,
-        )
-
-    def receive(self, raw: bytes):
-        self.inbox.add(raw)
-        assert self.watcher.acquire()
-        try:
-            return self.watcher.drain()
-        finally:
-            self.watcher.release()
+        super().__init__(root, self.store, "oldham", policy)
 
     def case(self, ref: str) -> dict:
         return case_timeline(self.store, ref, REGISTRY, _now())
