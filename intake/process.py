@@ -15,6 +15,12 @@ faults found and read past, each a sentence) and ``sha256``. Files that are not 
 are kept as ``attachment`` documents on the case; a quarantined message from a person records
 whom to answer (``Message.answer_to``) for the outbox's refusal reply. Forms read add
 ``form-read`` events with their fields. Nothing here sends mail.
+
+A message found on an existing case changes it only with authority over it (``intake.authority``:
+a verified party, or someone the case's mail reached or a colleague at an agency on it with more
+than a guessable reference); otherwise it is filed on the case as a ``message-not-on-case`` event,
+changes nothing, is not acknowledged, and the case goes on the review list. Each message's sender
+verification (``intake.senders``) is kept on its ledger row.
 """
 
 from __future__ import annotations
