@@ -298,8 +298,9 @@ class IntakeProcessor:
         )
         tx.flag_for_review(
             case, f"a message from someone not on the case names it and changed nothing: {authority.reason}; "
-            "read it in the case's messages and, if it should count, add the sender as a party and move it "
-            "to the case again", reading.when, message_id=message.message_id,
+            "read it among the case's messages and, if it should count, make the change it asks for by hand "
+            f"('resdesk act set-stage {case.ref} N', 'resdesk act close {case.ref}', 'resdesk case {case.ref} --set')",
+            reading.when, message_id=message.message_id,
         )
         reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
         row = self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path)
