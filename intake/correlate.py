@@ -3,7 +3,9 @@
 The order is the product's (PRODUCT §3, step 3):
 
 1. the case reference the product puts in the subject of everything it sends, e.g.
-   ``[OLD-2026-0007]`` — two to five capital letters, the year, four or more digits
+   ``[OLD-2026-0007-K3F9QZ]`` — two to five capital letters, the year, four or more digits,
+   then the case token's six-character check code (``cases.tokens``; reported in
+   ``Correlation.code`` for ``intake.authority``, never needed to find the case)
    (also taken from our ``X-Resdesk-Case`` header if a reply kept it, and from the
    stage-summary form's ``case_ref`` field);
 2. ``In-Reply-To`` then ``References`` against Message-IDs the case file already holds;
