@@ -20,6 +20,7 @@ details or parties — only when all of these hold:
   (``cases.tokens``); a reference typed without its code (from memory) is trusted only from a
   party, a wrong code never.
 
+A message a person releases from quarantine is vouched for by them and is not held to this rule.
 Anything else naming the case is still filed on it — "from someone not on the case" — changes
 nothing, is not acknowledged, and puts the case on the business unit's review list.
 Correlation only ever looks among the cases of the partnership whose inbox received the

@@ -169,7 +169,9 @@ class IntakeProcessor:
             row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
-    def process(self, fetched: FetchedMessage, claim: Claim) -> Filing:
+    def process(self, fetched: FetchedMessage, claim: Claim, *, vouched_by: str | None = None) -> Filing:
+        """File one claimed message. ``vouched_by`` names the person who released it from quarantine:
+        they vouch for it, so it may change the case it names whoever sent it (``intake.authority``)."""
         if fetched.raw is None:
             return self.quarantine(
                 fetched, claim,
@@ -214,7 +216,7 @@ class IntakeProcessor:
                 reason = f"automatic mail on no known case ({reading.classification.reason})"
                 self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
                 return Filing(DONE, reason)
-            if correlation.case is not None and kind != "automatic":
+            if correlation.case is not None and kind != "automatic" and vouched_by is None:
                 case = tx.require_case(correlation.case)
                 authority = self._authority(tx, case, reading, correlation, key)
                 if not authority.may_change:

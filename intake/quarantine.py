@@ -98,7 +98,8 @@ def release(store: Store, processor, ledger_id: int, at: datetime, *, actor: str
                  {"ledger_id": row.id, "subject_sha256": _subject_hash(row.subject), "by": actor, "reason": reason, "trusted": trusted},
                  at=at)
     fetched = FetchedMessage(MessageRef(row.account, row.folder, row.uidvalidity, row.uid), raw, len(raw), ())
-    filing: Filing = processor.process(fetched, claim)
+    # A person releasing the message vouches for it: it may change the case it names (intake.authority).
+    filing: Filing = processor.process(fetched, claim, vouched_by=actor)
     with store.transaction() as tx:
         after = tx.session.get(Message, ledger_id)
         case = tx.case_by_id(after.case_id) if after.case_id is not None else None
