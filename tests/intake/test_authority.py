@@ -213,3 +213,18 @@ def test_the_check_code_is_read_however_the_token_is_retyped(desk, subject):
     text = subject.format(ref=ref, code=code, lower=f"{ref}-{code}".lower())
     desk.receive(summary(2, "resolved", n=2, sender=COLLEAGUE, subject=text))
     assert desk.case(ref)["status"] == "resolved"
+
+
+def test_a_message_the_business_unit_releases_from_quarantine_is_vouched_for(desk):
+    """GIVEN a case opened by a police practitioner, and a stage 2 summary resolving it from someone at a
+    domain not allowed, so quarantined WHEN the business unit releases it, trusting the sender THEN it is
+    processed again and, vouched for by that person, resolves the case."""
+    from resdesk.intake.quarantine import release
+
+    ref = _opened(desk)
+    desk.receive(summary(2, "resolved", n=2, sender="Jo Brook <jo.brook@academy.example>", subject=f"Stage 2 Summary [{ref}]"))
+    with desk.store.transaction() as tx:
+        held = tx.session.execute(select(Message.id).where(Message.state == "quarantined")).scalar_one()
+    released = release(desk.store, desk.watcher.processor, held, _now(), actor="bu", reason="the academy's DSL",
+                       trust="sender")
+    assert released.state == "done" and desk.case(ref)["status"] == "resolved"
