@@ -111,10 +111,13 @@ def seed(url: str, archive: str, count: int, *, owed_acknowledgements: int = 0, 
             owed = set(tx.session.execute(select(Case.ref).order_by(Case.id).limit(owed_acknowledgements)).scalars())
         planned, _ = plan_all(store, settings_for(url, archive), registry, now)
         with store.transaction() as tx:
+            # Each row on its case, as the outbox writes it: planning a page of cases reads the keys it
+            # already holds by case.
+            case_ids = dict(tx.session.execute(select(Case.ref, Case.id)).all())
             tx.session.add_all(
                 Outbound(idempotency_key=p.key, message_id=f"<seeded-{i}@partnership.example>", kind=p.kind,
                          recipients=[p.recipient], subject="seeded", state="sent", attempts=1,
-                         sent_at=now - timedelta(hours=2), case_id=None)
+                         sent_at=now - timedelta(hours=2), case_id=case_ids[p.case_ref])
                 for i, p in enumerate(planned) if not (p.kind == "acknowledgement" and p.case_ref in owed)
             )
     finally:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,44 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def children_of(pid: int) -> list[int]:
+    """The process's children, from every one of its threads' ``children`` lists."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                found.extend(int(child) for child in listing.read().split())
+    except OSError:
+        pass
+    return found
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Every process started under ``pid`` that still runs (children, their children, ...)."""
+    found, waiting = [], children_of(pid)
+    while waiting:
+        child = waiting.pop()
+        found.append(child)
+        waiting.extend(children_of(child))
+    return found
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured run: wall seconds, the process's own peak resident MB, the largest peak of
+    any process it started (a render worker), and its stdout."""
+
+    seconds: float
+    peak_mb: float
+    child_peak_mb: float
+    out: str
+
+    @property
+    def tree_peak_mb(self) -> float:
+        """The process's peak plus its largest child's: an upper bound of what the two held at once."""
+        return self.peak_mb + self.child_peak_mb
+
+
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Run ``python -m resdesk ARGV``; (seconds, peak MB, stdout)."""
     return run_measured_python(["-m", "resdesk", *argv], env)
@@ -32,16 +71,24 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, st
 def run_measured_python(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run ``python ARGV``; (seconds, peak MB, stdout). Peak memory is read from /proc while it
     runs: the rusage of a child forked from this process counts pages it shared before exec."""
+    measured = run_measured_tree(argv, env)
+    return measured.seconds, measured.peak_mb, measured.out
+
+
+def run_measured_tree(argv: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run ``python ARGV`` and follow the processes it starts as well (see ``Measured``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env or dict(os.environ), stdout=out,
                                    stderr=err)
-        peak = 0.0
+        peak, children = 0.0, {}
         while process.poll() is None:
             peak = max(peak, peak_rss_mb(process.pid) or 0.0)
+            for child in descendants_of(process.pid):
+                children[child] = max(children.get(child, 0.0), peak_rss_mb(child) or 0.0)
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         out.seek(0), err.seek(0)
         if process.returncode != 0:
             raise RuntimeError(f"python {' '.join(argv)} failed: {err.read().decode()[-2000:]}")
-        return elapsed, peak, out.read().decode()
+        return Measured(elapsed, peak, max(children.values(), default=0.0), out.read().decode())

@@ -2,8 +2,10 @@
 
 Each size renders in its own process (``python -m bench.record_bench N``) so its
 peak resident memory (VmHWM) is its own: the example case with N events and N
-messages, rendered by ``render_case_record`` (PDF/A-3b, the case's JSON
-embedded). The smallest size is the baseline of the time and memory ratios.
+messages, rendered by ``render_case_record`` (PDF/A-3u, the case's JSON
+embedded), which lays the record out part by part in the render worker (a child
+process, measured too) and joins the parts in the calling process. The smallest
+size is the baseline of the time and memory ratios.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import sys
 import time
 
-from bench.measure import run_measured_python
+from bench.measure import run_measured_tree
 
 QUICK = bool(os.environ.get("RESDESK_BENCH_QUICK"))
 SIZES = (10, 100, 300) if QUICK else (10, 100, 300, 1000)
@@ -28,6 +30,7 @@ def render(events: int) -> dict:
 
     from resdesk.render import EventRow, render_case_record
     from resdesk.render.examples import example_case_record
+    from resdesk.render.recordparts import plan_parts
 
     base = example_case_record()
     start_at = datetime(2026, 12, 16, 9)
@@ -39,30 +42,35 @@ def render(events: int) -> dict:
     })
     started = time.perf_counter()
     pdf = render_case_record(view)
-    return {"seconds": time.perf_counter() - started, "pages": len(PdfReader(io.BytesIO(pdf)).pages), "bytes": len(pdf)}
+    return {"seconds": time.perf_counter() - started, "pages": len(PdfReader(io.BytesIO(pdf)).pages),
+            "parts": len(plan_parts(view)), "bytes": len(pdf)}
 
 
 def run() -> list[str]:
-    rows, first = [], None
+    rows, first, largest_peak = [], None, 0.0
     for events in SIZES:
-        _, peak, out = run_measured_python(["-m", "bench.record_bench", str(events)])
-        result = json.loads(out)
-        first = first or (events, result["seconds"], peak)
-        rows.append(f"| {events:,} events + {events:,} messages | {result['pages']} | {result['seconds']:.1f} | "
-                    f"{result['seconds'] / first[1]:.1f}× | {peak:.0f} | {peak / first[2]:.1f}× |")
+        measured = run_measured_tree(["-m", "bench.record_bench", str(events)])
+        result = json.loads(measured.out)
+        peak = max(measured.peak_mb, measured.child_peak_mb)
+        first = first or (result["seconds"], peak)
+        largest_peak = peak
+        rows.append(f"| {events:,} events + {events:,} messages | {result['pages']} | {result['parts']} | "
+                    f"{result['seconds']:.1f} | {result['seconds'] / first[0]:.1f}× | {measured.peak_mb:.0f} | "
+                    f"{measured.child_peak_mb:.0f} | {peak / first[1]:.1f}× |")
     largest = SIZES[-1]
-    peak_largest = float(rows[-1].split("|")[5])
-    verdict = "met" if peak_largest <= MEMORY_TARGET_MB else "NOT met"
+    verdict = "met" if largest_peak <= MEMORY_TARGET_MB else "NOT met"
     return [
-        "Auditor record (PDF/A-3b, JSON embedded) of the example case grown to N events and N messages, "
-        f"each size in its own process; ratios against the {SIZES[0]}-event record of the same run:",
+        "Auditor record (PDF/A-3u, tagged, JSON embedded) of the example case grown to N events and N messages, "
+        "each size in its own process; laid out in parts of about eight pages in the render worker and joined "
+        f"in the calling process; ratios against the {SIZES[0]}-event record of the same run:",
         "",
-        "| case | pages | seconds | time ratio | peak MB | memory ratio |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| case | pages | parts | seconds | time ratio | peak MB, calling process | peak MB, render worker "
+        "| memory ratio (larger of the two) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         f"Target: the record of {largest:,} events within {MEMORY_TARGET_MB} MB — **{verdict}** "
-        f"({peak_largest:.0f} MB).",
+        f"({largest_peak:.0f} MB, the larger of the two processes).",
     ]
 
 

@@ -7,6 +7,7 @@ chain. Every change to a user is an audit entry by whoever made it.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +21,15 @@ from resdesk.cases.store import Tx
 from resdesk.errors import StoreError, UsageError
 
 _HASHER = PasswordHasher()
-# Verifying an unknown name still costs one hash, so a wrong name and a wrong password take alike.
-_DUMMY_HASH = _HASHER.hash("no such user")
 MIN_PASSWORD_LENGTH = 12
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash an unknown name is verified against, so a wrong name and a wrong password take
+    alike. Made at the first sign-in, not at import: argon2id holds 64 MiB and most of a second,
+    which every command importing the case file would pay."""
+    return _HASHER.hash("no such user")
 
 
 class UnknownUser(StoreError):
@@ -116,7 +123,7 @@ def authenticate(tx: Tx, name: str, password: str) -> SignedIn | None:
     """
     user = tx.session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:

@@ -193,6 +193,7 @@ def case_timeline(
                         "attempts": o.attempts,
                         "created_at": _iso(o.created_at),
                         "sent_at": _iso(o.sent_at),
+                        "reason": o.last_error,
                         "sha256": sha256_hex(o.raw) if o.raw is not None else None,
                     }
                     for o in outbound
@@ -223,6 +224,11 @@ def case_timeline(
                         "status": t.status.value,
                         "cumulative_status": t.cumulative_status.value if t.cumulative_status else None,
                         "estimated": t.estimated,
+                        "deadlines": [
+                            {"name": d.name, "what": d.what, "counts_from": d.counts_from, "due": _iso(d.due),
+                             "basis": d.basis, "status": d.status.value, "source": d.source}
+                            for d in t.deadlines
+                        ],
                     }
                     for t in clock.stages
                 ],

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
@@ -85,6 +86,7 @@ class TickReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     unconfirmed: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     sender_busy: bool = False
     sending_disabled: bool = False
@@ -121,7 +123,8 @@ def plan_all(
     case_ids: Iterable[int] | None = None,
 ) -> tuple[list[Planned], list[dict[str, Any]]]:
     """Every message owed across the case file (or only the cases ``case_ids`` names) whose key
-    the outbox does not hold yet.
+    the outbox does not hold yet; notices the case moved past come among the skipped, marked
+    ``superseded`` (``run_tick`` records them in the outbox, never sent).
 
     Cases are read ``PLAN_PAGE`` at a time with their events and parties in two bulk queries, and
     let go once planned, so time and memory grow with the cases planned, one query per page.
@@ -158,6 +161,11 @@ def plan_all(
                 skipped.extend(
                     {"key": s.key, "case": case.ref, "reason": s.reason, "unsendable": s.unsendable}
                     for s in plan.skipped if s.key not in known
+                )
+                skipped.extend(
+                    {"key": s.key, "case": case.ref, "reason": s.reason, "superseded": True,
+                     "recipient": s.recipient, "subject": s.title}
+                    for s in plan.superseded if s.key not in known
                 )
             tx.session.expunge_all()
     return planned, skipped
@@ -249,9 +257,23 @@ def alert_unpreparable(store: Store, entry: dict[str, Any], now: datetime) -> No
         tx.raise_alert(UNPREPARABLE, dict(entry), at=now)
 
 
+def _record_superseded(store: Store, entry: dict[str, Any]) -> None:
+    with store.transaction() as tx:
+        queue.record_superseded(
+            tx, idempotency_key=entry["key"], case=tx.case_by_ref(entry["case"]),
+            recipients=[parseaddr(entry["recipient"])[1] or entry["recipient"]], subject=entry["subject"], reason=entry["reason"],
+        )
+
+
+# The idempotency keys of the notices no case plans: a tick reads only these, not the whole outbox.
+_NOTICE_KEYS = ("refused:", "quarantined:", "quarantine-digest:", "bounced:")
+
+
 def _owed_notices(store: Store, settings, now: datetime) -> list[OutboundMail]:
     with store.transaction() as tx:
-        known = set(tx.session.execute(select(Outbound.idempotency_key)).scalars())
+        known = set(tx.session.execute(select(Outbound.idempotency_key).where(
+            or_(*(Outbound.idempotency_key.startswith(prefix, autoescape=True) for prefix in _NOTICE_KEYS))
+        )).scalars())
         return owed_refusals(tx, settings, now, known) + owed_bounce_notices(tx, settings, now, known)
 
 
@@ -302,6 +324,10 @@ def run_tick(
         if holding:
             report.unconfirmed.extend(recover_interrupted(store, now))
         planned, skipped = plan_all(store, settings, registry, now, calendar_for, case_ids)
+        for entry in [e for e in skipped if e.get("superseded")]:
+            _record_superseded(store, entry)
+            report.superseded.append({k: entry[k] for k in ("key", "case", "reason")})
+        skipped = [e for e in skipped if not e.get("superseded")]
         report.skipped.extend(skipped)
         for entry in skipped:
             if entry.get("unsendable"):

@@ -10,7 +10,14 @@ facts choose them, so correcting ``urgent`` changes which rules apply.
 A rule to notify "before entry" (Sandwell: the Director for Quality and Review
 before stage 3) is honoured at the earliest moment the case file knows of it:
 the entry into that stage. An ``on-resolution`` rule (Oldham's outcome, Sandwell's
-outcome and learning) is owed when the case is resolved at that stage.
+outcome and learning, the outcome letters "within a further 2 working days") is owed
+when the case is resolved at that stage, and states the stage's resolution deadline.
+
+A notice is written as the case is when it is planned (``now``), not as it was at the
+stage entry: the clock, next action and history are ``now``'s. A stage-entry notice
+the case has moved past (a later message records a later stage or the resolution) is
+``Superseded``: recorded in the outbox as such and never sent. A stage entered and left
+in the same message is not moved past: its notices go.
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from resdesk.cases.timeline import CASE_RESOLVED
-from resdesk.protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar
+from resdesk.cases.timeline import CASE_RESOLVED, STAGE_ENTERED
+from resdesk.protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, to_local
 from resdesk.render.prefill import escalation_concern, resolution_notice
 from resdesk.render.snapshot import (
     CaseSnapshot,
@@ -34,13 +41,29 @@ from resdesk.render.snapshot import (
 )
 from resdesk.render.views import NoticeView, Party
 
-from .planned import Document, Planned, Recipients, Skipped, clock_at, conversation, current_timing, protocol_name, slug, stage_label
+from .planned import (
+    Document,
+    Planned,
+    Recipients,
+    Skipped,
+    Superseded,
+    clock_at,
+    conversation,
+    current_timing,
+    protocol_name,
+    slug,
+    stage_label,
+)
 from resdesk.errors import ProtocolError
 
 _NOTICE_LAYOUT = {
     "stage-3-notification": "stage3-notification",
     "stage-4-referral": "stage4-account",
     "iro-notification": "iro-notice",
+    "conference-request": "conference-request",
+    "imminent-risk-referral": "imminent-risk",
+    "outcome-letter": "outcome-letter",
+    "outcome-notice": "outcome-letter",
 }
 
 
@@ -59,8 +82,10 @@ def notice_title(notice: str, stage: int) -> str:
         "representative-notification": f"Notification of escalation at stage {stage}",
         "lessons-learned-referral": f"Referral for lessons learned from the escalation at stage {stage}",
         "outcome-notice": f"Outcome of the escalation, resolved at stage {stage}",
-        "conference-request": f"Request for a child protection conference after stage {stage}",
+        # Haringey §6: owed on entry to stage 2, when concerns remain after stage 1.
+        "conference-request": f"Request for a child protection conference after stage {stage - 1}",
         "imminent-risk-referral": "Imminent risk: MARF and MASH referral the same working day",
+        "outcome-letter": f"Outcome to be confirmed in writing: resolved at stage {stage}",
     }.get(notice, f"Notice on entry to stage {stage}")
 
 
@@ -73,10 +98,24 @@ def _applies(snapshot: CaseSnapshot, rule: Notification) -> str | None:
     return None
 
 
+def moved_past(snapshot: CaseSnapshot, entry: EventSnapshot, now: datetime) -> EventSnapshot | None:
+    """The first later stage entry or resolution recorded after ``entry``'s moment (by ``now``), if any:
+    the case has moved past the stage ``entry`` started. Events of the same moment (one message) are not later."""
+    later = [e for e in snapshot.events
+             if e.kind in (STAGE_ENTERED, CASE_RESOLVED) and to_local(entry.at) < to_local(e.at) <= to_local(now)]
+    return min(later, key=lambda e: to_local(e.at)) if later else None
+
+
+def _timing_of(clock: CaseClock, number: int) -> StageTiming | None:
+    """The stage's timing on the clock as it is now (its latest entry), else the running stage's."""
+    found = [t for t in clock.recorded if t.stage == number]
+    return found[-1] if found else current_timing(clock)
+
+
 def notices(
     snapshot: CaseSnapshot, event: EventSnapshot, protocol: Protocol, calendar: WorkingCalendar, now: datetime,
     recipients: Recipients,
-) -> list[Planned | Skipped]:
+) -> list[Planned | Skipped | Superseded]:
     """The notices owed for one stage entry (or, for ``on-resolution`` rules, the resolution)."""
     on_resolution = event.kind == CASE_RESOLVED
     if event.stage is None:
@@ -85,9 +124,10 @@ def notices(
         stage = protocol.variant_for(event.stage, snapshot.clock_inputs.conditions, event.variant)
     except ProtocolError:  # the definition lost the stage: nothing to notify by
         return []
-    results: list[Planned | Skipped] = []
-    clock = clock_at(protocol, snapshot, event.at, calendar)
-    timing = current_timing(clock)
+    results: list[Planned | Skipped | Superseded] = []
+    past = None if on_resolution else moved_past(snapshot, event, now)
+    clock = clock_at(protocol, snapshot, now, calendar)
+    timing = _timing_of(clock, stage.number)
     for rule in stage.notify:
         if (rule.when == "on-resolution") != on_resolution:
             continue
@@ -103,6 +143,13 @@ def notices(
         targets = [(key, address, who)]
         if rule.parties:
             targets += [(f"{key}:party:{slug(a, 64)}", a, name) for a, name in recipients.parties(snapshot)]
+        if past is not None:
+            moved = f"stage {past.stage}" if past.kind == STAGE_ENTERED else "the resolution"
+            reason = (f"superseded: the case moved past stage {stage.label} ({moved} recorded "
+                      f"{to_local(past.at):%a %d %b %Y %H:%M}) before this notice was sent")
+            results.extend(Superseded(k, snapshot.ref, t, notice_title(rule.notice.value, stage.number), reason)
+                           for k, t, _ in targets)
+            continue
         for target_key, target, name in targets:
             results.append(_notice(snapshot, event, stage.number, stage.name, rule, protocol, clock, timing, now,
                                    target_key, target, name))
@@ -115,6 +162,15 @@ def _notice(
 ) -> Planned:
     notice = rule.notice.value
     title = notice_title(notice, number)
+    due, basis = (timing.due, timing.basis) if timing else (None, "no fixed timescale")
+    # The notice's own deadline where the stage has one: after a resolution, the outcome's (the
+    # letter "within a further 2 working days", Sandwell's month); else one named as the notice is
+    # (Sandwell's imminent-risk referral the same working day).
+    own = [d for d in (timing.deadlines if timing else ())
+           if (d.counts_from == "resolution") == (rule.when == "on-resolution")
+           and (rule.when == "on-resolution" or d.name == notice)]
+    if own:
+        due, basis = own[0].due, f"{own[0].basis}: {own[0].what}"
     party = Party(name=who, email=addr_spec(recipient))
     base = {
         "case_ref": snapshot.ref, "protocol_name": protocol_name(protocol), "sender_agency": protocol.name,
@@ -126,8 +182,8 @@ def _notice(
         title=title,
         stage=number,
         stage_name=name,
-        due=timing.due if timing else None,
-        basis=timing.basis if timing else "no fixed timescale",
+        due=due,
+        basis=basis,
         next_action=clock.next_action,
         child=child_details(snapshot),
         agencies=agencies(snapshot),

@@ -8,7 +8,8 @@ for the same messages and the outbox keeps one of each:
 - acknowledgements of recorded messages (``outbox.acknowledgements``);
 - the notices a protocol requires on entry to a stage or on resolution
   (``outbox.notices``), to the named contacts the settings give, otherwise to
-  the business unit for the attention of that person;
+  the business unit for the attention of that person; those for a stage the
+  case has since moved past come back as ``Superseded``, never to be sent;
 - reminders, review reminders and overdue alerts for the running stage, to the
   business unit and the case's parties (``outbox.reminders``).
 
@@ -27,7 +28,7 @@ from resdesk.render.snapshot import CaseSnapshot, EventSnapshot, PartySnapshot, 
 
 from .acknowledgements import acknowledgement
 from .notices import notice_title, notices
-from .planned import WORKING_HOURS, CasePlan, Planned, Recipients, Skipped, in_working_hours
+from .planned import WORKING_HOURS, CasePlan, Planned, Recipients, Skipped, Superseded, in_working_hours
 from .reminders import reminders
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "CaseSnapshot",
     "Planned",
     "Skipped",
+    "Superseded",
     "CasePlan",
     "Recipients",
     "snapshot_of",
@@ -71,7 +73,7 @@ def plan_case(
     """
     own = frozenset(a for a in (addr_spec(x) for x in own_addresses) if a)
     recipients = Recipients(business_unit, dict(contacts or {}), own, review_every_working_days)
-    items: list[Planned | Skipped] = []
+    items: list[Planned | Skipped | Superseded] = []
     for event in snapshot.events:
         if event.at > now + CLOCK_SKEW:
             continue
@@ -82,4 +84,5 @@ def plan_case(
     items.extend(reminders(snapshot, protocol, calendar, now, recipients))
     planned = [item for item in items if isinstance(item, Planned)]
     skipped = [item for item in items if isinstance(item, Skipped)]
-    return CasePlan(tuple(planned), tuple(skipped))
+    superseded = [item for item in items if isinstance(item, Superseded)]
+    return CasePlan(tuple(planned), tuple(skipped), tuple(superseded))

@@ -55,9 +55,22 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    """A notice owed for a stage the case has since moved past: recorded in the outbox as
+    superseded, never sent (``key`` is the notice's own, so it is never planned again)."""
+
+    key: str
+    case_ref: str
+    recipient: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class CasePlan:
     planned: tuple[Planned, ...]
     skipped: tuple[Skipped, ...] = ()
+    superseded: tuple[Superseded, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ after the SMTP server accepted a message can tell, on restart, which row it was.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Sequence
 
@@ -18,6 +19,7 @@ from resdesk.cases.models import PENDING, SENT, Case, Outbound, SentTo, utcnow
 from resdesk.cases.store import Tx
 
 FAILED = "failed"
+SUPERSEDED = "superseded"
 
 
 def enqueue(
@@ -56,6 +58,28 @@ def enqueue(
         "resdesk", "outbound-queued", case.ref if case is not None else None,
         {"kind": kind, "message_id": message_id, "idempotency_key": idempotency_key, "recipients": list(recipients)},
     )
+    return row, True
+
+
+def record_superseded(
+    tx: Tx, *, idempotency_key: str, case: Case | None, recipients: Sequence[str], subject: str, reason: str
+) -> tuple[Outbound, bool]:
+    """Record a notice the case moved past before it was sent: an outbox row in state ``superseded``
+    with no message (never sent; its key is used, so it is never planned again), and an audit entry.
+    (row, True) if new, (the existing row, False) if the key was used."""
+    existing = by_key(tx, idempotency_key)
+    if existing is not None:
+        return existing, False
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    row = Outbound(
+        idempotency_key=idempotency_key, message_id=f"<superseded.{digest}@resdesk.invalid>", kind="notice",
+        recipients=list(recipients), subject=subject, case_id=case.id if case is not None else None,
+        state=SUPERSEDED, attempts=0, last_error=reason,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    tx.audit("resdesk", "outbound-superseded", case.ref if case is not None else None,
+             {"idempotency_key": idempotency_key, "recipients": list(recipients), "reason": reason})
     return row, True
 
 

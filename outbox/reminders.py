@@ -12,6 +12,10 @@ one message each, under keys that name the deadline:
 - ``overdue:<case>:<stage>:<due>``: once the due time has passed — a deadline in
   hours at once, whatever the hour; one in working days in the next working hours;
 - ``overdue:<case>:<stage>:cumulative:<due>`` once the cumulative target has passed;
+- ``overdue:<case>:<stage>:<deadline>:<due>``: once one of the running stage's own deadlines
+  (LSCP/LSAB's meeting date set within 24 hours, Gloucestershire's escalation to stage 4,
+  Sandwell's imminent-risk referral) has passed with nothing recorded — in hours at once,
+  whatever the hour; otherwise in the next working hours;
 - ``review:<case>:<stage>:<n>``: a stage with no fixed timescale is reviewed every
   ``partnership.review_every_working_days`` working days from its start (a local
   setting, said so in the letter), the n-th time in working hours.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from resdesk.protocols import Protocol, StageTiming, WorkingCalendar, to_local
+from resdesk.protocols import Protocol, StageStatus, StageTiming, WorkingCalendar, to_local
 from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot, addr_spec
 from resdesk.render.views import Party, ReminderView
@@ -77,13 +81,14 @@ def reminders(
     in_reply_to, references = conversation(snapshot)
     found: list[Planned] = []
 
-    def owe(kind: str, key: str, due: datetime | None, basis: str, words: str, local: bool = False) -> None:
+    def owe(kind: str, key: str, due: datetime | None, basis: str, words: str, local: bool = False,
+            deadline: str = "") -> None:
         for index, (address, name) in enumerate(people):
             view = ReminderView(
                 kind=kind, case_ref=snapshot.ref, protocol_name=protocol_name(protocol), sender_agency=protocol.name,
                 recipient=Party(name=name, email=addr_spec(address)), issued_at=now, as_of=now,
                 stage=current.stage, stage_name=current.name, due=due, basis=basis, next_action=clock.next_action,
-                local_setting=local,
+                local_setting=local, deadline=deadline,
             )
             target_key = key if index == 0 and address == bu else f"{key}:party:{slug(addr_spec(address), 64)}"
             found.append(Planned(
@@ -108,6 +113,12 @@ def reminders(
         if count:
             owe("reminder", f"review:{snapshot.ref}:{stage}:{count}", None, current.basis,
                 f"review reminder {count}", local=True)
+    rules = {d.name: d for d in protocol.stage(current.stage, current.variant).deadlines}
+    for own in current.deadlines:
+        hourly = own.name in rules and rules[own.name].timescale.hours is not None
+        if own.status is StageStatus.OVERDUE and (hourly or working):
+            owe("overdue", f"overdue:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
+                f"overdue: {own.what}", deadline=own.what)
     cumulative = current.cumulative_due
     if cumulative is not None and now > cumulative and working:
         days = protocol.stage(current.stage, current.variant).cumulative_working_days

@@ -9,6 +9,7 @@ from resdesk.protocols.clock import (
     CaseClock,
     CaseEvent,
     CaseResolved,
+    DeadlineTiming,
     StageEntered,
     StageStatus,
     StageTiming,
@@ -17,7 +18,7 @@ from resdesk.protocols.clock import (
     evaluate,
 )
 from resdesk.protocols.registry import Registry, default_registry, load_file
-from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
+from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Deadline, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
 from resdesk.protocols.timeparse import LOCAL, parse_when, to_local
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "CaseClock",
     "CaseEvent",
     "CaseResolved",
+    "Deadline",
+    "DeadlineTiming",
     "Nation",
     "NoticeKind",
     "Notification",

@@ -7,20 +7,24 @@ rules are PRODUCT §4:
   local date (that date is day 0, whatever the hour and whether or not it is a
   working day);
 - within N hours: T + N hours of elapsed time;
-- same day: 23:59:59 local on T's date;
+- same day: 23:59:59 local on T's date; the same working day (``same_working_day``):
+  23:59:59 on T's date if a working day, else on the next working day;
+- within N calendar months: 23:59:59 local on the same day of the month N months on
+  (the month's last day when it is shorter), whatever the working days;
 - otherwise there is no due time ("no fixed timescale");
 - a cumulative target counts N working days from the case's start the same way.
 """
 
 from __future__ import annotations
 
+import calendar as month_calendar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 from resdesk.protocols.calendar import WorkingCalendar
-from resdesk.protocols.schema import Notification, Protocol, Stage, Timescale
+from resdesk.protocols.schema import Deadline, Notification, Protocol, Stage, Timescale
 from resdesk.protocols.timeparse import end_of_local_day, to_local
 
 
@@ -30,6 +34,7 @@ class StageStatus(str, Enum):
     OVERDUE = "overdue"
     NO_FIXED_TIMESCALE = "no-fixed-timescale"
     MET = "met"  # the stage ended by its due time
+    MET_ESTIMATED = "met (estimated)"  # ended by a due time counted from an estimated start: not known
     MISSED = "missed"  # the stage ended after its due time
     NOT_RECORDED = "not-recorded"  # a stage before the first the case file heard of: nothing is known of it
 
@@ -37,6 +42,9 @@ class StageStatus(str, Enum):
 def due_after(timescale: Timescale, start: datetime, calendar: WorkingCalendar) -> datetime | None:
     """When a stage with this timescale, started at ``start``, is due; None if never."""
     start = to_local(start)
+    if timescale.same_working_day:
+        day = start.date()
+        return end_of_local_day(day if calendar.is_working_day(day) else calendar.add_working_days(day, 1))
     if timescale.working_days is not None:
         return end_of_local_day(calendar.add_working_days(start.date(), timescale.working_days))
     if timescale.hours is not None:
@@ -44,7 +52,16 @@ def due_after(timescale: Timescale, start: datetime, calendar: WorkingCalendar) 
         return to_local(start.astimezone(timezone.utc) + timedelta(hours=timescale.hours))
     if timescale.same_day:
         return end_of_local_day(start.date())
+    if timescale.calendar_months is not None:
+        return end_of_local_day(add_calendar_months(start.date(), timescale.calendar_months))
     return None
+
+
+def add_calendar_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later; the month's last day when it has no such day."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
 
 
 def cumulative_due(
@@ -78,6 +95,25 @@ CaseEvent = StageEntered | CaseResolved
 
 
 @dataclass(frozen=True)
+class DeadlineTiming:
+    """One of a stage's own deadlines (``Stage.deadlines``) on the clock.
+
+    ``status``: ``on-time``/``due-today``/``overdue`` while it can still be met and nothing
+    says it was; ``met``/``missed`` where the case file can see it (entering the next stage,
+    the stage ending by the deadline); ``not-recorded`` once its time has passed and nothing
+    the case file holds says whether it was done (an outcome letter written by an agency).
+    """
+
+    name: str
+    what: str
+    counts_from: str
+    due: datetime
+    basis: str
+    status: StageStatus
+    source: str
+
+
+@dataclass(frozen=True)
 class StageTiming:
     """One stage on the clock. ``started`` is None only for a ``not-recorded`` stage;
     ``estimated`` says the start was not stated (the time of the first mail heard of it)."""
@@ -93,6 +129,7 @@ class StageTiming:
     status: StageStatus
     cumulative_status: StageStatus | None
     estimated: bool = False
+    deadlines: tuple[DeadlineTiming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +153,16 @@ class CaseClock:
     def overdue(self) -> bool:
         current = self.current
         return current is not None and StageStatus.OVERDUE in (current.status, current.cumulative_status)
+
+
+def _open_deadlines(timings: list[StageTiming]) -> str:
+    """" Also: <what> by <due> (<basis>)." for the last stage's deadlines still to come or overdue."""
+    if not timings:
+        return ""
+    open_ = [d for d in timings[-1].deadlines
+             if d.status in (StageStatus.ON_TIME, StageStatus.DUE_TODAY, StageStatus.OVERDUE)]
+    return "".join(f" Also: {d.what} by {d.due:%a %d %b %Y %H:%M} ({d.basis})"
+                   + (", overdue." if d.status is StageStatus.OVERDUE else ".") for d in open_)
 
 
 def _status(due: datetime | None, ended: datetime | None, now: datetime) -> StageStatus:
@@ -188,6 +235,11 @@ def evaluate(
         ended = entries[index + 1][1] if index + 1 < len(entries) else resolved
         due = due_after(stage.timescale, started, calendar)
         cumulative = cumulative_due(stage, case_start, calendar)
+        status = _status(due, ended, now)
+        if estimated and status is StageStatus.MET:
+            # Counted from the first mail heard of it: the real start may be earlier, so "met" is not known.
+            status = StageStatus.MET_ESTIMATED
+        escalated = index + 1 < len(entries)
         timings.append(
             StageTiming(
                 stage=stage.number,
@@ -198,9 +250,10 @@ def evaluate(
                 due=due,
                 basis=stage.timescale.basis,
                 cumulative_due=cumulative,
-                status=_status(due, ended, now),
+                status=status,
                 cumulative_status=_status(cumulative, ended, now) if cumulative else None,
                 estimated=estimated,
+                deadlines=_deadlines(stage, started, due, ended, escalated, now, calendar, conditions),
             )
         )
 
@@ -213,6 +266,43 @@ def evaluate(
         next_action=next_action,
         notices_on_escalation=notices,
     )
+
+
+def _deadlines(
+    stage: Stage, started: datetime, due: datetime | None, ended: datetime | None, escalated: bool,
+    now: datetime, calendar: WorkingCalendar, conditions: Mapping[str, bool] | None,
+) -> tuple[DeadlineTiming, ...]:
+    """The stage's own deadlines that apply to this case (condition true; a ``resolution`` one only
+    when the case was resolved at this stage; a ``stage-due`` one only when the stage has a due time
+    and was not resolved), each with its due time and status."""
+    conditions = conditions or {}
+    resolved_here = ended is not None and not escalated
+    found: list[DeadlineTiming] = []
+    for deadline in stage.deadlines:
+        if deadline.condition is not None and conditions.get(deadline.condition.value) is not True:
+            continue
+        anchor = {"stage-start": started, "stage-due": due, "resolution": ended if resolved_here else None}[deadline.counts_from]
+        if anchor is None or (deadline.counts_from == "stage-due" and resolved_here):
+            continue
+        deadline_due = due_after(deadline.timescale, anchor, calendar)
+        assert deadline_due is not None  # a Deadline always has a timescale with a time
+        found.append(DeadlineTiming(
+            name=deadline.name, what=deadline.what, counts_from=deadline.counts_from, due=deadline_due,
+            basis=deadline.timescale.basis, status=_deadline_status(deadline, deadline_due, ended, escalated, now),
+            source=deadline.source,
+        ))
+    return tuple(found)
+
+
+def _deadline_status(deadline: Deadline, due: datetime, ended: datetime | None, escalated: bool, now: datetime) -> StageStatus:
+    if deadline.met_by_stage_end and ended is not None and ended <= due:
+        return StageStatus.MET  # the stage was over (escalated or resolved) by then
+    if deadline.counts_from == "stage-due" and escalated:
+        return StageStatus.MISSED  # the next stage was entered after the deadline
+    status = _status(due, None, now)
+    if status is StageStatus.OVERDUE and (ended is not None or deadline.counts_from == "resolution"):
+        return StageStatus.NOT_RECORDED  # past, and nothing in the case file says whether it was done
+    return status
 
 
 def _not_recorded(protocol: Protocol, first_heard: int) -> list[StageTiming]:
@@ -239,7 +329,7 @@ def _next_action(
     conditions: Mapping[str, bool] | None = None,
 ) -> tuple[str, list[Notification]]:
     if resolved is not None:
-        return f"None: resolved on {resolved:%d %B %Y}.", []
+        return f"None: resolved on {resolved:%d %B %Y}." + _open_deadlines(timings), []
     if not entries:
         return "None yet: no stage has been recorded.", []
     stage = entries[-1][0]
@@ -258,7 +348,7 @@ def _next_action(
         head = f"Stage {stage.label} is due by {timing.due:%a %d %b %Y %H:%M}"
     else:
         head = f"Stage {stage.label} has no fixed timescale under the protocol"
-    sentence = f"{head}; if unresolved: {unresolved}."
+    sentence = f"{head}; if unresolved: {unresolved}." + _open_deadlines(timings)
     if notices:
         sentence += " On entry to stage {}: {}.".format(
             following.number, "; ".join(_describe_notice(n) for n in notices)

@@ -44,6 +44,7 @@ class Condition(str, Enum):
     URGENT = "urgent"
     IMMINENT_RISK = "imminent-risk"
     LESSONS_LEARNED = "lessons-learned"
+    CONFERENCE_REQUESTED = "conference-requested"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,12 @@ _FACTS: tuple[FactDefinition, ...] = (
         Condition.LESSONS_LEARNED.value, "flag",
         "The case holds lessons to be learned, for the partnership's review group.",
         labels=("Lessons learned", "Lessons learnt"),
+    ),
+    FactDefinition(
+        Condition.CONFERENCE_REQUESTED.value, "flag",
+        "The agency formally requests that children's social care convene a child protection conference "
+        "(Haringey §6, after stage 1).",
+        labels=("Conference requested", "Child protection conference requested"),
     ),
     FactDefinition(
         "area_of_disagreement", "area",

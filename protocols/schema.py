@@ -39,15 +39,20 @@ class Nation(str, Enum):
 
 
 class Timescale(_Strict):
-    """How long a stage may take, in exactly one of four named forms.
+    """How long a stage (or a deadline) may take, in exactly one of six named forms.
 
     Where a seed gives both hours and working days ("48 hours (2 working days)"),
-    the definition records the working days (PRODUCT §4).
+    the definition records the working days (PRODUCT §4). ``same_working_day`` is
+    the end of T's date if it is a working day, else of the next one. ``calendar_months`` is a calendar month, not working days (Sandwell's
+    "within one month"): the end of the local day with the same day-of-month N months
+    on (the month's last day when it has no such day, e.g. 31 Jan -> 28 Feb).
     """
 
     working_days: int | None = Field(default=None, ge=0, le=365)
     hours: int | None = Field(default=None, gt=0, le=24 * 365)
     same_day: bool | None = None
+    same_working_day: bool | None = None
+    calendar_months: int | None = Field(default=None, ge=1, le=12)
     no_fixed_timescale: str | None = Field(
         default=None, description="The seed's own words, e.g. 'without delay'."
     )
@@ -58,12 +63,14 @@ class Timescale(_Strict):
             "working_days": self.working_days is not None,
             "hours": self.hours is not None,
             "same_day": bool(self.same_day),
+            "same_working_day": bool(self.same_working_day),
+            "calendar_months": self.calendar_months is not None,
             "no_fixed_timescale": self.no_fixed_timescale is not None,
         }
         given = [name for name, present in values.items() if present]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of working_days, hours, same_day or no_fixed_timescale"
+                "give exactly one of working_days, hours, same_day, same_working_day, calendar_months or no_fixed_timescale"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
@@ -78,6 +85,10 @@ class Timescale(_Strict):
             return f"{self.hours} hour" + ("" if self.hours == 1 else "s")
         if self.same_day:
             return "same day"
+        if self.same_working_day:
+            return "same working day"
+        if self.calendar_months is not None:
+            return f"{self.calendar_months} calendar month" + ("" if self.calendar_months == 1 else "s")
         return NO_FIXED_TIMESCALE
 
 
@@ -98,6 +109,7 @@ class NoticeKind(str, Enum):
     OUTCOME_NOTICE = "outcome-notice"
     CONFERENCE_REQUEST = "conference-request"
     IMMINENT_RISK_REFERRAL = "imminent-risk-referral"
+    OUTCOME_LETTER = "outcome-letter"
 
 
 # Every person or group a protocol names as a recipient, by the key that
@@ -114,12 +126,13 @@ CONTACT_KEYS = (
     "service_director",
     "slo",
     "independent_chair",
+    "childrens_social_care",
     "all_parties",
 )
 ContactKey = Literal[
     "business_unit", "iro", "mash_service_manager", "director_quality_review", "senior_representative",
     "chair", "executive_representatives", "review_group", "service_director", "slo", "independent_chair",
-    "all_parties",
+    "childrens_social_care", "all_parties",
 ]
 
 
@@ -143,6 +156,33 @@ class Notification(_Strict):
     unless: Condition | None = Field(default=None, description="Not sent when this condition holds.")
     parties: bool = Field(default=False, description="Also sent to every agency party on the case.")
     source: str = Field(min_length=3, description="Seed section and quotation.")
+
+
+class Deadline(_Strict):
+    """A deadline a seed sets inside or after a stage, apart from the stage's own timescale.
+
+    ``counts_from`` names its day 0: ``stage-start`` (the stage's start, e.g. LSCP/LSAB
+    step 4 urgent: the meeting's date set within 24 hours), ``stage-due`` (the stage's own
+    due time, e.g. Gloucestershire: escalate to stage 4 no later than one working day after
+    stage 3's five) or ``resolution`` (the case resolved at this stage, e.g. an outcome
+    letter "within a further 2 working days", Sandwell's outcome "within one month").
+    ``met_by_stage_end`` says the stage ending (escalated or resolved) by the deadline meets it;
+    otherwise the case file cannot see it done, and once past it is ``not-recorded``.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    what: str = Field(min_length=3, description="What must be done by the deadline, in the product's words.")
+    counts_from: Literal["stage-start", "stage-due", "resolution"]
+    timescale: Timescale
+    condition: Condition | None = Field(default=None, description="Applies only while this case fact is true.")
+    met_by_stage_end: bool = False
+    source: str = Field(min_length=3, description="Seed section and quotation; the reading where the seed is ambiguous.")
+
+    @model_validator(mode="after")
+    def _has_a_time(self) -> "Deadline":
+        if self.timescale.no_fixed_timescale is not None:
+            raise ValueError(f"deadline {self.name} needs a timescale with a time (not no_fixed_timescale)")
+        return self
 
 
 FormKind = Literal["resolution-notice", "escalation-concern", "summary-log", "stage-summary"]
@@ -173,6 +213,7 @@ class Stage(_Strict):
         default=None, description="Of a split stage, the variant taken when this case fact is false."
     )
     notify: list[Notification] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
     sources: dict[str, str] = Field(description="Seed section for each rule the stage states.")
 
     @model_validator(mode="after")

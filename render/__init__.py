@@ -9,8 +9,9 @@ into the views the documents show; ``resdesk.render.record`` writes the auditor'
 record of a case and ``resdesk.render.recordcheck`` checks one offline. Mail is composed, queued and sent by ``resdesk.outbox``.
 """
 
-from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, AssetFetcher, RefusedURL, asset_url
-from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_case_record, render_html, render_pdf
+from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, RefusedURL, asset_url
+from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_html, render_pdf
+from .recordpdf import render_case_record
 from .documents import (
     render_acknowledgement,
     render_escalation_concern,
@@ -101,3 +102,13 @@ __all__ = [
     "word_environment",
     "WORD_TEMPLATES",
 ]
+
+
+def __getattr__(name: str):
+    """``AssetFetcher`` on first use: it loads WeasyPrint, which a process that only asks the
+    render worker for documents never needs."""
+    if name == "AssetFetcher":
+        from .assetfetcher import AssetFetcher
+
+        return AssetFetcher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

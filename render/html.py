@@ -13,10 +13,8 @@ the font configuration holding the product's fonts.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -28,17 +26,15 @@ from pydantic import BaseModel
 from resdesk.errors import RenderError
 from resdesk.forms.values import without_controls
 
-from .fetcher import ASSET_BASE_URL, AssetFetcher, RefusedURL
+from .fetcher import ASSET_BASE_URL, RefusedURL
 from .formatting import FILTERS
 from .timeline import timeline_chart
-from .views import CaseRecordView
 from .worker import default_worker
 
 __all__ = [
     "render_html",
     "render_pdf",
     "html_to_pdf",
-    "render_case_record",
     "html_environment",
     "STYLESHEET",
     "ARCHIVE_VARIANT",
@@ -97,6 +93,8 @@ class _Engine:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
+        from .assetfetcher import AssetFetcher
+
         self.fetcher = AssetFetcher()
         self.font_config = FontConfiguration()
         css_source = self.fetcher.fetch(ASSET_BASE_URL + STYLESHEET).read().decode("utf-8")
@@ -152,14 +150,16 @@ def html_to_pdf(
     *,
     pdf_variant: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
+    tagged: bool = True,
 ) -> bytes:
     """A tagged PDF of ``html`` with the product's stylesheet and fonts, laid out in the shared
-    render worker under its time and memory limits (``render.worker``).
+    render worker under its time and memory limits (``render.worker``); ``tagged=False`` leaves
+    out the structure tree (a page overlay, whose content is marked as an artifact where it lands).
 
     Anything the HTML asks to load other than a packaged asset raises ``RefusedURL``; nothing
     is read from disk or the network. A render past a limit raises ``RenderError`` naming it.
     """
-    return default_worker().run("pdf", html, pdf_variant=pdf_variant, attachments=attachments)
+    return default_worker().run("pdf", html, pdf_variant=pdf_variant, attachments=attachments, tagged=tagged)
 
 
 def write_pdf_in_this_process(
@@ -167,6 +167,7 @@ def write_pdf_in_this_process(
     *,
     pdf_variant: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
+    tagged: bool = True,
 ) -> bytes:
     """``html_to_pdf`` without the worker: the render worker's own task."""
     from weasyprint import HTML, Attachment
@@ -190,7 +191,7 @@ def write_pdf_in_this_process(
             return document.write_pdf(
                 stylesheets=engine.stylesheets,
                 font_config=engine.font_config,
-                pdf_tags=True,
+                pdf_tags=tagged,
                 pdf_variant=pdf_variant,
                 attachments=embedded or None,
                 uncompressed_pdf=False,
@@ -200,23 +201,3 @@ def write_pdf_in_this_process(
             if isinstance(cause, RefusedURL):
                 raise cause from None
             raise RenderError(f"The document could not load an asset: {error}") from error
-
-
-def render_case_record(view: CaseRecordView) -> bytes:
-    """The auditor's record of a case: PDF/A-3u with the case's JSON embedded."""
-    payload = json.dumps(
-        view.record_json, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default
-    )
-    name = f"case-{view.case_ref}.json"
-    return render_pdf(
-        "case_record.html",
-        view,
-        pdf_variant=ARCHIVE_VARIANT,
-        attachments=[(name, payload.encode("utf-8"), f"Case record {view.case_ref} as JSON")],
-    )
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

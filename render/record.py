@@ -15,7 +15,7 @@ from typing import Any
 from resdesk.errors import RenderError
 
 from .snapshot import EventSnapshot, describe_event
-from .html import render_case_record
+from .recordpdf import render_case_record
 from .views import CaseRecordView, ChildDetails, DeadlineRow, DocumentRow, EventRow, MessageRow, StageRow, SummaryRow
 
 __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
@@ -23,6 +23,7 @@ __all__ = ["case_record_view", "write_case_record", "DEADLINE_STATUS"]
 # The clock's stage statuses as the record's deadline table words them.
 DEADLINE_STATUS = {
     "met": "met",
+    "met (estimated)": "met (estimated)",
     "missed": "missed",
     "overdue": "overdue",
     "on-time": "open",

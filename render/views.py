@@ -112,7 +112,10 @@ class AcknowledgementView(Letter):
     )
 
 
-NOTICE_KINDS = ("stage3-notification", "stage4-account", "iro-notice", "stage-entry")
+NOTICE_KINDS = (
+    "stage3-notification", "stage4-account", "iro-notice", "conference-request", "imminent-risk", "outcome-letter",
+    "stage-entry",
+)
 
 
 class NoticeView(Letter):
@@ -120,10 +123,16 @@ class NoticeView(Letter):
 
     ``kind`` picks the layout: Oldham's "Notification of Escalation progressing
     to stage 3", Gloucestershire's stage 4 full account of the dispute, the
-    notice to the Independent Reviewing Officer, or a generic stage-entry notice.
+    notice to the Independent Reviewing Officer, Haringey's request that children's
+    social care convene a child protection conference (§6), Sandwell's imminent-risk
+    MARF/MASH referral (§4 Note), an outcome to be confirmed in writing (``due`` is then
+    the resolution's deadline), or a generic stage-entry notice.
     """
 
-    kind: Literal["stage3-notification", "stage4-account", "iro-notice", "stage-entry"]
+    kind: Literal[
+        "stage3-notification", "stage4-account", "iro-notice", "conference-request", "imminent-risk", "outcome-letter",
+        "stage-entry",
+    ]
     title: str
     stage: int
     stage_name: str
@@ -150,6 +159,9 @@ class ReminderView(Letter):
     next_action: str
     local_setting: bool = Field(
         False, description="True when the reminder comes from a local review setting, not the protocol."
+    )
+    deadline: str = Field(
+        "", description="A deadline of the stage other than its own timescale (what is due), e.g. the meeting's date set."
     )
 
 
@@ -250,7 +262,7 @@ class DeadlineRow(_View):
     due: datetime | None = None
     basis: str
     met_at: datetime | None = None
-    status: Literal["met", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
+    status: Literal["met", "met (estimated)", "missed", "open", "overdue", "no fixed timescale", "not recorded"]
 
 
 class CaseRecordView(_View):

@@ -203,6 +203,8 @@ def _print_timeline(d: dict) -> None:
         due = _when(t["due"]) if t["due"] else t["basis"]
         started = _when(t["started"]) + (" (estimated)" if t.get("estimated") else "")
         print(f"  {label:<6} {t['name'][:40]:<40} started {started}  due {due}  {t['status']}")
+        for deadline in t.get("deadlines") or []:
+            print(f"         {deadline['what'][:60]}: due {_when(deadline['due'])} ({deadline['basis']})  {deadline['status']}")
     print("\nEvents")
     for e in d["events"]:
         stage = f" stage {e['stage']}" if e["stage"] is not None else ""
@@ -213,6 +215,8 @@ def _print_timeline(d: dict) -> None:
     print("\nSent")
     for o in d["outbound"]:
         print(f"  {_when(o['sent_at'] or o['created_at'])}  {o['state']:<8} {o['kind']:<16} {', '.join(o['recipients'])}")
+        if o["state"] == "superseded" and o.get("reason"):
+            print(f"      {o['reason']}")
     print("\nDocuments")
     for doc in d["documents"]:
         print(f"  {_when(doc['created_at'])}  {doc['kind']:<20} {doc['sha256']}  {doc['filename']}")

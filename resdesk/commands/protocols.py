@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+_FROM = {"stage-start": "the stage's start", "stage-due": "the stage's due time", "resolution": "the resolution"}
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("protocols", help="list the protocols, or show one")
@@ -91,6 +93,11 @@ def run_show(args: argparse.Namespace) -> int:
                 print(f"                   the partnership's own published address: {notification.published_address}"
                       " (mailed only when the settings name it)")
             print(f"                   [{notification.source}]")
+        for deadline in stage.deadlines:
+            condition = f", if {deadline.condition.value}" if deadline.condition else ""
+            print(f"  Deadline:        {deadline.what}: {deadline.timescale.basis} from {_FROM[deadline.counts_from]}"
+                  f"{condition}")
+            print(f"                   [{deadline.source}]")
         if stage.if_unresolved:
             print(f"  If unresolved:   {stage.if_unresolved}")
     return 0

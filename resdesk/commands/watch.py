@@ -97,30 +97,34 @@ def _serve_metrics(intake, args):
                          f"({exc.strerror}).") from None
 
 
-FULL_TICK_SECONDS = 300.0  # how often the watcher plans the whole case file (reminders, overdue alerts)
-
-
 def _tick_after_drain(intake):
     """After each drain, send what the case file now owes. The cases the drain touched are planned
-    at once (acknowledgements, notices); the whole case file every ``FULL_TICK_SECONDS`` (reminders
-    and overdue alerts, whose time comes without any mail)."""
+    at once (acknowledgements, notices); the whole case file every five minutes (reminders and
+    overdue alerts, whose time comes without any mail), a page at a time with a look at the
+    mailbox between pages: new mail stops the pass until it is drained and acknowledged, then the
+    pass goes on where it stopped (``outbox.sweep``)."""
     if not intake.settings.smtp.enabled:
         return None
-    import time
     from datetime import datetime, timezone
 
+    from resdesk.errors import IntakeError
     from resdesk.outbox.dispatch import touched_since
+    from resdesk.outbox.sweep import WholeFileSweep
     from resdesk.wiring import tick
 
-    state = {"since": datetime.now(timezone.utc), "full_at": float("-inf")}
+    state = {"since": datetime.now(timezone.utc)}
+    sweep = WholeFileSweep(intake.store)
 
     def after(report) -> None:
         now = datetime.now(timezone.utc)
-        if time.monotonic() - state["full_at"] >= FULL_TICK_SECONDS:
-            state["full_at"] = time.monotonic()
-            tick(intake, now)
-        else:
-            tick(intake, now, case_ids=touched_since(intake.store, state["since"]))
+        tick(intake, now, case_ids=touched_since(intake.store, state["since"]))
         state["since"] = now
+        while (page := sweep.next_page()) is not None:
+            tick(intake, datetime.now(timezone.utc), case_ids=page)
+            try:
+                if intake.watcher.source.wait(0):
+                    return  # mail came: drain and acknowledge it, then carry on with the pass
+            except IntakeError:
+                return  # the mailbox is out of reach: the next drain reports it and retries
 
     return after

@@ -520,6 +520,11 @@ def test_hostile_values_from_mail_travel_as_text_through_every_document(store, s
         case = tx.create_case(oldham, SUMMARY_AT - timedelta(days=7), child_name=f"Zoë {attach}")
         tx.record_stage_summary(case, oldham, 2, "escalated", SUMMARY_AT)
         recorded(tx, case, SUMMARY_AT, sender_name=f"Dev {template}", subject=f"Stage 2 Summary {image}")
+    # The stage 3 notification goes at the tick after stage 3 is entered (one the case had moved past
+    # would be superseded, not sent).
+    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, SUMMARY_AT + timedelta(minutes=1), sender_for(smtp_server))
+    with store.transaction() as tx:
+        case = tx.case_by_ref(case.ref)
         tx.add_event(case, "form-read", stage4_at, detail={"kind": "resolution-notice", "filename": "rn.docx",
                                                           "fields": {"outcome_summary": f"{image} {template}"}})
         tx.record_stage_summary(case, oldham, 3, "escalated", stage4_at)
@@ -541,21 +546,30 @@ def test_hostile_values_from_mail_travel_as_text_through_every_document(store, s
 
 
 def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_history(store, smtp_server, tmp_path):
-    """GIVEN a Gloucestershire case escalated stage by stage to stage 4 WHEN the tick runs THEN the
-    business unit gets the stage 3 record and the stage 4 full account, twice: its own, and one for the
-    attention of the agency representatives on the GSCP Executive (no contact configured for them);
-    the account's PDF tells each stage's summary and entry in order."""
+    """GIVEN a Gloucestershire case escalated stage by stage to stage 4 (stage 3 entered Wed 4 Nov, stage 4
+    Mon 9 Nov) WHEN the tick first runs on Mon 9 Nov THEN the business unit gets the stage 4 full account,
+    twice: its own, and one for the attention of the agency representatives on the GSCP Executive (no
+    contact configured for them); the stage 3 record, for a stage the case had moved past before it could
+    go, is recorded in the outbox as superseded and never sent, with the audit saying why; the account's
+    PDF tells each stage's summary and entry in order."""
     glos = REGISTRY.get("gloucestershire")
     with store.transaction() as tx:
         case = tx.create_case(glos, local(2026, 11, 2, 9), child_name="Rhys Vaughan")
         for stage, day in ((1, 2), (2, 4), (3, 9)):
             tx.record_stage_summary(case, glos, stage, "escalated", local(2026, 11, day, 15))
         ref = case.ref
-    run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, local(2026, 11, 9, 15, 5), sender_for(smtp_server))
+    report = run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, local(2026, 11, 9, 15, 5), sender_for(smtp_server))
+    record_key = f"notice:{ref}:3:business-unit-record:gscp-business-unit"
+    assert [e["key"] for e in report.superseded] == [record_key]
+    with store.transaction() as tx:
+        row = tx.session.execute(select(Outbound).where(Outbound.idempotency_key == record_key)).scalar_one()
+        assert (row.state, row.sent_at, row.recipients) == ("superseded", None, [BUSINESS_UNIT])
+        assert "moved past stage 3 (stage 4 recorded Mon 09 Nov 2026 15:00)" in row.last_error
+    again = run_tick(store, settings_for(tmp_path, smtp_server), REGISTRY, local(2026, 11, 9, 15, 10), sender_for(smtp_server))
+    assert again.superseded == [] and again.queued == []
     to_unit = [_parse(m.raw) for m in smtp_server.messages if m.rcpt_tos == (BUSINESS_UNIT,)]
     subjects = sorted(m["Subject"] for m in to_unit)
     assert subjects == [
-        f"Escalation at stage 3: for the Business Unit's record {case_token(store, ref)}",
         f"Stage 4 escalation: full account of the dispute and resolution attempts {case_token(store, ref)}",
         f"Stage 4 escalation: full account of the dispute and resolution attempts {case_token(store, ref)}",
     ]

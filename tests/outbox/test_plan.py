@@ -197,15 +197,19 @@ def test_oldham_stage4_resolution_notice_prefilled_from_the_latest_form():
 
 def test_sandwell_iro_notice_only_with_a_plan_and_escalation_template_at_stage2():
     """GIVEN Sandwell cases entering stages 1 and 2, one child with a plan and one without
-    WHEN planned THEN the IRO notice goes (to the business unit, the definition giving no address)
-    only for the child with a plan, and the escalation template goes to the SCSP Business Unit at stage 2."""
+    WHEN planned at stage 1 THEN the IRO notice goes (to the business unit, the definition giving no address)
+    only for the child with a plan; planned first once stage 2 has begun, it is superseded (the case moved
+    past stage 1); the escalation template goes to the SCSP Business Unit at stage 2."""
     events = [_entered(1, 1, local(2026, 11, 2, 10)), _entered(2, 2, local(2026, 11, 4, 10))]
-    with_plan = _plan(_case("sandwell", events, ref="SAN-2026-0001", child_protection_plan_or_looked_after=True),
-                      local(2026, 11, 4, 10, 1))
+    on_a_plan = _case("sandwell", events, ref="SAN-2026-0001", child_protection_plan_or_looked_after=True)
+    with_plan = _plan(on_a_plan, local(2026, 11, 2, 10, 1))
     without = _plan(_case("sandwell", events, ref="SAN-2026-0002"), local(2026, 11, 4, 10, 1))
     iro = [p for p in with_plan.planned if ":iro-notification:" in p.key]
     assert len(iro) == 1 and iro[0].recipient == f"Business Unit <{BU}>" and iro[0].view.kind == "iro-notice"
     assert iro[0].view.recipient.name.endswith("Independent Reviewing Officer")
+    late = _plan(on_a_plan, local(2026, 11, 4, 10, 1))
+    assert [p for p in late.planned if ":iro-notification:" in p.key] == []
+    assert [s.key for s in late.superseded] == [iro[0].key]
     assert [p for p in without.planned if ":iro-notification:" in p.key] == []
     assert any(":iro-notification:" in s.key and "condition" in s.reason for s in without.skipped)
     (template,) = [p for p in without.planned if p.key.startswith("notice:SAN-2026-0002:2:escalation-template:")]
@@ -271,20 +275,69 @@ def test_no_generated_mail_goes_to_an_address_from_a_protocol_file():
     published = {n.published_address.lower() for p in REGISTRY for s in p.stages for n in s.notify if n.published_address}
     assert "oscp.group@oldham.gov.uk" in published and "scsp_business@sandwell.gov.uk" in published
     conditions = {c: True for c in ("child_protection_plan_or_looked_after", "threshold_dispute",
-                                    "childrens_trust_involved", "imminent_risk", "lessons_learned")}
+                                    "childrens_trust_involved", "imminent_risk", "lessons_learned",
+                                    "conference_requested")}
     kinds_named = {n.notice.value for p in REGISTRY for s in p.stages for n in s.notify}
     kinds_planned: set[str] = set()
     for protocol in REGISTRY:
         for urgent in (True, False):
             events = [_entered(i, s.number, local(2026, 11, 2, 9) + timedelta(hours=i), s.variant)
                       for i, s in enumerate(protocol.stages, start=1)]
-            resolved = [EventSnapshot(id=100 + s.number, kind="resolved", at=local(2026, 11, 3, 9), stage=s.number,
-                                      variant=s.variant) for s in protocol.stages]
-            snapshot = _case(protocol.id, [*events, *resolved], ref=f"{protocol.reference_prefix}-2026-0001",
-                             urgent=urgent, **conditions)
-            plan = _plan(snapshot, local(2026, 11, 3, 10))
-            for item in plan.planned:
-                assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
-                assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
-            kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
+            # Planned as each stage is entered (a notice for a stage moved past is superseded), and
+            # once resolved at it.
+            for index, stage in enumerate(protocol.stages):
+                resolved = EventSnapshot(id=100, kind="resolved", at=events[index].at + timedelta(minutes=30),
+                                         stage=stage.number, variant=stage.variant)
+                for upto in (events[: index + 1], [*events[: index + 1], resolved]):
+                    snapshot = _case(protocol.id, upto, ref=f"{protocol.reference_prefix}-2026-0001",
+                                     urgent=urgent, **conditions)
+                    plan = _plan(snapshot, upto[-1].at + timedelta(minutes=1))
+                    for item in plan.planned:
+                        assert item.recipient.split("<")[-1].rstrip(">").lower() not in published, item.key
+                        assert item.recipient.endswith((f"<{BU}>", "<s.obriain@nca.example>")), item.key
+                    kinds_planned |= {item.key.split(":")[3] for item in plan.planned if item.kind == "notice"}
     assert kinds_planned == kinds_named
+
+
+def test_oldham_early_resolution_tells_the_practitioners_the_outcome_letter_is_due_in_a_further_2_working_days():
+    """GIVEN an Oldham case resolved at early resolution on Thu 24 Dec 2026 WHEN planned THEN the outcome
+    letter notice goes to the business unit and the practitioner, due within a further 2 working days (§3):
+    day 0 Thu 24 Dec, Fri 25 and Mon 28 are bank holidays, Tue 29 (1), Wed 30 (2) -> Wed 30 Dec 23:59."""
+    at = local(2026, 12, 24, 11)
+    events = [_entered(1, 0, local(2026, 12, 22, 9)),
+              EventSnapshot(id=2, kind="resolved", at=at, stage=0, detail={"because": "test"})]
+    plan = _plan(_case("oldham", events, ref="OLD-2026-0009", case_start=local(2026, 12, 22, 9)), at + timedelta(minutes=1))
+    letters = [p for p in plan.planned if ":0:outcome-letter:" in p.key]
+    assert sorted(p.recipient.split("<")[-1].rstrip(">") for p in letters) == [BU, "s.obriain@nca.example"]
+    assert {(p.view.kind, p.view.due, p.view.title) for p in letters} == {
+        ("outcome-letter", local(2026, 12, 30, 23, 59, 59), "Outcome to be confirmed in writing: resolved at stage 0")}
+    assert letters[0].view.basis.startswith("2 working days: the responsible practitioner's written outcome")
+
+
+def test_a_notice_that_goes_late_describes_the_case_as_it_is_then():
+    """GIVEN an Oldham case that entered stage 3 on Wed 23 Dec 2026 10:00 (due 2 working days later: Thu 24,
+    Tue 29 -> Tue 29 Dec 23:59) WHEN its stage 3 notification is first planned on Wed 30 Dec, the case still
+    at stage 3 THEN it is dated then and says stage 3 is overdue, not due."""
+    late = local(2026, 12, 30, 10)
+    plan = _plan(_case("oldham", OLDHAM_STAGE2_ESCALATED), late)
+    (notice,) = [p for p in plan.planned if ":3:stage-3-notification:" in p.key]
+    assert notice.view.issued_at == late
+    assert notice.view.due == local(2026, 12, 29, 23, 59, 59)
+    assert notice.view.next_action.startswith("Stage 3 is overdue since Tue 29 Dec 2026 23:59")
+
+
+def test_lscp_lsab_review_group_referral_for_a_non_urgent_case_and_for_lessons_learned_when_urgent():
+    """GIVEN LSCP/LSAB cases entering step 4 WHEN planned THEN (Step 4 'Non-urgent and/or lessons learned')
+    a non-urgent case is referred to the review group whatever the lessons; an urgent one goes to the
+    independent chair, and to the review group only with lessons learned."""
+    events = [_entered(1, 3, local(2026, 11, 23, 10)), _entered(2, 4, local(2026, 11, 24, 11))]
+    now = local(2026, 11, 24, 11, 1)
+
+    def kinds(**facts) -> list[str]:
+        plan = _plan(_case("lscp-lsab", events, ref="LSC-2026-0001", **facts), now)
+        return sorted(p.key.split(":")[3] for p in plan.planned if p.key.startswith("notice:LSC-2026-0001:4"))
+
+    assert kinds(urgent=False) == ["stage-4-referral"]
+    assert kinds(urgent=False, lessons_learned=True) == ["stage-4-referral"]
+    assert kinds(urgent=True) == ["chair-referral"]
+    assert kinds(urgent=True, lessons_learned=True) == ["chair-referral", "lessons-learned-referral"]

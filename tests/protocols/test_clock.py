@@ -91,8 +91,12 @@ def test_resolution_stops_the_clock():
     clock = evaluate(oldham, events, local(2027, 2, 1), ENGLAND)
     assert clock.current is None
     assert not clock.overdue
-    assert len(clock.recorded) == 1 and clock.recorded[0].status is StageStatus.MET
+    # The first stage heard of starts at its first mail, an estimate (no case start given): the
+    # stage ended by its due time counted from that estimate, so "met" is itself an estimate.
+    assert len(clock.recorded) == 1 and clock.recorded[0].status is StageStatus.MET_ESTIMATED
     assert clock.next_action.startswith("None: resolved on 15 December 2026")
+    stated = evaluate(oldham, events, local(2027, 2, 1), ENGLAND, stage_starts={1: local(2026, 12, 14, 9)})
+    assert stated.recorded[0].status is StageStatus.MET  # from a stated stage start: known
 
 
 def test_no_fixed_timescale_is_said_plainly():
@@ -118,3 +122,70 @@ def test_events_in_any_order():
     events = [StageEntered(1, local(2026, 12, 14, 9)), StageEntered(2, local(2026, 12, 15, 9))]
     now = local(2026, 12, 16)
     assert evaluate(oldham, events, now, ENGLAND) == evaluate(oldham, list(reversed(events)), now, ENGLAND)
+
+
+def _deadline(clock, stage: int, name: str):
+    timing = [t for t in clock.recorded if t.stage == stage][-1]
+    return next(d for d in timing.deadlines if d.name == name)
+
+
+def test_lscp_urgent_step_4_sets_the_meeting_date_in_24_hours_and_the_step_runs_on():
+    """GIVEN LSCP/LSAB step 4 urgent entered Tue 24 Nov 11:00 WHEN the clock runs THEN the step has no
+    fixed time, its meeting-date deadline is Wed 25 Nov 11:00 (24 elapsed hours), overdue after that
+    while the step runs; a non-urgent case takes the non-urgent step 4 with no such deadline."""
+    lscp = default_registry().get("lscp-lsab")
+    events = [StageEntered(3, local(2026, 11, 20, 10)), StageEntered(4, local(2026, 11, 24, 11))]
+    urgent = evaluate(lscp, events, local(2026, 11, 25, 12), ENGLAND, conditions={"urgent": True})
+    step4 = urgent.recorded[-1]
+    assert (step4.variant, step4.due, step4.status) == ("urgent", None, StageStatus.NO_FIXED_TIMESCALE)
+    date_set = _deadline(urgent, 4, "meeting-date-set")
+    assert (date_set.due, date_set.status) == (local(2026, 11, 25, 11), StageStatus.OVERDUE)
+    assert "the date of the independently chaired meeting set by Wed 25 Nov 2026 11:00 (24 hours), overdue." in urgent.next_action
+    calm = evaluate(lscp, events, local(2026, 11, 25, 12), ENGLAND, conditions={"urgent": False})
+    assert (calm.recorded[-1].variant, calm.recorded[-1].deadlines) == ("non-urgent", ())
+
+
+def test_gloucestershire_escalation_to_stage_4_no_later_than_one_working_day():
+    """GIVEN Gloucestershire stage 3 entered Wed 2 Dec 2026 WHEN stage 4 is entered Thu 10 Dec, or Fri 11 Dec
+    THEN stage 3 is due Wed 9 Dec (5 working days: 3, 4, 7, 8, 9) and the escalation Thu 10 Dec: met, then missed."""
+    glos = default_registry().get("gloucestershire")
+    entered = [StageEntered(3, local(2026, 12, 2, 10))]
+    running = evaluate(glos, entered, local(2026, 12, 10, 9), ENGLAND)
+    assert (_deadline(running, 3, "escalate-to-stage-4").due, _deadline(running, 3, "escalate-to-stage-4").status) == (
+        local(2026, 12, 10, 23, 59, 59), StageStatus.DUE_TODAY)
+    on_time = evaluate(glos, entered + [StageEntered(4, local(2026, 12, 10, 16))], local(2026, 12, 14), ENGLAND)
+    assert _deadline(on_time, 3, "escalate-to-stage-4").status is StageStatus.MET
+    late = evaluate(glos, entered + [StageEntered(4, local(2026, 12, 11, 9))], local(2026, 12, 14), ENGLAND)
+    assert _deadline(late, 3, "escalate-to-stage-4").status is StageStatus.MISSED
+    resolved = evaluate(glos, entered + [CaseResolved(local(2026, 12, 4, 9))], local(2026, 12, 14), ENGLAND)
+    assert resolved.recorded[-1].deadlines == ()  # resolved at stage 3: nothing to escalate
+
+
+def test_sandwell_outcome_within_one_calendar_month_and_letters_within_a_further_2_working_days():
+    """GIVEN Sandwell resolved at stage 4 on Wed 9 Dec 2026, or at stage 2 on Thu 24 Dec THEN the outcome
+    and learning are due Sat 9 Jan 2027 (one calendar month, not working days) and the outcome letter
+    Wed 30 Dec (24 Dec + 2 working days: 25 and 28 Dec are bank holidays, 29 (1), 30 (2)); once past,
+    the case file cannot see them done: not-recorded."""
+    sandwell = default_registry().get("sandwell")
+    at_4 = [StageEntered(4, local(2026, 12, 1, 10)), CaseResolved(local(2026, 12, 9, 15))]
+    month = _deadline(evaluate(sandwell, at_4, local(2026, 12, 10), ENGLAND), 4, "outcome-and-learning")
+    assert (month.due, month.basis, month.status) == (local(2027, 1, 9, 23, 59, 59), "1 calendar month", StageStatus.ON_TIME)
+    assert evaluate(sandwell, at_4, local(2026, 12, 10), ENGLAND).next_action == (
+        "None: resolved on 09 December 2026. Also: the outcome and any learning disseminated to all parties by "
+        "Sat 09 Jan 2027 23:59 (1 calendar month).")
+    assert _deadline(evaluate(sandwell, at_4, local(2027, 1, 10), ENGLAND), 4, "outcome-and-learning").status is (
+        StageStatus.NOT_RECORDED)
+    at_2 = [StageEntered(2, local(2026, 12, 21, 10)), CaseResolved(local(2026, 12, 24, 11))]
+    letter = _deadline(evaluate(sandwell, at_2, local(2026, 12, 24, 12), ENGLAND), 2, "outcome-letter")
+    assert letter.due == local(2026, 12, 30, 23, 59, 59)
+
+
+def test_sandwell_imminent_risk_referral_the_same_working_day_only_when_the_fact_is_set():
+    """GIVEN Sandwell stage 1 entered Sat 5 Dec 2026 THEN with imminent-risk set the MARF/MASH referral is
+    due by the end of the next working day, Mon 7 Dec; without it there is no such deadline."""
+    sandwell = default_registry().get("sandwell")
+    events = [StageEntered(1, local(2026, 12, 5, 10))]
+    risk = evaluate(sandwell, events, local(2026, 12, 5, 11), ENGLAND, conditions={"imminent-risk": True})
+    assert _deadline(risk, 1, "imminent-risk-referral").due == local(2026, 12, 7, 23, 59, 59)
+    plain = evaluate(sandwell, events, local(2026, 12, 5, 11), ENGLAND)
+    assert plain.recorded[-1].deadlines == ()

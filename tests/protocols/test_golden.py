@@ -53,8 +53,19 @@ def compute(protocol) -> dict:
                 "basis": stage.timescale.basis,
                 "cumulative_due_if_case_started_then": cumulative.isoformat() if cumulative else None,
             }
+            if stage.deadlines:
+                # Each of the stage's own deadlines, its day 0 being the grid time: the stage's start
+                # (stage-start), the moment it was resolved (resolution), or the stage's due time (stage-due).
+                rows[start.isoformat()]["deadlines"] = {
+                    d.name: _deadline_due(d, start, due, calendar) for d in stage.deadlines
+                }
         table[stage.label] = rows
     return table
+
+
+def _deadline_due(deadline, start, stage_due, calendar) -> str | None:
+    anchor = stage_due if deadline.counts_from == "stage-due" else start
+    return due_after(deadline.timescale, anchor, calendar).isoformat() if anchor else None
 
 
 @pytest.mark.parametrize("protocol", list(default_registry()), ids=lambda p: p.id)
@@ -86,3 +97,21 @@ def test_snapshot_spot_checks_by_hand():
     sandwell = json.loads((SNAPSHOTS / "sandwell.json").read_text())
     # Cumulative day 20 from Fri 30 Apr 2027 skips both May bank holidays (3 and 31 May): Tue 1 June.
     assert sandwell["4"]["2027-04-30T14:00:00+01:00"]["cumulative_due_if_case_started_then"] == "2027-06-01T23:59:59+01:00"
+    # The stages' own deadlines, day 0 the grid time:
+    # Sandwell stage 4, outcome and learning within one (calendar) month of Thu 31 Dec 2026: Sun 31 Jan 2027,
+    # whatever the working days.
+    assert sandwell["4"]["2026-12-31T16:00:00+00:00"]["deadlines"] == {"outcome-and-learning": "2027-01-31T23:59:59+00:00"}
+    # Sandwell imminent risk, the same working day: from Sat 28 Nov, the next working day, Mon 30 Nov.
+    assert sandwell["1"]["2026-11-28T10:00:00+00:00"]["deadlines"]["imminent-risk-referral"] == "2026-11-30T23:59:59+00:00"
+    # Sandwell outcome letter, a further 2 working days from Wed 24 Mar 2027: Thu 25 (1), Good Friday,
+    # weekend, Easter Monday, Tue 30 (2).
+    assert sandwell["3"]["2027-03-24T15:00:00+00:00"]["deadlines"] == {"outcome-letter": "2027-03-30T23:59:59+01:00"}
+    # Gloucestershire stage 3 from Wed 23 Dec: 5 working days = 24, 29, 30, 31 Dec, (1 Jan) Mon 4 Jan;
+    # escalate to stage 4 no later than one working day after that: Tue 5 Jan.
+    assert glos["3"]["2026-12-23T10:00:00+00:00"]["due"] == "2027-01-04T23:59:59+00:00"
+    assert glos["3"]["2026-12-23T10:00:00+00:00"]["deadlines"] == {"escalate-to-stage-4": "2027-01-05T23:59:59+00:00"}
+    lscp = json.loads((SNAPSHOTS / "lscp-lsab.json").read_text())
+    # LSCP/LSAB step 4 urgent: no fixed time for the meeting; its date set within 24 elapsed hours.
+    assert lscp["4 (urgent)"]["2026-11-27T16:00:00+00:00"] == {
+        "due": None, "basis": "no fixed timescale", "cumulative_due_if_case_started_then": None,
+        "deadlines": {"meeting-date-set": "2026-11-28T16:00:00+00:00"}}

@@ -37,6 +37,8 @@ def test_definition_cites_its_seed_for_every_rule(protocol_id):
             assert stage.sources["cumulative"]
         for notification in stage.notify:
             assert len(notification.source) > 10
+        for deadline in stage.deadlines:
+            assert len(deadline.source) > 10
 
 
 def _normalise(text: str) -> str:
@@ -58,6 +60,7 @@ def test_every_quotation_is_in_the_seed(protocol):
     seed = _normalise((SEEDS / protocol.source_document).read_text(encoding="utf-8"))
     citations = [src for stage in protocol.stages for src in stage.sources.values()]
     citations += [n.source for stage in protocol.stages for n in stage.notify]
+    citations += [d.source for stage in protocol.stages for d in stage.deadlines]
     checked = 0
     for citation in citations:
         for fragment in _quotations(citation):
@@ -106,10 +109,44 @@ def test_gloucestershire_and_lscp_rules_from_the_seed():
     assert glos.stage(4).notify[0].notice.value == "stage-4-referral"
     lscp = registry.get("lscp-lsab")
     assert lscp.stage(4).variant == "urgent"
-    assert lscp.stage(4, "urgent").timescale.hours == 24
+    # Step 4 urgent: 'take place ASAP with a date set within 24 hours of step 3' -- the 24 hours
+    # set the date, the meeting itself is ASAP (no fixed time).
+    assert lscp.stage(4, "urgent").timescale.basis == "no fixed timescale"
+    (date_set,) = lscp.stage(4, "urgent").deadlines
+    assert (date_set.name, date_set.counts_from, date_set.timescale.hours) == ("meeting-date-set", "stage-start", 24)
     assert lscp.stage(4, "non-urgent").timescale.basis == "no fixed timescale"
+    # The review group referral: for a non-urgent case always, for an urgent one when lessons are learned.
+    assert [(n.contact, n.condition) for n in lscp.stage(4, "non-urgent").notify] == [("review_group", None)]
+    assert [(n.contact, n.condition.value if n.condition else None) for n in lscp.stage(4, "urgent").notify] == [
+        ("independent_chair", None), ("review_group", "lessons-learned")]
+    # Stage Three: escalate to stage four no later than one working day after stage three's five.
+    (escalate,) = glos.stage(3).deadlines
+    assert (escalate.counts_from, escalate.timescale.working_days, escalate.met_by_stage_end) == ("stage-due", 1, True)
     haringey = registry.get("haringey")
     assert {s.timescale.basis for s in haringey.stages} == {"no fixed timescale"}
+    # §6: the conference request comes after stage 1 (on entry to stage 2), only when the agency asks.
+    (request,) = haringey.stage(2).notify
+    assert (request.notice.value, request.contact, request.condition.value) == (
+        "conference-request", "childrens_social_care", "conference-requested")
+
+
+def test_sandwell_and_oldham_deadlines_after_resolution_from_the_seed():
+    """GIVEN Sandwell and Oldham THEN the outcome letters 'within a further 2 working days', Sandwell's
+    outcome and learning 'within one month' (a calendar month) and the imminent-risk referral the same
+    working day are deadlines of the stages the seeds attach them to."""
+    registry = Registry.from_dirs()
+    sandwell, oldham = registry.get("sandwell"), registry.get("oldham")
+    for number in (1, 2, 3):
+        letter = next(d for d in sandwell.stage(number).deadlines if d.name == "outcome-letter")
+        assert (letter.counts_from, letter.timescale.working_days) == ("resolution", 2)
+        assert "outcome-letter" in {n.notice.value for n in sandwell.stage(number).notify if n.when == "on-resolution"}
+    (month,) = sandwell.stage(4).deadlines
+    assert (month.counts_from, month.timescale.calendar_months, month.timescale.basis) == (
+        "resolution", 1, "1 calendar month")
+    imminent = next(d for d in sandwell.stage(1).deadlines if d.name == "imminent-risk-referral")
+    assert (imminent.condition.value, imminent.timescale.basis) == ("imminent-risk", "same working day")
+    (early,) = oldham.stage(0).deadlines
+    assert (early.counts_from, early.timescale.working_days) == ("resolution", 2)
 
 
 def test_unknown_protocol_and_stage_name_the_choices():

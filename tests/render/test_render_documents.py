@@ -89,6 +89,14 @@ def test_due_times_print_in_london_time_whatever_offset_they_carry(tmp_path):
         ("stage4-account", "Stage 4 escalation: full account", "full account of the history of the dispute"),
         ("iro-notice", "Notice to the Independent Reviewing Officer", "Independent Reviewing Officer"),
         ("stage-entry", "Escalation has entered stage 3", "has entered stage 3"),
+        # Haringey §6, Sandwell §4 Note, and an outcome to be confirmed in writing (Sandwell Appendix 2 pathway,
+        # Oldham §3): the seeds give no template for these, so each is a PDF letter in the notice layout.
+        ("conference-request", "Request for a child protection conference after stage 1",
+         "formally requests that children's social care convene a child protection conference"),
+        ("imminent-risk", "Imminent risk: MARF and MASH referral the same working day",
+         "A MARF must be completed and the case referred to MASH on the same working day"),
+        ("outcome-letter", "Outcome to be confirmed in writing: resolved at stage 3",
+         "The outcome is to be confirmed in writing by"),
     ],
 )
 def test_each_stage_entry_notice_carries_its_protocol_wording_and_the_case(tmp_path, kind, title, expected):

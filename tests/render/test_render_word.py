@@ -12,14 +12,19 @@ from tests.render.tools import libreoffice_text
 
 
 def test_word_documents_open_in_libreoffice_with_the_case_values(tmp_path):
-    """GIVEN a Resolution Notice and a stage 4 account WHEN rendered to Word and opened by LibreOffice
-    THEN the text has Appendix 2's labels, the child, the agreed actions and the notice's history."""
+    """GIVEN a Resolution Notice, a stage 4 account and a Haringey conference request WHEN rendered to Word
+    and opened by LibreOffice THEN the text has Appendix 2's labels, the child, the agreed actions and the
+    notices' titles and history."""
     resolution = example_resolution_notice(discussion_summary="First line\nSecond line")
     notice = example_notice(kind="stage4-account", title="Stage 4 escalation: full account")
+    conference = example_notice(kind="conference-request", title="Request for a child protection conference after stage 1")
     texts = libreoffice_text(
-        {"resolution.docx": render_resolution_notice_docx(resolution), "notice.docx": render_notice_docx(notice)},
+        {"resolution.docx": render_resolution_notice_docx(resolution), "notice.docx": render_notice_docx(notice),
+         "conference.docx": render_notice_docx(conference)},
         tmp_path,
     )
+    for value in ["Request for a child protection conference after stage 1", "Zoë Adeyemi", "OLD-2026-0007"]:
+        assert value in texts["conference.docx"], value
     resolution_text = texts["resolution.docx"]
     for value in [
         "Resolution Notice",

@@ -112,9 +112,10 @@ def test_acknowledgements_and_notices_are_written_once(runs):
 
 
 def test_oldham_notices_reach_the_partnership_group(runs):
-    """GIVEN the Oldham thread that reaches stages 3 and 4 THEN the stage 3 notification and the Resolution
-    Notice (PDF and editable Word) go to the partnership group at the business unit address the demo's
-    settings give (never the address printed in the protocol file)."""
+    """GIVEN the Oldham threads, one reaching stage 3 and one stages 3 and 4 THEN the stage 3 notification and
+    the Resolution Notice (PDF and editable Word) go to the partnership group at the business unit address the
+    demo's settings give (never the address printed in the protocol file). The demo drains every sample before
+    its one tick, so the case that had reached stage 4 by then gets no stage 3 notification: it was superseded."""
     out = runs[0]
     to_group = {}
     for path in (out / "outbox").glob("*.eml"):
@@ -126,7 +127,8 @@ def test_oldham_notices_reach_the_partnership_group(runs):
                 assert re.search(r"\[OLD-2026-\d{4}-[A-Z2-7]{6}\]$", subject), subject
             subject = re.sub(r"\[(OLD-2026-\d{4})-[A-Z2-7]{6}\]$", r"[\1]", subject)
             to_group[subject] = sorted(a.get_filename() for a in message.iter_attachments())
-    assert "Notification of Escalation progressing to stage 3 [OLD-2026-0002]" in to_group, to_group
+    assert "Notification of Escalation progressing to stage 3 [OLD-2026-0004]" in to_group, to_group
+    assert "Notification of Escalation progressing to stage 3 [OLD-2026-0002]" not in to_group, to_group
     assert to_group["Resolution Notice [OLD-2026-0002]"] == [
         "resolution-notice-OLD-2026-0002.docx", "resolution-notice-OLD-2026-0002.pdf"]
 

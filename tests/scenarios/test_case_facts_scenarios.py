@@ -114,9 +114,11 @@ def test_gloucestershire_threshold_dispute_entered_on_a_friday_at_1730(tmp_path)
 def test_lscp_lsab_non_urgent_step_4_then_corrected_to_urgent(tmp_path):
     """GIVEN LSCP/LSAB with the review group and SLOs configured WHEN a case is first heard of at a
     step 3 summary (escalated, 'Urgent: no', 'Lessons learned: yes') THEN steps 1 and 2 are
-    not-recorded, step 4 is non-urgent and referred to the review group; WHEN a person then sets
-    urgent=yes THEN step 4 becomes urgent (24 hours) at once, and the next tick sends the independent
-    chair's referral (for their attention, via the business unit) and the lessons-learned referral."""
+    not-recorded, step 3 (begun and ended in that one summary) is met (estimated), step 4 is non-urgent
+    and referred to the review group; WHEN a person then sets urgent=yes THEN step 4 becomes urgent at
+    once: the meeting ASAP (no fixed time), its date set within 24 hours; the next tick sends the
+    independent chair's referral (for their attention, via the business unit) and the lessons-learned
+    referral, and the date-setting deadline gets its overdue alert at the 24th hour."""
     s = Scenario(tmp_path, "lscp-lsab", contacts={"review_group": "review.group@lscp.example", "slo": "slo@lscp.example"})
     first = mail(local(2026, 11, 24, 11, 0), "Escalation to Resolution: Step 3 summary",
                  ["Urgent: no", "Lessons learned: yes", "Outcome: escalated"],
@@ -130,7 +132,9 @@ def test_lscp_lsab_non_urgent_step_4_then_corrected_to_urgent(tmp_path):
     assert clock_rows(case) == [
         (1, None, None, None, None, "not-recorded"),
         (2, None, None, None, None, "not-recorded"),
-        (3, None, "2026-11-24 11:00", "2026-11-26 23:59", None, "met"),
+        # Step 3 is first heard of in the summary that ends it: its start is the mail's time, an estimate,
+        # so "met" is an estimate too.
+        (3, None, "2026-11-24 11:00", "2026-11-26 23:59", None, "met (estimated)"),
         (4, "non-urgent", "2026-11-24 11:00", None, None, "no-fixed-timescale"),
     ]
     out = io.StringIO()
@@ -141,15 +145,19 @@ def test_lscp_lsab_non_urgent_step_4_then_corrected_to_urgent(tmp_path):
     assert status == 0
     assert {k: corrected["facts"]["urgent"][k] for k in ("value", "source", "set_by")} == {
         "value": True, "source": "person", "set_by": "Pat Jones"}
-    # Step 4 urgent: 24 hours from Tue 24 Nov 11:00 = Wed 25 Nov 11:00.
-    assert clock_rows(corrected)[-1] == (4, "urgent", "2026-11-24 11:00", "2026-11-25 11:00", None, "on-time")
+    # Step 4 urgent: 'The meeting should take place ASAP with a date set within 24 hours of step 3': the step
+    # has no fixed time; the date is due set by 24 elapsed hours from Tue 24 Nov 11:00 = Wed 25 Nov 11:00.
+    assert clock_rows(corrected)[-1] == (4, "urgent", "2026-11-24 11:00", None, None, "no-fixed-timescale")
+    assert [(d["name"], d["due"], d["status"]) for d in corrected["clock"][-1]["deadlines"]] == [
+        ("meeting-date-set", "2026-11-25T11:00:00+00:00", "on-time")]
     assert [e["kind"] for e in corrected["events"]].count("fact-set") >= 3
     assert _subjects(s.run(local(2026, 11, 24, 15, 1))) == [
         ("Referral for lessons learned from the escalation at stage 4", ("review.group@lscp.example",)),
         ("Referral to the Chair at stage 4", BU),
     ]
-    assert _subjects(s.run(local(2026, 11, 25, 11, 1))) == [
-        ("Overdue: stage 4", BU), ("Overdue: stage 4", ("cat.hill@police.example",))]
+    assert s.run(local(2026, 11, 25, 10, 59)) == []
+    overdue = "Overdue at stage 4: the date of the independently chaired meeting set"
+    assert _subjects(s.run(local(2026, 11, 25, 11, 1))) == [(overdue, BU), (overdue, ("cat.hill@police.example",))]
 
 
 def test_oldham_first_heard_of_at_stage_2_resolved_at_stage_4(tmp_path):
