@@ -203,6 +203,9 @@ class Message(Base):
     # or no sender to answer); the outbox answers it once (``refused:<id>``).
     answer_to: Mapped[str | None] = mapped_column(String(998))
     archive_path: Mapped[str | None] = mapped_column(Text)
+    # What the receiving server's Authentication-Results said of the sender (intake.senders):
+    # "verified", "unverified", or "not-checked" when no partnership.authserv_id is configured.
+    sender_verification: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None] = mapped_column(index=True)  # what a drain touched
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -384,3 +387,14 @@ class TrustedSender(Base):
     value: Mapped[str] = mapped_column(String(320), primary_key=True)
     by: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseFileKey(Base):
+    """A secret generated once for this case file (``cases.tokens``): the key of the check codes
+    in case tokens. It lives, is backed up and is restored with the references it protects."""
+
+    __tablename__ = "case_file_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ CASE_RESOLVED = "resolved"
 NEEDS_REVIEW = "needs-review"
 STAGE_SUMMARY = "stage-summary"
 MESSAGE_RECORDED = "message-recorded"
+MESSAGE_NOT_ON_CASE = "message-not-on-case"  # filed on the case, changed nothing (intake.authority)
 FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"
@@ -40,7 +41,9 @@ _OUTCOME_WORDS = {
     "actions_agreed": ACTIONS_AGREED,
     "action agreed": ACTIONS_AGREED,
 }
-_OUTCOME_LINE = re.compile(r"^[ \t>*_]*outcome[ \t*_]*:[ \t*_]*(?P<value>[^\r\n]*?)[ \t*_.]*$", re.I | re.M)
+# The value is taken greedily and its trailing " \t*_." stripped in Python: a lazy value followed by
+# a trailing class (``[^\r\n]*?[ \t*_.]*$``) is quadratic on a long run of dots or spaces.
+_OUTCOME_LINE = re.compile(r"^[ \t>*_]*outcome[ \t*_]*:[ \t*_]*(?P<value>[^\r\n]*)$", re.I | re.M)
 
 
 def normalise_outcome(value: str | None) -> str | None:
@@ -81,7 +84,7 @@ def outcome_from_text(body: str) -> str | None:
     person rather than guessed).
     """
     text = (body or "").replace("\r\n", "\n").replace("\r", "\n")  # mail bodies end lines with CRLF
-    found = {_line_outcome(m.group("value")) for m in _OUTCOME_LINE.finditer(text)}
+    found = {_line_outcome(m.group("value").rstrip(" \t*_.")) for m in _OUTCOME_LINE.finditer(text)}
     if len(found) != 1:
         return None
     return found.pop()

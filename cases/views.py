@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from resdesk.cases.archive import sha256_hex
-from resdesk.cases.models import RESOLVED, AuditEntry, Case, Message, Outbound
+from resdesk.cases.models import NEEDS_REVIEW, RESOLVED, AuditEntry, Case, Message, Outbound
 from resdesk.cases.facts import clock_inputs, facts_of, needed_facts
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import clock_events
@@ -86,13 +86,15 @@ PAGE = 500  # cases read (with their events and facts) per query while listing
 def iter_case_summaries(
     store: Store, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar, *,
     after: str | None = None, open_only: bool = False, overdue_only: bool = False, limit: int | None = None,
+    needs_review_only: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Cases oldest first (by when they were opened in the case file), as ``case_summaries`` words
     them, read ``PAGE`` at a time so memory stays bounded however large the case file.
 
     ``after`` is the reference of the last case a previous page showed (``UnknownCase`` if no
     such case); ``open_only`` leaves out resolved cases, ``overdue_only`` keeps those whose stage is
-    overdue; ``limit`` stops after that many.
+    overdue; ``needs_review_only`` keeps the business unit's review list (status ``needs-review``);
+    ``limit`` stops after that many.
     """
     with store.transaction() as tx:
         last_id = tx.require_case(after).id if after else 0
@@ -102,6 +104,8 @@ def iter_case_summaries(
                      .options(selectinload(Case.events), selectinload(Case.facts)))
             if open_only:
                 query = query.where(Case.status != RESOLVED)
+            if needs_review_only:
+                query = query.where(Case.status == NEEDS_REVIEW)
             cases = tx.session.execute(query).scalars().all()
             if not cases:
                 return
@@ -173,6 +177,7 @@ def case_timeline(
                         "received_at": _iso(m.received_at),
                         "state": m.state,
                         "reason": m.reason,
+                        "sender_verification": m.sender_verification,
                         "sha256": m.sha256,
                         "archive_path": m.archive_path,
                     }

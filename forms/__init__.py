@@ -27,10 +27,11 @@ from resdesk.forms.records import (
 )
 from resdesk.forms.text_reader import read_email_text
 from resdesk.forms.text_writer import email_text
-from resdesk.forms.values import LEVELS_OF_NEED, nhs_check_digit_ok
+from resdesk.forms.values import LEVELS_OF_NEED, age_on, nhs_check_digit_ok
 
 __all__ = [
     "KINDS",
+    "age_on",
     "LEVELS_OF_NEED",
     "LEVEL_DISPLAY",
     "ActionTaken",

@@ -3,11 +3,12 @@ template, a reply, automatic mail, or not protocol mail at all (PRODUCT §3, ste
 
 Checks run in this order, and the first that fits decides:
 
-1. *automatic* — our own notice coming back (our From address or our ``X-Resdesk-*``
-   header), ``Auto-Submitted`` other than ``no``, ``Precedence`` junk/auto_reply,
+1. *automatic* — our own notice coming back (our From address, our ``X-Resdesk-*``
+   header, or a Message-ID the outbox wrote, even through a forwarder), ``Auto-Submitted``
+   other than ``no``, ``X-Autoreply``/``X-Autorespond``, ``Precedence`` junk/auto_reply,
    an empty ``Return-Path: <>``, a ``multipart/report`` delivery report or read receipt,
    MAILER-DAEMON/postmaster senders, and the subject lines of out-of-office replies and
-   bounces. Nothing automatic is ever answered.
+   bounces in the languages Exchange and Gmail use. Nothing automatic is ever answered.
 2. *stage-3-notification* — Oldham's "Notification of Escalation progressing to stage 3"
    (Oldham 2025, stage 2/3 table: "email title – Notification of Escalation progressing
    to stage 3").
@@ -22,8 +23,10 @@ Checks run in this order, and the first that fits decides:
    whether it is on a known case.
 6. *not-protocol* — everything else, which is left where it is.
 
-``Precedence: list``/``bulk`` and ``List-Id`` only hold back the acknowledgement: a person's
-stage summary sent through a distribution list is still recorded (``reply_held_back``).
+``Precedence: list``/``bulk``, ``List-Id``, ``List-Unsubscribe`` and ``X-Auto-Response-Suppress``
+only hold back the acknowledgement: a person's stage summary sent through a distribution list
+is still recorded (``reply_held_back``). ``no_automatic_reply`` is the one test, used for every
+automatic answer, of whether a message may get one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _REPLY_PREFIX = re.compile(
     r"|\[[^\]]*\]|\([^)]*external[^)]*\)|\*+[^*]*\*+)\s*",
     re.IGNORECASE,
 )
+_REPLY_PREFIX_AT = re.compile(_REPLY_PREFIX.pattern.removeprefix("^"), re.IGNORECASE)
 # Auto-reply and bounce subjects as Exchange, Gmail and other servers write them, in English and
 # the languages they ship: German, French, Spanish, Italian, Dutch, Portuguese, the Scandinavian
 # languages, Polish and Welsh.
@@ -56,7 +60,13 @@ _AUTOMATIC_SUBJECT = re.compile(
     r"non remis|respuesta autom[áa]tica|fuera de la oficina|no se puede entregar|risposta automatica|"
     r"fuori sede|non recapitabile|automatisch antwoord|afwezig|onbestelbaar|resposta autom[áa]tica|"
     r"fora do escrit[óo]rio|automatiskt svar|automatisk svar|fr[åa]nvaro|frav[æa]r|"
-    r"automatyczna odpowied[źz]|ateb awtomatig|allan o'r swyddfa)\s*[:：]",
+    r"automatyczna odpowied[źz]|poza biurem|nieobecno[śs][ćc]|ateb awtomatig|allan o'r swyddfa|"
+    # Urdu, Arabic, Punjabi, Bengali, Gujarati, Hindi, Romanian, Lithuanian, Turkish, Czech/Slovak,
+    # Hungarian, Bulgarian, Russian, Greek and Chinese, as Exchange and Gmail localise them.
+    r"خودکار جواب|دفتر سے باہر|رد تلقائي|الرد التلقائي|ਸਵੈਚਲਿਤ ਜਵਾਬ|স্বয়ংক্রিয় উত্তর|স্বয়ংক্রিয় উত্তর|"
+    r"સ્વચાલિત જવાબ|स्वचालित उत्तर|स्वतः उत्तर|r[ăa]spuns automat|absent de la birou|automatinis atsakymas|"
+    r"otomatik (?:yan[ıi]t|cevap)|ofis d[ıi][şs][ıi]nda|automatick[áa] odpov[ěeď][ďd]?|automatikus v[áa]lasz|"
+    r"автоматичен отговор|автоматический ответ|αυτόματη απάντηση|自动回复|自動回覆)\s*[:：]",
     re.IGNORECASE,
 )
 # What an auto-responder says of itself in its body.
@@ -95,12 +105,15 @@ _WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7,
 }
+_ASKS_FOR_NO_REPLY = {"x-auto-response-suppress", "list-unsubscribe"}
 _AUTOMATIC_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 _FORM_VOCABULARY = re.compile(
     r"escalat|resolution|safeguarding concern|summary log|stage summary|multi[- ]agency", re.IGNORECASE
 )
+# ``[^\S\n]*``, not ``\s*``: a label starts on its own line, and a leading ``\s*`` would run across
+# every blank line below each line start (quadratic on 25,000 blank lines).
 _FORM_LABEL = re.compile(
-    r"^\s*(?:name of child(?:/young person)?|child(?:'s)? name|d\.?o\.?b\.?|date of birth|"
+    r"^[^\S\n]*(?:name of child(?:/young person)?|child(?:'s)? name|d\.?o\.?b\.?|date of birth|"
     r"unique identifier.*|nhs (?:number|no\.?)|case ref(?:erence)?|stage|outcome|meeting date|"
     r"attendees|raised by.*|agency)\s*[:：]\s*\S",
     re.IGNORECASE | re.MULTILINE,
@@ -124,13 +137,14 @@ class Classification:
 
 
 def strip_reply_prefixes(subject: str) -> str:
-    """The subject without any run of ``RE:``/``FW:``/``AW:``/``WG:``… prefixes and ``[tags]``."""
-    previous = None
-    text = subject
-    while previous != text:
-        previous = text
-        text = _REPLY_PREFIX.sub("", text, count=1)
-    return text.strip()
+    """The subject without any run of ``RE:``/``FW:``/``AW:``/``WG:``… prefixes and ``[tags]``.
+    One pass: each prefix is matched where the last ended (no re-copying of the subject)."""
+    position = 0
+    while True:
+        match = _REPLY_PREFIX_AT.match(subject, position)
+        if match is None or match.end() == position:
+            return subject[position:].strip()
+        position = match.end()
 
 
 def normalise_subject(subject: str) -> str:
@@ -167,19 +181,25 @@ def _stage_number(token: str) -> int | None:
 
 
 def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None:
-    """Why a message is automatic mail that must never be answered, or None."""
+    """Why a message is machine-sent mail (kind *automatic*: recorded only as such, never
+    answered), or None. ``no_automatic_reply`` adds what only holds back the answer."""
     ours = {address.strip().lower() for address in our_addresses}
     if msg.resdesk_case or msg.resdesk_notice:
         return "it carries the product's own X-Resdesk header: one of our notices came back"
     if msg.sender and msg.sender.address.lower() in ours:
         return f"it is from our own address {msg.sender.address}"
+    if msg.message_id and _is_our_message_id(msg.message_id, ours):
+        return "its Message-ID is one the outbox wrote: one of our messages came back through a forwarder"
+    for name, value in msg.auto_reply_headers:
+        if name.lower() not in _ASKS_FOR_NO_REPLY:
+            return f"it carries {name}: an auto-responder sent it"
     if msg.auto_submitted and msg.auto_submitted.split(";")[0].strip() != "no":
         return f"Auto-Submitted is {msg.auto_submitted.split(';')[0].strip()}"
     if msg.precedence and msg.precedence.strip() in ("junk", "auto_reply"):
         return f"Precedence is {msg.precedence.strip()}"
     if msg.return_path_empty:
         return "the Return-Path is empty (<>), as on bounces"
-    if msg.is_delivery_report or msg.content_type == "message/delivery-status":
+    if msg.is_delivery_report or msg.content_type in ("message/delivery-status", "message/global-delivery-status"):
         return "it is a delivery report"
     if msg.sender and msg.sender.address.partition("@")[0].lower() in _AUTOMATIC_SENDERS:
         return f"it is from {msg.sender.address}"
@@ -192,12 +212,27 @@ def automatic_reason(msg: InboundMessage, our_addresses: set[str]) -> str | None
 
 def answers_our_mail(msg: InboundMessage, our_addresses: set[str]) -> bool:
     """Whether ``In-Reply-To``/``References`` name a Message-ID the outbox wrote."""
+    return any(_is_our_message_id(message_id, our_addresses) for message_id in msg.thread_ids)
+
+
+def _is_our_message_id(message_id: str, our_addresses: set[str]) -> bool:
     domains = {address.rpartition("@")[2].lower() for address in our_addresses if "@" in address}
-    for message_id in msg.thread_ids:
-        match = _OUR_MESSAGE_ID.match(message_id)
-        if match and match.group(1).lower() in domains:
-            return True
-    return False
+    match = _OUR_MESSAGE_ID.match(message_id)
+    return bool(match and match.group(1).lower() in domains)
+
+
+def no_automatic_reply(msg: InboundMessage, our_addresses: set[str]) -> str | None:
+    """The one test of whether a message may get an automatic reply (an acknowledgement or a
+    refusal): why not, or None when it may.
+
+    Machine-sent mail (``automatic_reason``: our own mail come back, by header, From or
+    Message-ID domain even through a forwarder; ``Auto-Submitted`` other than ``no``, RFC 3834;
+    ``X-Autoreply``/``X-Autorespond``/``X-Auto-Reply``; ``Precedence`` junk or auto_reply; an empty
+    Return-Path; ``multipart/report`` or ``message/delivery-status``, RFC 3464; MAILER-DAEMON;
+    out-of-office and bounce subjects in the languages Exchange and Gmail use), and mail that asks
+    for none (``X-Auto-Response-Suppress``, Microsoft [MS-OXCMAIL] 2.2.3.2.14; ``Precedence``
+    bulk or list, RFC 3834 §3.1.8; ``List-Id``, RFC 2919)."""
+    return automatic_reason(msg, our_addresses) or reply_held_back(msg)
 
 
 def strip_tags(subject: str) -> str:
@@ -209,7 +244,11 @@ def reply_held_back(msg: InboundMessage) -> str | None:
     """Why mail a person sent through a distribution list gets no acknowledgement, or None.
 
     ``Precedence: list``/``bulk`` (RFC 3834 §3.1.8) and ``List-Id`` (RFC 2919) ask for no automatic
-    reply; they do not make the mail machine mail, so what it says is still recorded."""
+    reply; they do not make the mail machine mail, so what it says is still recorded. Nor does
+    ``X-Auto-Response-Suppress``, which Exchange also sets on mail a person sends to a group."""
+    for name, value in msg.auto_reply_headers:
+        if name.lower() in _ASKS_FOR_NO_REPLY and value.strip():
+            return f"it carries {name}: it asks for no automatic reply"
     if msg.precedence and msg.precedence.strip() in ("bulk", "list"):
         return f"Precedence is {msg.precedence.strip()}: no automatic reply to a list"
     if msg.list_id:
@@ -230,7 +269,7 @@ def classify(msg: InboundMessage, our_addresses: set[str]) -> Classification:
     """Decide what ``msg`` is; see the module docstring for the order of the checks. Protocol mail
     that came through a list is classified as usual, with ``acknowledge`` False."""
     found = _classify(msg, our_addresses)
-    held = reply_held_back(msg) if found.is_protocol_mail else None
+    held = no_automatic_reply(msg, our_addresses) if found.is_protocol_mail else None
     if held is None:
         return found
     return replace(found, acknowledge=False, reason=f"{found.reason}; {held}")

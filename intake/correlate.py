@@ -3,7 +3,9 @@
 The order is the product's (PRODUCT §3, step 3):
 
 1. the case reference the product puts in the subject of everything it sends, e.g.
-   ``[OLD-2026-0007]`` — two to five capital letters, the year, four or more digits
+   ``[OLD-2026-0007-K3F9QZ]`` — two to five capital letters, the year, four or more digits,
+   then the case token's six-character check code (``cases.tokens``; reported in
+   ``Correlation.code`` for ``intake.authority``, never needed to find the case)
    (also taken from our ``X-Resdesk-Case`` header if a reply kept it, and from the
    stage-summary form's ``case_ref`` field);
 2. ``In-Reply-To`` then ``References`` against Message-IDs the case file already holds;
@@ -28,8 +30,10 @@ from typing import Literal, Mapping, Protocol, Sequence
 
 from resdesk.intake.message import InboundMessage
 
-_BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-(20\d\d)-(\d{4,9})\s*\]")
-_BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?![\w-])")
+# The optional last part is the case token's check code (``cases.tokens``). Every quantifier is
+# bounded and no two can match the same characters, so matching is linear in the subject.
+_BRACKETED = re.compile(r"\[\s*([A-Za-z]{2,5})-(20\d\d)-(\d{4,9})(?:-([A-Za-z2-7]{6}))?\s*\]")
+_BARE = re.compile(r"(?<![\w-])([A-Z]{2,5})-(20\d\d)-(\d{4,9})(?:-([A-Z2-7]{6}))?(?![\w-])")
 _PREFIX = re.compile(r"[A-Z]{2,5}")
 _NHS_SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -47,9 +51,10 @@ def format_reference(prefix: str, year: int, number: int) -> str:
     return f"{prefix}-{year}-{number:04d}"
 
 
-def reference_token(reference: str) -> str:
-    """The reference as the product writes it in a subject: ``[OLD-2026-0007]``."""
-    return f"[{reference}]"
+def reference_token(reference: str, code: str = "") -> str:
+    """The reference as the product writes it in a subject: ``[OLD-2026-0007-K3F9QZ]`` with its
+    check code (``cases.tokens``), ``[OLD-2026-0007]`` without."""
+    return f"[{reference}-{code}]" if code else f"[{reference}]"
 
 
 def find_reference(subject: str) -> str | None:
@@ -60,19 +65,29 @@ def find_reference(subject: str) -> str | None:
 
 def find_references(subject: str) -> list[str]:
     """Every case reference in a subject, bracketed ones first, canonical and without repeats."""
-    found: list[tuple[int, str]] = []
-    for match in _BRACKETED.finditer(subject):
-        found.append((match.start(), _canonical(match)))
-    for match in _BARE.finditer(subject):
-        found.append((match.start(), _canonical(match)))
-    ordered = [ref for _, ref in sorted(found, key=lambda item: item[0])]
-    bracketed = [_canonical(m) for m in _BRACKETED.finditer(subject)]
-    return list(dict.fromkeys([*bracketed, *ordered]))
+    return list(find_tokens(subject))
+
+
+def find_tokens(subject: str) -> dict[str, str | None]:
+    """Every case reference in a subject (bracketed ones first, then in order) mapped to the check
+    code written beside it (upper case), or None where it was written without one."""
+    bracketed = [(_canonical(m), _code(m)) for m in _BRACKETED.finditer(subject)]
+    bare = [(_canonical(m), _code(m)) for m in _BARE.finditer(subject)]
+    found: dict[str, str | None] = {}
+    for reference, code in (*bracketed, *bare):
+        if found.get(reference) is None:
+            found[reference] = code
+    return found
 
 
 def _canonical(match: re.Match[str]) -> str:
-    prefix, year, number = match.groups()
+    prefix, year, number, _ = match.groups()
     return f"{prefix.upper()}-{year}-{number}"
+
+
+def _code(match: re.Match[str]) -> str | None:
+    code = match.group(4)
+    return code.upper() if code else None
 
 
 def normalise_identifier(value: str | None) -> str | None:
@@ -110,7 +125,7 @@ class Correlation:
     method: Method
     detail: str
     notes: tuple[str, ...] = ()
-
+    code: str | None = None  # the check code written beside the reference that found the case
     @property
     def is_new(self) -> bool:
         return self.case is None
@@ -129,10 +144,10 @@ def correlate(
 ) -> Correlation:
     """Find the case for ``msg`` in the product's order; ``Correlation.case`` None means new."""
     notes: list[str] = []
-    for reference in _references(msg, form_fields or {}):
+    for reference, code in _references(msg, form_fields or {}).items():
         case = known.case_for_reference(reference)
         if case is not None:
-            return Correlation(case, "reference", f"the subject carries {reference}", tuple(notes))
+            return Correlation(case, "reference", f"the subject carries {reference}", tuple(notes), code)
         notes.append(f"the reference {reference} is not a known case")
 
     thread = list(msg.thread_ids)
@@ -155,14 +170,16 @@ def correlate(
     return Correlation(None, "new", "no reference, thread or child matches a known case", tuple(notes))
 
 
-def _references(msg: InboundMessage, fields: Mapping[str, object]) -> list[str]:
-    """References in the subject, then in our X-Resdesk-Case header if a reply kept it, then in
-    the stage-summary form's ``case_ref`` field."""
-    found = find_references(msg.subject)
+def _references(msg: InboundMessage, fields: Mapping[str, object]) -> dict[str, str | None]:
+    """References (with any check code) in the subject, then in our X-Resdesk-Case header if a
+    reply kept it, then in the stage-summary form's ``case_ref`` field."""
+    found = find_tokens(msg.subject)
     for extra in (msg.resdesk_case, fields.get("case_ref")):
         if isinstance(extra, str) and extra.strip():
-            found += find_references(f"[{extra.strip().strip('[]')}]")
-    return list(dict.fromkeys(found))
+            for reference, code in find_tokens(f"[{extra.strip()[:100].strip('[]')}]").items():
+                if found.get(reference) is None:
+                    found[reference] = code
+    return found
 
 
 def _first_text(fields: Mapping[str, object], names: Sequence[str]) -> str | None:

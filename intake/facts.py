@@ -61,9 +61,13 @@ def _labels() -> dict[str, FactDefinition]:
 
 
 _LABELS = _labels()
-_LINE = re.compile(r"^[ \t*_]*(?P<label>[A-Za-z][A-Za-z0-9 '’/()-]{1,60}?)[ \t*_]*:[ \t*_]*(?P<value>[^\r\n]*?)[ \t*_.]*$", re.M)
-_TIME = re.compile(r"^(?P<date>.+?)(?:[ ,]+(?:at[ ]+)?(?P<h>\d{1,2})[:.](?P<m>\d{2}))?$")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]|$)")
+# Every pattern here runs in time linear in the text: a value is taken greedily and trimmed in
+# Python, the clock time is looked for only at the end, and sentences are cut at their ends in one
+# pass (a lazy group before a trailing class, or a failing search from every position, is quadratic).
+_LINE = re.compile(r"^[ \t*_]*(?P<label>[A-Za-z][A-Za-z0-9 '’/()-]{1,60}?)[ \t*_]*:[ \t*_]*(?P<value>[^\r\n]*)$", re.M)
+_CLOCK_AT_END = re.compile(r"(?P<h>\d{1,2})[:.](?P<m>\d{2})$")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_TRAILING = " \t*_."
 
 
 def _new_text(body: str) -> str:
@@ -79,10 +83,35 @@ def _new_text(body: str) -> str:
 
 
 def _moment(text: str) -> datetime:
-    match = _TIME.match(" ".join(text.split()))
-    day = uk_date(match.group("date"))
-    at = time(int(match.group("h")), int(match.group("m"))) if match.group("h") else time()
-    return to_local(datetime.combine(day, at))
+    """A date, optionally followed by a clock time after a space or comma (and "at")."""
+    text = " ".join(text.split())
+    day_text, at = text, time()
+    clock = _CLOCK_AT_END.search(text)
+    if clock is not None:
+        head = text[: clock.start()]
+        stripped = head.rstrip(" ,")
+        if stripped != head:
+            if stripped.endswith(" at"):
+                stripped = stripped[:-3].rstrip(" ,")
+            if stripped:
+                day_text, at = stripped, time(int(clock.group("h")), int(clock.group("m")))
+    return to_local(datetime.combine(uk_date(day_text), at))
+
+
+def _sentences(text: str):
+    """Sentences ending in ``.``, ``!`` or ``?`` (with it), and the text's last one; a line broken
+    off without an end mark is not a sentence (as the product has always read them)."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        segment = text[start : end.start()]
+        if segment:
+            if end.group() != "\n":
+                yield segment + end.group()
+            elif end.end() == len(text):
+                yield segment
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def _value(fact: FactDefinition, text: str) -> Any:
@@ -120,11 +149,12 @@ def read_facts(
     stated: set[str] = set()
     for match in _LINE.finditer(text):
         fact = _LABELS.get(_key(match.group("label")))
-        if fact is None or not match.group("value").strip():
+        stated_value = match.group("value").rstrip(_TRAILING)
+        if fact is None or not stated_value.strip():
             continue
         line = match.group(0).strip()
         try:
-            value = _value(fact, match.group("value"))
+            value = _value(fact, stated_value)
         except (ValueError, UsageError, AttributeError):
             mentions.append(Mention(fact.name, line))
             continue
@@ -144,7 +174,7 @@ def read_facts(
                     continue
                 readings.append(FactReading(fact.name, value, FROM_FORM, {"field": qualified}))
                 stated.add(fact.name)
-    for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
+    for sentence in (piece.strip() for piece in _sentences(text)):
         if _LINE.match(sentence):
             continue
         words = f" {_key(sentence)} "

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ANGLE_ADDRESS = re.compile(r"<([^<>]*)>")
-_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+_NOT_IN_PLAIN_ADDRESS = re.compile(r"[\s<>\"]")
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 
@@ -157,7 +157,7 @@ def _loose_addresses(text: str) -> list[tuple[str, str]]:
             display = item[: item.rfind("<")].strip().strip('"').strip()
         else:
             address, display = item.strip('"').strip(), ""
-        if _PLAIN_ADDRESS.fullmatch(address):
+        if _is_plain_address(address):
             found.append((display, address))
     return found
 
@@ -169,3 +169,12 @@ def _decode_8bit(text: str) -> tuple[str, bool]:
         return data.decode("utf-8"), True
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), False
+
+
+def _is_plain_address(text: str) -> bool:
+    """``local@domain.tld``: one ``@``, no space, angle bracket or quote, a dot inside the domain.
+    Checked in one pass (the equivalent pattern backtracks quadratically on a domain of many dots)."""
+    if not text or _NOT_IN_PLAIN_ADDRESS.search(text):
+        return False
+    local, _, domain = text.partition("@")
+    return bool(local) and "@" not in domain and "." in domain[1:-1]

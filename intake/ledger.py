@@ -21,9 +21,10 @@ for quarantine with the reason "failed N times: ...".
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Protocol as Interface
+from typing import Mapping, Protocol as Interface
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -201,12 +202,17 @@ class Ledger:
         archive_path: str | None = None,
         duplicate_of: int | None = None,
         now: datetime | None = None,
+        refused: Mapping[str, str] | None = None,
     ) -> Message:
         """Finish a claim inside the caller's transaction (with the case events it recorded).
 
         ``state`` is done, quarantined, ignored, or failed (retryable: the next claim
         takes it up again until the attempts run out). Raises ``StoreError`` if the
         claim was lost to another worker meanwhile, which rolls the transaction back.
+
+        The audit entry of a quarantined message keeps no refused value: its reason sentence (which
+        may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
+        names with the SHA-256 of each value. The ledger row keeps the reason for the business unit.
         """
         if state not in (DONE, QUARANTINED, IGNORED, FAILED):
             raise ValueError(f"cannot complete a claim as {state!r}")
@@ -242,7 +248,7 @@ class Ledger:
                 "uid": row.uid,
                 "sha256": row.sha256,
                 "message_id": row.message_id,
-                "reason": reason,
+                **_audited_reason(state, reason, refused),
                 "attempts": row.attempts,
             },
         )
@@ -354,3 +360,18 @@ class Ledger:
         with self.store.transaction() as tx:
             lease = tx.session.get(Lease, name)
             return lease.holder if lease is not None and lease.expires_at > now else None
+
+
+def _sha256_text(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _audited_reason(state: str, reason: str | None, refused: Mapping[str, str] | None) -> dict:
+    """What the audit chain keeps of why a message was completed: the reason itself, except for
+    refused (quarantined) messages, whose reason and refused values are kept only as SHA-256."""
+    if state != QUARANTINED:
+        return {"reason": reason}
+    return {
+        "reason_sha256": _sha256_text(reason) if reason is not None else None,
+        "refused_fields": {name: _sha256_text(str(value)) for name, value in (refused or {}).items()},
+    }

@@ -77,6 +77,8 @@ class InboundMessage:
     defects: tuple[str, ...] = field(default=())
     list_id: str | None = None
     flaws: tuple[str, ...] = field(default=())
+    # Headers auto-responders set (name: value), for ``classify.no_automatic_reply``.
+    auto_reply_headers: tuple[tuple[str, str], ...] = field(default=())
 
     @cached_property
     def new_text(self) -> str:
@@ -149,7 +151,14 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
         defects=tuple(dict.fromkeys(defects)),
         flaws=tuple(dict.fromkeys(flaws)),
         list_id=headers.text("List-Id"),
+        auto_reply_headers=tuple(
+            (name, value) for name in AUTO_REPLY_HEADERS for value in headers.all_texts(name)[:1]
+        ),
     )
+
+
+#: Headers that mark mail an auto-responder sent, or mail that asks for no automatic reply.
+AUTO_REPLY_HEADERS = ("X-Auto-Response-Suppress", "X-Autoreply", "X-Autorespond", "X-Auto-Reply", "List-Unsubscribe")
 
 
 def _lower(value: str | None) -> str | None:

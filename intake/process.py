@@ -15,6 +15,12 @@ faults found and read past, each a sentence) and ``sha256``. Files that are not 
 are kept as ``attachment`` documents on the case; a quarantined message from a person records
 whom to answer (``Message.answer_to``) for the outbox's refusal reply. Forms read add
 ``form-read`` events with their fields. Nothing here sends mail.
+
+A message found on an existing case changes it only with authority over it (``intake.authority``:
+a verified party, or someone the case's mail reached or a colleague at an agency on it with more
+than a guessable reference); otherwise it is filed on the case as a ``message-not-on-case`` event,
+changes nothing, is not acknowledged, and the case goes on the review list. Each message's sender
+verification (``intake.senders``) is kept on its ledger row.
 """
 
 from __future__ import annotations
@@ -27,21 +33,26 @@ from email.utils import parseaddr, parsedate_to_datetime
 from sqlalchemy import select
 
 from resdesk.cases.lookup import StoreKnownCases
-from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, TrustedSender
+from resdesk.cases.models import DONE, IGNORED, QUARANTINED, Case, Message, Outbound, TrustedSender
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import FORM_READ, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text
-from resdesk.forms import read_email_text, read_form
+from resdesk.cases.timeline import (
+    FORM_READ, MESSAGE_NOT_ON_CASE, MESSAGE_RECORDED, STAGE_SUMMARY, normalise_outcome, outcome_from_text,
+)
+from resdesk.cases.tokens import case_token_key, code_matches
+from resdesk.intake.authority import Authority, authority_over_case
+from resdesk.intake.correlate import Correlation
+from resdesk.forms import age_on, read_email_text, read_form
 from resdesk.cases.facts import facts_of, record_fact
 from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.sealed import sealed_reason
-from resdesk.intake.classify import Classification, automatic_reason, classify
+from resdesk.intake.classify import Classification, classify, no_automatic_reply
 from resdesk.intake.facts import Mention, agency_of, read_facts
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
 from resdesk.intake.limits import InboundLimits, over_limit
 from resdesk.intake.message import Attachment, InboundMessage, parse_message
-from resdesk.intake.senders import check_sender
+from resdesk.intake.senders import check_sender, domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
 from resdesk.protocols import Protocol, to_local
@@ -49,6 +60,9 @@ from resdesk.protocols.facts import ESTIMATED, definition
 from resdesk.errors import FormError, HostileFile, IntakeError, ResdeskError
 
 ACTOR = "resdesk-intake"
+# A date of birth further back than this is kept but flagged: support for care leavers runs to 25
+# (Children and Social Work Act 2017, s.3), so an older "child" is most likely a mistyped year.
+OLDEST_CHILD_AGE = 25
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class _Reading:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> (media type, bytes)
     kept: list[Attachment] = field(default_factory=list)  # other files, kept as documents on the case
     flaws: list[str] = field(default_factory=list)  # harmless faults noted on the message
+    verification: str | None = None  # intake.senders' verdict: verified, unverified, not-checked
 
     def __post_init__(self) -> None:
         self.flaws.extend(self.message.flaws)
@@ -92,11 +107,24 @@ class Refused(Exception):
     """A message must be quarantined, for ``reason``; ``answerable`` False when its sender must not
     be answered (a sender not trusted). ``answer_to`` is filled in by the processor."""
 
-    def __init__(self, reason: str, *, answerable: bool = True):
+    def __init__(self, reason: str, *, answerable: bool = True, fields: dict[str, str] | None = None):
         super().__init__(reason)
         self.reason = reason
         self.answerable = answerable
         self.answer_to: str | None = None
+        self.fields = dict(fields or {})  # what was refused: field name -> its value (only hashed in the audit)
+
+
+NAME_CHARS = 200  # a party's name as the case file keeps it (parties.name)
+
+
+def person_name(name: str | None) -> str | None:
+    """A display name as kept and written back: at most ``NAME_CHARS`` characters, a longer one cut
+    and marked with an ellipsis (a 40,000-character "name" is no one's, and would take the
+    acknowledgement's layout minutes)."""
+    if not name:
+        return None
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "\u2026"
 
 
 def message_time(raw: bytes, received: datetime) -> datetime:
@@ -111,9 +139,9 @@ def message_time(raw: bytes, received: datetime) -> datetime:
     return to_local(stated)
 
 
-def sender_is_automatic(message: InboundMessage) -> bool:
-    """Whether a message's headers say a machine sent it, whatever its subject: never answer it."""
-    return automatic_reason(message, set()) is not None
+def sender_is_automatic(message: InboundMessage, our_addresses: set[str] = frozenset()) -> bool:
+    """Whether a message must get no automatic reply (``classify.no_automatic_reply``)."""
+    return no_automatic_reply(message, set(our_addresses)) is not None
 
 
 class IntakeProcessor:
@@ -129,18 +157,21 @@ class IntakeProcessor:
     # -- the watcher's interface -------------------------------------------------------------
 
     def quarantine(
-        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
+        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None,
+        refused: dict[str, str] | None = None,
     ) -> Filing:
         archive_path = None
         if fetched is not None and fetched.raw is not None:
             _, path = self.store.archive_message(fetched.raw)
             archive_path = str(path)
         with self.store.transaction() as tx:
-            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path)
+            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused)
             row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
-    def process(self, fetched: FetchedMessage, claim: Claim) -> Filing:
+    def process(self, fetched: FetchedMessage, claim: Claim, *, vouched_by: str | None = None) -> Filing:
+        """File one claimed message. ``vouched_by`` names the person who released it from quarantine:
+        they vouch for it, so it may change the case it names whoever sent it (``intake.authority``)."""
         if fetched.raw is None:
             return self.quarantine(
                 fetched, claim,
@@ -150,7 +181,7 @@ class IntakeProcessor:
         try:
             reading = self._read(fetched.raw)
         except Refused as refused:
-            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to)
+            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to, refused=refused.fields)
         kind = reading.classification.kind
         if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
             reason = "our own notice to the business unit, left in the inbox where it reads it"
@@ -164,6 +195,7 @@ class IntakeProcessor:
         sha256, path = self.store.archive_message(fetched.raw)
         if reading.forms and kind == "filled-template" and all(f.kind == "summary-log" for _, f in reading.forms):
             return self._file_summary_log(reading, claim, str(path))
+        key = case_token_key(self.store)
         with self.store.transaction() as tx:
             known = StoreKnownCases(tx, protocol=self.protocol.id)
             form_fields = reading.forms[0][1].fields if reading.forms else None
@@ -184,10 +216,98 @@ class IntakeProcessor:
                 reason = f"automatic mail on no known case ({reading.classification.reason})"
                 self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
                 return Filing(DONE, reason)
-            case = tx.require_case(correlation.case) if correlation.case else self._open_case(tx, reading)
+            if correlation.case is not None and kind != "automatic" and vouched_by is None:
+                case = tx.require_case(correlation.case)
+                authority = self._authority(tx, case, reading, correlation, key)
+                if not authority.may_change:
+                    return self._file_from_someone_not_on_the_case(tx, case, reading, claim, sha256, str(path), authority)
+            if correlation.case:
+                case = tx.require_case(correlation.case)
+            else:
+                case = self._open_case(tx, reading)
+                if reading.verification == "unverified":
+                    tx.flag_for_review(
+                        case, "the case was opened by a sender our mail server could not verify "
+                        "(no DMARC or aligned SPF/DKIM pass); confirm it with the sender",
+                        reading.when, message_id=reading.message.message_id,
+                    )
             self._record(tx, case, reading, claim, sha256, str(path))
-            self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
+            row = self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
+            row.sender_verification = reading.verification
             return Filing(DONE)
+
+    def _authority(self, tx: Tx, case: Case, reading: _Reading, correlation: Correlation, key: bytes) -> Authority:
+        """May this message change ``case``? (``intake.authority``; the facts it needs, read here.)"""
+        message = reading.message
+        sender = message.sender.address.strip().lower() if message.sender else None
+        if correlation.method != "reference" or correlation.code is None:
+            code = "missing"
+        else:
+            code = "right" if code_matches(key, case.ref, correlation.code) else "wrong"
+        on_thread = correlation.method == "thread" or bool(
+            message.thread_ids
+            and StoreKnownCases(tx, protocol=self.protocol.id).case_for_message_ids(list(message.thread_ids)) == case.ref
+        )
+        return authority_over_case(
+            sender=sender, standing=self._standing(tx, case, sender), verification=reading.verification or "not-checked",
+            code=code, evidence=on_thread or correlation.method == "child",
+        )
+
+    def _standing(self, tx: Tx, case: Case, sender: str | None):
+        """``party``, ``recipient`` (the case's own mail went to them), ``colleague`` (at an agency on
+        the case, by a configured domain, or at the partnership itself) or ``stranger``."""
+        if not sender or "@" not in sender:
+            return "stranger"
+        parties = {p.email.strip().lower() for p in case.parties if p.email and "@" in p.email}
+        if sender in parties:
+            return "party"
+        sent = tx.session.execute(select(Outbound.recipients).where(Outbound.case_id == case.id)).scalars()
+        if any(sender in {str(r).strip().lower() for r in (recipients or [])} for recipients in sent):
+            return "recipient"
+        configured = [*self.policy.allowed_sender_domains, *(d for d, _ in self.policy.agency_domains)]
+        ours = [a.rpartition("@")[2] for a in (*self.policy.our_addresses, parseaddr(self.policy.business_unit or "")[1]) if "@" in a]
+        for domain in configured:
+            if domain_allowed(sender.rpartition("@")[2], [domain]) and any(
+                domain_allowed(p.rpartition("@")[2], [domain]) for p in parties
+            ):
+                return "colleague"
+        if ours and domain_allowed(sender.rpartition("@")[2], ours):
+            return "colleague"
+        return "stranger"
+
+    def _file_from_someone_not_on_the_case(
+        self, tx: Tx, case: Case, reading: _Reading, claim: Claim, sha256: str, path: str, authority: Authority
+    ) -> Filing:
+        """File the message on ``case`` as from someone not on the case: its files are kept as
+        documents, nothing it says is recorded, no one is answered, and the case goes on the
+        business unit's review list (``intake.authority``)."""
+        message = reading.message
+        for name, (media_type, data) in reading.files.items():
+            tx.add_document(case, "attachment", name, media_type, data, actor=ACTOR)
+        for attachment in reading.kept:
+            tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
+        tx.add_event(
+            case, MESSAGE_NOT_ON_CASE, reading.when, stage=case.stage, variant=case.stage_variant,
+            message_id=message.message_id, ledger_id=claim.ledger_id,
+            detail={
+                "ledger_id": claim.ledger_id, "classification": reading.classification.kind,
+                "sender": message.sender.address if message.sender else None,
+                "sender_verification": reading.verification, "why": authority.reason,
+                "subject": message.subject, "message_id": message.message_id,
+                "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
+                "acknowledge": False, "sha256": sha256, "archive": path,
+            },
+        )
+        tx.flag_for_review(
+            case, f"a message from someone not on the case names it and changed nothing: {authority.reason}; "
+            "read it among the case's messages and, if it should count, make the change it asks for by hand "
+            f"('resdesk act set-stage {case.ref} N', 'resdesk act close {case.ref}', 'resdesk case {case.ref} --set')",
+            reading.when, message_id=message.message_id,
+        )
+        reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
+        row = self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path)
+        row.sender_verification = reading.verification
+        return Filing(DONE, reason)
 
     def _is_our_notice_to_the_business_unit(self, message: InboundMessage) -> bool:
         """A notice the outbox sent (our From address and our X-Resdesk header) addressed to the
@@ -244,7 +364,7 @@ class IntakeProcessor:
             self._check_and_read(reading, arrived)
         except Refused as refused:
             sender = arrived.sender
-            if refused.answerable and sender is not None and not sender_is_automatic(arrived):
+            if refused.answerable and sender is not None and not sender_is_automatic(arrived, self.policy.our_addresses):
                 refused.answer_to = sender.address
             raise
         return reading
@@ -263,13 +383,17 @@ class IntakeProcessor:
             )
         verdict = check_sender(arrived, self._allowed_domains(arrived), self.policy.authserv_id)
         if not verdict.ok:
-            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False)
+            raise Refused("the sender is not trusted: " + "; ".join(verdict.flags), answerable=False,
+                          fields={"From": arrived.sender.address if arrived.sender else "",
+                                  "From display name": arrived.sender.name if arrived.sender else ""})
+        reading.verification = verdict.verification
         self._read_attachments(reading)
         if not reading.forms:
             try:
                 typed = read_email_text(message.new_text, source="the message body")
             except FormError as exc:
-                raise Refused(f"the form typed into the message cannot be read: {exc}") from None
+                raise Refused(f"the form typed into the message cannot be read: {exc}",
+                              fields={exc.field or "form": exc.reason}) from None
             if typed is not None:
                 reading.forms.append((None, typed))
         self._check_field_lengths(reading)
@@ -282,6 +406,7 @@ class IntakeProcessor:
         templates = set(reading.classification.templates)
         unusable: list[str] = []
         hostile: list[str] = []
+        refused: dict[str, str] = {}
         for attachment in reading.message.attachments:
             if attachment.content_type in ("message/rfc822", "message/global", "application/ms-tnef") or (
                 attachment.filename.lower() == "winmail.dat"
@@ -295,14 +420,16 @@ class IntakeProcessor:
                 reading.files[attachment.filename] = (attachment.content_type, attachment.data)
             except HostileFile as exc:
                 hostile.append(f"the attachment {exc}")
+                refused[f"attachment {len(refused) + 1}"] = attachment.filename
             except FormError as exc:
                 unusable.append(f"the attachment {exc}")
+                refused[exc.field or f"attachment {len(refused) + 1}"] = exc.reason
                 reading.kept.append(attachment)
         if hostile:
-            raise Refused("; ".join(hostile) + "; nothing in this message was recorded")
+            raise Refused("; ".join(hostile) + "; nothing in this message was recorded", fields=refused)
         says_something = reading.forms or reading.classification.kind in ("stage-summary", "stage-3-notification")
         if unusable and not says_something and reading.classification.kind == "filled-template":
-            raise Refused("; ".join(unusable))
+            raise Refused("; ".join(unusable), fields=refused)
         reading.flaws.extend(f"{reason}; kept as a document" for reason in unusable)
 
     def _allowed_domains(self, message: InboundMessage) -> list[str]:
@@ -335,7 +462,8 @@ class IntakeProcessor:
             if longest > limit:
                 raise Refused(
                     f"the message is over a limit: the form {filename or 'in its body'} has a field "
-                    f"'{name}' of {longest:,} characters, over the limit of {limit:,} (limits.field_chars)"
+                    f"'{name}' of {longest:,} characters, over the limit of {limit:,} (limits.field_chars)",
+                    fields={name: max(texts, key=len)},
                 )
 
     # -- recording (inside the transaction) ----------------------------------------------------
@@ -359,7 +487,7 @@ class IntakeProcessor:
         for address in (message.sender, *message.to, *message.cc):
             if address is None or not address.address or address.address.lower() in ours:
                 continue
-            tx.add_party(case, name=address.name or None, email=address.address,
+            tx.add_party(case, name=person_name(address.name), email=address.address,
                          agency=agency_of(address.address, domains))
 
     def _record_facts(self, tx: Tx, case: Case, reading: _Reading) -> None:
@@ -431,13 +559,14 @@ class IntakeProcessor:
                 "stage": stage,
                 "outcome": outcome,
                 "sender": sender.address if sender else None,
-                "sender_name": sender.name if sender else None,
+                "sender_name": person_name(sender.name) if sender else None,
                 "subject": message.subject,
                 "message_id": message.message_id,
                 "references": list(message.references),
                 "forms": [{"kind": f.kind, "filename": name} for name, f in reading.forms],
                 "acknowledge": classification.kind != "automatic" and classification.acknowledge,
                 "flaws": list(dict.fromkeys(reading.flaws)),
+                "sender_verification": reading.verification,
                 "sha256": sha256,
                 "archive": path,
             },
@@ -478,11 +607,18 @@ class IntakeProcessor:
             child_dob=getattr(form.record, "child_dob", None),
             actor=ACTOR,
         )
+        born = getattr(form.record, "child_dob", None)
+        if born is not None and age_on(born, when.date()) > OLDEST_CHILD_AGE:
+            tx.flag_for_review(
+                case, f"the form {filename or 'in the message'} gives a date of birth {age_on(born, when.date())} "
+                f"years before the message, older than the {OLDEST_CHILD_AGE} a care leaver is supported to; "
+                "check the date with the sender", when, message_id=message_id,
+            )
         raised_by = fields.get("raised_by_name")
         contact = fields.get("raised_by_email") or fields.get("raised_by_contact")
         if raised_by and contact and "@" in str(contact):
             tx.add_party(
-                case, name=raised_by, email=str(contact).strip(),
+                case, name=person_name(str(raised_by)), email=str(contact).strip(),
                 agency=fields.get("raised_by_agency") or fields.get("raised_by_role_agency"),
                 role=fields.get("raised_by_role"),
             )

@@ -9,6 +9,8 @@ reason. The mailbox's copy stays in the quarantine folder: nothing is ever delet
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -93,10 +95,11 @@ def release(store: Store, processor, ledger_id: int, at: datetime, *, actor: str
                       row.attempts)
         raw = Path(row.archive_path).read_bytes()
         tx.audit(actor, "quarantine-released", None,
-                 {"ledger_id": row.id, "subject": row.subject, "by": actor, "reason": reason, "trusted": trusted},
+                 {"ledger_id": row.id, "subject_sha256": _subject_hash(row.subject), "by": actor, "reason": reason, "trusted": trusted},
                  at=at)
     fetched = FetchedMessage(MessageRef(row.account, row.folder, row.uidvalidity, row.uid), raw, len(raw), ())
-    filing: Filing = processor.process(fetched, claim)
+    # A person releasing the message vouches for it: it may change the case it names (intake.authority).
+    filing: Filing = processor.process(fetched, claim, vouched_by=actor)
     with store.transaction() as tx:
         after = tx.session.get(Message, ledger_id)
         case = tx.case_by_id(after.case_id) if after.case_id is not None else None
@@ -116,7 +119,7 @@ def file_on_case(tx: Tx, ledger_id: int, ref: str, at: datetime, *, actor: str, 
                  detail={"ledger_id": row.id, "classification": "filed-by-person", "subject": row.subject,
                          "sender": row.sender, "message_id": row.message_id, "acknowledge": False,
                          "sha256": row.sha256, "archive": row.archive_path, "by": actor, "reason": reason})
-    tx.audit(actor, "quarantine-filed", case.ref, {"ledger_id": row.id, "subject": row.subject, "by": actor,
+    tx.audit(actor, "quarantine-filed", case.ref, {"ledger_id": row.id, "subject_sha256": _subject_hash(row.subject), "by": actor,
                                                    "reason": reason})
     return row
 
@@ -127,6 +130,11 @@ def dismiss(tx: Tx, ledger_id: int, at: datetime, *, actor: str, reason: str) ->
     row = _held(tx, ledger_id)
     row.state, row.completed_at = IGNORED, at
     row.reason = f"dismissed by {actor}: {reason}"
-    tx.audit(actor, "quarantine-dismissed", None, {"ledger_id": row.id, "subject": row.subject, "by": actor,
+    tx.audit(actor, "quarantine-dismissed", None, {"ledger_id": row.id, "subject_sha256": _subject_hash(row.subject), "by": actor,
                                                    "reason": reason})
     return row
+
+
+def _subject_hash(subject: str | None) -> str | None:
+    """The audit chain keeps a refused message's subject (which may name a child) only as SHA-256."""
+    return None if subject is None else hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()

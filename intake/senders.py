@@ -1,9 +1,14 @@
 """Whether a message's sender can be believed (pure): allowed domains, display names that
 pretend to be another address, and ``Authentication-Results`` from our own receiving server.
 
-An ``Authentication-Results`` header is only evidence when its authserv-id is the one the
-partnership configured (RFC 8601 §5: headers claiming to be from our server but added
-elsewhere must be ignored). With no configured id, none is read.
+An ``Authentication-Results`` header (read with the ``authres`` library) is only evidence when
+its authserv-id is the one the partnership configured (RFC 8601 §5: headers claiming to be from
+our server but added elsewhere must be ignored). A sender is *verified* when that header says
+DMARC passed, or SPF or DKIM passed for a domain aligned with the From domain (RFC 7489 §3.1),
+and *unverified* otherwise — no header from our server, or no aligned pass. With no configured
+id nothing can be checked, so every sender is *not-checked*: intake then trusts the From
+address as before (``intake.authority`` says what each verdict may do) and ``resdesk check``
+warns.
 
 Allowed domains match the sender's domain or any subdomain of it, case-insensitively
 (``agency.example`` admits ``nhs.agency.example``); an empty list admits every domain.
@@ -14,11 +19,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
+
+import authres
 
 from resdesk.intake.message import InboundMessage
 
-_ADDRESS_IN_NAME = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]+")
-_RESULT = re.compile(r"^\s*([a-z0-9_-]+)\s*=\s*([a-z]+)\b", re.IGNORECASE)
+_NOT_IN_ADDRESS = re.compile(r"[\s<>()\"',;:\[\]]+")
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,10 @@ class Authentication:
     dmarc: str | None = None
     dkim: str | None = None
     spf: str | None = None
+    aligned: bool = False  # DMARC pass, or SPF/DKIM pass for the From domain
+
+
+Verification = Literal["verified", "unverified", "not-checked"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class SenderVerdict:
     display_name_address: str | None
     authentication: Authentication | None
     flags: tuple[str, ...]
+    verification: Verification = "not-checked"
 
     @property
     def ok(self) -> bool:
@@ -63,82 +75,78 @@ def domain_allowed(domain: str, allowed_domains: list[str]) -> bool:
 
 
 def display_name_address(display_name: str, address: str) -> str | None:
-    """An e-mail address written in the display name that is not the real address, if any."""
+    """An e-mail address written in the display name that is not the real address, if any.
+
+    The name is split at spaces and punctuation first (one linear pass); a word is an address when
+    it has an ``@`` after its first character and a dot between characters after that. (A pattern
+    searching for an address across the whole name backtracks quadratically on a long name.)"""
     name = unicodedata.normalize("NFKC", display_name)
-    for found in _ADDRESS_IN_NAME.findall(name):
-        candidate = found.strip(".").lower()
-        if candidate != address.strip().lower():
-            return found
+    for word in _NOT_IN_ADDRESS.split(name):
+        at = word.find("@")
+        dot = word.rfind(".")
+        if at >= 1 and at + 1 < dot < len(word) - 1:
+            if word.strip(".").lower() != address.strip().lower():
+                return word
     return None
 
 
-def _without_comments(value: str) -> str:
-    """The header value with (comments) removed, respecting nesting and quoted strings."""
-    out: list[str] = []
-    depth = 0
-    quoted = False
-    escaped = False
-    for char in value:
-        if escaped:
-            escaped = False
-            if depth == 0:
-                out.append(char)
-            continue
-        if char == "\\":
-            escaped = True
-            if depth == 0:
-                out.append(char)
-            continue
-        if char == '"' and depth == 0:
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-            continue
-        elif not quoted and char == ")" and depth:
-            depth -= 1
-            continue
-        if depth == 0:
-            out.append(char)
-    return "".join(out)
-
-
-def _split_semicolons(value: str) -> list[str]:
-    parts, current, quoted = [], [], False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
 def authserv_id_of(header: str) -> str:
-    """The authserv-id an ``Authentication-Results`` header names (its first token)."""
-    head = _split_semicolons(_without_comments(header))[0].split()
-    return head[0].lower().rstrip(".") if head else ""
+    """The authserv-id an ``Authentication-Results`` header names (RFC 8601 §2.2), lower case;
+    empty when the header cannot be parsed."""
+    parsed = _parse(header)
+    return parsed.authserv_id.lower().rstrip(".") if parsed is not None and parsed.authserv_id else ""
 
 
-def read_authentication_results(headers: tuple[str, ...] | list[str], authserv_id: str | None) -> Authentication | None:
-    """Results from the first header whose authserv-id is ours; None when there is none."""
+def _parse(header: str):
+    try:
+        return authres.AuthenticationResultsHeader.parse_value(" ".join(header.split()))
+    except Exception:  # authres raises its own errors (and others) on malformed headers
+        return None
+
+
+def _aligned(domain: str | None, from_domain: str) -> bool:
+    """Relaxed alignment (RFC 7489 §3.1), read as: one domain is the other or under it."""
+    if not domain:
+        return False
+    domain = domain.strip().rstrip(".").lower().rpartition("@")[2]
+    return bool(domain) and (domain == from_domain or domain.endswith("." + from_domain)
+                             or from_domain.endswith("." + domain))
+
+
+def read_authentication_results(
+    headers: tuple[str, ...] | list[str], authserv_id: str | None, from_domain: str = ""
+) -> Authentication | None:
+    """Results from the first header whose authserv-id is ours; None when there is none.
+
+    ``aligned`` is True when DMARC passed, or SPF passed for ``smtp.mailfrom`` or DKIM for
+    ``header.d`` in ``from_domain``'s organisation (RFC 7489 §3.1)."""
     if not authserv_id:
         return None
     wanted = authserv_id.strip().lower().rstrip(".")
+    from_domain = from_domain.strip().rstrip(".").lower()
     for header in headers:
-        if authserv_id_of(header) != wanted:
+        parsed = _parse(header)
+        if parsed is None or (parsed.authserv_id or "").lower().rstrip(".") != wanted:
             continue
         results: dict[str, list[str]] = {}
-        for resinfo in _split_semicolons(_without_comments(header))[1:]:
-            match = _RESULT.match(resinfo)
-            if match:
-                results.setdefault(match.group(1).lower(), []).append(match.group(2).lower())
+        aligned = False
+        for result in parsed.results:
+            method, verdict = str(result.method).lower(), str(result.result).lower()
+            results.setdefault(method, []).append(verdict)
+            if verdict != "pass":
+                continue
+            properties = {f"{p.type}.{p.name}".lower(): str(p.value) for p in result.properties}
+            if method == "dmarc":
+                aligned = True
+            elif method == "spf" and _aligned(properties.get("smtp.mailfrom") or properties.get("smtp.helo"), from_domain):
+                aligned = True
+            elif method == "dkim" and _aligned(properties.get("header.d") or properties.get("header.i"), from_domain):
+                aligned = True
         return Authentication(
             dmarc=_best(results.get("dmarc")),
             dkim=_best(results.get("dkim")),
             spf=_best(results.get("spf")),
+            aligned=aligned,
         )
     return None
 
@@ -165,10 +173,12 @@ def check_sender(msg: InboundMessage, allowed_domains: list[str], authserv_id: s
         flags.append(
             f"the display name shows {pretended} but the message is from {sender.address}"
         )
-    auth = read_authentication_results(msg.authentication_results, authserv_id)
+    auth = read_authentication_results(msg.authentication_results, authserv_id, domain)
+    verification: Verification = "not-checked" if not authserv_id else (
+        "verified" if auth is not None and auth.aligned and allowed and not pretended else "unverified")
     if auth is not None:
         if auth.dmarc in ("fail", "permerror"):
             flags.append(f"our mail server found DMARC {auth.dmarc} for {domain}")
         elif auth.dmarc is None and auth.spf in ("fail", "softfail") and auth.dkim != "pass":
             flags.append(f"our mail server found SPF {auth.spf} and no valid DKIM signature for {domain}")
-    return SenderVerdict(sender.address, domain, allowed, pretended, auth, tuple(flags))
+    return SenderVerdict(sender.address, domain, allowed, pretended, auth, tuple(flags), verification)

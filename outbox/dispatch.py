@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from . import queue
 from resdesk.cases.models import Alert, Case, Message, Outbound
 from resdesk.cases.store import Store
+from resdesk.cases.tokens import case_token_key, check_code
 from resdesk.protocols import Protocol, Registry, WorkingCalendar
 from resdesk.errors import ResdeskError
 
@@ -227,8 +228,9 @@ def enqueue_planned(store: Store, planned: Planned, settings) -> tuple[Outbound,
 def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> tuple[Outbound, bool]:
     """In one unit of work, file ``planned``'s rendered documents and write its outbox row
     (the existing row if another process wrote the same key first)."""
-    message, raw = build_message(assembled.mail)
-    recipients = envelope_recipients(assembled.mail)
+    mail = with_check_code(store, assembled.mail)
+    message, raw = build_message(mail)
+    recipients = envelope_recipients(mail)
     _, eml_path = store.archive_message(raw)
     try:
         with store.transaction() as tx:
@@ -253,6 +255,14 @@ def enqueue_assembled(store: Store, planned: Planned, assembled: Assembled) -> t
         # Another process wrote the same key first (its documents are filed, ours rolled back).
         with store.transaction() as tx:
             return queue.by_key(tx, planned.key), False
+
+
+def with_check_code(store: Store, mail: OutboundMail) -> OutboundMail:
+    """``mail`` with its case token's check code (``cases.tokens``), so the subject carries
+    ``[OLD-2026-0007-K3F9QZ]``; mail on no case is returned as it is."""
+    if not mail.case_ref or mail.case_code:
+        return mail
+    return mail.model_copy(update={"case_code": check_code(case_token_key(store), mail.case_ref)})
 
 
 UNPREPARABLE = "outbound-unpreparable"
@@ -292,6 +302,7 @@ def _owed_notices(store: Store, settings, now: datetime) -> list[OutboundMail]:
 def enqueue_mail(store: Store, mail: OutboundMail) -> tuple[Outbound, bool]:
     """Write a message that carries no case documents (a refusal, a quarantine or bounce notice) to the
     outbox under its idempotency key; (row, True) if new."""
+    mail = with_check_code(store, mail)
     message, raw = build_message(mail)
     _, eml_path = store.archive_message(raw)
     try:

@@ -101,6 +101,7 @@ class OutboundMail(BaseModel):
     cc: list[str] = []
     subject: str
     case_ref: str
+    case_code: str = Field("", description="The case token's check code (cases.tokens), e.g. 'K3F9QZ'; '' for none.")
     body_text: str
     sent_at: datetime
     in_reply_to: str | None = None
@@ -135,16 +136,19 @@ def shorten_subject(subject: str, limit: int = SUBJECT_LIMIT) -> str:
     return cut.rstrip() + _ELLIPSIS
 
 
-def with_case_token(subject: str, case_ref: str) -> str:
-    """``subject`` carrying ``[case_ref]`` exactly once (correlation reads this token), shortened
-    to ``SUBJECT_LIMIT`` characters before the token so a long inbound subject never hides it."""
+def with_case_token(subject: str, case_ref: str, code: str = "") -> str:
+    """``subject`` carrying the case token ``[case_ref-code]`` exactly once (correlation reads it;
+    ``cases.tokens`` explains the check code), shortened to ``SUBJECT_LIMIT`` characters before the
+    token so a long inbound subject never hides it. Any earlier token of the case, with or without
+    a code, is replaced."""
     subject = clean_header_text(subject, SUBJECT_LIMIT * 4)
     if not case_ref:
         return shorten_subject(subject)
-    token = f"[{case_ref}]"
+    token = f"[{case_ref}-{code}]" if code else f"[{case_ref}]"
     if token in subject and len(subject) <= SUBJECT_LIMIT + len(token) + 1:
         return subject
-    subject = shorten_subject(subject.replace(token, " "))
+    earlier = re.compile(r"\[" + re.escape(case_ref) + r"(?:-[A-Za-z2-7]{6})?\]")
+    subject = shorten_subject(earlier.sub(" ", subject))
     return f"{subject} {token}".strip()
 
 
@@ -173,7 +177,7 @@ def build_message(mail: OutboundMail) -> tuple[EmailMessage, bytes]:
     message["To"] = to
     if cc:
         message["Cc"] = cc
-    message["Subject"] = with_case_token(mail.subject, mail.case_ref)
+    message["Subject"] = with_case_token(mail.subject, mail.case_ref, mail.case_code)
     moment = mail.sent_at if mail.sent_at.tzinfo else mail.sent_at.replace(tzinfo=timezone.utc)
     message["Date"] = format_datetime(moment)
     message["Message-ID"] = message_id_for(mail.idempotency_key, sender.domain)
@@ -208,7 +212,12 @@ def build_message(mail: OutboundMail) -> tuple[EmailMessage, bytes]:
 
 
 # Pythons with the fix refuse such a header themselves; older ones are covered by the check.
-_SMTP_POLICY = SMTP.clone(verify_generated_headers=True) if hasattr(SMTP, "verify_generated_headers") else SMTP
+# Headers are folded only past RFC 5322's hard limit of 998 characters: folded at 78, a subject
+# just over that length (one carrying a case token) is moved whole onto a continuation line, and
+# some mail programs then show it with a leading space.
+_SMTP_POLICY = SMTP.clone(max_line_length=998)
+if hasattr(SMTP, "verify_generated_headers"):
+    _SMTP_POLICY = _SMTP_POLICY.clone(verify_generated_headers=True)
 
 
 def verify_generated_headers(raw: bytes) -> None:
@@ -242,29 +251,14 @@ def envelope_recipients(mail: OutboundMail) -> list[str]:
     return [parse_one_address(value).addr_spec for value in [*mail.recipients, *mail.cc]]
 
 
-def is_automatic(message: Message) -> bool:
-    """True when an inbound message is itself automatic, so it must get no automatic reply.
+def is_automatic(message: Message, our_addresses: frozenset[str] = frozenset()) -> bool:
+    """True when an inbound message must get no automatic reply: intake's one test,
+    ``classify.no_automatic_reply`` (RFC 3834 ``Auto-Submitted``, ``X-Auto-Response-Suppress``,
+    list and bulk mail, delivery reports, out-of-office subjects, our own messages looping back)."""
+    from resdesk.intake.classify import no_automatic_reply
+    from resdesk.intake.message import parse_message
 
-    RFC 3834 ``Auto-Submitted`` other than ``no``, Microsoft's
-    ``X-Auto-Response-Suppress``, bulk/list/junk precedence, list headers, an
-    empty return path (bounces), and our own messages looping back.
-    """
-    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
-    if auto and auto != "no":
-        return True
-    if message.get("X-Auto-Response-Suppress") or message.get("X-Resdesk-Case"):
-        return True
-    if str(message.get("Precedence", "")).strip().lower() in {"bulk", "junk", "list", "auto_reply"}:
-        return True
-    if message.get("List-Id") or message.get("List-Unsubscribe") or message.get("X-Autoreply"):
-        return True
-    if message.get("X-Autorespond") or message.get("X-Auto-Reply"):
-        return True
-    return_path = message.get("Return-Path")
-    if return_path is not None and str(return_path).strip() in {"<>", ""}:
-        return True
-    content_type = str(message.get("Content-Type", "")).lower()
-    return "multipart/report" in content_type
+    return no_automatic_reply(parse_message(message.as_bytes()), set(our_addresses)) is not None
 
 
 class RecipientRateLimit:

@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     which = listing.add_mutually_exclusive_group()
     which.add_argument("--open", action="store_true", help="only cases not yet resolved")
     which.add_argument("--overdue", action="store_true", help="only cases whose stage is overdue")
+    which.add_argument("--needs-review", action="store_true",
+                       help="only cases on the review list (an unreadable outcome, mail from someone not on the case, ...)")
     listing.add_argument("--now", metavar="WHEN", help="evaluate the clock as at this time (default: now)")
     listing.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
     listing.add_argument("--limit", type=_positive, metavar="N", help="show at most N cases")
@@ -86,7 +88,7 @@ def run_list(args: argparse.Namespace) -> int:
     _, registry, store, calendar, now = _context(args)
     try:
         rows = iter_case_summaries(store, registry, now, calendar, after=args.after, open_only=args.open,
-                                   overdue_only=args.overdue, limit=args.limit)
+                                   overdue_only=args.overdue, limit=args.limit, needs_review_only=args.needs_review)
         if args.json:
             print_json_stream(rows)
             return 0

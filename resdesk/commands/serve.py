@@ -41,7 +41,8 @@ def workspace_app(settings, store):
     from resdesk.monitoring import with_monitoring
     from resdesk.protocols import default_registry
     from resdesk.web import create_app
-    from resdesk.wiring import build_processor
+    from resdesk.wiring import build_processor, configure_rendering
 
+    configure_rendering(settings)  # the record and report PDFs it makes render under limits.render_*
     app = create_app(settings, store, processor=build_processor(settings, store))
     return with_monitoring(app, store, settings, default_registry(settings.partnership.protocols_dir))

@@ -13,11 +13,11 @@ AT = datetime(2026, 11, 2, 9, 30)
 
 
 def test_every_case_is_due_at_once_after_the_upgrade_and_the_column_goes_on_downgrade(url):
-    """GIVEN a case file at 0010 holding two cases WHEN upgraded to 0012 THEN each case has an indexed next due,
-    the epoch (planned at the first tick); WHEN downgraded to 0010 THEN the column and its index are gone and the
+    """GIVEN a case file at 0009 holding two cases WHEN upgraded to 0012 THEN each case has an indexed next due,
+    the epoch (planned at the first tick); WHEN downgraded to 0009 THEN the column and its index are gone and the
     cases are kept."""
     engine = create_store_engine(url)
-    migrate(engine, "0010")
+    migrate(engine, "0009")
     with engine.begin() as connection:
         for case_id in (1, 2):
             connection.execute(text(
@@ -30,7 +30,7 @@ def test_every_case_is_due_at_once_after_the_upgrade_and_the_column_goes_on_down
             (1, datetime(1970, 1, 1)), (2, datetime(1970, 1, 1))]
     assert "ix_cases_next_due" in {index["name"] for index in inspect(engine).get_indexes("cases")}
 
-    migrate(engine, "0010", down=True)
+    migrate(engine, "0009", down=True)
     engine.dispose()
     engine = create_store_engine(url)
     assert "next_due" not in {column["name"] for column in inspect(engine).get_columns("cases")}

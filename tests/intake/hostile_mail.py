@@ -69,6 +69,42 @@ def long_form_field(n: int = 10, size: int = 30_000) -> bytes:
     return _message(n, b"", body.replace("\n", "\r\n").encode(), subject=b"Resolution Notice")
 
 
+def big_to_header(n: int = 11, count: int = 100_000) -> bytes:
+    """A 2.2 MB To header of 100,000 addresses (the message's own To replaced)."""
+    to = b", ".join(b"person%06d@agency.example" % i for i in range(count))
+    return _message(n, b"", b"Outcome: escalated\r\n").replace(b"To: escalations@partnership.example", b"To: " + to, 1)
+
+
+def megabyte_form_field(n: int = 12) -> bytes:
+    return long_form_field(n, 1_000_000)
+
+
+def long_display_name(n: int = 13, size: int = 40_000) -> bytes:
+    """A From display name of one 40,000-character word with no @ (once quadratic to search)."""
+    return _message(n, b"", b"Outcome: escalated\r\n").replace(b"From: Dana Whitfield", b"From: " + b"D" * size, 1)
+
+
+def many_reply_prefixes(n: int = 14, count: int = 20_000) -> bytes:
+    return _message(n, b"", b"Outcome: escalated\r\n", subject=b"RE: " * count + b"Escalation & Resolution Protocol: Stage 1 Summary")
+
+
+def dotted_outcome_line(n: int = 15, size: int = 40_000) -> bytes:
+    """An Outcome line of 40,000 " ." pairs and a last word (once quadratic to read)."""
+    return _message(n, b"", b"Outcome: " + b" ." * size + b" x\r\n")
+
+
+def dotted_address(n: int = 16, size: int = 60_000) -> bytes:
+    """A malformed Cc whose one address has a domain of 60,000 dots (once quadratic to read loosely)."""
+    return _message(n, b"Cc: Ann <ann@" + b"b." * size + b" x>, <<\r\n", b"Outcome: escalated\r\n")
+
+
+def alternating_reply_lines(n: int = 17, count: int = 20_000) -> bytes:
+    """A reply of 20,000 blank-looking and short lines (slow for the reply parser)."""
+    body = b"Outcome: escalated\r\n" + b" \r\n x\r\n" * count
+    return _message(n, b"In-Reply-To: <earlier@police.example>\r\n", body,
+                    subject=b"RE: Escalation & Resolution Protocol: Stage 1 Summary")
+
+
 HOSTILE = {
     "100,000 addresses in Cc": many_addresses,
     "5,000 addresses in Cc": lambda: many_addresses(11, 5_000),
@@ -81,6 +117,13 @@ HOSTILE = {
     "25,000 blank lines": blank_lines,
     "80 KB Outcome line": long_outcome_line,
     "30,000-character form field": long_form_field,
+    "2.2 MB To header (100,000 addresses)": big_to_header,
+    "1 MB form field": megabyte_form_field,
+    "40,000-character display name": long_display_name,
+    "20,000 RE: prefixes in Subject": many_reply_prefixes,
+    "Outcome line of 40,000 dots": dotted_outcome_line,
+    "address with 60,000 dots in Cc": dotted_address,
+    "reply of 40,000 short lines": alternating_reply_lines,
 }
 
 FOLLOW_UP = summary  # a normal summary, to show the watcher moved on

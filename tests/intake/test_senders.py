@@ -160,7 +160,7 @@ def test_results_from_our_server_are_read():
         "dkim=PASS (2048-bit key) header.d=agency.example; spf=pass smtp.mailfrom=agency.example; "
         'dmarc=pass (p=reject dis=none) header.from=agency.example; arc=none reason="a;b"'
     )
-    assert read_authentication_results([header], OUR_SERVER) == Authentication(dmarc="pass", dkim="pass", spf="pass")
+    assert read_authentication_results([header], OUR_SERVER) == Authentication(dmarc="pass", dkim="pass", spf="pass", aligned=True)
 
 
 def test_headers_from_other_servers_are_ignored():

@@ -22,6 +22,7 @@ from resdesk.protocols import LOCAL
 from resdesk.outbox.dispatch import UNCONFIRMED, run_tick
 from resdesk.outbox.smtp import PermanentSendFailure
 from tests.render.casefile import (
+    case_token,
     BUSINESS_UNIT,
     BUSINESS_UNIT,
     PRACTITIONER,
@@ -83,7 +84,7 @@ def test_oldham_stage2_escalated_sends_one_acknowledgement_and_the_stage3_notifi
     assert ack["In-Reply-To"] == "<stage2@nca.example>"
     assert ack["References"] == "<stage1@nca.example> <stage2@nca.example>"
     assert ack["Auto-Submitted"] == "auto-replied"
-    assert ack["Subject"] == f"RE: Escalation & Resolution Protocol: Stage 2 Summary [{ref}]"
+    assert ack["Subject"] == f"RE: Escalation & Resolution Protocol: Stage 2 Summary {case_token(store, ref)}"
     (pdf_part,) = list(ack.iter_attachments())
     pdf = pdf_part.get_content()
     qpdf_check(pdf, tmp_path)
@@ -94,7 +95,7 @@ def test_oldham_stage2_escalated_sends_one_acknowledgement_and_the_stage3_notifi
 
     (notice_raw,) = routed[OSCP.lower()]
     notice = _parse(notice_raw.raw)
-    assert notice["Subject"] == f"Notification of Escalation progressing to stage 3 [{ref}]"
+    assert notice["Subject"] == f"Notification of Escalation progressing to stage 3 {case_token(store, ref)}"
     assert notice["Auto-Submitted"] == "auto-generated"
     (notice_pdf,) = [p.get_content() for p in notice.iter_attachments()]
     qpdf_check(notice_pdf, tmp_path, "notice.pdf")
@@ -569,8 +570,8 @@ def test_gloucestershire_stage4_account_reaches_the_business_unit_with_the_histo
     to_unit = [_parse(m.raw) for m in smtp_server.messages if m.rcpt_tos == (BUSINESS_UNIT,)]
     subjects = sorted(m["Subject"] for m in to_unit)
     assert subjects == [
-        f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
-        f"Stage 4 escalation: full account of the dispute and resolution attempts [{ref}]",
+        f"Stage 4 escalation: full account of the dispute and resolution attempts {case_token(store, ref)}",
+        f"Stage 4 escalation: full account of the dispute and resolution attempts {case_token(store, ref)}",
     ]
     account = next(m for m in to_unit if m["Subject"].startswith("Stage 4"))
     (pdf,) = [part.get_content() for part in account.iter_attachments()]

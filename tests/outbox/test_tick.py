@@ -11,7 +11,7 @@ from email import policy
 from resdesk.cases import open_store
 from resdesk.cli import main
 from tests.render.tools import pdf_text, qpdf_check
-from tests.render.casefile import BUSINESS_UNIT, REGISTRY, local, oldham_stage2_escalated, recorded, write_config
+from tests.render.casefile import BUSINESS_UNIT, case_token, REGISTRY, local, oldham_stage2_escalated, recorded, write_config
 
 
 def _tick(config, when: str, capsys) -> dict:
@@ -38,6 +38,7 @@ def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path,
         recorded(tx, case, local(2026, 11, 3, 10, 0), stage=1, outcome="actions-agreed",
                  subject="Escalation & Resolution Protocol: Stage 1 Summary", message_id="<s1b@nca.example>")
         second = case.ref
+    tokens = {ref: case_token(store, ref) for ref in (first, second)}
     store.close()
 
     sent_at: dict[str, list[str]] = {}
@@ -79,8 +80,8 @@ def test_tick_twice_a_day_for_a_week_sends_every_reminder_exactly_once(tmp_path,
         assert message["X-Resdesk-Case"] in text
         assert ("Wednesday 4 November 2026 at 23:59" in text) or ("Thursday 5 November 2026 at 23:59" in text)
     assert sorted(subjects) == sorted([
-        f"Reminder: stage 3 due [{first}]", f"Overdue: stage 3 [{first}]",
-        f"Reminder: stage 1 due [{second}]", f"Overdue: stage 1 [{second}]",
+        f"Reminder: stage 3 due {tokens[first]}", f"Overdue: stage 3 {tokens[first]}",
+        f"Reminder: stage 1 due {tokens[second]}", f"Overdue: stage 1 {tokens[second]}",
     ])
 
 

@@ -105,3 +105,10 @@ def oldham_stage2_escalated(store: Store, at: datetime = local(2026, 12, 23, 10,
         tx.record_stage_summary(case, oldham, 2, "escalated", at, message_id="<stage2@nca.example>")
         recorded(tx, case, at, references=["<stage1@nca.example>"], **changes)
         return case.ref
+
+
+def case_token(store, ref: str) -> str:
+    """The case token the product writes in subjects: ``[OLD-2026-0001-K3F9QZ]`` (``cases.tokens``)."""
+    from resdesk.cases.tokens import case_token_key, check_code
+
+    return f"[{ref}-{check_code(case_token_key(store), ref)}]"

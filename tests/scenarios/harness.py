@@ -134,4 +134,4 @@ def clock_rows(case: dict[str, Any]) -> list[tuple]:
 
 def to_whom(sent: list[Sent]) -> list[tuple[str, tuple[str, ...]]]:
     """(subject without the case token, recipients) for each message, sorted."""
-    return sorted((s.subject.rsplit(" [", 1)[0], s.to) for s in sent)
+    return sorted((s.subject.strip().rsplit(" [", 1)[0], s.to) for s in sent)

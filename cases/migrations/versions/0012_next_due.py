@@ -4,7 +4,7 @@ Every case starts due at once (the epoch): the first tick after the upgrade plan
 stores when it is next due. Downgrade drops the column and its index.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
