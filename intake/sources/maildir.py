@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -52,6 +53,21 @@ def folder_path(root: Path, folder: str) -> Path:
 def unique_name(file_name: str) -> str:
     """The Maildir unique name: the file name without its ``:2,FLAGS`` info."""
     return file_name.split(":", 1)[0]
+
+
+# Delivery agents name a file ``<seconds>.<parts>.<host>``, the parts including ``M<microseconds>``
+# (Dovecot, Python's mailbox, Postfix; https://cr.yp.to/proto/maildir.html). The microseconds are
+# not zero-padded, so names sort as text out of delivery order within one second.
+_DELIVERED_AT = re.compile(r"(\d{1,12})\.(?:[^.]{0,200}?M(\d{1,9}))?")
+
+
+def delivery_order(name: str) -> tuple[int, int, int, str]:
+    """A sort key putting unique names in the order they were delivered: seconds, then
+    microseconds, compared as numbers; names of another shape after those, by name."""
+    match = _DELIVERED_AT.match(name)
+    if match is None:
+        return (1, 0, 0, name)
+    return (0, int(match.group(1)), int(match.group(2) or 0), name)
 
 
 def flags_of(file_name: str) -> tuple[str, ...]:
@@ -126,7 +142,7 @@ class MaildirSource:
         uidvalidity = self._uidvalidity()
         entries = self._entries()
         self._known = (uidvalidity, set(entries))
-        return uidvalidity, sorted(entries)
+        return uidvalidity, sorted(entries, key=delivery_order)
 
     def fetch(self, uids: list[str], max_bytes: int) -> Iterator[FetchedMessage]:
         uidvalidity = self._uidvalidity()

@@ -53,6 +53,21 @@ def test_snapshot_lists_new_and_cur_not_tmp(root):
     assert isinstance(source, MailSource)
 
 
+def test_snapshot_keeps_delivery_order_within_one_second(root):
+    """GIVEN two messages delivered in the same second, 95 and 123,456 microseconds past it
+    (names that sort the other way round as text, since the microseconds are not zero-padded)
+    WHEN the source takes a snapshot THEN the earlier delivery comes first, so a stage summary
+    is read before the reply to it."""
+    source = MaildirSource(root)
+    deliver(root, "1700000000.M123456P7Q2.host", message(2))
+    deliver(root, "1700000000.M95P7Q1.host", message(1))
+    deliver(root, "1699999999.M999999P7Q9.host", message(0))
+    deliver(root, "not-a-delivery-name", message(3))
+    _, uids = source.snapshot()
+    assert uids == ["1699999999.M999999P7Q9.host", "1700000000.M95P7Q1.host",
+                    "1700000000.M123456P7Q2.host", "not-a-delivery-name"]
+
+
 def test_uidvalidity_changes_when_the_maildir_is_recreated(root):
     """GIVEN a Maildir the source has read
     WHEN the Maildir is removed and made again
