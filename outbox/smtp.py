@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from resdesk.errors import RenderError, SignInError
 from resdesk.signin import TokenSource, smtp_sign_in, token_source, xoauth2_response
 from resdesk.signin.refusals import SMTP_AUTH_DISABLED, refused_token, smtp_auth_disabled
@@ -181,15 +183,17 @@ def send_with_retry(
     first_delay: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Send, retrying temporary failures with doubling delays; returns the attempts used."""
-    delay = first_delay
-    for attempt in range(1, attempts + 1):
-        try:
+    """Send, retrying temporary failures with doubling delays (``first_delay`` seconds, then twice
+    that, ...); returns the attempts used. Raises the last ``TemporarySendFailure`` once
+    ``attempts`` are spent, and a ``PermanentSendFailure`` at once."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(TemporarySendFailure),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=first_delay, exp_base=2),
+        sleep=sleep,
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
             sender.send(raw, mail_from=mail_from, recipients=recipients, message_id=message_id)
-            return attempt
-        except TemporarySendFailure:
-            if attempt == attempts:
-                raise
-            sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+    return attempt.retry_state.attempt_number
