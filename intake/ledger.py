@@ -139,6 +139,27 @@ class Ledger:
         except IntegrityError:
             return None  # another worker inserted the same key first (PostgreSQL)
 
+    def claim_many(self, wanted: list[tuple[MessageKey, str | None, dict]], worker: str, *,
+                   now: datetime | None = None) -> list[Claim | None]:
+        """Claim a fetch batch in one committed transaction: for each (ref, sha256, headers) in
+        ``wanted`` the claim ``claim`` would give, in the same order (None where it would give None).
+        ``headers`` holds ``claim``'s keyword arguments (message_id, subject, sender, received_at).
+
+        One commit for the batch instead of one per message; what a kill leaves is the same as
+        for single claims (committed claims, retried once abandoned). Where another worker
+        inserted one of the keys first (PostgreSQL), the batch is claimed again one by one."""
+        now = _now(now)
+        try:
+            with self.store.transaction() as tx:
+                claims = []
+                for ref, sha256, headers in wanted:
+                    claim = self._claim(tx, _key(ref), sha256, worker, now, headers.get("message_id"),
+                                        headers.get("subject"), headers.get("sender"), headers.get("received_at"))
+                    claims.append(None if claim is None else replace(claim, ref=ref))
+                return claims
+        except IntegrityError:
+            return [self.claim(ref, sha256, worker, now=now, **headers) for ref, sha256, headers in wanted]
+
     def _claim(self, tx: Tx, key: LedgerKey, sha256, worker, now, message_id, subject, sender, received_at):
         row = tx.session.execute(
             select(Message).where(

@@ -25,6 +25,7 @@ verification (``intake.senders``) is kept on its ledger row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
@@ -51,6 +52,7 @@ from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
 from resdesk.intake.limits import InboundLimits, over_limit
+from resdesk.intake.readers import ReaderPool
 from resdesk.intake.message import Attachment, InboundMessage, parse_message
 from resdesk.intake.senders import check_sender, domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
@@ -103,6 +105,17 @@ def _typed_form(body: str):
         return None
 
 
+@dataclass
+class Prepared:
+    """What ``IntakeProcessor.prepare`` made of a message before anything is written: its reading,
+    or why it is refused, and its archived copy (sha256, path) where it is kept."""
+
+    reading: _Reading | None = None
+    refused: "Refused | None" = None
+    archive: tuple[str, str] | None = None
+    our_notice: bool = False  # our own notice to the business unit, in its inbox: left there
+
+
 class Refused(Exception):
     """A message must be quarantined, for ``reason``; ``answerable`` False when its sender must not
     be answered (a sender not trusted). ``answer_to`` is filled in by the processor."""
@@ -147,12 +160,20 @@ def sender_is_automatic(message: InboundMessage, our_addresses: set[str] = froze
 class IntakeProcessor:
     """Turns claimed messages into case-file records under one partnership's protocol."""
 
-    def __init__(self, store: Store, ledger: Ledger, protocol: Protocol, policy: IntakePolicy, *, clock=None):
+    def __init__(self, store: Store, ledger: Ledger, protocol: Protocol, policy: IntakePolicy, *, clock=None,
+                 readers: ReaderPool | None = None):
         self.store = store
         self.ledger = ledger
         self.protocol = protocol
         self.policy = policy
+        self.readers = readers  # reads batches in a second process (the watcher's); None reads here
         self._now = clock or (lambda: datetime.now(timezone.utc))
+        self._trusted: frozenset[str] | None = None  # the trusted senders, when given to ``read``
+
+    def close(self) -> None:
+        """Stop the reader process, if one was started."""
+        if self.readers is not None:
+            self.readers.close()
 
     # -- the watcher's interface -------------------------------------------------------------
 
@@ -160,81 +181,161 @@ class IntakeProcessor:
         self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None,
         refused: dict[str, str] | None = None,
     ) -> Filing:
+        """Quarantine a claimed message, for ``reason``, in a unit of work of its own (its raw
+        bytes, when downloaded, archived first)."""
         archive_path = None
         if fetched is not None and fetched.raw is not None:
             _, path = self.store.archive_message(fetched.raw)
             archive_path = str(path)
         with self.store.transaction() as tx:
-            row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused)
-            row.answer_to = answer_to
+            return self._quarantine_in(tx, claim, reason, archive_path, answer_to=answer_to, refused=refused)
+
+    def _quarantine_in(
+        self, tx: Tx, claim: Claim, reason: str, archive_path: str | None, *, answer_to: str | None = None,
+        refused: dict[str, str] | None = None,
+    ) -> Filing:
+        row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused)
+        row.answer_to = answer_to
         return Filing(QUARANTINED, reason)
 
     def process(self, fetched: FetchedMessage, claim: Claim, *, vouched_by: str | None = None) -> Filing:
-        """File one claimed message. ``vouched_by`` names the person who released it from quarantine:
-        they vouch for it, so it may change the case it names whoever sent it (``intake.authority``)."""
+        """File one claimed message in a unit of work of its own (``prepare``, then ``file``).
+        ``vouched_by`` names the person who released it from quarantine: they vouch for it, so it may
+        change the case it names whoever sent it (``intake.authority``)."""
+        prepared = self.prepare(fetched)
+        with self.store.transaction() as tx:
+            return self.file(tx, fetched, claim, prepared, vouched_by=vouched_by)
+
+    def prepare(self, fetched: FetchedMessage) -> Prepared:
+        """Read a message and archive its raw bytes where it will be kept; nothing is written to the
+        case file, so the watcher can read a batch and then record it in one unit of work. A message
+        to be refused comes back with ``refused`` set, not raised; any other fault is raised."""
         if fetched.raw is None:
-            return self.quarantine(
-                fetched, claim,
-                f"the message is {fetched.size:,} bytes, over the {self.policy.max_bytes:,}-byte limit "
-                "(mailbox.max_message_bytes); it was not downloaded — ask the sender to send smaller attachments",
-            )
+            return self._prepared(fetched, None)
         try:
-            reading = self._read(fetched.raw)
+            return self._prepared(fetched, self._read(fetched.raw))
         except Refused as refused:
-            return self.quarantine(fetched, claim, refused.reason, answer_to=refused.answer_to, refused=refused.fields)
+            return self._prepared(fetched, refused)
+
+    def prepare_many(self, fetched: list[FetchedMessage]) -> Iterator[Prepared | Exception]:
+        """``prepare`` for each of a batch, in order, the reading done in the reader process when there
+        is one (``intake.readers``); a message whose reading or archiving failed yields the exception."""
+        downloaded = [item for item in fetched if item.raw is not None]
+        trusted = self._trusted_senders() if self.policy.allowed_sender_domains else frozenset()
+        readers = self.readers
+        outcomes = (
+            readers.read_all(self, [item.raw for item in downloaded], self._now(), trusted)
+            if readers is not None else (self._read_or_fault(item.raw) for item in downloaded)
+        )
+        for item in fetched:
+            try:
+                yield self._prepared(item, None if item.raw is None else next(outcomes))
+            except Exception as exc:  # noqa: BLE001 - this message's fault, for the watcher to handle alone
+                yield exc
+
+    def _read_or_fault(self, raw: bytes):
+        try:
+            return self._read(raw)
+        except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
+            return exc
+
+    def read(self, raw: bytes, *, now: datetime | None = None, trusted: frozenset[str] | None = None) -> _Reading:
+        """Read a message (parse, classify, check the sender, read its forms) without the case file:
+        ``now`` (UTC) stands for the clock, ``trusted`` for the business unit's trusted senders. Raises
+        ``Refused``. The reader process's entry point (``intake.readers``)."""
+        previous = self._now, self._trusted
+        if now is not None:
+            self._now = lambda: now
+        self._trusted = trusted
+        try:
+            return self._read(raw)
+        finally:
+            self._now, self._trusted = previous
+
+    def _prepared(self, fetched: FetchedMessage, outcome: "_Reading | Exception | None") -> Prepared:
+        """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded)."""
+        if fetched.raw is None:
+            return Prepared(refused=Refused(
+                f"the message is {fetched.size:,} bytes, over the {self.policy.max_bytes:,}-byte limit "
+                "(mailbox.max_message_bytes); it was not downloaded — ask the sender to send smaller attachments"
+            ))
+        if isinstance(outcome, Refused):
+            return Prepared(refused=outcome, archive=self._archive(fetched.raw))
+        if isinstance(outcome, Exception):
+            raise outcome
+        reading = outcome
         kind = reading.classification.kind
         if kind == "automatic" and self._is_our_notice_to_the_business_unit(reading.message):
+            return Prepared(reading, our_notice=True)  # left in the inbox, not archived
+        if kind == "not-protocol":
+            return Prepared(reading)
+        case_token_key(self.store)  # read (or made) once, in a unit of work of its own, before any batch's
+        return Prepared(reading, archive=self._archive(fetched.raw))
+
+    def _archive(self, raw: bytes) -> tuple[str, str]:
+        sha256, path = self.store.archive_message(raw)
+        return sha256, str(path)
+
+    def file(self, tx: Tx, fetched: FetchedMessage, claim: Claim, prepared: Prepared, *,
+             vouched_by: str | None = None) -> Filing:
+        """Record a prepared message and complete its claim inside the caller's unit of work ``tx``
+        (which may record other messages too). Raises only on a fault in the case file or a bug; the
+        caller then rolls back and the claim is retried."""
+        if prepared.refused is not None:
+            refused = prepared.refused
+            path = prepared.archive[1] if prepared.archive else None
+            return self._quarantine_in(tx, claim, refused.reason, path, answer_to=refused.answer_to, refused=refused.fields)
+        reading = prepared.reading
+        kind = reading.classification.kind
+        if prepared.our_notice:
             reason = "our own notice to the business unit, left in the inbox where it reads it"
-            with self.store.transaction() as tx:
-                self.ledger.complete(tx, claim, IGNORED, reason)
+            self.ledger.complete(tx, claim, IGNORED, reason)
             return Filing(IGNORED, reason)
         if kind == "not-protocol":
-            with self.store.transaction() as tx:
-                self.ledger.complete(tx, claim, IGNORED, f"not protocol mail: {reading.classification.reason}")
+            self.ledger.complete(tx, claim, IGNORED, f"not protocol mail: {reading.classification.reason}")
             return Filing(IGNORED, reading.classification.reason)
-        sha256, path = self.store.archive_message(fetched.raw)
+        sha256, path = prepared.archive
         if reading.forms and kind == "filled-template" and all(f.kind == "summary-log" for _, f in reading.forms):
-            return self._file_summary_log(reading, claim, str(path))
+            return self._file_summary_log(tx, reading, claim, path)
         key = case_token_key(self.store)
-        with self.store.transaction() as tx:
-            known = StoreKnownCases(tx, protocol=self.protocol.id)
-            form_fields = reading.forms[0][1].fields if reading.forms else None
-            correlation = correlate(reading.message, known, form_fields)
-            if correlation.case is None and kind == "reply":
-                held = self._quarantined_parent(tx, reading.message)
-                if held is not None:
-                    reason = f"it answers a message held in quarantine ({held}); it is held beside it for a person"
-                    self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=str(path))
-                    return Filing(QUARANTINED, reason)
-            if correlation.case is None and kind == "reply":  # left where it is, for a person
-                self.ledger.complete(tx, claim, IGNORED, "a reply on no known case", archive_path=str(path))
-                return Filing(IGNORED, "a reply on no known case")
-            bounced = mark_bounced(tx, reading.message, reading.when) if kind == "automatic" else None
-            if correlation.case is None and bounced is not None:
-                correlation = replace(correlation, case=bounced)
-            if correlation.case is None and kind == "automatic":  # filed, never answered
-                reason = f"automatic mail on no known case ({reading.classification.reason})"
-                self.ledger.complete(tx, claim, DONE, reason, archive_path=str(path))
-                return Filing(DONE, reason)
-            if correlation.case is not None and kind != "automatic" and vouched_by is None:
-                case = tx.require_case(correlation.case)
-                authority = self._authority(tx, case, reading, correlation, key)
-                if not authority.may_change:
-                    return self._file_from_someone_not_on_the_case(tx, case, reading, claim, sha256, str(path), authority)
-            if correlation.case:
-                case = tx.require_case(correlation.case)
-            else:
-                case = self._open_case(tx, reading)
-                if reading.verification == "unverified":
-                    tx.flag_for_review(
-                        case, "the case was opened by a sender our mail server could not verify "
-                        "(no DMARC or aligned SPF/DKIM pass); confirm it with the sender",
-                        reading.when, message_id=reading.message.message_id,
-                    )
-            self._record(tx, case, reading, claim, sha256, str(path))
-            row = self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=str(path))
-            row.sender_verification = reading.verification
-            return Filing(DONE)
+        known = StoreKnownCases(tx, protocol=self.protocol.id)
+        form_fields = reading.forms[0][1].fields if reading.forms else None
+        correlation = correlate(reading.message, known, form_fields)
+        if correlation.case is None and kind == "reply":
+            held = self._quarantined_parent(tx, reading.message)
+            if held is not None:
+                reason = f"it answers a message held in quarantine ({held}); it is held beside it for a person"
+                self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=path)
+                return Filing(QUARANTINED, reason)
+        if correlation.case is None and kind == "reply":  # left where it is, for a person
+            self.ledger.complete(tx, claim, IGNORED, "a reply on no known case", archive_path=path)
+            return Filing(IGNORED, "a reply on no known case")
+        bounced = mark_bounced(tx, reading.message, reading.when) if kind == "automatic" else None
+        if correlation.case is None and bounced is not None:
+            correlation = replace(correlation, case=bounced)
+        if correlation.case is None and kind == "automatic":  # filed, never answered
+            reason = f"automatic mail on no known case ({reading.classification.reason})"
+            self.ledger.complete(tx, claim, DONE, reason, archive_path=path)
+            return Filing(DONE, reason)
+        if correlation.case is not None and kind != "automatic" and vouched_by is None:
+            case = tx.require_case(correlation.case)
+            authority = self._authority(tx, case, reading, correlation, key)
+            if not authority.may_change:
+                return self._file_from_someone_not_on_the_case(tx, case, reading, claim, sha256, path, authority)
+        if correlation.case:
+            case = tx.require_case(correlation.case)
+        else:
+            case = self._open_case(tx, reading)
+            if reading.verification == "unverified":
+                tx.flag_for_review(
+                    case, "the case was opened by a sender our mail server could not verify "
+                    "(no DMARC or aligned SPF/DKIM pass); confirm it with the sender",
+                    reading.when, message_id=reading.message.message_id,
+                )
+        self._record(tx, case, reading, claim, sha256, path)
+        row = self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=path)
+        row.sender_verification = reading.verification
+        return Filing(DONE)
 
     def _authority(self, tx: Tx, case: Case, reading: _Reading, correlation: Correlation, key: bytes) -> Authority:
         """May this message change ``case``? (``intake.authority``; the facts it needs, read here.)"""
@@ -321,15 +422,14 @@ class IntakeProcessor:
             and unit in {a.address.lower() for a in (*message.to, *message.cc)}
         )
 
-    def _file_summary_log(self, reading: _Reading, claim: Claim, path: str) -> Filing:
+    def _file_summary_log(self, tx: Tx, reading: _Reading, claim: Claim, path: str) -> Filing:
         """An agency's summary log (Sandwell Appendix 4) is a periodic return, not a case: file it."""
         reason = "an agency escalation summary log (a periodic return, filed without a case)"
-        with self.store.transaction() as tx:
-            for name, _ in reading.forms:
-                if name in reading.files:
-                    media_type, data = reading.files[name]
-                    tx.add_document(None, "summary-log", name, media_type, data, actor=ACTOR)
-            self.ledger.complete(tx, claim, DONE, reason, archive_path=path)
+        for name, _ in reading.forms:
+            if name in reading.files:
+                media_type, data = reading.files[name]
+                tx.add_document(None, "summary-log", name, media_type, data, actor=ACTOR)
+        self.ledger.complete(tx, claim, DONE, reason, archive_path=path)
         return Filing(DONE, reason)
 
     # -- reading (no writes) -----------------------------------------------------------------
@@ -438,12 +538,16 @@ class IntakeProcessor:
         allowed = list(self.policy.allowed_sender_domains)
         if not allowed:
             return allowed
-        with self.store.transaction() as tx:
-            trusted = set(tx.session.execute(select(TrustedSender.value)).scalars())
+        trusted = self._trusted if self._trusted is not None else self._trusted_senders()
         allowed += [value for value in trusted if "@" not in value]
         if message.sender is not None and message.sender.address.lower() in trusted:
             allowed.append(message.sender.domain)
         return allowed
+
+    def _trusted_senders(self) -> frozenset[str]:
+        """Domains and addresses the business unit has trusted since the settings were written."""
+        with self.store.transaction() as tx:
+            return frozenset(tx.session.execute(select(TrustedSender.value)).scalars())
 
     def _check_field_lengths(self, reading: _Reading) -> None:
         """Refuse a form with a field longer than ``limits.field_chars`` (named, its value never quoted)."""

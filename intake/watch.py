@@ -6,10 +6,13 @@ One pass (``Watcher.drain``):
    recorded and alerted, and old ledger rows stay keyed by the old one;
 2. file anything the ledger finished but a crash left in the folder (the move
    happens after the commit, so it can be owed);
-3. for every UID the ledger has not finished: claim it *before any work*, fetch
-   it, hand it to the processor (which records it and completes the claim in one
-   transaction), then move it to the processed or quarantine folder. Mail that
-   is not protocol mail stays where it is.
+3. for every UID the ledger has not finished, a fetch batch at a time: fetch the
+   batch, claim it in one committed transaction *before any work*, have the
+   processor read each message and then record up to ``RECORD_BATCH`` of them,
+   completing their claims, in one transaction; then move them to the processed or
+   quarantine folder. Mail that is not protocol mail stays where it is. Mail tried
+   before, and every message of a batch whose transaction failed, is recorded on
+   its own, so one bad message never costs another its record or its attempts.
 
 A worker must hold the mailbox's lease to drain it, so two watchers on one
 mailbox never work side by side: the second waits until the first stops. Nothing
@@ -53,6 +56,7 @@ def correlation_id(ref: MessageRef) -> str:
     return "msg-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 FETCH_BATCH = 50
+RECORD_BATCH = 25  # messages recorded in one transaction (a kill costs each of them one attempt)
 
 
 @dataclass(frozen=True)
@@ -160,8 +164,13 @@ class Watcher:
 
     # -- one pass ----------------------------------------------------------------------------
 
-    def drain(self, progress: ProgressCallback | None = None, stop: threading.Event | None = None) -> DrainReport:
-        """Handle every message in the folder that the ledger has not finished."""
+    def drain(
+        self, progress: ProgressCallback | None = None, stop: threading.Event | None = None,
+        after_batch: Callable[[DrainReport], None] | None = None,
+    ) -> DrainReport:
+        """Handle every message in the folder that the ledger has not finished, a fetch batch at a
+        time; ``after_batch`` is called once each batch is recorded and filed (so what it owes, such
+        as acknowledgements, can go before the next batch is read)."""
         report = DrainReport()
         uidvalidity, uids = self.source.snapshot()
         change = self.ledger.check_uidvalidity(self.source.account, self.source.folder, uidvalidity)
@@ -191,10 +200,7 @@ class Watcher:
             to_file: dict[str, list[MessageRef]] = {}
             if stop is not None and stop.is_set():
                 break  # asked to stop: the rest waits for the next run, unclaimed
-            for fetched in self.source.fetch(batch, self.max_bytes):
-                state = self._handle(fetched)
-                if state is None:
-                    continue
+            for fetched, state in self._handle_fetched(list(self.source.fetch(batch, self.max_bytes)), known):
                 report.filed[state] += 1
                 destination = self._destination(state)
                 if destination is not None:
@@ -205,6 +211,8 @@ class Watcher:
                 self.source.move_many(refs, destination)
             if progress:  # UIDs that vanished meanwhile count as passed
                 progress(start + len(batch), len(todo))
+            if after_batch is not None:
+                after_batch(report)
         return report
 
     def _ledger_states(self, uidvalidity: int, uids: list[str]) -> dict[str, str]:
@@ -240,6 +248,78 @@ class Watcher:
     def _destination(self, state: str) -> str | None:
         return {DONE: self.processed_folder, QUARANTINED: self.quarantine_folder}.get(state)
 
+    def _handle_fetched(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> list[tuple[FetchedMessage, str]]:
+        """Claim a fetch batch's new mail in one transaction, then record it ``RECORD_BATCH``
+        messages to a transaction; (message, ledger state) for each message handled here.
+
+        Claimed and recorded one at a time instead, as before batches: mail the ledger has seen
+        (``tried``: its worker stopped or it failed; it may be the cause, and must not cost others
+        their attempts), a message whose content repeats earlier in the batch (matched as a
+        duplicate only once the first is complete), and every message of a batch whose
+        transaction failed."""
+        if not hasattr(self.processor, "prepare_many"):
+            return [(f, state) for f in fetched if (state := self._handle(f)) is not None]
+        seen: set[str] = set()
+        first, later = [], []
+        for item in fetched:
+            sha256 = hashlib.sha256(item.raw).hexdigest() if item.raw is not None else None
+            alone = str(item.ref.uid) in tried or item.raw is None or sha256 in seen
+            (later if alone else first).append(item)
+            seen.add(sha256)
+        claims = self.ledger.claim_many(
+            [(f.ref, hashlib.sha256(f.raw).hexdigest() if f.raw is not None else None,
+              {"received_at": datetime.now(timezone.utc), **_ledger_headers(f.raw)}) for f in first],
+            self.worker,
+        )
+        handled: list[tuple[FetchedMessage, str]] = []
+        together: list[tuple[FetchedMessage, Claim]] = []
+        for item, claim in zip(first, claims):
+            if claim is None:
+                continue  # finished meanwhile, or held by a live claim
+            if claim.exhausted or claim.attempts > 1:  # seen since the ledger was read
+                handled.append((item, self._with_claim(item, claim)))
+            else:
+                together.append((item, claim))
+        # Read all of them at once (in the reader process, when there is one), recording each
+        # RECORD_BATCH as soon as it is read, while the rest are still being read.
+        ready = self.processor.prepare_many([item for item, _ in together])
+        for start in range(0, len(together), RECORD_BATCH):
+            chunk = together[start : start + RECORD_BATCH]
+            handled.extend(self._record_together(chunk, [next(ready) for _ in chunk]))
+        handled.extend((f, state) for f in later if (state := self._handle(f)) is not None)
+        return handled
+
+    def _record_together(self, items: list[tuple[FetchedMessage, Claim]], prepared: list) -> list[tuple[FetchedMessage, str]]:
+        """Record claimed messages, prepared (``processor.prepare_many``), in one transaction
+        (``processor.file`` for each); if it fails, each is recorded again on its own, so one bad
+        message costs no other its record. A message whose preparing failed is recorded on its own."""
+        alone = [(item, claim) for (item, claim), ready in zip(items, prepared) if isinstance(ready, Exception)]
+        batch = [(item, claim, ready) for (item, claim), ready in zip(items, prepared) if not isinstance(ready, Exception)]
+        states: list[tuple[FetchedMessage, str]] = []
+        try:
+            with self.store.transaction() as tx:
+                for item, claim, ready in batch:
+                    token = CORRELATION_ID.set(correlation_id(item.ref))
+                    try:
+                        filing = self.processor.file(tx, item, claim, ready)
+                    finally:
+                        CORRELATION_ID.reset(token)
+                    states.append((item, filing.state))
+        except Exception:  # noqa: BLE001 - nothing of the batch was written: each is tried on its own
+            log.warning("a batch of %d message(s) could not be recorded together; recording each on its own",
+                        len(batch))
+            states = []
+            alone = [(item, claim) for item, claim, _ in batch] + alone
+        for item, state in states:
+            metrics.MESSAGES_FILED.labels(state).inc()
+            token = CORRELATION_ID.set(correlation_id(item.ref))
+            try:
+                log.debug("message %s filed: %s", item.ref.uid, state)
+            finally:
+                CORRELATION_ID.reset(token)
+        states.extend((item, self._with_claim(item, claim)) for item, claim in alone)
+        return states
+
     def _handle(self, fetched: FetchedMessage) -> str | None:
         token = CORRELATION_ID.set(correlation_id(fetched.ref))
         try:
@@ -255,6 +335,17 @@ class Watcher:
         )
         if claim is None:
             return None  # finished meanwhile, or held by a live claim
+        return self._with_claim(fetched, claim)
+
+    def _with_claim(self, fetched: FetchedMessage, claim: Claim) -> str:
+        """Record one claimed message in its own transaction; a failure leaves it retryable."""
+        token = CORRELATION_ID.set(correlation_id(fetched.ref))
+        try:
+            return self._record_alone(fetched, claim)
+        finally:
+            CORRELATION_ID.reset(token)
+
+    def _record_alone(self, fetched: FetchedMessage, claim: Claim) -> str:
         try:
             if claim.exhausted:
                 filing = self.processor.quarantine(fetched, claim, claim.reason or "failed too many times")
@@ -283,10 +374,12 @@ class Watcher:
         once: bool = False,
         stop: threading.Event | None = None,
         after_drain: Callable[[DrainReport], None] | None = None,
+        after_batch: Callable[[DrainReport], None] | None = None,
         progress: ProgressCallback | None = None,
         wait_seconds: float = 5.0,
     ) -> DrainReport:
         """Drain, then wait for mail and drain again, until ``stop`` is set (or once, with ``once``).
+        ``after_batch`` is called after each fetch batch is recorded, ``after_drain`` after each drain.
 
         With ``once``, passes repeat while they make progress, so a message that
         failed gets its bounded retries before the command exits.
@@ -303,7 +396,7 @@ class Watcher:
             failures = 0
             while not stop.is_set():
                 try:
-                    report = self.drain(progress=progress, stop=stop)
+                    report = self.drain(progress=progress, stop=stop, after_batch=after_batch)
                 except IntakeError as exc:
                     if once:
                         raise

@@ -25,7 +25,12 @@ class Intake:
         try:
             self.source.close()
         finally:
-            self.store.close()
+            try:
+                close = getattr(self.watcher.processor, "close", None)
+                if close is not None:
+                    close()  # its reader process
+            finally:
+                self.store.close()
 
 
 def open_store_for(settings: Settings):
@@ -51,9 +56,9 @@ def configure_rendering(settings: Settings) -> None:
     configure_default_worker(limits)
 
 
-def build_processor(settings: Settings, store, *, ledger=None, clock=None):
+def build_processor(settings: Settings, store, *, ledger=None, clock=None, readers: bool = False):
     """The intake processor for ``settings`` (the watcher's, and the workspace's for releasing
-    quarantined mail)."""
+    quarantined mail); with ``readers``, it reads large batches in a reader process (the watcher's)."""
     from resdesk.intake.ledger import Ledger
     from resdesk.intake.limits import InboundLimits
     from resdesk.intake.process import IntakePolicy, IntakeProcessor
@@ -69,11 +74,16 @@ def build_processor(settings: Settings, store, *, ledger=None, clock=None):
         business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
         limits=InboundLimits(**settings.limits.model_dump(exclude={"render_seconds", "render_memory_mb"})),
     )
-    return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock)
+    from resdesk.intake.readers import ReaderPool
+
+    return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock,
+                           readers=ReaderPool(policy) if readers else None)
 
 
-def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None) -> Intake:
-    """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now)."""
+def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None,
+                 readers: bool = False) -> Intake:
+    """The watcher and its parts for ``settings``; ``clock`` replaces the wall clock (the demo's fixed now);
+    ``readers`` reads large batches in a reader process beside the watcher (``resdesk watch``)."""
     from resdesk.intake.ledger import Ledger
     from resdesk.intake.sources import connect_source
     from resdesk.intake.watch import Watcher
@@ -85,7 +95,7 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     store = store or open_store_for(settings)
     source = source or connect_source(settings.mailbox)
     ledger = Ledger(store)
-    processor = build_processor(settings, store, ledger=ledger, clock=clock)
+    processor = build_processor(settings, store, ledger=ledger, clock=clock, readers=readers)
     watcher = Watcher(
         source,
         store,

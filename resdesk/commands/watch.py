@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     configure_logging(settings.service.log_format)  # our own progress; libraries only when they warn
-    intake = build_intake(settings)
+    intake = build_intake(settings, readers=True)
     monitoring = _serve_metrics(intake, args)
     stop = threading.Event()
 
@@ -50,13 +50,14 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     bar = ProgressBar("draining")
-    after_drain = _tick_after_drain(intake)
+    after_batch, after_drain = _tick_after_drain(intake)
     try:
         report = intake.watcher.run(
             once=args.once,
             stop=stop,
             progress=bar,
             after_drain=after_drain,
+            after_batch=after_batch,
             wait_seconds=min(settings.mailbox.idle_seconds, 60.0),
         )
     except KeyboardInterrupt:
@@ -98,13 +99,14 @@ def _serve_metrics(intake, args):
 
 
 def _tick_after_drain(intake):
-    """After each drain, send what the case file now owes. The cases the drain touched are planned
-    at once (acknowledgements, notices); the whole case file every five minutes (reminders and
+    """(after each batch, after each drain): send what the case file now owes. The cases each fetch
+    batch touched are planned as soon as it is recorded (acknowledgements, notices), so a backlog's
+    first messages are answered before its last are read; after the drain, the whole case file every five minutes (reminders and
     overdue alerts, whose time comes without any mail), a page at a time with a look at the
     mailbox between pages: new mail stops the pass until it is drained and acknowledged, then the
     pass goes on where it stopped (``outbox.sweep``)."""
     if not intake.settings.smtp.enabled:
-        return None
+        return None, None
     from datetime import datetime, timezone
 
     from resdesk.errors import IntakeError
@@ -115,10 +117,15 @@ def _tick_after_drain(intake):
     state = {"since": datetime.now(timezone.utc)}
     sweep = WholeFileSweep(intake.store)
 
-    def after(report) -> None:
+    def touched(report=None, *, always: bool = False) -> None:
         now = datetime.now(timezone.utc)
-        tick(intake, now, case_ids=touched_since(intake.store, state["since"]))
+        case_ids = touched_since(intake.store, state["since"])
+        if case_ids or always:  # after a batch that touched no case there is nothing to plan
+            tick(intake, now, case_ids=case_ids)
         state["since"] = now
+
+    def after(report) -> None:
+        touched(always=True)
         while (page := sweep.next_page()) is not None:
             tick(intake, datetime.now(timezone.utc), case_ids=page)
             try:
@@ -127,4 +134,4 @@ def _tick_after_drain(intake):
             except IntakeError:
                 return  # the mailbox is out of reach: the next drain reports it and retries
 
-    return after
+    return touched, after

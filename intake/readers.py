@@ -1,0 +1,121 @@
+"""Reading a batch of messages on a second core: one reader process beside the watcher.
+
+Reading a message (parsing it, classifying it, checking its sender, reading its
+forms: ``IntakeProcessor.read``) touches no case file, so while the watcher
+records one batch in the case file the next can be read in another process.
+``ReaderPool.read_all(raws, now, trusted)`` yields, in order, each message's
+``Reading`` or its refusal (``Refused``), or the exception a fault raised.
+
+The reader is one worker process started with ``spawn`` (it shares no lock,
+connection or thread with the watcher), at the first batch of ``POOL_FROM`` or
+more messages, and kept until ``close``. Fewer messages, the usual one or two of a
+watcher that is keeping up, are read in the calling process: handing them over
+would cost more than it saves. A reader that dies is replaced at the next batch,
+and the batch it was reading is read in the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from resdesk.intake.process import IntakePolicy, IntakeProcessor, Reading
+
+__all__ = ["POOL_FROM", "ReaderPool"]
+
+log = logging.getLogger("resdesk.watch")
+
+POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
+
+_reader: "IntakeProcessor | None" = None  # in the reader process: reads, never writes
+
+
+def _start(policy: "IntakePolicy") -> None:
+    from resdesk.intake.process import IntakeProcessor
+
+    global _reader
+    _reader = IntakeProcessor(None, None, None, policy)
+
+
+def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
+    """In the reader: ("read", Reading) or ("refused", reason, answerable, answer_to, fields)."""
+    from resdesk.intake.process import Refused
+
+    try:
+        return ("read", _reader.read(raw, now=now, trusted=trusted))
+    except Refused as refused:  # sent back as plain values: an exception's own attributes do not travel
+        return ("refused", refused.reason, refused.answerable, refused.answer_to, refused.fields)
+
+
+class ReaderPool:
+    """One reader process for a watcher's batches (see the module's notes)."""
+
+    def __init__(self, policy: "IntakePolicy", *, pool_from: int = POOL_FROM):
+        self.policy = policy
+        self.pool_from = pool_from
+        self._pool: ProcessPoolExecutor | None = None
+
+    def read_all(
+        self, reader: "IntakeProcessor", raws: list[bytes], now: datetime, trusted: frozenset[str]
+    ) -> Iterator["Reading | Exception"]:
+        """Each of ``raws`` read, in order: its ``Reading``, or the ``Refused`` or other exception it
+        raised. ``reader`` reads in this process when the batch is small or the reader process fails."""
+        if len(raws) < self.pool_from:
+            for raw in raws:
+                yield _here(reader, raw, now, trusted)
+            return
+        try:
+            pool = self._started()
+            futures = [pool.submit(_read, raw, now, trusted) for raw in raws]
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            log.warning("the reader process could not take a batch (%s); reading it here", exc)
+            self.close()
+            for raw in raws:
+                yield _here(reader, raw, now, trusted)
+            return
+        for raw, future in zip(raws, futures):
+            try:
+                yield _outcome(future.result())
+            except BrokenProcessPool:
+                log.warning("the reader process stopped; reading the rest of the batch here")
+                self.close()
+                yield _here(reader, raw, now, trusted)
+            except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
+                yield exc
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                initargs=(self.policy,),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the reader process (a new one starts at the next large batch)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _here(reader: "IntakeProcessor", raw: bytes, now: datetime, trusted: frozenset[str]):
+    try:
+        return reader.read(raw, now=now, trusted=trusted)
+    except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
+        return exc
+
+
+def _outcome(result):
+    from resdesk.intake.process import Refused
+
+    if result[0] == "read":
+        return result[1]
+    _, reason, answerable, answer_to, fields = result
+    refused = Refused(reason, answerable=answerable, fields=fields)
+    refused.answer_to = answer_to
+    return refused
