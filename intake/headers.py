@@ -2,6 +2,9 @@
 
 ``HeaderReader`` decodes 8-bit bytes and RFC 2047 encoded words, records what it had to
 forgive as defects, and reads a malformed address header the way mail programs show it.
+``reading_policy`` is the ``email`` package's default policy that parses each header once: the
+package parses a header value anew on every ``get`` (``Content-Type`` alone a dozen times while
+one message is parsed and read), so a message parsed with it decodes each value once.
 ``safe_header_text`` is applied to everything it returns, so no value read from inbound
 mail can carry a line break into an outbound header.
 """
@@ -11,9 +14,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from email import errors, policy
 from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import parsedate_to_datetime
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ANGLE_ADDRESS = re.compile(r"<([^<>]*)>")
@@ -54,6 +61,39 @@ def safe_header_text(value: str) -> str:
 
 
 
+class _HeadersParsedOnce(HeaderRegistry):
+    """The standard header registry, keeping every header object it makes: the same name and
+    value give the same (immutable) header object without being parsed again. The class for a
+    kind of header is made once too (the standard registry makes a new class on every call)."""
+
+    _classes: dict[type, type] = {}  # registered header class -> the class made from it; a dozen at most
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str], object] = {}
+
+    def __getitem__(self, name: str) -> type:
+        registered = self.registry.get(name.lower(), self.default_class)
+        made = self._classes.get(registered)
+        if made is None:
+            made = self._classes[registered] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: str):
+        made = self._made.get((name, value))
+        if made is None:
+            made = self._made[(name, value)] = super().__call__(name, value)
+        return made
+
+
+def reading_policy() -> EmailPolicy:
+    """``email.policy.default`` with a header factory that parses each distinct header once.
+
+    Make one per message parsed (its memory lives and goes with that message's objects): every
+    part of the message, and ``HeaderReader`` on it, then share the parsed headers."""
+    return policy.default.clone(header_factory=_HeadersParsedOnce())
+
+
 class HeaderReader:
     """Header access that never raises: 8-bit bytes are decoded, parse failures recorded."""
 
@@ -61,6 +101,7 @@ class HeaderReader:
         self._raw: dict[str, list[str]] = {}
         for name, value in msg.raw_items():
             self._raw.setdefault(name.lower(), []).append(value)
+        self._policy = msg.policy if isinstance(msg.policy, EmailPolicy) else policy.default
         self._defects = defects
         self._flaws = defects if flaws is None else flaws
 
@@ -78,11 +119,21 @@ class HeaderReader:
                     self._flaws.append(f"8-bit characters in the {name} header are not UTF-8; read as Windows-1252")
             text = "".join(text.splitlines())
             try:
-                pairs.append((text, policy.default.header_fetch_parse(name, text)))
+                pairs.append((text, self._policy.header_fetch_parse(name, text)))
             except Exception as exc:
                 self._defects.append(f"unparseable {name} header ({type(exc).__name__})")
                 pairs.append((text, text))
         return pairs
+
+    def stated_date(self) -> datetime | None:
+        """The first Date header as a time (naive when it names no zone), read as the ``email``
+        package's compatibility policy reads it (RFC 5322 §3.3); None when missing or unreadable."""
+        value = next(iter(self._raw.get("date", [])), None)
+        try:
+            value = policy.compat32.header_fetch_parse("Date", value) if value is not None else None
+            return parsedate_to_datetime(str(value)) if value else None
+        except (TypeError, ValueError, IndexError):
+            return None
 
     def text(self, name: str) -> str | None:
         texts = self.all_texts(name)

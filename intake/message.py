@@ -11,13 +11,14 @@ value copied from inbound mail into outbound mail cannot start a new header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 from resdesk.intake.documents import DOCUMENT_EXTENSIONS, DOCUMENT_TYPES, document_extension
-from resdesk.intake.headers import Address, HeaderReader, safe_header_text
+from resdesk.intake.headers import Address, HeaderReader, reading_policy, safe_header_text
 from resdesk.intake.mimetext import html_to_text, part_text
 from resdesk.intake.replies import new_part
 from resdesk.intake.outlook_msg import OutlookMsgError, is_outlook_msg, outlook_message
@@ -79,6 +80,8 @@ class InboundMessage:
     flaws: tuple[str, ...] = field(default=())
     # Headers auto-responders set (name: value), for ``classify.no_automatic_reply``.
     auto_reply_headers: tuple[tuple[str, str], ...] = field(default=())
+    # The Date header as a time (naive when it names no zone); None when missing or unreadable.
+    date: datetime | None = None
 
     @cached_property
     def new_text(self) -> str:
@@ -113,7 +116,7 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
     if not raw.strip():
         raise UnreadableMessage("it is empty")
     try:
-        msg = message_from_bytes(bytes(raw), policy=policy.default)
+        msg = message_from_bytes(bytes(raw), policy=reading_policy())
     except Exception as exc:  # the stdlib parser is meant not to raise; be sure
         raise UnreadableMessage(f"the parser failed ({type(exc).__name__}: {exc})") from None
     if not msg.keys():
@@ -154,6 +157,7 @@ def parse_message(raw: bytes, *, max_bytes: int | None = None) -> InboundMessage
         auto_reply_headers=tuple(
             (name, value) for name in AUTO_REPLY_HEADERS for value in headers.all_texts(name)[:1]
         ),
+        date=headers.stated_date(),
     )
 
 

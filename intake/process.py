@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import parseaddr
 
 from sqlalchemy import select
 
@@ -51,6 +51,7 @@ from resdesk.intake.facts import Mention, agency_of, read_facts
 from resdesk.intake.correlate import correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.forwarded import carried_message
+from resdesk.intake.headers import HeaderReader
 from resdesk.intake.limits import InboundLimits, over_limit
 from resdesk.intake.readers import ReaderPool
 from resdesk.intake.message import Attachment, InboundMessage, parse_message
@@ -140,13 +141,13 @@ def person_name(name: str | None) -> str | None:
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "\u2026"
 
 
-def message_time(raw: bytes, received: datetime) -> datetime:
-    """The message's Date, local; the time it was received when the Date is missing or implausible."""
-    try:
-        value = BytesHeaderParser().parsebytes(raw).get("Date")
-        stated = parsedate_to_datetime(str(value)) if value else None
-    except (TypeError, ValueError, IndexError):
-        stated = None
+def message_time(raw: bytes | InboundMessage, received: datetime) -> datetime:
+    """The message's Date, local; the time it was received when the Date is missing or implausible.
+    ``raw`` is the message's bytes or, read once already, the ``InboundMessage`` read from them."""
+    if isinstance(raw, InboundMessage):
+        stated = raw.date
+    else:
+        stated = HeaderReader(BytesHeaderParser().parsebytes(raw), []).stated_date()
     if stated is None or stated.tzinfo is None or stated > received + timedelta(days=1):
         return to_local(received)
     return to_local(stated)
@@ -450,11 +451,11 @@ class IntakeProcessor:
         message, classification = arrived, classify(arrived, set(self.policy.our_addresses))
         carried = carried_message(arrived, set(self.policy.our_addresses)) if classification.kind != "automatic" else None
         if carried is not None:
-            message, classification, raw = carried.message, carried.classification, carried.raw
+            message, classification = carried.message, carried.classification
         typed = _typed_form(message.new_text) if classification.kind == "not-protocol" else None
         if typed is not None:
             classification = Classification("filled-template", "its body is a typed-in form")
-        reading = _Reading(message, classification, message_time(raw, self._now()))
+        reading = _Reading(message, classification, message_time(message, self._now()))
         if typed is not None:
             reading.forms.append((None, typed))
         if classification.kind in ("automatic", "not-protocol"):
