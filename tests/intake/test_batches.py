@@ -1,0 +1,182 @@
+"""Batched intake: a backlog claimed and recorded a batch to a transaction, read in a reader process,
+on a real Maildir and a real SQLite case file."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event
+
+from resdesk.intake import watch
+from resdesk.intake.process import IntakePolicy, IntakeProcessor
+from resdesk.intake.readers import ReaderPool
+from tests.intake.mail import newsletter, summary
+from tests.intake.test_process import MALFORMED, OLDHAM, Desk
+
+POLICY = IntakePolicy(frozenset({"escalations@partnership.example"}), (), None, 1_000_000)
+
+
+def _backlog(count: int) -> list[bytes]:
+    return [summary(1 + i % 3, ["escalated", "resolved", "actions agreed"][i % 3], n=i,
+                    sender=f"Agent {i} <agent{i}@police.example>") for i in range(count)]
+
+
+@pytest.fixture
+def readers():
+    pool = ReaderPool(POLICY, pool_from=2)
+    yield pool
+    pool.close()
+
+
+def _desk(tmp_path, readers=None) -> Desk:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    desk = Desk(tmp_path)
+    if readers is not None:
+        desk.processor.readers = readers
+    return desk
+
+
+def _outcome(desk: Desk):
+    rows = desk.ledger_rows()
+    return (
+        sorted((r.subject, r.state, r.reason) for r in rows),
+        sorted((ref.split("-", 1)[0], stage, status) for ref, stage, status in desk.cases()),
+        len(desk.events("message-recorded")),
+    )
+
+
+def test_a_backlog_is_recorded_a_batch_to_a_transaction_with_the_same_result(tmp_path, readers):
+    """GIVEN 60 summaries, a newsletter and a malformed message WHEN one watcher drains them in
+    batches, reading in a reader process, and another drains the same mail one message at a time
+    THEN both record the same cases, ledger states and events, and the batched one commits a
+    handful of transactions, not two per message."""
+    mail = [*_backlog(60), newsletter(), next(iter(MALFORMED.values()))]
+    batched = _desk(tmp_path / "batched", readers)
+    single = _desk(tmp_path / "single")
+    single.watcher.processor = SingleOnly(single.processor)
+    for desk in (batched, single):
+        for raw in mail:
+            desk.deliver(raw)
+    commits = []
+    event.listen(batched.store.engine, "commit", lambda connection: commits.append(1))
+    report = batched.drain()
+    single.drain()
+    assert report.filed["done"] == 60 and report.filed["quarantined"] == 1 and report.filed["ignored"] == 1
+    assert _outcome(batched) == _outcome(single)
+    recorded = [e.ledger_id for e in batched.events("message-recorded")]
+    assert len(recorded) == len(set(recorded)) == 60
+    # 62 messages in two fetch batches: per batch one claim and three recording transactions, plus
+    # the drain's own reads (UIDVALIDITY, ledger, leases); one message at a time would be over 124.
+    assert len(commits) < 25, len(commits)
+    assert batched.folder_count("Resdesk/Processed") == 60 and batched.folder_count("Resdesk/Quarantine") == 1
+
+
+class SingleOnly:
+    """Our own processor interface without ``prepare_many``: the watcher records one at a time."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def process(self, fetched, claim):
+        return self.inner.process(fetched, claim)
+
+    def quarantine(self, fetched, claim, reason):
+        return self.inner.quarantine(fetched, claim, reason)
+
+
+class BreaksItsBatch:
+    """Our own processor interface around the real one: recording a message whose bytes hold a
+    marker raises (as a full disk would), in a batch and on its own."""
+
+    def __init__(self, inner, marker: bytes):
+        self.inner, self.marker = inner, marker
+
+    def prepare_many(self, fetched):
+        return self.inner.prepare_many(fetched)
+
+    def file(self, tx, fetched, claim, prepared):
+        if self.marker in fetched.raw:
+            raise RuntimeError("the disk was full")
+        return self.inner.file(tx, fetched, claim, prepared)
+
+    def process(self, fetched, claim):
+        if self.marker in fetched.raw:
+            raise RuntimeError("the disk was full")
+        return self.inner.process(fetched, claim)
+
+    def quarantine(self, fetched, claim, reason):
+        return self.inner.quarantine(fetched, claim, reason)
+
+
+def test_a_message_that_breaks_its_batch_costs_no_other_its_record_or_its_attempts(tmp_path, readers):
+    """GIVEN a backlog in which one message cannot be recorded WHEN the watcher runs once
+    THEN every other message is recorded exactly once on its first attempt, and the bad one is
+    retried on its own and quarantined with the reason after its bounded attempts."""
+    desk = _desk(tmp_path, readers)
+    desk.watcher.processor = BreaksItsBatch(desk.processor, b"agent7@police.example")
+    for raw in _backlog(30):
+        desk.deliver(raw)
+    desk.watcher.run(once=True)
+    rows = desk.ledger_rows()
+    done = [r for r in rows if r.state == "done"]
+    quarantined = [r for r in rows if r.state == "quarantined"]
+    assert len(done) == 29 and all(r.attempts == 1 for r in done)
+    assert len(quarantined) == 1 and "agent7@" in quarantined[0].sender
+    assert "failed 3 times: RuntimeError: the disk was full" in quarantined[0].reason
+    recorded = [e.ledger_id for e in desk.events("message-recorded")]
+    assert len(recorded) == len(set(recorded)) == 29
+
+
+def test_each_fetch_batch_is_followed_by_the_after_batch_call(tmp_path, monkeypatch):
+    """GIVEN five messages and fetch batches of two WHEN the watcher drains them
+    THEN ``after_batch`` is called after each batch, with what was filed so far, before the next is read
+    (so acknowledgements can go before the rest of a backlog is read)."""
+    monkeypatch.setattr(watch, "FETCH_BATCH", 2)
+    desk = _desk(tmp_path)
+    for raw in _backlog(5):
+        desk.deliver(raw)
+    seen = []
+    desk.watcher.run(once=True, after_batch=lambda report: seen.append(
+        (report.filed["done"], len(desk.events("message-recorded")))))
+    assert seen == [(2, 2), (4, 4), (5, 5)]
+
+
+def test_reading_in_the_reader_process_gives_what_reading_here_gives(tmp_path, readers):
+    """GIVEN summaries, a malformed message, a newsletter and a spoofed sender WHEN read in the reader
+    process and in this one THEN the readings (classification, forms, flaws, sender verification) and
+    the refusals (reason, whom to answer, fields) are the same."""
+    processor = IntakeProcessor(None, None, OLDHAM, POLICY)
+    raws = [*_backlog(3), *MALFORMED.values(), newsletter(),
+            summary(1, "escalated", sender='"dana.whitfield@police.example" <attacker@evil.example>')]
+    now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    there = list(readers.read_all(processor, raws, now, frozenset()))
+    here = [ReaderPool(POLICY, pool_from=10_000).read_all(processor, [raw], now, frozenset()) for raw in raws]
+    for a, b in zip(there, (next(h) for h in here)):
+        assert _shape(a) == _shape(b)
+    assert any(isinstance(a, Exception) for a in there) and any(not isinstance(a, Exception) for a in there)
+
+
+def _shape(outcome):
+    if isinstance(outcome, Exception):
+        return (type(outcome).__name__, str(outcome), getattr(outcome, "answer_to", None),
+                getattr(outcome, "fields", None))
+    return (outcome.classification, outcome.when, [(n, f.kind, f.fields) for n, f in outcome.forms],
+            outcome.flaws, outcome.verification, outcome.message.subject, outcome.message.body_text)
+
+
+def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
+    """GIVEN a reader process WHEN it is killed between batches THEN the next batch is still read
+    completely, and a new reader process reads the one after."""
+    processor = IntakeProcessor(None, None, OLDHAM, POLICY)
+    now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    raws = _backlog(4)
+    first = list(readers.read_all(processor, raws, now, frozenset()))
+    (pid,) = list(readers._pool._processes)
+    os.kill(pid, signal.SIGKILL)
+    second = list(readers.read_all(processor, raws, now, frozenset()))
+    third = list(readers.read_all(processor, raws, now, frozenset()))
+    assert [_shape(r) for r in first] == [_shape(r) for r in second] == [_shape(r) for r in third]
+    assert list(readers._pool._processes) != [pid]
