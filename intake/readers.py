@@ -1,7 +1,7 @@
 """Reading a batch of messages on a second core: one reader process beside the watcher.
 
 Reading a message (parsing it, classifying it, checking its sender, reading its
-forms: ``IntakeProcessor.read``) touches no case file, so while the watcher
+forms: ``MessageReader.read``) touches no case file, so while the watcher
 records one batch in the case file the next can be read in another process.
 ``ReaderPool.read_all(raws, now, trusted)`` yields, in order, each message's
 ``Reading`` or its refusal (``Refused``), or the exception a fault raised.
@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
-    from resdesk.intake.process import IntakePolicy, IntakeProcessor, Reading
+    from resdesk.intake.reading import IntakePolicy, MessageReader, Reading
 
 __all__ = ["POOL_FROM", "ReaderPool"]
 
@@ -32,19 +32,19 @@ log = logging.getLogger("resdesk.watch")
 
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
 
-_reader: "IntakeProcessor | None" = None  # in the reader process: reads, never writes
+_reader: "MessageReader | None" = None  # in the reader process
 
 
 def _start(policy: "IntakePolicy") -> None:
-    from resdesk.intake.process import IntakeProcessor
+    from resdesk.intake.reading import MessageReader
 
     global _reader
-    _reader = IntakeProcessor(None, None, None, policy)
+    _reader = MessageReader(policy)
 
 
 def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
     """In the reader: ("read", Reading) or ("refused", reason, answerable, answer_to, fields)."""
-    from resdesk.intake.process import Refused
+    from resdesk.intake.reading import Refused
 
     try:
         return ("read", _reader.read(raw, now=now, trusted=trusted))
@@ -61,7 +61,7 @@ class ReaderPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def read_all(
-        self, reader: "IntakeProcessor", raws: list[bytes], now: datetime, trusted: frozenset[str]
+        self, reader: "MessageReader", raws: list[bytes], now: datetime, trusted: frozenset[str]
     ) -> Iterator["Reading | Exception"]:
         """Each of ``raws`` read, in order: its ``Reading``, or the ``Refused`` or other exception it
         raised. ``reader`` reads in this process when the batch is small or the reader process fails."""
@@ -103,7 +103,7 @@ class ReaderPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _here(reader: "IntakeProcessor", raw: bytes, now: datetime, trusted: frozenset[str]):
+def _here(reader: "MessageReader", raw: bytes, now: datetime, trusted: frozenset[str]):
     try:
         return reader.read(raw, now=now, trusted=trusted)
     except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
@@ -111,7 +111,7 @@ def _here(reader: "IntakeProcessor", raw: bytes, now: datetime, trusted: frozens
 
 
 def _outcome(result):
-    from resdesk.intake.process import Refused
+    from resdesk.intake.reading import Refused
 
     if result[0] == "read":
         return result[1]

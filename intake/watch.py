@@ -263,7 +263,7 @@ class Watcher:
         first, later = [], []
         for item in fetched:
             sha256 = hashlib.sha256(item.raw).hexdigest() if item.raw is not None else None
-            alone = str(item.ref.uid) in tried or item.raw is None or sha256 in seen
+            alone = str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen)
             (later if alone else first).append(item)
             seen.add(sha256)
         claims = self.ledger.claim_many(
@@ -276,7 +276,7 @@ class Watcher:
         for item, claim in zip(first, claims):
             if claim is None:
                 continue  # finished meanwhile, or held by a live claim
-            if claim.exhausted or claim.attempts > 1:  # seen since the ledger was read
+            if claim.exhausted or claim.attempts > 1 or item.raw is None:  # tried since the ledger was read; too big
                 handled.append((item, self._with_claim(item, claim)))
             else:
                 together.append((item, claim))

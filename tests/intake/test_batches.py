@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import event
 
 from resdesk.intake import watch
-from resdesk.intake.process import IntakePolicy, IntakeProcessor
 from resdesk.intake.readers import ReaderPool
+from resdesk.intake.reading import IntakePolicy, MessageReader
 from tests.intake.mail import newsletter, summary
-from tests.intake.test_process import MALFORMED, OLDHAM, Desk
+from tests.intake.test_process import MALFORMED, Desk
 
 POLICY = IntakePolicy(frozenset({"escalations@partnership.example"}), (), None, 1_000_000)
 
@@ -148,7 +148,7 @@ def test_reading_in_the_reader_process_gives_what_reading_here_gives(tmp_path, r
     """GIVEN summaries, a malformed message, a newsletter and a spoofed sender WHEN read in the reader
     process and in this one THEN the readings (classification, forms, flaws, sender verification) and
     the refusals (reason, whom to answer, fields) are the same."""
-    processor = IntakeProcessor(None, None, OLDHAM, POLICY)
+    processor = MessageReader(POLICY)
     raws = [*_backlog(3), *MALFORMED.values(), newsletter(),
             summary(1, "escalated", sender='"dana.whitfield@police.example" <attacker@evil.example>')]
     now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
@@ -170,7 +170,7 @@ def _shape(outcome):
 def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
     """GIVEN a reader process WHEN it is killed between batches THEN the next batch is still read
     completely, and a new reader process reads the one after."""
-    processor = IntakeProcessor(None, None, OLDHAM, POLICY)
+    processor = MessageReader(POLICY)
     now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
     raws = _backlog(4)
     first = list(readers.read_all(processor, raws, now, frozenset()))

@@ -9,7 +9,7 @@ import pytest
 
 from resdesk.intake.headers import reading_policy
 from resdesk.intake.message import parse_message
-from resdesk.intake.process import message_time
+from resdesk.intake.reading import message_time
 
 RECEIVED = datetime(2026, 12, 14, 12, 0, tzinfo=timezone.utc)
 
