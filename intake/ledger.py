@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Protocol as Interface
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from resdesk.cases.models import (
@@ -145,20 +145,90 @@ class Ledger:
         ``wanted`` the claim ``claim`` would give, in the same order (None where it would give None).
         ``headers`` holds ``claim``'s keyword arguments (message_id, subject, sender, received_at).
 
-        One commit for the batch instead of one per message; what a kill leaves is the same as
-        for single claims (committed claims, retried once abandoned). Where another worker
-        inserted one of the keys first (PostgreSQL), the batch is claimed again one by one."""
+        One commit, one read of the batch's rows, one insert flush and one duplicate lookup for the
+        batch instead of all of them per message; what a kill leaves is the same as for single
+        claims (committed claims, retried once abandoned). Where another worker inserted one of the
+        keys first (PostgreSQL), the batch is claimed again one by one."""
         now = _now(now)
+        keys = [_key(ref) for ref, _, _ in wanted]
+        if not keys:
+            return []
+        if len({(k.account, k.folder) for k in keys}) > 1:
+            return [self.claim(ref, sha256, worker, now=now, **headers) for ref, sha256, headers in wanted]
+        account, folder = keys[0].account, keys[0].folder
         try:
             with self.store.transaction() as tx:
-                claims = []
-                for ref, sha256, headers in wanted:
-                    claim = self._claim(tx, _key(ref), sha256, worker, now, headers.get("message_id"),
-                                        headers.get("subject"), headers.get("sender"), headers.get("received_at"))
-                    claims.append(None if claim is None else replace(claim, ref=ref))
+                rows = {
+                    (row.uidvalidity, row.uid): row
+                    for row in tx.session.execute(
+                        select(Message).where(
+                            Message.account == account, Message.folder == folder,
+                            Message.uid.in_({k.uid for k in keys}),
+                        ).with_for_update()
+                    ).scalars()
+                }
+                taken: list[tuple[MessageKey, LedgerKey, Message | None, Claim | None]] = []
+                for (ref, sha256, headers), key in zip(wanted, keys):
+                    row = rows.get((key.uidvalidity, key.uid))
+                    if row is None:
+                        row = rows[(key.uidvalidity, key.uid)] = self._new_row(key, sha256, worker, now, **headers)
+                        tx.session.add(row)
+                        taken.append((ref, key, row, None))
+                    else:
+                        took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
+                        taken.append((ref, key, row if took else None, exhausted))
+                tx.session.flush()
+                hashes = {row.sha256 for _, _, row, exhausted in taken if row is not None and exhausted is None and row.sha256}
+                firsts = dict(tx.session.execute(
+                    select(Message.sha256, func.min(Message.id))
+                    .where(Message.account == account, Message.sha256.in_(hashes),
+                           Message.state.in_((DONE, QUARANTINED)))
+                    .group_by(Message.sha256)
+                ).all()) if hashes else {}
+                claims: list[Claim | None] = []
+                for ref, key, row, exhausted in taken:
+                    if exhausted is not None:
+                        claims.append(replace(exhausted, ref=ref))
+                    elif row is None:
+                        claims.append(None)
+                    else:
+                        claims.append(Claim(row.id, key, row.sha256, worker, row.attempts,
+                                            duplicate_of=firsts.get(row.sha256), ref=ref))
                 return claims
         except IntegrityError:
             return [self.claim(ref, sha256, worker, now=now, **headers) for ref, sha256, headers in wanted]
+
+    @staticmethod
+    def _new_row(key: LedgerKey, sha256, worker, now, message_id=None, subject=None, sender=None,
+                 received_at=None) -> Message:
+        return Message(
+            account=key.account, folder=key.folder, uidvalidity=key.uidvalidity, uid=key.uid,
+            sha256=sha256, message_id=message_id, subject=subject, sender=sender,
+            received_at=received_at, state=CLAIMED, attempts=1, claimed_by=worker, claimed_at=now,
+        )
+
+    def _take_over(self, row: Message, key: LedgerKey, sha256, worker, now, message_id=None, subject=None,
+                   sender=None, received_at=None) -> tuple[bool, Claim | None]:
+        """Take over an existing row if it may be: (taken, the exhausted claim when its attempts ran out)."""
+        if row.state in FINAL_STATES:
+            return False, None
+        if row.state == CLAIMED and row.claimed_at is not None and row.claimed_at > now - self.claim_timeout:
+            return False, None  # held by a live claim
+        # Failed, or claimed by a worker that stopped: take it over.
+        previous = row.reason or (f"claim by {row.claimed_by} abandoned" if row.state == CLAIMED else "failed")
+        row.attempts += 1
+        row.state = CLAIMED
+        row.claimed_by = worker
+        row.claimed_at = now
+        row.sha256 = row.sha256 or sha256
+        row.message_id = row.message_id or message_id
+        row.subject = row.subject or subject
+        row.sender = row.sender or sender
+        if row.attempts > self.max_attempts:
+            reason = f"failed {row.attempts - 1} times: {previous}"
+            row.reason = reason
+            return True, Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason)
+        return True, None
 
     def _claim(self, tx: Tx, key: LedgerKey, sha256, worker, now, message_id, subject, sender, received_at):
         row = tx.session.execute(
@@ -170,33 +240,15 @@ class Ledger:
             )
             .with_for_update()
         ).scalar_one_or_none()
+        headers = {"message_id": message_id, "subject": subject, "sender": sender, "received_at": received_at}
         if row is None:
-            row = Message(
-                account=key.account, folder=key.folder, uidvalidity=key.uidvalidity, uid=key.uid,
-                sha256=sha256, message_id=message_id, subject=subject, sender=sender,
-                received_at=received_at, state=CLAIMED, attempts=1, claimed_by=worker, claimed_at=now,
-            )
+            row = self._new_row(key, sha256, worker, now, **headers)
             tx.session.add(row)
             tx.session.flush()
-        elif row.state in FINAL_STATES:
-            return None
-        elif row.state == CLAIMED and row.claimed_at is not None and row.claimed_at > now - self.claim_timeout:
-            return None  # held by a live claim
         else:
-            # Failed, or claimed by a worker that stopped: take it over.
-            previous = row.reason or (f"claim by {row.claimed_by} abandoned" if row.state == CLAIMED else "failed")
-            row.attempts += 1
-            row.state = CLAIMED
-            row.claimed_by = worker
-            row.claimed_at = now
-            row.sha256 = row.sha256 or sha256
-            row.message_id = row.message_id or message_id
-            row.subject = row.subject or subject
-            row.sender = row.sender or sender
-            if row.attempts > self.max_attempts:
-                reason = f"failed {row.attempts - 1} times: {previous}"
-                row.reason = reason
-                return Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason)
+            took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
+            if not took or exhausted is not None:
+                return exhausted
         duplicate_of = None
         if row.sha256:
             duplicate_of = tx.session.execute(

@@ -304,3 +304,52 @@ def test_every_completion_is_in_the_audit_chain(ledger, store):
     assert entries["message-quarantined"]["reason_sha256"] == hashlib.sha256(b"attachment is macro-enabled").hexdigest()
     assert "reason" not in entries["message-quarantined"]
     assert verify_chain(store) == (True, None)
+
+
+def _states(ledger, store, make):
+    """Build one ledger's history with ``make(ledger)``; its rows as (uid, state, attempts, reason)."""
+    make(ledger)
+    with store.transaction() as tx:
+        return sorted((r.uid, r.state, r.attempts, r.reason, r.duplicate_of is not None)
+                      for r in tx.session.query(Message))
+
+
+def test_claiming_a_batch_gives_what_claiming_one_by_one_gives(tmp_path):
+    """GIVEN two ledgers with the same history (done, held by a live claim, abandoned, failed, failed
+    too often, a repeat of done content) WHEN one claims a batch in one transaction and the other claims
+    the same messages one by one THEN the claims and the rows are the same, in the same order."""
+    def history(ledger: Ledger, store) -> None:
+        done = ledger.claim(key(1), "aa" * 32, "w0", now=T0)
+        with store.transaction() as tx:
+            ledger.complete(tx, done, "done")
+        ledger.claim(key(2), "bb" * 32, "live", now=T0 + timedelta(minutes=9))
+        ledger.claim(key(3), "cc" * 32, "stopped", now=T0)
+        failed = ledger.claim(key(4), "dd" * 32, "w0", now=T0)
+        with store.transaction() as tx:
+            ledger.complete(tx, failed, "failed", "the disk was full")
+        for attempt in range(3):
+            ledger.claim(key(5), "ee" * 32, f"w{attempt}", now=T0 + timedelta(minutes=6 * attempt - 20))
+
+    wanted = [(key(uid), sha, {"subject": f"s{uid}"}) for uid, sha in
+              [(1, "aa" * 32), (2, "bb" * 32), (3, "cc" * 32), (4, "dd" * 32), (5, "ee" * 32), (6, "aa" * 32),
+               (7, "ff" * 32)]]
+    results = []
+    for name, claim_them in (
+        ("batch", lambda ledger: ledger.claim_many(wanted, "me", now=T0 + timedelta(minutes=10))),
+        ("one by one", lambda ledger: [ledger.claim(ref, sha, "me", now=T0 + timedelta(minutes=10), **headers)
+                                       for ref, sha, headers in wanted]),
+    ):
+        store = open_store(f"sqlite:///{tmp_path / name / 'case.sqlite3'}", tmp_path / name / "archive")
+        try:
+            ledger = Ledger(store, claim_timeout=timedelta(minutes=5), max_attempts=3)
+            history(ledger, store)
+            claims = claim_them(ledger)
+            shape = [None if c is None else (c.key.uid, c.attempts, c.exhausted, c.reason, c.duplicate_of, c.ref)
+                     for c in claims]
+            results.append((shape, _states(ledger, store, lambda _: None)))
+        finally:
+            store.close()
+    assert results[0] == results[1]
+    shape = results[0][0]
+    assert [s and s[0] for s in shape] == [None, None, "3", "4", "5", "6", "7"]
+    assert shape[4][2] is True and shape[5][4] is not None  # uid 5 exhausted; uid 6 repeats uid 1's content
