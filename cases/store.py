@@ -67,7 +67,8 @@ class Tx:
             .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
             .returning(ReferenceCounter.last)
         )
-        number = self.session.execute(statement).scalar_one()
+        with self.session.no_autoflush:  # the counter row is all it touches: nothing pending to write first
+            number = self.session.execute(statement).scalar_one()
         return f"{key}-{number:04d}"
 
     def create_case(
@@ -80,7 +81,10 @@ class Tx:
         child_dob: date | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> Case:
-        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year."""
+        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year.
+
+        The case is written at once, so its ``id`` is there for the caller; a new case has no
+        parties, facts or documents yet, so those lists start empty rather than being read back."""
         ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
         case = Case(
             ref=ref,
@@ -90,6 +94,9 @@ class Tx:
             child_identifier=child_identifier,
             child_name=child_name,
             child_dob=child_dob,
+            parties=[],
+            facts=[],
+            documents=[],
         )
         self.session.add(case)
         self.session.flush()
@@ -135,7 +142,6 @@ class Tx:
                 changed[name] = value.isoformat() if isinstance(value, date) else value
         if changed:
             case.updated_at = utcnow()
-            self.session.flush()
             self.audit(actor, "case-details-updated", case.ref, changed)
         return changed
 
@@ -148,9 +154,13 @@ class Tx:
         agency: str | None = None,
         role: str | None = None,
     ) -> Party:
-        """Add someone involved in the case; the same email address is added once."""
+        """Add someone involved in the case; the same email address is added once.
+
+        The party is written with the transaction's next flush; its ``id`` is None until then."""
         if email:
-            for party in case.parties:
+            with self.session.no_autoflush:  # parties added but not yet written are in the list too
+                parties = list(case.parties)
+            for party in parties:
                 if party.email and party.email.lower() == email.lower():
                     party.name = party.name or name
                     party.agency = party.agency or agency
@@ -158,7 +168,6 @@ class Tx:
                     return party
         party = Party(case=case, name=name, email=email, agency=agency, role=role)
         self.session.add(party)
-        self.session.flush()
         return party
 
     def add_event(
@@ -173,6 +182,8 @@ class Tx:
         message_id: str | None = None,
         ledger_id: int | None = None,
     ) -> Event:
+        """Add an event to the case's history; it is written with the transaction's next flush
+        (its ``id`` is None until then)."""
         event = Event(
             case=case,
             kind=kind,
@@ -184,7 +195,6 @@ class Tx:
             ledger_id=ledger_id,
         )
         self.session.add(event)
-        self.session.flush()
         return event
 
     def state_of(self, case: Case) -> CaseState:
@@ -235,7 +245,6 @@ class Tx:
                     "message_id": message_id,
                 },
             )
-        self.session.flush()
         return transition
 
     def record_stage_summary(
@@ -254,7 +263,8 @@ class Tx:
             case, "stage-summary", at, stage=stage, detail={"outcome": outcome},
             message_id=message_id, ledger_id=ledger_id,
         )
-        conditions = clock_inputs(facts_of(case)).conditions
+        with self.session.no_autoflush:  # facts set but not yet written are in the list too
+            conditions = clock_inputs(facts_of(case)).conditions
         transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at, conditions)
         return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
 
@@ -303,7 +313,6 @@ class Tx:
             sha256=digest, size=len(content), path=str(path),
         )
         self.session.add(document)
-        self.session.flush()
         self.audit(
             actor, "document-archived", case.ref if case else None,
             {"kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content)},
@@ -365,12 +374,36 @@ class Store:
             self._local.open = False
             session.close()
 
-    def archive_message(self, raw: bytes) -> tuple[str, Path]:
-        """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path)."""
-        return self.archive.put_message(raw)
+    def archive_message(self, raw: bytes, *, sync: bool = True) -> tuple[str, Path]:
+        """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path).
+
+        By default the file is on disk, in place, when this returns. ``sync=False`` defers that for
+        a batch: the file is written under a temporary name and put in place, durably, by
+        ``sync_archive()`` (one flush for the whole batch). Contract: call ``sync_archive()``
+        before committing any transaction that records the returned path; until then nothing
+        lies at that path. Raises StoreError when the archive folder cannot be written."""
+        return self.archive.put_message(raw, sync=sync)
+
+    def sync_archive(self) -> list[Path]:
+        """Make every message archived with ``sync=False`` durable and put it in place; returns
+        their paths. Raises StoreError when the disk refuses (then commit nothing that refers to them)."""
+        return self.archive.sync()
+
+    @contextmanager
+    def archive_batch(self) -> Iterator["Store"]:
+        """``with store.archive_batch():`` archive a batch with ``archive_message(raw, sync=False)``;
+        the block's end syncs them all (``sync_archive()``). Commit the transactions that record
+        their paths after the block, never inside it."""
+        with self.archive.batch():
+            yield self
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release the database connections; a message still held back by ``sync=False`` is put in
+        place first (a file no transaction refers to is harmless in a content-addressed folder)."""
+        try:
+            self.archive.sync()
+        finally:
+            self.engine.dispose()
 
 
 def open_store(url: str, archive: str | Path = "var/archive", *, upgrade: bool = False) -> Store:
