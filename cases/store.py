@@ -7,6 +7,7 @@ process killed at any instant leaves either all of a change or none of it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -14,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -47,6 +48,18 @@ class UnknownCase(StoreError):
         super().__init__(f"There is no case {ref} in the case file.")
 
 
+@functools.cache
+def _counter_upsert(dialect: str):
+    """Count a reference key up by one (from 1 when new) and return its number: one statement, built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(ReferenceCounter)
+        .values(key=bindparam("key"), last=1)
+        .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
+        .returning(ReferenceCounter.last)
+    )
+
+
 class Tx:
     """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath."""
 
@@ -59,16 +72,9 @@ class Tx:
     def next_reference(self, prefix: str, year: int) -> str:
         """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
         key = f"{prefix}-{year}"
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(ReferenceCounter)
-            .values(key=key, last=1)
-            .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
-            .returning(ReferenceCounter.last)
-        )
+        statement = _counter_upsert(self.session.get_bind().dialect.name)
         with self.session.no_autoflush:  # the counter row is all it touches: nothing pending to write first
-            number = self.session.execute(statement).scalar_one()
+            number = self.session.execute(statement, {"key": key}).scalar_one()
         return f"{key}-{number:04d}"
 
     def create_case(
