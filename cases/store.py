@@ -61,7 +61,12 @@ def _counter_upsert(dialect: str):
 
 
 class Tx:
-    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath."""
+    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
+
+    What its methods add (events, parties, facts, documents, audit entries) is written with the
+    session's next flush — before any query, at the latest at commit — so a message's records
+    go to the database together; their ``id`` is None until then. ``create_case`` flushes at
+    once, because callers file rows under the new case's ``id``."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -160,9 +165,7 @@ class Tx:
         agency: str | None = None,
         role: str | None = None,
     ) -> Party:
-        """Add someone involved in the case; the same email address is added once.
-
-        The party is written with the transaction's next flush; its ``id`` is None until then."""
+        """Add someone involved in the case; the same email address is added once."""
         if email:
             with self.session.no_autoflush:  # parties added but not yet written are in the list too
                 parties = list(case.parties)
@@ -188,8 +191,6 @@ class Tx:
         message_id: str | None = None,
         ledger_id: int | None = None,
     ) -> Event:
-        """Add an event to the case's history; it is written with the transaction's next flush
-        (its ``id`` is None until then)."""
         event = Event(
             case=case,
             kind=kind,
@@ -347,6 +348,13 @@ class Tx:
         )
 
 
+class _CaseFileSession(Session):
+    """A session on the case file: every flush marks the cases it changes for planning (``cases.due``)."""
+
+
+event.listen(_CaseFileSession, "before_flush", mark_changed_cases)
+
+
 class Store:
     """An open case file: a database and an archive folder."""
 
@@ -368,8 +376,7 @@ class Store:
             raise StoreError(
                 "A unit of work on the case file was opened inside another; pass the open transaction along instead."
             )
-        session = Session(self.engine, expire_on_commit=False)
-        event.listen(session, "before_flush", mark_changed_cases)
+        session = _CaseFileSession(self.engine, expire_on_commit=False)
         self._local.open = True
         try:
             with session.begin():
@@ -383,29 +390,19 @@ class Store:
     def archive_message(self, raw: bytes, *, sync: bool = True) -> tuple[str, Path]:
         """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path).
 
-        By default the file is on disk, in place, when this returns. ``sync=False`` defers that for
-        a batch: the file is written under a temporary name and put in place, durably, by
-        ``sync_archive()`` (one flush for the whole batch). Contract: call ``sync_archive()``
-        before committing any transaction that records the returned path; until then nothing
-        lies at that path. Raises StoreError when the archive folder cannot be written."""
+        By default the file is durably in place when this returns. ``sync=False`` holds it back
+        for a batch (``cases.archive``): call ``sync_archive()`` before committing any transaction
+        that records the returned path; nothing lies there until then. StoreError when the archive
+        folder cannot be written."""
         return self.archive.put_message(raw, sync=sync)
 
     def sync_archive(self) -> list[Path]:
-        """Make every message archived with ``sync=False`` durable and put it in place; returns
-        their paths. Raises StoreError when the disk refuses (then commit nothing that refers to them)."""
+        """Put every message held back by ``sync=False`` durably in place, with one flush to disk;
+        returns their paths. StoreError when the disk refuses: commit nothing that records them."""
         return self.archive.sync()
 
-    @contextmanager
-    def archive_batch(self) -> Iterator["Store"]:
-        """``with store.archive_batch():`` archive a batch with ``archive_message(raw, sync=False)``;
-        the block's end syncs them all (``sync_archive()``). Commit the transactions that record
-        their paths after the block, never inside it."""
-        with self.archive.batch():
-            yield self
-
     def close(self) -> None:
-        """Release the database connections; a message still held back by ``sync=False`` is put in
-        place first (a file no transaction refers to is harmless in a content-addressed folder)."""
+        """Put any message still held back in place (harmless if unrecorded), then release the database."""
         try:
             self.archive.sync()
         finally:
