@@ -63,6 +63,8 @@ def link_hash(prev_hash: str, text: str) -> str:
 
 
 _TAIL = "resdesk.audit-tail"
+_LOCK_CHAIN = select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK))
+_READ_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 def _tail(session: Session) -> tuple[int, str]:
@@ -72,22 +74,20 @@ def _tail(session: Session) -> tuple[int, str]:
     which it then holds to the end of the transaction; a SQLite transaction already holds the
     write lock from ``BEGIN IMMEDIATE``), so no other writer can move the tail until this one
     commits; every later append of the same transaction takes its link from the entry appended
-    before it, kept in ``session.info``. An entry that has left the session (expunged, or undone by a rolled-back
-    savepoint) is no longer the tail: the tail is read again."""
+    before it, kept in ``session.info``. An entry that has left the session (expunged, or undone
+    by a rolled-back savepoint) is no longer the tail: the tail is read again."""
     transaction, last = session.info.get(_TAIL, (None, None))
     if last is not None and transaction is session.get_transaction() and last in session:
         return last.seq, last.hash
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders: the chain has one tail.
-        session.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+        session.execute(_LOCK_CHAIN)
     pending = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if pending:  # appended in this transaction and not yet written: above the database's tail
         last = max(pending, key=lambda entry: entry.seq)
         return last.seq, last.hash
     with session.no_autoflush:  # nothing of the chain is pending, so nothing to write first
-        row = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).one_or_none()
+        row = session.execute(_READ_TAIL).one_or_none()
     return (0, GENESIS) if row is None else (row.seq, row.hash)
 
 

@@ -109,3 +109,16 @@ def test_a_batch_the_disk_refuses_is_a_store_error_and_leaves_nothing(tmp_path):
     with pytest.raises(StoreError, match="cannot be written"):
         archive.sync()
     assert archive.pending == []
+
+
+def test_without_syncfs_a_batch_is_synced_file_by_file(tmp_path, monkeypatch):
+    """GIVEN a platform without Linux's syncfs WHEN a held batch is synced THEN each file is flushed
+    on its own and put in place all the same."""
+    from resdesk.cases import archive as archive_module
+
+    monkeypatch.setattr(archive_module, "_syncfs", None)
+    archive = Archive(tmp_path / "archive")
+    raws = [f"Subject: {n}\r\n\r\nx\r\n".encode() for n in range(3)]
+    paths = [archive.put_message(raw, sync=False)[1] for raw in raws]
+    assert sorted(archive.sync()) == sorted(paths)
+    assert [path.read_bytes() for path in paths] == raws
