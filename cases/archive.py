@@ -2,15 +2,28 @@
 
 Content-addressed, so writing the same bytes twice is harmless; every file is
 written to a temporary name, flushed to disk, then renamed into place, so a
-reader never sees half a file.
+reader never sees half a file, even after a crash.
+
+A batch of files can share one flush to disk: ``put(..., sync=False)`` writes the
+file under its temporary name and holds it back; ``sync()`` then makes every file
+held back durable at once (one ``syncfs`` of the archive's file system on Linux,
+else an fsync per file), renames each into place and makes the renames durable.
+The contract for a caller that defers: call ``sync()`` before committing any
+transaction that refers to a deferred file's path. Until then the path is where
+the file *will* lie; nothing is there yet (``pending`` says which are waiting).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from resdesk.errors import StoreError
 
@@ -19,19 +32,71 @@ def sha256_hex(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def _load_syncfs():
+    """Linux's ``syncfs(fd)``: flush one file system's dirty data and journal in one call; None elsewhere."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    return syncfs
+
+
+_syncfs = _load_syncfs()
+
+
+def _fsync_path(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _sync_file_systems(folders: set[Path], files: list[Path]) -> None:
+    """Make ``files`` (and every file in ``folders``' file systems) durable: one ``syncfs`` per file
+    system where the platform has it, else one fsync per file."""
+    if _syncfs is None:
+        for path in files:
+            _fsync_path(path)
+        return
+    seen: set[int] = set()
+    for folder in folders:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            device = os.fstat(descriptor).st_dev
+            if device not in seen:
+                seen.add(device)
+                if _syncfs(descriptor) != 0:
+                    error = ctypes.get_errno()
+                    raise OSError(error, os.strerror(error), str(folder))
+        finally:
+            os.close(descriptor)
+
+
 class Archive:
     """A folder of content-addressed files: ``messages/ab/abcd….eml``, ``documents/ab/abcd….pdf``."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._held: dict[Path, Path] = {}  # final path -> temporary file written but not yet synced
+        self._lock = threading.Lock()
 
     def path_for(self, section: str, digest: str, suffix: str) -> Path:
         return self.root / section / digest[:2] / f"{digest}{suffix}"
 
-    def put(self, section: str, content: bytes, suffix: str) -> tuple[str, Path]:
-        """Store ``content``; return its SHA-256 and where it lies."""
+    def put(self, section: str, content: bytes, suffix: str, *, sync: bool = True) -> tuple[str, Path]:
+        """Store ``content``; return its SHA-256 and where it lies.
+
+        With ``sync=False`` the file is written under a temporary name and held back until
+        ``sync()`` (see the module's contract). Raises StoreError when the folder cannot be written."""
         digest = sha256_hex(content)
         target = self.path_for(section, digest, suffix)
+        with self._lock:
+            if target in self._held:
+                return digest, target
         if target.exists() and target.stat().st_size == len(content):
             return digest, target
         try:
@@ -40,24 +105,64 @@ class Archive:
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(content)
-                    stream.flush()
-                    os.fsync(stream.fileno())
+                    if sync:
+                        stream.flush()
+                        os.fsync(stream.fileno())
+                if not sync:
+                    with self._lock:
+                        self._held[target] = Path(temporary)
+                    return digest, target
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
-            directory = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            _fsync_path(target.parent)
         except OSError as exc:
             raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
         return digest, target
 
-    def put_message(self, raw: bytes) -> tuple[str, Path]:
-        """Archive a raw message as ``.eml``."""
-        return self.put("messages", raw, ".eml")
+    @property
+    def pending(self) -> list[Path]:
+        """The paths written with ``sync=False`` and not yet made durable by ``sync()``."""
+        with self._lock:
+            return list(self._held)
+
+    def sync(self) -> list[Path]:
+        """Make every file held back by ``put(..., sync=False)`` durable and put it in place: flush
+        their data to disk, rename each to its path, flush the renames. Returns the paths placed.
+
+        Raises StoreError when the disk refuses; then no held file is left behind (the
+        temporary files are removed) and a transaction referring to them must not commit."""
+        with self._lock:
+            held, self._held = self._held, {}
+        if not held:
+            return []
+        folders = {target.parent for target in held}
+        try:
+            _sync_file_systems(folders, list(held.values()))
+            for target, temporary in held.items():
+                os.replace(temporary, target)
+            if _syncfs is not None:
+                _sync_file_systems(folders, [])
+            else:
+                for folder in folders:
+                    _fsync_path(folder)
+        except OSError as exc:
+            for temporary in held.values():
+                temporary.unlink(missing_ok=True)
+            raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
+        return list(held)
+
+    @contextmanager
+    def batch(self) -> Iterator["Archive"]:
+        """``with archive.batch():`` … ``put(..., sync=False)`` … — ``sync()`` when the block ends
+        without an error. Files held back by a block that raised stay held until the next ``sync()``."""
+        yield self
+        self.sync()
+
+    def put_message(self, raw: bytes, *, sync: bool = True) -> tuple[str, Path]:
+        """Archive a raw message as ``.eml`` (``sync=False``: held back until ``sync()``)."""
+        return self.put("messages", raw, ".eml", sync=sync)
 
     def put_document(self, content: bytes, filename: str) -> tuple[str, Path]:
         """Archive a document, keeping its file extension."""

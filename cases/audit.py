@@ -62,17 +62,46 @@ def link_hash(prev_hash: str, text: str) -> str:
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
+_TAIL = "resdesk.audit-tail"
+_LOCK_CHAIN = select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK))
+_READ_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
+def _tail(session: Session) -> tuple[int, str]:
+    """The chain's tail (seq, hash) as this transaction sees it, read from the database once.
+
+    The first append of a transaction reads the tail (on PostgreSQL after taking the audit lock,
+    which it then holds to the end of the transaction; a SQLite transaction already holds the
+    write lock from ``BEGIN IMMEDIATE``), so no other writer can move the tail until this one
+    commits; every later append of the same transaction takes its link from the entry appended
+    before it, kept in ``session.info``. An entry that has left the session (expunged, or undone
+    by a rolled-back savepoint) is no longer the tail: the tail is read again."""
+    transaction, last = session.info.get(_TAIL, (None, None))
+    if last is not None and transaction is session.get_transaction() and last in session:
+        return last.seq, last.hash
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appenders: the chain has one tail.
+        session.execute(_LOCK_CHAIN)
+    pending = [obj for obj in session.new if isinstance(obj, AuditEntry)]
+    if pending:  # appended in this transaction and not yet written: above the database's tail
+        last = max(pending, key=lambda entry: entry.seq)
+        return last.seq, last.hash
+    with session.no_autoflush:  # nothing of the chain is pending, so nothing to write first
+        row = session.execute(_READ_TAIL).one_or_none()
+    return (0, GENESIS) if row is None else (row.seq, row.hash)
+
+
 def append(
     session: Session, *, at: datetime, actor: str, action: str, case_ref: str | None, payload: dict[str, Any]
 ) -> AuditEntry:
-    """Add the next link to the chain inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders: the chain has one tail. (SQLite transactions already hold the write lock.)
-        session.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+    """Add the next link to the chain inside the caller's transaction.
+
+    The entry is added to the session, not flushed: it is written with the transaction's next
+    flush (at the latest when it commits), in the order the entries were appended. The chain's
+    tail is read once per transaction (``_tail``), so N appends cost one SELECT."""
     payload = json.loads(json.dumps(payload, default=str))  # what the JSON column will give back
-    tail = session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
-    seq = 1 if tail is None else tail.seq + 1
-    prev_hash = GENESIS if tail is None else tail.hash
+    tail_seq, prev_hash = _tail(session)
+    seq = tail_seq + 1
     at = at.astimezone(timezone.utc)  # as the column gives it back
     digest = payload_digest(payload)
     entry = AuditEntry(
@@ -87,7 +116,7 @@ def append(
         hash=link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
     )
     session.add(entry)
-    session.flush()
+    session.info[_TAIL] = (session.get_transaction(), entry)
     return entry
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, Subquery, func, literal_column, select, type_coerce
+from sqlalchemy import String, Subquery, func, inspect, literal_column, select, type_coerce
 
 from resdesk.cases.models import Case, CaseFact, utcnow
 from resdesk.protocols.facts import (
@@ -102,7 +102,8 @@ def set_fact(
     (default now, UTC). A person's value is final until a person changes it.
     Raises UsageError for an unknown fact or an unreadable value, or a person's
     change without a reason. This is what ``resdesk case REF --set`` and the web
-    workspace call, inside their own unit of work (``store.transaction()``).
+    workspace call, inside their own unit of work (``store.transaction()``); the fact, its
+    event and its audit entry are written with that unit's next flush.
     """
     fact = definition(name)
     if source not in SOURCES:
@@ -111,7 +112,8 @@ def set_fact(
         raise UsageError(f"Say why the case fact {fact.name} is set (--reason).")
     typed = parse_value(fact, value)
     at = at or utcnow()
-    row = _row(case, fact.name)
+    with tx.session.no_autoflush:  # facts set but not yet written are in the list too
+        row = _row(case, fact.name)
     previous = None if row is None else row.value
     if row is None:
         row = CaseFact(case=case, name=fact.name)
@@ -123,7 +125,6 @@ def set_fact(
     tx.add_event(case, FACT_SET, at, stage=case.stage, detail=payload)
     tx.audit(by, FACT_SET, case.ref, payload, at=at)
     case.updated_at = utcnow()
-    tx.session.flush()
     return facts_of(case)[fact.name]
 
 
@@ -135,11 +136,14 @@ def clear_fact(tx, case: Case, name: str, *, by: str, reason: str | None = None,
     payload = {"name": fact.name, "previous": None if row is None else row.value, "reason": reason}
     if row is not None:
         case.facts.remove(row)
-        tx.session.delete(row)
+        if inspect(row).pending:  # set in this unit of work and not yet written: nothing to delete
+            tx.session.expunge(row)
+        else:
+            tx.session.delete(row)
     tx.add_event(case, FACT_CLEARED, at, stage=case.stage, detail=payload)
     tx.audit(by, FACT_CLEARED, case.ref, payload, at=at)
     case.updated_at = utcnow()
-    tx.session.flush()
+    tx.session.flush()  # the row is gone before the same fact can be set again (a flush inserts before it deletes)
 
 
 def record_fact(
@@ -150,7 +154,8 @@ def record_fact(
     override a person's value, or an estimate would replace a stated one. Returns the
     fact if it changed, else None. An unreadable value raises UsageError."""
     fact = definition(name)
-    held = facts_of(case).get(fact.name)
+    with tx.session.no_autoflush:  # facts set but not yet written are in the list too
+        held = facts_of(case).get(fact.name)
     if held is None and source == ESTIMATED:
         # A first estimate is the time of the message that opened the case, which the case-opened
         # audit entry already records: it gets no event of its own (intake stays one write per fact read).

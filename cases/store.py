@@ -7,6 +7,7 @@ process killed at any instant leaves either all of a change or none of it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -14,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -47,8 +48,25 @@ class UnknownCase(StoreError):
         super().__init__(f"There is no case {ref} in the case file.")
 
 
+@functools.cache
+def _counter_upsert(dialect: str):
+    """Count a reference key up by one (from 1 when new) and return its number: one statement, built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(ReferenceCounter)
+        .values(key=bindparam("key"), last=1)
+        .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
+        .returning(ReferenceCounter.last)
+    )
+
+
 class Tx:
-    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath."""
+    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
+
+    What its methods add (events, parties, facts, documents, audit entries) is written with the
+    session's next flush — before any query, at the latest at commit — so a message's records
+    go to the database together; their ``id`` is None until then. ``create_case`` flushes at
+    once, because callers file rows under the new case's ``id``."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -59,15 +77,9 @@ class Tx:
     def next_reference(self, prefix: str, year: int) -> str:
         """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
         key = f"{prefix}-{year}"
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(ReferenceCounter)
-            .values(key=key, last=1)
-            .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
-            .returning(ReferenceCounter.last)
-        )
-        number = self.session.execute(statement).scalar_one()
+        statement = _counter_upsert(self.session.get_bind().dialect.name)
+        with self.session.no_autoflush:  # the counter row is all it touches: nothing pending to write first
+            number = self.session.execute(statement, {"key": key}).scalar_one()
         return f"{key}-{number:04d}"
 
     def create_case(
@@ -80,7 +92,10 @@ class Tx:
         child_dob: date | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> Case:
-        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year."""
+        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year.
+
+        The case is written at once, so its ``id`` is there for the caller; a new case has no
+        parties, facts or documents yet, so those lists start empty rather than being read back."""
         ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
         case = Case(
             ref=ref,
@@ -90,6 +105,9 @@ class Tx:
             child_identifier=child_identifier,
             child_name=child_name,
             child_dob=child_dob,
+            parties=[],
+            facts=[],
+            documents=[],
         )
         self.session.add(case)
         self.session.flush()
@@ -135,7 +153,6 @@ class Tx:
                 changed[name] = value.isoformat() if isinstance(value, date) else value
         if changed:
             case.updated_at = utcnow()
-            self.session.flush()
             self.audit(actor, "case-details-updated", case.ref, changed)
         return changed
 
@@ -150,7 +167,9 @@ class Tx:
     ) -> Party:
         """Add someone involved in the case; the same email address is added once."""
         if email:
-            for party in case.parties:
+            with self.session.no_autoflush:  # parties added but not yet written are in the list too
+                parties = list(case.parties)
+            for party in parties:
                 if party.email and party.email.lower() == email.lower():
                     party.name = party.name or name
                     party.agency = party.agency or agency
@@ -158,7 +177,6 @@ class Tx:
                     return party
         party = Party(case=case, name=name, email=email, agency=agency, role=role)
         self.session.add(party)
-        self.session.flush()
         return party
 
     def add_event(
@@ -184,7 +202,6 @@ class Tx:
             ledger_id=ledger_id,
         )
         self.session.add(event)
-        self.session.flush()
         return event
 
     def state_of(self, case: Case) -> CaseState:
@@ -235,7 +252,6 @@ class Tx:
                     "message_id": message_id,
                 },
             )
-        self.session.flush()
         return transition
 
     def record_stage_summary(
@@ -254,7 +270,8 @@ class Tx:
             case, "stage-summary", at, stage=stage, detail={"outcome": outcome},
             message_id=message_id, ledger_id=ledger_id,
         )
-        conditions = clock_inputs(facts_of(case)).conditions
+        with self.session.no_autoflush:  # facts set but not yet written are in the list too
+            conditions = clock_inputs(facts_of(case)).conditions
         transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at, conditions)
         return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
 
@@ -303,7 +320,6 @@ class Tx:
             sha256=digest, size=len(content), path=str(path),
         )
         self.session.add(document)
-        self.session.flush()
         self.audit(
             actor, "document-archived", case.ref if case else None,
             {"kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content)},
@@ -332,6 +348,13 @@ class Tx:
         )
 
 
+class _CaseFileSession(Session):
+    """A session on the case file: every flush marks the cases it changes for planning (``cases.due``)."""
+
+
+event.listen(_CaseFileSession, "before_flush", mark_changed_cases)
+
+
 class Store:
     """An open case file: a database and an archive folder."""
 
@@ -353,8 +376,7 @@ class Store:
             raise StoreError(
                 "A unit of work on the case file was opened inside another; pass the open transaction along instead."
             )
-        session = Session(self.engine, expire_on_commit=False)
-        event.listen(session, "before_flush", mark_changed_cases)
+        session = _CaseFileSession(self.engine, expire_on_commit=False)
         self._local.open = True
         try:
             with session.begin():
@@ -365,12 +387,26 @@ class Store:
             self._local.open = False
             session.close()
 
-    def archive_message(self, raw: bytes) -> tuple[str, Path]:
-        """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path)."""
-        return self.archive.put_message(raw)
+    def archive_message(self, raw: bytes, *, sync: bool = True) -> tuple[str, Path]:
+        """Archive a raw message as ``.eml`` under its SHA-256; return (sha256, path).
+
+        By default the file is durably in place when this returns. ``sync=False`` holds it back
+        for a batch (``cases.archive``): call ``sync_archive()`` before committing any transaction
+        that records the returned path; nothing lies there until then. StoreError when the archive
+        folder cannot be written."""
+        return self.archive.put_message(raw, sync=sync)
+
+    def sync_archive(self) -> list[Path]:
+        """Put every message held back by ``sync=False`` durably in place, with one flush to disk;
+        returns their paths. StoreError when the disk refuses: commit nothing that records them."""
+        return self.archive.sync()
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Put any message still held back in place (harmless if unrecorded), then release the database."""
+        try:
+            self.archive.sync()
+        finally:
+            self.engine.dispose()
 
 
 def open_store(url: str, archive: str | Path = "var/archive", *, upgrade: bool = False) -> Store:

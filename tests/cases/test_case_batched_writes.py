@@ -1,0 +1,124 @@
+"""Writing the case file in batches: the audit chain's tail read once per transaction, the
+archive flushed to disk once per batch of messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event
+
+from resdesk.cases import Archive, verify_chain
+from resdesk.cases.audit import GENESIS
+from resdesk.cases.models import AuditEntry
+from resdesk.errors import StoreError
+
+AT = datetime(2026, 5, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def _audit_selects(store):
+    """Count the statements that read the audit table, as the database receives them."""
+    seen: list[str] = []
+
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        text = " ".join(statement.split()).lower()
+        if text.startswith("select") and "from audit" in text:
+            seen.append(text)
+
+    event.listen(store.engine, "before_cursor_execute", _count)
+    return seen, lambda: event.remove(store.engine, "before_cursor_execute", _count)
+
+
+def test_many_appends_in_one_transaction_read_the_tail_once(store):
+    """GIVEN a chain already holding entries WHEN one transaction appends five more THEN the chain's
+    tail is read from the database once, and the whole chain still verifies, linked in order."""
+    with store.transaction() as tx:
+        tx.audit("resdesk", "first", None, {"n": 0}, at=AT)
+    seen, stop = _audit_selects(store)
+    try:
+        with store.transaction() as tx:
+            for n in range(1, 6):
+                tx.audit("resdesk", "next", "OLD-2026-0001", {"n": n}, at=AT)
+    finally:
+        stop()
+    assert len(seen) == 1
+    assert verify_chain(store) == (True, None)
+    with store.transaction() as tx:
+        entries = tx.session.query(AuditEntry).order_by(AuditEntry.seq).all()
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert entries[0].prev_hash == GENESIS
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
+
+
+def test_an_entry_dropped_from_the_transaction_is_not_linked_to(store):
+    """GIVEN an entry appended and then dropped from the unit of work before it was written WHEN
+    the next is appended THEN it links to the chain as written, and the chain verifies."""
+    with store.transaction() as tx:
+        tx.audit("resdesk", "kept", None, {}, at=AT)
+    with store.transaction() as tx:
+        dropped = tx.audit("resdesk", "dropped", None, {}, at=AT)
+        tx.session.expunge(dropped)
+        entry = tx.audit("resdesk", "after", None, {}, at=AT)
+        assert entry.seq == 2
+    assert verify_chain(store) == (True, None)
+
+
+def test_a_batch_of_messages_is_in_place_once_synced(store):
+    """GIVEN three messages archived with sync=False (one of them twice) WHEN the batch is not yet
+    synced THEN nothing lies at their paths; WHEN synced THEN each holds exactly its bytes, with no
+    temporary file left."""
+    raws = [f"From: a@b.example\r\nSubject: {n}\r\n\r\nbody\r\n".encode() for n in range(3)]
+    paths = [store.archive_message(raw, sync=False)[1] for raw in raws]
+    assert store.archive_message(raws[0], sync=False)[1] == paths[0]
+    assert sorted(store.archive.pending) == sorted(paths)
+    assert not any(path.exists() for path in paths)
+    assert sorted(store.sync_archive()) == sorted(paths)
+    assert [path.read_bytes() for path in paths] == raws
+    assert store.archive.pending == []
+    leftovers = [p for p in (store.archive.root / "messages").rglob("*") if p.is_file() and p not in paths]
+    assert leftovers == []
+
+
+def test_archive_batch_syncs_when_its_block_ends(tmp_path):
+    """GIVEN messages archived inside ``archive.batch()`` WHEN the block ends THEN they are in place;
+    a message archived the ordinary way is in place at once."""
+    archive = Archive(tmp_path / "archive")
+    with archive.batch():
+        _, held = archive.put_message(b"Subject: held\r\n\r\nx\r\n", sync=False)
+        _, direct = archive.put_message(b"Subject: direct\r\n\r\nx\r\n")
+        assert direct.exists() and not held.exists()
+    assert held.read_bytes() == b"Subject: held\r\n\r\nx\r\n"
+
+
+def test_closing_the_store_puts_held_messages_in_place(store):
+    """GIVEN a message archived with sync=False and never synced WHEN the store is closed THEN it is
+    in place (a file no transaction refers to is harmless; one that a transaction refers to is kept)."""
+    _, path = store.archive_message(b"Subject: late\r\n\r\nx\r\n", sync=False)
+    store.close()
+    assert path.read_bytes() == b"Subject: late\r\n\r\nx\r\n"
+
+
+def test_a_batch_the_disk_refuses_is_a_store_error_and_leaves_nothing(tmp_path):
+    """GIVEN a held message whose folder is taken away before the sync WHEN synced THEN a StoreError
+    says the archive cannot be written, and nothing is left held."""
+    archive = Archive(tmp_path / "archive")
+    _, path = archive.put_message(b"Subject: lost\r\n\r\nx\r\n", sync=False)
+    for child in path.parent.iterdir():
+        child.unlink()
+    path.parent.rmdir()
+    with pytest.raises(StoreError, match="cannot be written"):
+        archive.sync()
+    assert archive.pending == []
+
+
+def test_without_syncfs_a_batch_is_synced_file_by_file(tmp_path, monkeypatch):
+    """GIVEN a platform without Linux's syncfs WHEN a held batch is synced THEN each file is flushed
+    on its own and put in place all the same."""
+    from resdesk.cases import archive as archive_module
+
+    monkeypatch.setattr(archive_module, "_syncfs", None)
+    archive = Archive(tmp_path / "archive")
+    raws = [f"Subject: {n}\r\n\r\nx\r\n".encode() for n in range(3)]
+    paths = [archive.put_message(raw, sync=False)[1] for raw in raws]
+    assert sorted(archive.sync()) == sorted(paths)
+    assert [path.read_bytes() for path in paths] == raws
