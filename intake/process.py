@@ -127,7 +127,9 @@ class IntakeProcessor:
 
     def prepare_many(self, fetched: list[FetchedMessage]) -> Iterator[Prepared | Exception]:
         """``prepare`` for each of a batch, in order, the reading done in the reader process when there
-        is one (``intake.readers``); a message whose reading or archiving failed yields the exception."""
+        is one (``intake.readers``); a message whose reading or archiving failed yields the exception.
+        Archived copies are held back: the caller calls ``store.sync_archive()`` before committing
+        what it records of them (``Store.archive_message``)."""
         downloaded = [item for item in fetched if item.raw is not None]
         trusted = self._trusted_senders() if self.policy.allowed_sender_domains else frozenset()
         now = self._now()
@@ -137,7 +139,7 @@ class IntakeProcessor:
         )
         for item in fetched:
             try:
-                yield self._prepared(item, None if item.raw is None else next(outcomes))
+                yield self._prepared(item, None if item.raw is None else next(outcomes), sync=False)
             except Exception as exc:  # noqa: BLE001 - this message's fault, for the watcher to handle alone
                 yield exc
 
@@ -147,15 +149,16 @@ class IntakeProcessor:
         except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
             return exc
 
-    def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None") -> Prepared:
-        """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded)."""
+    def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None", *, sync: bool = True) -> Prepared:
+        """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded);
+        with ``sync`` False its archived copy is held back for the batch (``Store.sync_archive``)."""
         if fetched.raw is None:
             return Prepared(refused=Refused(
                 f"the message is {fetched.size:,} bytes, over the {self.policy.max_bytes:,}-byte limit "
                 "(mailbox.max_message_bytes); it was not downloaded — ask the sender to send smaller attachments"
             ))
         if isinstance(outcome, Refused):
-            return Prepared(refused=outcome, archive=self._archive(fetched.raw))
+            return Prepared(refused=outcome, archive=self._archive(fetched.raw, sync=sync))
         if isinstance(outcome, Exception):
             raise outcome
         reading = outcome
@@ -165,15 +168,15 @@ class IntakeProcessor:
         if kind == "not-protocol":
             return Prepared(reading)
         case_token_key(self.store)  # read (or made) once, in a unit of work of its own, before any batch's
-        return Prepared(reading, archive=self._archive(fetched.raw))
+        return Prepared(reading, archive=self._archive(fetched.raw, sync=sync))
 
     def _trusted_senders(self) -> frozenset[str]:
         """Domains and addresses the business unit has trusted since the settings were written."""
         with self.store.transaction() as tx:
             return frozenset(tx.session.execute(select(TrustedSender.value)).scalars())
 
-    def _archive(self, raw: bytes) -> tuple[str, str]:
-        sha256, path = self.store.archive_message(raw)
+    def _archive(self, raw: bytes, *, sync: bool = True) -> tuple[str, str]:
+        sha256, path = self.store.archive_message(raw, sync=sync)
         return sha256, str(path)
 
     def file(self, tx: Tx, fetched: FetchedMessage, claim: Claim, prepared: Prepared, *,

@@ -297,6 +297,7 @@ class Watcher:
         batch = [(item, claim, ready) for (item, claim), ready in zip(items, prepared) if not isinstance(ready, Exception)]
         states: list[tuple[FetchedMessage, str]] = []
         try:
+            self.store.sync_archive()  # the batch's archived copies, durable before anything refers to them
             with self.store.transaction() as tx:
                 for item, claim, ready in batch:
                     token = CORRELATION_ID.set(correlation_id(item.ref))
