@@ -276,12 +276,19 @@ class Ledger:
         duplicate_of: int | None = None,
         now: datetime | None = None,
         refused: Mapping[str, str] | None = None,
-    ) -> Message:
+        answer_to: str | None = None,
+        sender_verification: str | None = None,
+    ) -> None:
         """Finish a claim inside the caller's transaction (with the case events it recorded).
 
         ``state`` is done, quarantined, ignored, or failed (retryable: the next claim
-        takes it up again until the attempts run out). Raises ``StoreError`` if the
-        claim was lost to another worker meanwhile, which rolls the transaction back.
+        takes it up again until the attempts run out). ``answer_to`` (whom the refusal
+        reply goes to) and ``sender_verification`` (``intake.senders``' verdict) are kept on the
+        row. Raises ``StoreError`` if the claim was lost to another worker meanwhile, which
+        rolls the transaction back.
+
+        One UPDATE that checks the claim is still ours and returns what the audit entry needs,
+        without loading the row or writing out the caller's pending records first.
 
         The audit entry of a quarantined message keeps no refused value: its reason sentence (which
         may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
@@ -289,25 +296,34 @@ class Ledger:
         """
         if state not in (DONE, QUARANTINED, IGNORED, FAILED):
             raise ValueError(f"cannot complete a claim as {state!r}")
-        row = tx.session.get(Message, claim.ledger_id, with_for_update=True)
-        if row is None or row.state != CLAIMED or row.claimed_by != claim.worker or row.attempts != claim.attempts:
+        values: dict = {"state": state, "reason": reason, "completed_at": _now(now)}
+        if case_id is not None:
+            values["case_id"] = case_id
+        if archive_path:
+            values["archive_path"] = archive_path
+        duplicate = duplicate_of if duplicate_of is not None else (claim.duplicate_of if state == IGNORED else None)
+        if duplicate is not None:
+            values["duplicate_of"] = duplicate
+        if state != FAILED:
+            values.update(claimed_by=None, claimed_at=None)
+        if answer_to is not None:
+            values["answer_to"] = answer_to
+        if sender_verification is not None:
+            values["sender_verification"] = sender_verification
+        with tx.session.no_autoflush:
+            row = tx.session.execute(
+                update(Message)
+                .where(Message.id == claim.ledger_id, Message.state == CLAIMED,
+                       Message.claimed_by == claim.worker, Message.attempts == claim.attempts)
+                .values(**values)
+                .returning(Message.id, Message.account, Message.folder, Message.uidvalidity, Message.uid,
+                           Message.sha256, Message.message_id, Message.case_id, Message.attempts)
+            ).one_or_none()
+        if row is None:
             raise StoreError(
                 f"The claim on message {claim.key.folder}/{claim.key.uid} by {claim.worker} was taken over "
                 "before it was completed; its work is discarded."
             )
-        row.state = state
-        row.reason = reason
-        row.case_id = case_id if case_id is not None else row.case_id
-        row.archive_path = archive_path or row.archive_path
-        if duplicate_of is not None:
-            row.duplicate_of = duplicate_of
-        elif state == IGNORED and claim.duplicate_of is not None:
-            row.duplicate_of = claim.duplicate_of
-        row.completed_at = _now(now)
-        if state != FAILED:
-            row.claimed_by = None
-            row.claimed_at = None
-        tx.session.flush()
         case = tx.case_by_id(row.case_id) if row.case_id is not None else None
         tx.audit(
             claim.worker,
@@ -325,7 +341,6 @@ class Ledger:
                 "attempts": row.attempts,
             },
         )
-        return row
 
     def reclaim_abandoned(self, account: str, folder: str, worker: str) -> int:
         """Release claims on a mailbox held by anyone but ``worker`` (who now holds its lease).

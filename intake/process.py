@@ -102,8 +102,8 @@ class IntakeProcessor:
         self, tx: Tx, claim: Claim, reason: str, archive_path: str | None, *, answer_to: str | None = None,
         refused: dict[str, str] | None = None,
     ) -> Filing:
-        row = self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused)
-        row.answer_to = answer_to
+        self.ledger.complete(tx, claim, QUARANTINED, reason, archive_path=archive_path, refused=refused,
+                             answer_to=answer_to)
         return Filing(QUARANTINED, reason)
 
     def process(self, fetched: FetchedMessage, claim: Claim, *, vouched_by: str | None = None) -> Filing:
@@ -236,8 +236,8 @@ class IntakeProcessor:
                     reading.when, message_id=reading.message.message_id,
                 )
         self.recorder.record(tx, case, reading, claim.ledger_id, sha256, path)
-        row = self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=path)
-        row.sender_verification = reading.verification
+        self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=path,
+                             sender_verification=reading.verification)
         return Filing(DONE)
 
     def _authority(self, tx: Tx, case: Case, reading: Reading, correlation: Correlation, key: bytes) -> Authority:
@@ -309,8 +309,8 @@ class IntakeProcessor:
             reading.when, message_id=message.message_id,
         )
         reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
-        row = self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path)
-        row.sender_verification = reading.verification
+        self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path,
+                             sender_verification=reading.verification)
         return Filing(DONE, reason)
 
     def _is_our_notice_to_the_business_unit(self, message: InboundMessage) -> bool:
