@@ -8,7 +8,8 @@ records one batch in the case file the next can be read in another process.
 
 The reader is one worker process started with ``spawn`` (it shares no lock,
 connection or thread with the watcher), at the first batch of ``POOL_FROM`` or
-more messages, and kept until ``close``. Fewer messages, the usual one or two of a
+more messages, and kept until ``close``; it exits by itself within a second of the
+watcher's death, however the watcher died. Fewer messages, the usual one or two of a
 watcher that is keeping up, are read in the calling process: handing them over
 would cost more than it saves. A reader that dies is replaced at the next batch,
 and the batch it was reading is read in the calling process.
@@ -18,6 +19,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -30,6 +34,7 @@ __all__ = ["POOL_FROM", "ReaderPool"]
 
 log = logging.getLogger("resdesk.watch")
 
+PARENT_CHECK_SECONDS = 1.0
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
 
 _reader: "MessageReader | None" = None  # in the reader process
@@ -40,6 +45,15 @@ def _start(policy: "IntakePolicy") -> None:
 
     global _reader
     _reader = MessageReader(policy)
+    threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True, name="resdesk-reader-parent").start()
+
+
+def _leave_with(parent: int) -> None:
+    """Exit once the watcher that started this reader is gone (killed with SIGKILL, say): an
+    orphaned reader would otherwise wait for work for ever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _read(raw: bytes, now: datetime, trusted: frozenset[str]):

@@ -180,3 +180,38 @@ def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
     third = list(readers.read_all(processor, raws, now, frozenset()))
     assert [_shape(r) for r in first] == [_shape(r) for r in second] == [_shape(r) for r in third]
     assert list(readers._pool._processes) != [pid]
+
+
+def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
+    """GIVEN a watcher process with a reader process WHEN the watcher is killed with SIGKILL
+    THEN its reader exits by itself within seconds instead of waiting for work for ever."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, sys, datetime\n"
+        "from resdesk.intake.readers import ReaderPool\n"
+        "from resdesk.intake.reading import IntakePolicy, MessageReader\n"
+        "policy = IntakePolicy(frozenset({'escalations@partnership.example'}))\n"
+        "pool = ReaderPool(policy, pool_from=1)\n"
+        "list(pool.read_all(MessageReader(policy), [b'Subject: x\\r\\n\\r\\nhello\\r\\n'],"
+        " datetime.datetime.now(datetime.timezone.utc), frozenset()))\n"
+        "print(*pool._pool._processes, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    watcher = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = int(watcher.stdout.readline())
+    os.kill(reader, 0)  # running
+    watcher.kill()
+    watcher.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(reader, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(reader, signal.SIGKILL)
+        pytest.fail("the reader process outlived its watcher")
