@@ -11,6 +11,7 @@ can run in the reader process (``intake.readers``) while the watcher records.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -107,20 +108,20 @@ class MessageReader:
     def __init__(self, policy: IntakePolicy, trusted_senders: Callable[[], frozenset[str]] | None = None):
         self.policy = policy
         self.trusted_senders = trusted_senders or frozenset
-        self._now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self._trusted: frozenset[str] | None = None
+        self._call = threading.local()  # this thread's read: its ``now`` and ``trusted`` (the workspace reads in threads)
 
     def read(self, raw: bytes, *, now: datetime, trusted: frozenset[str] | None = None) -> Reading:
         """Read ``raw`` as it stood at ``now`` (UTC; the time given to a message without a usable
         Date), with ``trusted`` senders (default: ``trusted_senders()``, asked only when the settings
-        limit sender domains). Raises ``Refused``."""
-        self._now = lambda: now
-        self._trusted = trusted
+        limit sender domains). Raises ``Refused``. Safe to call from several threads at once."""
+        self._call.now, self._call.trusted = now, trusted
         try:
             return self._read(raw)
         finally:
-            self._trusted = None
+            self._call.now = self._call.trusted = None
 
+    def _now(self) -> datetime:
+        return getattr(self._call, "now", None) or datetime.now(timezone.utc)
 
     def _read(self, raw: bytes) -> Reading:
         limited = over_limit(raw, self.policy.limits)
@@ -226,7 +227,8 @@ class MessageReader:
         allowed = list(self.policy.allowed_sender_domains)
         if not allowed:
             return allowed
-        trusted = self._trusted if self._trusted is not None else self.trusted_senders()
+        given = getattr(self._call, "trusted", None)
+        trusted = given if given is not None else self.trusted_senders()
         allowed += [value for value in trusted if "@" not in value]
         if message.sender is not None and message.sender.address.lower() in trusted:
             allowed.append(message.sender.domain)

@@ -215,3 +215,29 @@ def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
     else:
         os.kill(reader, signal.SIGKILL)
         pytest.fail("the reader process outlived its watcher")
+
+
+def test_one_reader_reads_in_several_threads_each_at_its_own_time():
+    """GIVEN one reader shared by the workspace's threads WHEN two threads read messages without a
+    Date at once, each at its own time THEN each message is dated with its own thread's time."""
+    import threading
+    from datetime import timedelta
+
+    reader = MessageReader(POLICY)
+    raw = summary(1, "escalated").replace(b"Date:", b"X-Old-Date:")
+    base = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    wrong = []
+
+    def read(offset: int) -> None:
+        now = base + timedelta(hours=offset)
+        for _ in range(40):
+            if reader.read(raw, now=now).when != now:
+                wrong.append(offset)
+
+    threads = [threading.Thread(target=read, args=(offset,)) for offset in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert reader.read(raw, now=base).when == base
+    assert wrong == []
