@@ -9,7 +9,9 @@ records one batch in the case file the next can be read in another process.
 The reader is one worker process started with ``spawn`` (it shares no lock,
 connection or thread with the watcher), at the first batch of ``POOL_FROM`` or
 more messages, and kept until ``close``; it exits by itself within a second of the
-watcher's death, however the watcher died. Fewer messages, the usual one or two of a
+watcher's death, however the watcher died. When the watcher needs a message the
+reader has not reached yet, it takes it back and reads it itself, so neither waits
+for the other while work is left. Fewer messages, the usual one or two of a
 watcher that is keeping up, are read in the calling process: handing them over
 would cost more than it saves. A reader that dies is replaced at the next batch,
 and the batch it was reading is read in the calling process.
@@ -93,6 +95,9 @@ class ReaderPool:
                 yield _here(reader, raw, now, trusted)
             return
         for raw, future in zip(raws, futures):
+            if not future.done() and future.cancel():  # the reader has not reached it: read it here
+                yield _here(reader, raw, now, trusted)
+                continue
             try:
                 yield _outcome(future.result())
             except BrokenProcessPool:
