@@ -42,12 +42,14 @@ POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a 
 _reader: "MessageReader | None" = None  # in the reader process
 
 
-def _start(policy: "IntakePolicy") -> None:
+def _start(policy: "IntakePolicy", watcher: int) -> None:
+    """In the reader, as it starts: ``watcher`` is the process id of the watcher that asked for it,
+    which may have died while this process was still starting."""
     from resdesk.intake.reading import MessageReader
 
     global _reader
     _reader = MessageReader(policy)
-    threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True, name="resdesk-reader-parent").start()
+    threading.Thread(target=_leave_with, args=(watcher,), daemon=True, name="resdesk-reader-parent").start()
 
 
 def _leave_with(parent: int) -> None:
@@ -111,7 +113,7 @@ class ReaderPool:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=(self.policy,),
+                initargs=(self.policy, os.getpid()),
             )
         return self._pool
 

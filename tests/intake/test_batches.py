@@ -241,3 +241,34 @@ def test_one_reader_reads_in_several_threads_each_at_its_own_time():
         thread.join()
     assert reader.read(raw, now=base).when == base
     assert wrong == []
+
+
+def test_a_reader_process_leaves_when_its_watcher_dies_while_it_starts():
+    """GIVEN a watcher that asks for a reader process WHEN it dies before the reader has finished
+    starting THEN the reader exits by itself once started, instead of waiting for work for ever."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, datetime\n"
+        "from resdesk.intake.readers import ReaderPool\n"
+        "from resdesk.intake.reading import IntakePolicy, MessageReader\n"
+        "policy = IntakePolicy(frozenset({'escalations@partnership.example'}))\n"
+        "pool = ReaderPool(policy, pool_from=1)\n"
+        "pool._started().submit(len, b'x')\n"
+        "print(*pool._pool._processes, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    watcher = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    reader = int(watcher.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(reader, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(reader, signal.SIGKILL)
+        pytest.fail("the reader process outlived a watcher that died while it started")
