@@ -168,18 +168,20 @@ def _shape(outcome):
 
 
 def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
-    """GIVEN a reader process WHEN it is killed between batches THEN the next batch is still read
-    completely, and a new reader process reads the one after."""
+    """GIVEN a reader process WHEN it is killed between batches THEN every later batch is still read
+    completely, and a new reader process is started."""
     processor = MessageReader(POLICY)
     now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
     raws = _backlog(4)
     first = list(readers.read_all(processor, raws, now, frozenset()))
     (pid,) = list(readers._pool._processes)
     os.kill(pid, signal.SIGKILL)
-    second = list(readers.read_all(processor, raws, now, frozenset()))
-    third = list(readers.read_all(processor, raws, now, frozenset()))
-    assert [_shape(r) for r in first] == [_shape(r) for r in second] == [_shape(r) for r in third]
-    assert list(readers._pool._processes) != [pid]
+    # The dead reader is noticed at a hand-over or a result, whichever comes first (a batch the
+    # watcher reads wholly itself notices nothing); within three batches a new reader has started.
+    for _ in range(3):
+        later = list(readers.read_all(processor, raws, now, frozenset()))
+        assert [_shape(r) for r in later] == [_shape(r) for r in first]
+    assert readers._pool is not None and list(readers._pool._processes) not in ([], [pid])
 
 
 def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
@@ -207,9 +209,7 @@ def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
     watcher.wait()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            os.kill(reader, 0)
-        except ProcessLookupError:
+        if not _running(reader):
             break
         time.sleep(0.1)
     else:
@@ -264,11 +264,19 @@ def test_a_reader_process_leaves_when_its_watcher_dies_while_it_starts():
     reader = int(watcher.stdout.split()[0])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            os.kill(reader, 0)
-        except ProcessLookupError:
+        if not _running(reader):
             break
         time.sleep(0.1)
     else:
         os.kill(reader, signal.SIGKILL)
         pytest.fail("the reader process outlived a watcher that died while it started")
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs: it exists and has not exited (an exited orphan stays a zombie until
+    whatever adopted it reaps it, which some container inits do late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
