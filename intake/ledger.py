@@ -130,12 +130,10 @@ class Ledger:
         now: datetime | None = None,
     ) -> Claim | None:
         """Claim a message before any work on it; None if it is handled or held by a live claim."""
-        key = _key(ref)
-        now = _now(now)
+        headers = {"message_id": message_id, "subject": subject, "sender": sender, "received_at": received_at}
         try:
             with self.store.transaction() as tx:
-                claim = self._claim(tx, key, sha256, worker, now, message_id, subject, sender, received_at)
-                return None if claim is None else replace(claim, ref=ref)
+                return self._claim_in(tx, [(ref, sha256, headers)], worker, _now(now))[0]
         except IntegrityError:
             return None  # another worker inserted the same key first (PostgreSQL)
 
@@ -150,53 +148,57 @@ class Ledger:
         claims (committed claims, retried once abandoned). Where another worker inserted one of the
         keys first (PostgreSQL), the batch is claimed again one by one."""
         now = _now(now)
-        keys = [_key(ref) for ref, _, _ in wanted]
-        if not keys:
+        if not wanted:
             return []
-        if len({(k.account, k.folder) for k in keys}) > 1:
+        if len({(str(ref.account), str(ref.folder)) for ref, _, _ in wanted}) > 1:
             return [self.claim(ref, sha256, worker, now=now, **headers) for ref, sha256, headers in wanted]
-        account, folder = keys[0].account, keys[0].folder
         try:
             with self.store.transaction() as tx:
-                rows = {
-                    (row.uidvalidity, row.uid): row
-                    for row in tx.session.execute(
-                        select(Message).where(
-                            Message.account == account, Message.folder == folder,
-                            Message.uid.in_({k.uid for k in keys}),
-                        ).with_for_update()
-                    ).scalars()
-                }
-                taken: list[tuple[MessageKey, LedgerKey, Message | None, Claim | None]] = []
-                for (ref, sha256, headers), key in zip(wanted, keys):
-                    row = rows.get((key.uidvalidity, key.uid))
-                    if row is None:
-                        row = rows[(key.uidvalidity, key.uid)] = self._new_row(key, sha256, worker, now, **headers)
-                        tx.session.add(row)
-                        taken.append((ref, key, row, None))
-                    else:
-                        took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
-                        taken.append((ref, key, row if took else None, exhausted))
-                tx.session.flush()
-                hashes = {row.sha256 for _, _, row, exhausted in taken if row is not None and exhausted is None and row.sha256}
-                firsts = dict(tx.session.execute(
-                    select(Message.sha256, func.min(Message.id))
-                    .where(Message.account == account, Message.sha256.in_(hashes),
-                           Message.state.in_((DONE, QUARANTINED)))
-                    .group_by(Message.sha256)
-                ).all()) if hashes else {}
-                claims: list[Claim | None] = []
-                for ref, key, row, exhausted in taken:
-                    if exhausted is not None:
-                        claims.append(replace(exhausted, ref=ref))
-                    elif row is None:
-                        claims.append(None)
-                    else:
-                        claims.append(Claim(row.id, key, row.sha256, worker, row.attempts,
-                                            duplicate_of=firsts.get(row.sha256), ref=ref))
-                return claims
+                return self._claim_in(tx, wanted, worker, now)
         except IntegrityError:
             return [self.claim(ref, sha256, worker, now=now, **headers) for ref, sha256, headers in wanted]
+
+    def _claim_in(self, tx: Tx, wanted: list[tuple[MessageKey, str | None, dict]], worker: str,
+                  now: datetime) -> list[Claim | None]:
+        """``claim_many``'s work inside ``tx``, for messages of one account and folder."""
+        keys = [_key(ref) for ref, _, _ in wanted]
+        account, folder = keys[0].account, keys[0].folder
+        rows = {
+            (row.uidvalidity, row.uid): row
+            for row in tx.session.execute(
+                select(Message).where(
+                    Message.account == account, Message.folder == folder,
+                    Message.uid.in_({k.uid for k in keys}),
+                ).with_for_update()
+            ).scalars()
+        }
+        taken: list[tuple[MessageKey, LedgerKey, Message | None, Claim | None]] = []
+        for (ref, sha256, headers), key in zip(wanted, keys):
+            row = rows.get((key.uidvalidity, key.uid))
+            if row is None:
+                row = rows[(key.uidvalidity, key.uid)] = self._new_row(key, sha256, worker, now, **headers)
+                tx.session.add(row)
+                taken.append((ref, key, row, None))
+            else:
+                took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
+                taken.append((ref, key, row if took else None, exhausted))
+        tx.session.flush()
+        hashes = {row.sha256 for _, _, row, exhausted in taken if row is not None and exhausted is None and row.sha256}
+        firsts = dict(tx.session.execute(
+            select(Message.sha256, func.min(Message.id))
+            .where(Message.account == account, Message.sha256.in_(hashes), Message.state.in_((DONE, QUARANTINED)))
+            .group_by(Message.sha256)
+        ).all()) if hashes else {}
+        claims: list[Claim | None] = []
+        for ref, key, row, exhausted in taken:
+            if exhausted is not None:
+                claims.append(replace(exhausted, ref=ref))
+            elif row is None:
+                claims.append(None)
+            else:
+                claims.append(Claim(row.id, key, row.sha256, worker, row.attempts,
+                                    duplicate_of=firsts.get(row.sha256), ref=ref))
+        return claims
 
     @staticmethod
     def _new_row(key: LedgerKey, sha256, worker, now, message_id=None, subject=None, sender=None,
@@ -229,40 +231,6 @@ class Ledger:
             row.reason = reason
             return True, Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason)
         return True, None
-
-    def _claim(self, tx: Tx, key: LedgerKey, sha256, worker, now, message_id, subject, sender, received_at):
-        row = tx.session.execute(
-            select(Message).where(
-                Message.account == key.account,
-                Message.folder == key.folder,
-                Message.uidvalidity == key.uidvalidity,
-                Message.uid == key.uid,
-            )
-            .with_for_update()
-        ).scalar_one_or_none()
-        headers = {"message_id": message_id, "subject": subject, "sender": sender, "received_at": received_at}
-        if row is None:
-            row = self._new_row(key, sha256, worker, now, **headers)
-            tx.session.add(row)
-            tx.session.flush()
-        else:
-            took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
-            if not took or exhausted is not None:
-                return exhausted
-        duplicate_of = None
-        if row.sha256:
-            duplicate_of = tx.session.execute(
-                select(Message.id)
-                .where(
-                    Message.account == key.account,
-                    Message.sha256 == row.sha256,
-                    Message.id != row.id,
-                    Message.state.in_((DONE, QUARANTINED)),
-                )
-                .order_by(Message.id)
-                .limit(1)
-            ).scalar_one_or_none()
-        return Claim(row.id, key, row.sha256, worker, row.attempts, duplicate_of=duplicate_of)
 
     def complete(
         self,
