@@ -92,6 +92,10 @@ def default_worker_name() -> str:
     return holder_name(threading.get_ident())
 
 
+def _sha256(raw: bytes | None) -> str | None:
+    return hashlib.sha256(raw).hexdigest() if raw is not None else None
+
+
 def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
     """Subject, sender and Message-ID for the ledger row, read leniently and made safe to show."""
     if raw is None:
@@ -260,17 +264,16 @@ class Watcher:
         if not hasattr(self.processor, "prepare_many"):
             return [(f, state) for f in fetched if (state := self._handle(f)) is not None]
         seen: set[str] = set()
-        first, later = [], []
+        first, later, wanted = [], [], []
         for item in fetched:
-            sha256 = hashlib.sha256(item.raw).hexdigest() if item.raw is not None else None
-            alone = str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen)
-            (later if alone else first).append(item)
+            sha256 = _sha256(item.raw)
+            if str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen):
+                later.append(item)
+            else:
+                first.append(item)
+                wanted.append((item.ref, sha256, {"received_at": datetime.now(timezone.utc), **_ledger_headers(item.raw)}))
             seen.add(sha256)
-        claims = self.ledger.claim_many(
-            [(f.ref, hashlib.sha256(f.raw).hexdigest() if f.raw is not None else None,
-              {"received_at": datetime.now(timezone.utc), **_ledger_headers(f.raw)}) for f in first],
-            self.worker,
-        )
+        claims = self.ledger.claim_many(wanted, self.worker)
         handled: list[tuple[FetchedMessage, str]] = []
         together: list[tuple[FetchedMessage, Claim]] = []
         for item, claim in zip(first, claims):
@@ -322,17 +325,10 @@ class Watcher:
         return states
 
     def _handle(self, fetched: FetchedMessage) -> str | None:
-        token = CORRELATION_ID.set(correlation_id(fetched.ref))
-        try:
-            state = self._handle_one(fetched)
-        finally:
-            CORRELATION_ID.reset(token)
-        return state
-
-    def _handle_one(self, fetched: FetchedMessage) -> str | None:
-        sha256 = hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else None
+        """Claim and record one message on its own; None if it is finished or held by a live claim."""
         claim = self.ledger.claim(
-            fetched.ref, sha256, self.worker, received_at=datetime.now(timezone.utc), **_ledger_headers(fetched.raw)
+            fetched.ref, _sha256(fetched.raw), self.worker, received_at=datetime.now(timezone.utc),
+            **_ledger_headers(fetched.raw),
         )
         if claim is None:
             return None  # finished meanwhile, or held by a live claim
