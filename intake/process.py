@@ -42,7 +42,7 @@ from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.correlate import Correlation, correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.message import InboundMessage
-from resdesk.intake.readers import ReaderPool
+from resdesk.intake.readers import ReaderPool, read_here
 from resdesk.intake.reading import IntakePolicy, MessageReader, Reading, Refused
 from resdesk.intake.recording import ACTOR, CaseRecorder
 from resdesk.intake.senders import domain_allowed
@@ -135,19 +135,13 @@ class IntakeProcessor:
         now = self._now()
         outcomes = (
             self.readers.read_all(self.reader, [item.raw for item in downloaded], now, trusted)
-            if self.readers is not None else (self._read_or_fault(item.raw, now, trusted) for item in downloaded)
+            if self.readers is not None else (read_here(self.reader, item.raw, now, trusted) for item in downloaded)
         )
         for item in fetched:
             try:
                 yield self._prepared(item, None if item.raw is None else next(outcomes), sync=False)
             except Exception as exc:  # noqa: BLE001 - this message's fault, for the watcher to handle alone
                 yield exc
-
-    def _read_or_fault(self, raw: bytes, now: datetime, trusted: frozenset[str]):
-        try:
-            return self.reader.read(raw, now=now, trusted=trusted)
-        except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
-            return exc
 
     def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None", *, sync: bool = True) -> Prepared:
         """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded);

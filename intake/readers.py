@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator
 if TYPE_CHECKING:
     from resdesk.intake.reading import IntakePolicy, MessageReader, Reading
 
-__all__ = ["POOL_FROM", "ReaderPool"]
+__all__ = ["POOL_FROM", "ReaderPool", "read_here"]
 
 log = logging.getLogger("resdesk.watch")
 
@@ -85,7 +85,7 @@ class ReaderPool:
         raised. ``reader`` reads in this process when the batch is small or the reader process fails."""
         if len(raws) < self.pool_from:
             for raw in raws:
-                yield _here(reader, raw, now, trusted)
+                yield read_here(reader, raw, now, trusted)
             return
         try:
             pool = self._started()
@@ -94,18 +94,18 @@ class ReaderPool:
             log.warning("the reader process could not take a batch (%s); reading it here", exc)
             self.close()
             for raw in raws:
-                yield _here(reader, raw, now, trusted)
+                yield read_here(reader, raw, now, trusted)
             return
         for raw, future in zip(raws, futures):
             if not future.done() and future.cancel():  # the reader has not reached it: read it here
-                yield _here(reader, raw, now, trusted)
+                yield read_here(reader, raw, now, trusted)
                 continue
             try:
                 yield _outcome(future.result())
             except BrokenProcessPool:
                 log.warning("the reader process stopped; reading the rest of the batch here")
                 self.close()
-                yield _here(reader, raw, now, trusted)
+                yield read_here(reader, raw, now, trusted)
             except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
                 yield exc
 
@@ -124,7 +124,8 @@ class ReaderPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _here(reader: "MessageReader", raw: bytes, now: datetime, trusted: frozenset[str]):
+def read_here(reader: "MessageReader", raw: bytes, now: datetime, trusted: frozenset[str]) -> "Reading | Exception":
+    """Read one message in this process: its ``Reading``, or the ``Refused`` or other exception it raised."""
     try:
         return reader.read(raw, now=now, trusted=trusted)
     except Exception as exc:  # noqa: BLE001 - Refused, or a fault, handed back in order
