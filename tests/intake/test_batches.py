@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -167,7 +170,7 @@ def _shape(outcome):
             outcome.flaws, outcome.verification, outcome.message.subject, outcome.message.body_text)
 
 
-def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
+def test_a_reader_process_that_dies_costs_no_reading(readers):
     """GIVEN a reader process WHEN it is killed between batches THEN every later batch is still read
     completely, and a new reader process is started."""
     processor = MessageReader(POLICY)
@@ -187,10 +190,6 @@ def test_a_reader_process_that_dies_costs_no_reading(tmp_path, readers):
 def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
     """GIVEN a watcher process with a reader process WHEN the watcher is killed with SIGKILL
     THEN its reader exits by itself within seconds instead of waiting for work for ever."""
-    import subprocess
-    import sys
-    import time
-
     script = (
         "import os, sys, datetime\n"
         "from resdesk.intake.readers import ReaderPool\n"
@@ -207,14 +206,7 @@ def test_a_reader_process_leaves_when_its_watcher_is_killed(tmp_path):
     os.kill(reader, 0)  # running
     watcher.kill()
     watcher.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not _running(reader):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(reader, signal.SIGKILL)
-        pytest.fail("the reader process outlived its watcher")
+    _expect_gone(reader, 30, "the reader process outlived its watcher")
 
 
 def test_one_reader_reads_in_several_threads_each_at_its_own_time():
@@ -246,10 +238,6 @@ def test_one_reader_reads_in_several_threads_each_at_its_own_time():
 def test_a_reader_process_leaves_when_its_watcher_dies_while_it_starts():
     """GIVEN a watcher that asks for a reader process WHEN it dies before the reader has finished
     starting THEN the reader exits by itself once started, instead of waiting for work for ever."""
-    import subprocess
-    import sys
-    import time
-
     script = (
         "import os, datetime\n"
         "from resdesk.intake.readers import ReaderPool\n"
@@ -262,14 +250,18 @@ def test_a_reader_process_leaves_when_its_watcher_dies_while_it_starts():
     )
     watcher = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     reader = int(watcher.stdout.split()[0])
-    deadline = time.monotonic() + 60
+    _expect_gone(reader, 60, "the reader process outlived a watcher that died while it started")
+
+
+def _expect_gone(pid: int, seconds: float, failure: str) -> None:
+    """Wait up to ``seconds`` for process ``pid`` to exit; past that, kill it and fail with ``failure``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _running(reader):
-            break
+        if not _running(pid):
+            return
         time.sleep(0.1)
-    else:
-        os.kill(reader, signal.SIGKILL)
-        pytest.fail("the reader process outlived a watcher that died while it started")
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(failure)
 
 
 def _running(pid: int) -> bool:
