@@ -20,7 +20,7 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from resdesk.cases.models import AuditEntry
@@ -64,7 +64,13 @@ def link_hash(prev_hash: str, text: str) -> str:
 
 _TAIL = "resdesk.audit-tail"
 _LOCK_CHAIN = select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK))
-_READ_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_AUDIT = AuditEntry.__table__
+_READ_TAIL = select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+_WRITE = insert(_AUDIT)
+
+
+def _innermost(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def _tail(session: Session) -> tuple[int, str]:
@@ -74,50 +80,49 @@ def _tail(session: Session) -> tuple[int, str]:
     which it then holds to the end of the transaction; a SQLite transaction already holds the
     write lock from ``BEGIN IMMEDIATE``), so no other writer can move the tail until this one
     commits; every later append of the same transaction takes its link from the entry appended
-    before it, kept in ``session.info``. An entry that has left the session (expunged, or undone
-    by a rolled-back savepoint) is no longer the tail: the tail is read again."""
-    transaction, last = session.info.get(_TAIL, (None, None))
-    if last is not None and transaction is session.get_transaction() and last in session:
-        return last.seq, last.hash
-    if session.get_bind().dialect.name == "postgresql":
+    before it, kept in ``session.info``. The tail kept is tied to the innermost transaction it was
+    appended in: once a savepoint ends (released or rolled back) the tail is read again."""
+    transaction, tail = session.info.get(_TAIL, (None, None))
+    if tail is not None and transaction is _innermost(session):
+        return tail
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         # Serialise appenders: the chain has one tail.
-        session.execute(_LOCK_CHAIN)
-    pending = [obj for obj in session.new if isinstance(obj, AuditEntry)]
-    if pending:  # appended in this transaction and not yet written: above the database's tail
-        last = max(pending, key=lambda entry: entry.seq)
-        return last.seq, last.hash
-    with session.no_autoflush:  # nothing of the chain is pending, so nothing to write first
-        row = session.execute(_READ_TAIL).one_or_none()
+        connection.execute(_LOCK_CHAIN)
+    row = connection.execute(_READ_TAIL).one_or_none()
     return (0, GENESIS) if row is None else (row.seq, row.hash)
 
 
 def append(
     session: Session, *, at: datetime, actor: str, action: str, case_ref: str | None, payload: dict[str, Any]
 ) -> AuditEntry:
-    """Add the next link to the chain inside the caller's transaction.
+    """Write the next link of the chain inside the caller's transaction; returns it, as written.
 
-    The entry is added to the session, not flushed: it is written with the transaction's next
-    flush (at the latest when it commits), in the order the entries were appended. The chain's
-    tail is read once per transaction (``_tail``), so N appends cost one SELECT."""
+    The entry is inserted at once on the transaction's connection (one prepared statement, not
+    the unit of work: an audit entry is never changed, and a batch of messages appends thousands),
+    so it is in the database for any later read of the same transaction and goes with its commit
+    or rollback. The chain's tail is read once per transaction (``_tail``), so N appends cost one
+    SELECT. The returned ``AuditEntry`` is not attached to the session."""
     payload = json.loads(json.dumps(payload, default=str))  # what the JSON column will give back
     tail_seq, prev_hash = _tail(session)
     seq = tail_seq + 1
     at = at.astimezone(timezone.utc)  # as the column gives it back
     digest = payload_digest(payload)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        case_ref=case_ref,
-        payload=payload,
-        payload_sha256=digest,
-        prev_hash=prev_hash,
-        hash=link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
-    )
-    session.add(entry)
-    session.info[_TAIL] = (session.get_transaction(), entry)
-    return entry
+    row = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "case_ref": case_ref,
+        "payload": payload,
+        "payload_sha256": digest,
+        "disposed_at": None,
+        "prev_hash": prev_hash,
+        "hash": link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
+    }
+    session.connection().execute(_WRITE, row)
+    session.info[_TAIL] = (_innermost(session), (seq, row["hash"]))
+    return AuditEntry(**row)
 
 
 def verify_entries(entries) -> tuple[bool, int | None]:

@@ -15,10 +15,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, bindparam, event, select
+from sqlalchemy import Engine, bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
 from resdesk.cases.archive import Archive
@@ -48,15 +49,21 @@ class UnknownCase(StoreError):
         super().__init__(f"There is no case {ref} in the case file.")
 
 
+_COUNTERS = ReferenceCounter.__table__
+_MESSAGES = Message.__table__
+_OWED_CASE = "resdesk.message-owed-case"
+_FILE_UNDER = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id")).values(case_id=bindparam("set_case_id"))
+
+
 @functools.cache
 def _counter_upsert(dialect: str):
     """Count a reference key up by one (from 1 when new) and return its number: one statement, built once."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(ReferenceCounter)
+        insert(_COUNTERS)
         .values(key=bindparam("key"), last=1)
-        .on_conflict_do_update(index_elements=["key"], set_={"last": ReferenceCounter.last + 1})
-        .returning(ReferenceCounter.last)
+        .on_conflict_do_update(index_elements=["key"], set_={"last": _COUNTERS.c.last + 1})
+        .returning(_COUNTERS.c.last)
     )
 
 
@@ -66,7 +73,7 @@ class Tx:
     What its methods add (events, parties, facts, documents, audit entries) is written with the
     session's next flush — before any query, at the latest at commit — so a message's records
     go to the database together; their ``id`` is None until then. ``create_case`` flushes at
-    once, because callers file rows under the new case's ``id``."""
+    once unless told not to, because most callers file rows under the new case's ``id``."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -77,9 +84,8 @@ class Tx:
     def next_reference(self, prefix: str, year: int) -> str:
         """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
         key = f"{prefix}-{year}"
-        statement = _counter_upsert(self.session.get_bind().dialect.name)
-        with self.session.no_autoflush:  # the counter row is all it touches: nothing pending to write first
-            number = self.session.execute(statement, {"key": key}).scalar_one()
+        connection = self.session.connection()  # the counter row is all it touches: nothing pending to write first
+        number = connection.execute(_counter_upsert(connection.dialect.name), {"key": key}).scalar_one()
         return f"{key}-{number:04d}"
 
     def create_case(
@@ -91,11 +97,14 @@ class Tx:
         child_name: str | None = None,
         child_dob: date | None = None,
         actor: str = SYSTEM_ACTOR,
+        write_now: bool = True,
     ) -> Case:
         """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year.
 
-        The case is written at once, so its ``id`` is there for the caller; a new case has no
-        parties, facts or documents yet, so those lists start empty rather than being read back."""
+        The case is written at once, so its ``id`` is there for the caller; ``write_now=False``
+        leaves it to the session's next flush (its ``id`` is None until then), so the watcher
+        writes a batch of messages' cases and records together. A new case has no parties,
+        facts, documents or events yet, so those lists start empty rather than being read back."""
         ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
         case = Case(
             ref=ref,
@@ -108,9 +117,11 @@ class Tx:
             parties=[],
             facts=[],
             documents=[],
+            events=[],
         )
         self.session.add(case)
-        self.session.flush()
+        if write_now:
+            self.session.flush()
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
 
@@ -342,6 +353,17 @@ class Tx:
         self.audit(SYSTEM_ACTOR, f"alert:{kind}", None, detail)
         return alert
 
+    def file_message_under(self, ledger_id: int, case: Case) -> None:
+        """File ledger row ``ledger_id`` under ``case``, a case opened in this transaction and not yet
+        written: the flush that writes the case sets the row's ``case_id`` (``_file_owed_messages``),
+        before any query of this transaction can look for it."""
+        self.session.info.setdefault(_OWED_CASE, []).append((ledger_id, case))
+
+    def forget_loaded(self, model: type, key: int) -> None:
+        """Expire a row's loaded object, if this transaction holds one, after a statement changed the
+        row behind the session's back; its next read comes from the database."""
+        _expire_loaded(self.session, model, key)
+
     def messages_for(self, case: Case) -> list[Message]:
         return list(
             self.session.execute(select(Message).where(Message.case_id == case.id).order_by(Message.id)).scalars()
@@ -352,7 +374,30 @@ class _CaseFileSession(Session):
     """A session on the case file: every flush marks the cases it changes for planning (``cases.due``)."""
 
 
+def _file_owed_messages(session: Session, flush_context: Any) -> None:
+    """``after_flush`` hook: ledger rows completed under a case this flush wrote get its ``case_id``,
+    in one statement (``Tx.file_message_under``)."""
+    owed = session.info.pop(_OWED_CASE, None)
+    if not owed:
+        return
+    written = [{"row_id": ledger_id, "set_case_id": case.id} for ledger_id, case in owed if case.id is not None]
+    waiting = [(ledger_id, case) for ledger_id, case in owed if case.id is None]
+    if waiting:
+        session.info[_OWED_CASE] = waiting
+    if written:
+        session.connection().execute(_FILE_UNDER, written)
+        for row in written:
+            _expire_loaded(session, Message, row["row_id"])
+
+
+def _expire_loaded(session: Session, model: type, key: int) -> None:
+    loaded = session.identity_map.get(identity_key(model, key))
+    if loaded is not None:
+        session.expire(loaded)
+
+
 event.listen(_CaseFileSession, "before_flush", mark_changed_cases)
+event.listen(_CaseFileSession, "after_flush", _file_owed_messages)
 
 
 class Store:

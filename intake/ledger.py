@@ -21,12 +21,13 @@ for quarantine with the reason "failed N times: ...".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Protocol as Interface
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from resdesk.cases.models import (
@@ -36,6 +37,7 @@ from resdesk.cases.models import (
     FINAL_STATES,
     IGNORED,
     QUARANTINED,
+    Case,
     Lease,
     Mailbox,
     Message,
@@ -95,6 +97,23 @@ class UidValidityChange:
 
 def _key(ref: MessageKey) -> LedgerKey:
     return LedgerKey(str(ref.account), str(ref.folder), str(ref.uidvalidity), str(ref.uid))
+
+
+_MESSAGES = Message.__table__
+
+
+@functools.cache
+def _completion(columns: tuple[str, ...]):
+    """``UPDATE messages SET <columns> WHERE`` the claim is still the caller's ``RETURNING`` what the
+    audit entry needs; built once per set of columns, so the statement cache serves every later one."""
+    c = _MESSAGES.c
+    return (
+        update(_MESSAGES)
+        .where(c.id == bindparam("claim_id"), c.state == bindparam("claim_state"),
+               c.claimed_by == bindparam("claim_worker"), c.attempts == bindparam("claim_attempts"))
+        .values({name: bindparam(f"set_{name}", type_=c[name].type) for name in columns})
+        .returning(c.id, c.account, c.folder, c.uidvalidity, c.uid, c.sha256, c.message_id, c.case_id, c.attempts)
+    )
 
 
 def _now(now: datetime | None) -> datetime:
@@ -240,6 +259,7 @@ class Ledger:
         reason: str | None = None,
         case_id: int | None = None,
         *,
+        case: Case | None = None,
         archive_path: str | None = None,
         duplicate_of: int | None = None,
         now: datetime | None = None,
@@ -255,8 +275,11 @@ class Ledger:
         row. Raises ``StoreError`` if the claim was lost to another worker meanwhile, which
         rolls the transaction back.
 
-        One UPDATE that checks the claim is still ours and returns what the audit entry needs,
-        without loading the row or writing out the caller's pending records first.
+        One UPDATE (a statement built once per set of columns, run on the transaction's connection)
+        that checks the claim is still ours and returns what the audit entry needs, without loading
+        the row or writing out the caller's pending records first. ``case`` may be a case opened in
+        this transaction and not yet written: the row is filed under it (``Tx.file_message_under``)
+        by the flush that writes it, so a batch of messages is written together.
 
         The audit entry of a quarantined message keeps no refused value: its reason sentence (which
         may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
@@ -264,6 +287,8 @@ class Ledger:
         """
         if state not in (DONE, QUARANTINED, IGNORED, FAILED):
             raise ValueError(f"cannot complete a claim as {state!r}")
+        if case is not None and case.id is not None:
+            case_id = case.id
         values: dict = {"state": state, "reason": reason, "completed_at": _now(now)}
         if case_id is not None:
             values["case_id"] = case_id
@@ -278,21 +303,21 @@ class Ledger:
             values["answer_to"] = answer_to
         if sender_verification is not None:
             values["sender_verification"] = sender_verification
-        with tx.session.no_autoflush:
-            row = tx.session.execute(
-                update(Message)
-                .where(Message.id == claim.ledger_id, Message.state == CLAIMED,
-                       Message.claimed_by == claim.worker, Message.attempts == claim.attempts)
-                .values(**values)
-                .returning(Message.id, Message.account, Message.folder, Message.uidvalidity, Message.uid,
-                           Message.sha256, Message.message_id, Message.case_id, Message.attempts)
-            ).one_or_none()
+        row = tx.session.connection().execute(
+            _completion(tuple(values)),
+            {**{f"set_{name}": value for name, value in values.items()}, "claim_id": claim.ledger_id,
+             "claim_state": CLAIMED, "claim_worker": claim.worker, "claim_attempts": claim.attempts},
+        ).one_or_none()
         if row is None:
             raise StoreError(
                 f"The claim on message {claim.key.folder}/{claim.key.uid} by {claim.worker} was taken over "
                 "before it was completed; its work is discarded."
             )
-        case = tx.case_by_id(row.case_id) if row.case_id is not None else None
+        tx.forget_loaded(Message, row.id)
+        if case is not None and case.id is None:
+            tx.file_message_under(row.id, case)
+        elif case is None and row.case_id is not None:
+            case = tx.case_by_id(row.case_id)
         tx.audit(
             claim.worker,
             f"message-{state}",

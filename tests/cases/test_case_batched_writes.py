@@ -50,14 +50,27 @@ def test_many_appends_in_one_transaction_read_the_tail_once(store):
     assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
 
 
-def test_an_entry_dropped_from_the_transaction_is_not_linked_to(store):
-    """GIVEN an entry appended and then dropped from the unit of work before it was written WHEN
-    the next is appended THEN it links to the chain as written, and the chain verifies."""
+def test_an_entry_is_in_the_case_file_once_appended(store):
+    """GIVEN an entry appended inside an open transaction WHEN the same transaction reads the chain
+    THEN the entry is there, linked to the one before it."""
+    with store.transaction() as tx:
+        first = tx.audit("resdesk", "first", None, {}, at=AT)
+        second = tx.audit("resdesk", "second", None, {"n": 2}, at=AT)
+        rows = tx.session.query(AuditEntry).order_by(AuditEntry.seq).all()
+        assert [(row.seq, row.prev_hash, row.hash) for row in rows] == [
+            (first.seq, GENESIS, first.hash), (second.seq, first.hash, second.hash)]
+    assert verify_chain(store) == (True, None)
+
+
+def test_entries_of_a_rolled_back_savepoint_are_not_linked_to(store):
+    """GIVEN an entry appended inside a savepoint that is then rolled back WHEN the next is appended
+    THEN it links to the chain as written, and the chain verifies."""
     with store.transaction() as tx:
         tx.audit("resdesk", "kept", None, {}, at=AT)
     with store.transaction() as tx:
-        dropped = tx.audit("resdesk", "dropped", None, {}, at=AT)
-        tx.session.expunge(dropped)
+        savepoint = tx.session.begin_nested()
+        tx.audit("resdesk", "dropped", None, {}, at=AT)
+        savepoint.rollback()
         entry = tx.audit("resdesk", "after", None, {}, at=AT)
         assert entry.seq == 2
     assert verify_chain(store) == (True, None)
