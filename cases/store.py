@@ -15,10 +15,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, bindparam, event, select, update
+from sqlalchemy import Engine, bindparam, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
@@ -26,7 +26,9 @@ from resdesk.cases.archive import Archive
 from resdesk.cases.due import mark_changed_cases
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
-from resdesk.cases.models import Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow
+from resdesk.cases.models import (
+    PLAN_AT_ONCE, Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
+)
 from resdesk.cases.timeline import (
     CaseState,
     Transition,
@@ -50,9 +52,9 @@ class UnknownCase(StoreError):
 
 
 _COUNTERS = ReferenceCounter.__table__
-_MESSAGES = Message.__table__
-_OWED_CASE = "resdesk.message-owed-case"
-_FILE_UNDER = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id")).values(case_id=bindparam("set_case_id"))
+_CASES = Case.__table__
+_WRITE_CASE = insert(_CASES)
+_WRITE_EVENT = insert(Event.__table__)
 
 
 @functools.cache
@@ -97,31 +99,21 @@ class Tx:
         child_name: str | None = None,
         child_dob: date | None = None,
         actor: str = SYSTEM_ACTOR,
-        write_now: bool = True,
     ) -> Case:
         """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year.
 
-        The case is written at once, so its ``id`` is there for the caller; ``write_now=False``
-        leaves it to the session's next flush (its ``id`` is None until then), so the watcher
-        writes a batch of messages' cases and records together. A new case has no parties,
-        facts, documents or events yet, so those lists start empty rather than being read back."""
+        The case row is written at once by one prepared INSERT (not a flush of everything the
+        transaction has pending), so its ``id`` is there for the caller; a new case has no parties, facts,
+        documents or events yet, so those lists start empty rather than being read back."""
         ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
-        case = Case(
-            ref=ref,
-            protocol=protocol.id,
-            status="open",
-            opened_at=at,
-            child_identifier=child_identifier,
-            child_name=child_name,
-            child_dob=child_dob,
-            parties=[],
-            facts=[],
-            documents=[],
-            events=[],
-        )
+        written = self.session.connection().execute(_WRITE_CASE, {
+            "ref": ref, "protocol": protocol.id, "status": "open", "opened_at": at,
+            "child_identifier": child_identifier, "child_name": child_name, "child_dob": child_dob,
+        })
+        row = {column.key: None for column in _CASES.c} | written.last_inserted_params()
+        case = Case(**row | {"id": written.inserted_primary_key[0]}, parties=[], facts=[], documents=[], events=[])
+        make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
         self.session.add(case)
-        if write_now:
-            self.session.flush()
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
 
@@ -202,18 +194,24 @@ class Tx:
         message_id: str | None = None,
         ledger_id: int | None = None,
     ) -> Event:
-        event = Event(
-            case=case,
-            kind=kind,
-            at=at,
-            stage=stage,
-            variant=variant,
-            detail=detail or {},
-            message_id=message_id,
-            ledger_id=ledger_id,
-        )
-        self.session.add(event)
-        return event
+        """Record an event on ``case`` (times timezone-aware; ``stage`` a protocol stage number).
+
+        The row is written at once with one prepared INSERT on the transaction's connection, not
+        through the unit of work: a case's events are never changed once recorded, and a backlog of
+        mail records thousands. The case is marked for planning (``cases.due``), and its loaded
+        ``events`` list is let go so the next read of it has the new one. Returns the event as
+        written, not attached to the session."""
+        if case.id is None:
+            self.session.flush()
+        row = {
+            "case_id": case.id, "kind": kind, "at": at, "stage": stage, "variant": variant,
+            "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
+        }
+        written = self.session.connection().execute(_WRITE_EVENT, row)
+        case.next_due = PLAN_AT_ONCE
+        if "events" in case.__dict__:
+            self.session.expire(case, ["events"])
+        return Event(id=written.inserted_primary_key[0], **row)
 
     def state_of(self, case: Case) -> CaseState:
         return CaseState(
@@ -353,16 +351,12 @@ class Tx:
         self.audit(SYSTEM_ACTOR, f"alert:{kind}", None, detail)
         return alert
 
-    def file_message_under(self, ledger_id: int, case: Case) -> None:
-        """File ledger row ``ledger_id`` under ``case``, a case opened in this transaction and not yet
-        written: the flush that writes the case sets the row's ``case_id`` (``_file_owed_messages``),
-        before any query of this transaction can look for it."""
-        self.session.info.setdefault(_OWED_CASE, []).append((ledger_id, case))
-
     def forget_loaded(self, model: type, key: int) -> None:
         """Expire a row's loaded object, if this transaction holds one, after a statement changed the
         row behind the session's back; its next read comes from the database."""
-        _expire_loaded(self.session, model, key)
+        loaded = self.session.identity_map.get(identity_key(model, key))
+        if loaded is not None:
+            self.session.expire(loaded)
 
     def messages_for(self, case: Case) -> list[Message]:
         return list(
@@ -374,30 +368,7 @@ class _CaseFileSession(Session):
     """A session on the case file: every flush marks the cases it changes for planning (``cases.due``)."""
 
 
-def _file_owed_messages(session: Session, flush_context: Any) -> None:
-    """``after_flush`` hook: ledger rows completed under a case this flush wrote get its ``case_id``,
-    in one statement (``Tx.file_message_under``)."""
-    owed = session.info.pop(_OWED_CASE, None)
-    if not owed:
-        return
-    written = [{"row_id": ledger_id, "set_case_id": case.id} for ledger_id, case in owed if case.id is not None]
-    waiting = [(ledger_id, case) for ledger_id, case in owed if case.id is None]
-    if waiting:
-        session.info[_OWED_CASE] = waiting
-    if written:
-        session.connection().execute(_FILE_UNDER, written)
-        for row in written:
-            _expire_loaded(session, Message, row["row_id"])
-
-
-def _expire_loaded(session: Session, model: type, key: int) -> None:
-    loaded = session.identity_map.get(identity_key(model, key))
-    if loaded is not None:
-        session.expire(loaded)
-
-
 event.listen(_CaseFileSession, "before_flush", mark_changed_cases)
-event.listen(_CaseFileSession, "after_flush", _file_owed_messages)
 
 
 class Store:

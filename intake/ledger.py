@@ -277,9 +277,8 @@ class Ledger:
 
         One UPDATE (a statement built once per set of columns, run on the transaction's connection)
         that checks the claim is still ours and returns what the audit entry needs, without loading
-        the row or writing out the caller's pending records first. ``case`` may be a case opened in
-        this transaction and not yet written: the row is filed under it (``Tx.file_message_under``)
-        by the flush that writes it, so a batch of messages is written together.
+        the row or writing out the caller's pending records first. The row is filed under ``case``
+        (or ``case_id``) when given.
 
         The audit entry of a quarantined message keeps no refused value: its reason sentence (which
         may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
@@ -314,9 +313,7 @@ class Ledger:
                 "before it was completed; its work is discarded."
             )
         tx.forget_loaded(Message, row.id)
-        if case is not None and case.id is None:
-            tx.file_message_under(row.id, case)
-        elif case is None and row.case_id is not None:
+        if case is None and row.case_id is not None:
             case = tx.case_by_id(row.case_id)
         tx.audit(
             claim.worker,

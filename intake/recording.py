@@ -58,7 +58,7 @@ class CaseRecorder:
 
 
     def open_case(self, tx: Tx, reading: Reading) -> Case:
-        case = tx.create_case(self.protocol, reading.when, actor=ACTOR, write_now=False)
+        case = tx.create_case(self.protocol, reading.when, actor=ACTOR)
         # Until a form, a typed line or a person says when, the case starts at its first message.
         record_fact(tx, case, "case_start", reading.when, source=ESTIMATED, by=ACTOR, at=reading.when,
                     detail={"from": "the first message received"})
