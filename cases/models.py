@@ -165,7 +165,8 @@ class Event(Base):
     variant: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    message_id: Mapped[str | None] = mapped_column(String(998))
+    # indexed: correlation looks up the case of a reply's In-Reply-To among every event's message
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     ledger_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
