@@ -168,13 +168,12 @@ def run() -> list[str]:
         f"({ratio:.3f}).",
         *([] if ratio >= TARGET_RATIO else [
             "",
-            "Why: the batches are built — new mail is claimed one fetch batch (50) to a transaction, read in a "
-            "reader process on the second core while the watcher records, recorded 25 messages to a transaction "
-            "with the audit chain's tail kept for the transaction, its archived copies synced to disk once per "
-            "transaction, and moved one MOVE per batch — but recording a message is still the ORM's work, object "
-            "by object: a case with its reference, parties, facts, stage, events and hash-chained audit entries, "
-            "checked against the protocol's clock, where the baseline inserts one row. The watcher's own start "
-            "(its imports, the case file's schema check, the reader process) is inside its time as well.",
+            "Why: claims, records and moves go a batch at a time, a reader process reads the next batch on the "
+            "second core, and the case, its events and its audit entries are written by prepared INSERTs, but the "
+            "watcher still works out each message's records in Python, one message at a time: correlation, the "
+            "case's parties and facts through the ORM's unit of work, the stage clock's transition, each event's "
+            "JSON and each audit link's hash. The baseline inserts one row. The watcher's own start (its imports, "
+            "the case file's schema check, the reader process) is inside its time as well.",
         ]),
         f"Peak resident memory of the watcher during the drain: {peak_mb:.0f} MB — target {MEMORY_TARGET_MB} MB "
         f"**{'met' if peak_mb <= MEMORY_TARGET_MB else 'NOT met'}**.",
