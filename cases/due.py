@@ -2,9 +2,10 @@
 
 The tick plans only the cases whose ``next_due`` has come (``outbox.due`` computes it when a
 case is planned). Whatever changes what a case may be owed — its own columns (status,
-stage), an event recorded, a party added, a fact set or cleared — passes through a flush of
-the unit of work, so one ``before_flush`` hook on every session marks the case, whichever
-command, watcher or web route made the change. Writing ``next_due`` alone (the planner's
+stage), a party added, a fact set or cleared — passes through a flush of the unit of work, so
+one ``before_flush`` hook on every session marks the case, whichever command, watcher or web
+route made the change. An event is written around the unit of work (``Tx.add_event``), which
+marks its case itself, in the same transaction. Writing ``next_due`` alone (the planner's
 own update) marks nothing. Changing a case also bumps its ``updated_at``, which the planner
 checks before writing a ``next_due`` computed from what it read (a change made meanwhile wins).
 """

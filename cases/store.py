@@ -15,10 +15,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, bindparam, event, insert, select
+from sqlalchemy import Engine, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
@@ -55,6 +56,9 @@ _COUNTERS = ReferenceCounter.__table__
 _CASES = Case.__table__
 _WRITE_CASE = insert(_CASES)
 _WRITE_EVENT = insert(Event.__table__)
+_MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
+              .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
+_MARKED = "resdesk.cases-marked"
 
 
 @functools.cache
@@ -72,10 +76,11 @@ def _counter_upsert(dialect: str):
 class Tx:
     """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
 
-    What its methods add (events, parties, facts, documents, audit entries) is written with the
-    session's next flush — before any query, at the latest at commit — so a message's records
-    go to the database together; their ``id`` is None until then. ``create_case`` flushes at
-    once unless told not to, because most callers file rows under the new case's ``id``."""
+    Rows that are never changed once written go straight to the database, each by one prepared
+    statement on the transaction's connection: a new case (``create_case``), its events
+    (``add_event``) and audit entries (``audit``). What else its methods add or change (parties,
+    facts, documents, a case's stage and status) is written with the session's next flush — before
+    any query, at the latest at commit — and has no ``id`` until then."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -114,6 +119,7 @@ class Tx:
         case = Case(**row | {"id": written.inserted_primary_key[0]}, parties=[], facts=[], documents=[], events=[])
         make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
         self.session.add(case)
+        self._marked().add(case.id)  # due at once already: PLAN_AT_ONCE is its first next_due
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
 
@@ -208,10 +214,34 @@ class Tx:
             "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
         }
         written = self.session.connection().execute(_WRITE_EVENT, row)
-        case.next_due = PLAN_AT_ONCE
+        self._mark_for_planning(case)
         if "events" in case.__dict__:
             self.session.expire(case, ["events"])
         return Event(id=written.inserted_primary_key[0], **row)
+
+    def _mark_for_planning(self, case: Case) -> None:
+        """Plan ``case`` again at the next tick (``cases.due``), in the database at once: an event
+        written around the unit of work is not seen by its ``before_flush`` hook. Once per case per
+        (innermost) transaction; a case opened in it is due at once already."""
+        marked = self._marked()
+        if case.id in marked:
+            return
+        now = utcnow()
+        self.session.connection().execute(
+            _MARK_CASE, {"case_key": case.id, "set_next_due": PLAN_AT_ONCE, "set_updated_at": now})
+        set_committed_value(case, "next_due", PLAN_AT_ONCE)
+        set_committed_value(case, "updated_at", now)
+        marked.add(case.id)
+
+    def _marked(self) -> set[int]:
+        """Ids of the cases marked for planning in the innermost transaction (a savepoint that ends
+        may have undone its marks, so a new one starts afresh)."""
+        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
+        held, marked = self.session.info.get(_MARKED, (None, set()))
+        if held is not transaction:
+            marked = set()
+            self.session.info[_MARKED] = (transaction, marked)
+        return marked
 
     def state_of(self, case: Case) -> CaseState:
         return CaseState(

@@ -135,3 +135,40 @@ def test_without_syncfs_a_batch_is_synced_file_by_file(tmp_path, monkeypatch):
     paths = [archive.put_message(raw, sync=False)[1] for raw in raws]
     assert sorted(archive.sync()) == sorted(paths)
     assert [path.read_bytes() for path in paths] == raws
+
+
+def test_an_event_marks_its_case_for_planning_even_if_the_case_is_let_go(store, oldham):
+    """GIVEN a case planned for later WHEN an event is recorded on it and the transaction then lets go
+    of every loaded object before it commits THEN the case is still due at once, its change time
+    moved on, and a second event in the same transaction marks it without writing again."""
+    from datetime import timedelta
+
+    from resdesk.cases.models import PLAN_AT_ONCE, Case
+
+    with store.transaction() as tx:
+        ref = tx.create_case(oldham, AT).ref
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        case.next_due = AT + timedelta(days=3)
+        before = case.updated_at
+    updates: list[str] = []
+
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().lower().startswith("update cases"):
+            updates.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", _count)
+    try:
+        with store.transaction() as tx:
+            case = tx.require_case(ref)
+            tx.add_event(case, "note", AT, detail={"text": "first"})
+            tx.add_event(case, "note", AT, detail={"text": "second"})
+            tx.session.expire_all()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", _count)
+    assert len(updates) == 1
+    with store.transaction() as tx:
+        case = tx.session.get(Case, tx.require_case(ref).id)
+        assert case.next_due == PLAN_AT_ONCE
+        assert case.updated_at > before
+        assert [e.detail["text"] for e in case.events if e.kind == "note"] == ["first", "second"]
