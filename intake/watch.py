@@ -25,11 +25,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import logging
-import re
 import threading
-from email import policy
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,7 +38,7 @@ from resdesk.cases.holders import holder_is_gone, holder_name
 from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from resdesk.cases.store import Store
 from resdesk.intake.ledger import Claim, Ledger
-from resdesk.intake.message import safe_header_text
+from resdesk.intake.headers import ledger_headers
 from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
 from resdesk.errors import IntakeError, ResdeskError
 
@@ -96,55 +92,6 @@ def default_worker_name() -> str:
 
 def _sha256(raw: bytes | None) -> str | None:
     return hashlib.sha256(raw).hexdigest() if raw is not None else None
-
-
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-_LEDGER_HEADERS = (("subject", "Subject"), ("sender", "From"), ("message_id", "Message-ID"))
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"  # RFC 5322 atext
-_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
-_PLAIN = {  # shapes policy.default gives back exactly as written (checked in tests/intake)
-    "Subject": re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?"),
-    "From": re.compile(rf"(?:{_ATOM}(?: {_ATOM})* <{_ADDRESS}>|{_ADDRESS})"),
-    "Message-ID": re.compile(rf"<{_ADDRESS}>"),
-}
-
-
-def _ledger_headers(raw: bytes | None) -> dict[str, str | None]:
-    """Subject, sender and Message-ID for the ledger row, read leniently and made safe to show,
-    as the structured headers of the message's full read give them (``policy.default``).
-
-    Most mail's three headers are plain (``_PLAIN``): printable ASCII, no encoded word, a plain
-    address and Message-ID, which the structured parser gives back as written. Those are taken
-    from the raw header section (compat32, unfolded), six times quicker; any other is parsed."""
-    if raw is None:
-        return {}
-    head = raw[:65536]
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(head)
-        found = {key: headers.get(name) for key, name in _LEDGER_HEADERS}
-        if all(value is None or (isinstance(value, str) and _plain(name, _FOLD.sub("", value)))
-               for (key, name), value in zip(_LEDGER_HEADERS, found.values())):
-            return {key: None if value is None else safe_header_text(_FOLD.sub("", value))[:500]
-                    for key, value in found.items()}
-    except Exception:  # noqa: BLE001 - read again below, leniently
-        pass
-    return _parsed_headers(head)
-
-
-def _plain(name: str, text: str) -> bool:
-    return "=?" not in text and _PLAIN[name].fullmatch(text) is not None
-
-
-def _parsed_headers(head: bytes) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    try:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(head)
-        for key, name in _LEDGER_HEADERS:
-            value = headers.get(name)
-            found[key] = safe_header_text(str(value))[:500] if value is not None else None
-    except Exception:  # noqa: BLE001 - a header the parser cannot read is the processor's to report
-        return found
-    return found
 
 
 class Watcher:
@@ -307,7 +254,7 @@ class Watcher:
                 later.append(item)
             else:
                 first.append(item)
-                wanted.append((item.ref, sha256, {"received_at": datetime.now(timezone.utc), **_ledger_headers(item.raw)}))
+                wanted.append((item.ref, sha256, {"received_at": datetime.now(timezone.utc), **ledger_headers(item.raw)}))
             seen.add(sha256)
         claims = self.ledger.claim_many(wanted, self.worker)
         handled: list[tuple[FetchedMessage, str]] = []
@@ -364,7 +311,7 @@ class Watcher:
         """Claim and record one message on its own; None if it is finished or held by a live claim."""
         claim = self.ledger.claim(
             fetched.ref, _sha256(fetched.raw), self.worker, received_at=datetime.now(timezone.utc),
-            **_ledger_headers(fetched.raw),
+            **ledger_headers(fetched.raw),
         )
         if claim is None:
             return None  # finished meanwhile, or held by a live claim

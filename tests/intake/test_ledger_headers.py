@@ -8,8 +8,7 @@ from email.parser import BytesHeaderParser
 
 import pytest
 
-from resdesk.intake.message import safe_header_text
-from resdesk.intake.watch import _ledger_headers, _plain
+from resdesk.intake.headers import _plain, ledger_headers, safe_header_text
 
 
 def _full_read(raw: bytes) -> dict[str, str | None]:
@@ -50,7 +49,7 @@ def test_the_ledger_row_reads_as_the_full_read(subject, sender, message_id):
     names, comments, groups, odd Message-IDs) WHEN the ledger row's headers are read THEN they
     equal the structured parser's."""
     raw = _message(subject, sender, message_id)
-    assert _ledger_headers(raw) == _full_read(raw)
+    assert ledger_headers(raw) == _full_read(raw)
 
 
 @pytest.mark.parametrize("subject, sender, message_id", PLAIN)
@@ -64,5 +63,5 @@ def test_plain_headers_take_the_quick_read(subject, sender, message_id):
 
 def test_no_headers_and_no_message():
     """GIVEN no message, or one with none of the three headers THEN nothing, or each None."""
-    assert _ledger_headers(None) == {}
-    assert _ledger_headers(b"X-Other: 1\r\n\r\nbody\r\n") == {"subject": None, "sender": None, "message_id": None}
+    assert ledger_headers(None) == {}
+    assert ledger_headers(b"X-Other: 1\r\n\r\nbody\r\n") == {"subject": None, "sender": None, "message_id": None}
