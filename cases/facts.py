@@ -102,8 +102,9 @@ def set_fact(
     (default now, UTC). A person's value is final until a person changes it.
     Raises UsageError for an unknown fact or an unreadable value, or a person's
     change without a reason. This is what ``resdesk case REF --set`` and the web
-    workspace call, inside their own unit of work (``store.transaction()``); the fact, its
-    event and its audit entry are written with that unit's next flush.
+    workspace call, inside their own unit of work (``store.transaction()``); the fact is
+    written with that unit's next flush, its event and its audit entry at once (``cases.store``),
+    and all of them commit or roll back together.
     """
     fact = definition(name)
     if source not in SOURCES:
