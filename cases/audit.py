@@ -69,7 +69,9 @@ _READ_TAIL = select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).l
 _WRITE = insert(_AUDIT)
 
 
-def _innermost(session: Session):
+def innermost_transaction(session: Session):
+    """The session's innermost transaction (a savepoint's, if one is open): what a cache kept for
+    the rest of a transaction is tied to, since a savepoint that ends may undo what it wrote."""
     return session.get_nested_transaction() or session.get_transaction()
 
 
@@ -83,7 +85,7 @@ def _tail(session: Session) -> tuple[int, str]:
     before it, kept in ``session.info``. The tail kept is tied to the innermost transaction it was
     appended in: once a savepoint ends (released or rolled back) the tail is read again."""
     transaction, tail = session.info.get(_TAIL, (None, None))
-    if tail is not None and transaction is _innermost(session):
+    if tail is not None and transaction is innermost_transaction(session):
         return tail
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -121,7 +123,7 @@ def append(
         "hash": link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
     }
     session.connection().execute(_WRITE, row)
-    session.info[_TAIL] = (_innermost(session), (seq, row["hash"]))
+    session.info[_TAIL] = (innermost_transaction(session), (seq, row["hash"]))
     return AuditEntry(**row)
 
 

@@ -207,8 +207,6 @@ class Tx:
         mail records thousands. The case is marked for planning (``cases.due``), and its loaded
         ``events`` list is let go so the next read of it has the new one. Returns the event as
         written, not attached to the session."""
-        if case.id is None:
-            self.session.flush()
         row = {
             "case_id": case.id, "kind": kind, "at": at, "stage": stage, "variant": variant,
             "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
@@ -236,7 +234,7 @@ class Tx:
     def _marked(self) -> set[int]:
         """Ids of the cases marked for planning in the innermost transaction (a savepoint that ends
         may have undone its marks, so a new one starts afresh)."""
-        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
+        transaction = audit_chain.innermost_transaction(self.session)
         held, marked = self.session.info.get(_MARKED, (None, set()))
         if held is not transaction:
             marked = set()

@@ -256,18 +256,22 @@ def ledger_headers(raw: bytes | None) -> dict[str, str | None]:
     head = raw[:65536]
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(head)
-        found = {key: headers.get(name) for key, name in _LEDGER_HEADERS}
-        if all(value is None or (isinstance(value, str) and _plain(name, _FOLD.sub("", value)))
-               for (key, name), value in zip(_LEDGER_HEADERS, found.values())):
-            return {key: None if value is None else safe_header_text(_FOLD.sub("", value))[:500]
-                    for key, value in found.items()}
+        found = {key: _unfolded(headers.get(name)) for key, name in _LEDGER_HEADERS}
+        if all(text is None or _plain(name, text) for (key, name), text in zip(_LEDGER_HEADERS, found.values())):
+            return {key: None if text is None else safe_header_text(text)[:500] for key, text in found.items()}
     except Exception:  # noqa: BLE001 - read again below, leniently
         pass
     return _parsed_headers(head)
 
 
-def _plain(name: str, text: str) -> bool:
-    return "=?" not in text and _PLAIN[name].fullmatch(text) is not None
+def _unfolded(value: object) -> object:
+    """A compat32 header value unfolded; a value holding 8-bit bytes (a ``Header``) is left as it
+    is, which no plain shape matches."""
+    return _FOLD.sub("", value) if isinstance(value, str) else value
+
+
+def _plain(name: str, text: object) -> bool:
+    return isinstance(text, str) and "=?" not in text and _PLAIN[name].fullmatch(text) is not None
 
 
 def _parsed_headers(head: bytes) -> dict[str, str | None]:

@@ -37,7 +37,6 @@ from resdesk.cases.models import (
     FINAL_STATES,
     IGNORED,
     QUARANTINED,
-    Case,
     Lease,
     Mailbox,
     Message,
@@ -259,7 +258,6 @@ class Ledger:
         reason: str | None = None,
         case_id: int | None = None,
         *,
-        case: Case | None = None,
         archive_path: str | None = None,
         duplicate_of: int | None = None,
         now: datetime | None = None,
@@ -277,8 +275,7 @@ class Ledger:
 
         One UPDATE (a statement built once per set of columns, run on the transaction's connection)
         that checks the claim is still ours and returns what the audit entry needs, without loading
-        the row or writing out the caller's pending records first. The row is filed under ``case``
-        (or ``case_id``) when given.
+        the row or writing out the caller's pending records first.
 
         The audit entry of a quarantined message keeps no refused value: its reason sentence (which
         may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
@@ -286,8 +283,6 @@ class Ledger:
         """
         if state not in (DONE, QUARANTINED, IGNORED, FAILED):
             raise ValueError(f"cannot complete a claim as {state!r}")
-        if case is not None and case.id is not None:
-            case_id = case.id
         values: dict = {"state": state, "reason": reason, "completed_at": _now(now)}
         if case_id is not None:
             values["case_id"] = case_id
@@ -313,8 +308,7 @@ class Ledger:
                 "before it was completed; its work is discarded."
             )
         tx.forget_loaded(Message, row.id)
-        if case is None and row.case_id is not None:
-            case = tx.case_by_id(row.case_id)
+        case = tx.case_by_id(row.case_id) if row.case_id is not None else None
         tx.audit(
             claim.worker,
             f"message-{state}",

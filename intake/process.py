@@ -230,7 +230,7 @@ class IntakeProcessor:
                     reading.when, message_id=reading.message.message_id,
                 )
         self.recorder.record(tx, case, reading, claim.ledger_id, sha256, path)
-        self.ledger.complete(tx, claim, DONE, None, case=case, archive_path=path,
+        self.ledger.complete(tx, claim, DONE, None, case.id, archive_path=path,
                              sender_verification=reading.verification)
         return Filing(DONE)
 
@@ -303,7 +303,7 @@ class IntakeProcessor:
             reading.when, message_id=message.message_id,
         )
         reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
-        self.ledger.complete(tx, claim, DONE, reason, case=case, archive_path=path,
+        self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path,
                              sender_verification=reading.verification)
         return Filing(DONE, reason)
 
