@@ -30,6 +30,7 @@ from resdesk.cases.verify import Verification, verify_all, verify_case
 from resdesk.cases.search import CaseQuery, chase_list, find_cases, fold
 from resdesk.cases.corrections import (
     add_note,
+    add_party,
     clear_review,
     close_case,
     merge_cases,
@@ -55,6 +56,7 @@ __all__ = [
     "UnknownUser",
     "Verification",
     "add_note",
+    "add_party",
     "add_user",
     "authenticate",
     "chase_list",

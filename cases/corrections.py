@@ -13,15 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import update
 
-from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Document, Event, Message, Outbound
+from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Document, Event, Message, Outbound, Party
 from resdesk.cases.store import Tx
 from resdesk.cases.timeline import CASE_RESOLVED, REOPENED, STAGE_ENTERED
 from resdesk.errors import ProtocolError, UsageError
 from resdesk.protocols import Protocol
 
 MERGED = "merged"
+PARTY_ADDED = "party-added"
 NOTE = "note"
 
 
@@ -170,3 +172,32 @@ def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> Event:
     return _record(tx, case, NOTE, at, actor, text, text=text)
 
 
+
+
+def add_party(
+    tx: Tx, ref: str, email: str, at: datetime, *, actor: str, reason: str,
+    name: str | None = None, agency: str | None = None, role: str | None = None,
+) -> Party:
+    """Add someone to the case by hand: from then on their mail about it is a party's.
+
+    ``email`` is checked for syntax only (no network look-up) and kept as the library normalises
+    it (domain in lower case); ``name``, ``agency`` and ``role`` are optional, blanks dropped.
+    ``UsageError`` for an address that is not one, for someone already a party to the case (by
+    address, letter case aside), or for a case merged into another (add them to that one);
+    ``UnknownCase`` for a reference the case file does not hold."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    if case.status == MERGED:
+        raise UsageError(f"Case {case.ref} was merged into another; add the party to that case.")
+    text = (email or "").strip().removeprefix("mailto:")
+    try:
+        address = validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise UsageError(f"'{text}' is not an e-mail address ({exc}).") from None
+    if any(p.email and p.email.strip().lower() == address.lower() for p in case.parties):
+        raise UsageError(f"{address} is already a party to case {case.ref}.")
+    details = {key: value.strip() for key, value in (("name", name), ("agency", agency), ("role", role))
+               if value and value.strip()}
+    party = tx.add_party(case, email=address, **details)
+    _record(tx, case, PARTY_ADDED, at, actor, reason, email=address, **details)
+    return party

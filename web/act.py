@@ -131,6 +131,16 @@ def add_note(ref: str):
                    "The note was added.", url_for("see.case", ref=ref))
 
 
+@blueprint.post("/cases/<ref>/parties")
+@requires(BUSINESS_UNIT)
+def add_party(ref: str):
+    form = request.form
+    return perform(lambda tx, now, who, why: corrections.add_party(
+        tx, ref, form.get("email", ""), now, actor=who, reason=why,
+        name=form.get("name"), agency=form.get("agency"), role=form.get("role")),
+        "The party was added: their mail about this case is now a party's.", url_for("see.case", ref=ref))
+
+
 @blueprint.post("/cases/<ref>/outbound/resend")
 @requires(BUSINESS_UNIT)
 def resend(ref: str):

@@ -17,6 +17,8 @@ ACTIONS = {
     "set-stage": ("correct a case's stage (it is entered now)", ["ref", "stage:int"]),
     "clear-review": ("clear a case's needs-review flag", ["ref"]),
     "note": ("add a note to a case (the note is the reason)", ["ref"]),
+    "add-party": ("add someone to a case by e-mail address: their mail about it is then a party's",
+                  ["ref", "email"]),
     "resend": ("send an outbound message again at the next tick", ["message_id"]),
     "cancel": ("cancel an outbound message not yet sent", ["message_id"]),
 }
@@ -24,7 +26,7 @@ ACTIONS = {
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "act", help="correct a case: move, merge, re-open, close, set stage, clear review, note, resend, cancel",
+        "act", help="correct a case: move, merge, re-open, close, set stage, clear review, note, add a party, resend, cancel",
         description="The business unit's corrections, each an audited event with who, when and why.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -35,6 +37,10 @@ def register(subparsers) -> None:
             sub.add_argument(dest, metavar=dest.upper(), type=int if kind == "int" else str)
         if name == "reopen":
             sub.add_argument("--stage", type=int, help="the stage that runs again (default: the last one)")
+        if name == "add-party":
+            sub.add_argument("--name", help="their name")
+            sub.add_argument("--agency", help="their agency (e.g. Oldham Council Children's Social Care)")
+            sub.add_argument("--role", help="their role (e.g. social worker, designated safeguarding lead)")
         sub.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
         sub.add_argument("--as", dest="actor", default=None, help="who acts (default cli:<login name>)")
         sub.add_argument("--now", metavar="WHEN", help="when the correction is made (default: now)")
@@ -69,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         "set-stage": lambda tx: corrections.set_stage(tx, protocol(tx), args.ref, args.stage, now, actor=who, reason=why),
         "clear-review": lambda tx: corrections.clear_review(tx, args.ref, now, actor=who, reason=why),
         "note": lambda tx: corrections.add_note(tx, args.ref, why, now, actor=who),
+        "add-party": lambda tx: corrections.add_party(tx, args.ref, args.email, now, actor=who, reason=why,
+                                                      name=args.name, agency=args.agency, role=args.role),
         "resend": lambda tx: outbound.resend(tx, args.message_id, now, actor=who, reason=why),
         "cancel": lambda tx: outbound.cancel(tx, args.message_id, now, actor=who, reason=why),
     }[args.action]

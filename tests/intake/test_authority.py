@@ -110,6 +110,50 @@ def test_a_stranger_naming_a_case_changes_nothing_and_puts_it_on_the_review_list
     assert not [e for e in after["events"] if e["kind"] == "message-recorded" and e["message_id"] == "<summary-2-2@police.example>"]
 
 
+def test_someone_the_business_unit_adds_as_a_party_may_then_change_the_case(desk):
+    """GIVEN a stranger's "resolved" summary held for review on a stage 2 case WHEN the business unit
+    adds the stranger as a party (``resdesk act add-party``), and the stranger sends the summary again
+    THEN the case is resolved, the party shows with their agency, and the addition is an event and an
+    audit entry naming who and why."""
+    from resdesk.cases import AuditEntry, corrections
+
+    ref = _opened(desk)
+    desk.receive(summary(2, "resolved", n=2, sender=STRANGER, subject=f"Stage 2 Summary [{ref}]"))
+    assert desk.case(ref)["status"] == "needs-review"
+    with desk.store.transaction() as tx:
+        corrections.add_party(tx, ref, "Eve.Marsh@School.example", _now(), actor="bu",
+                              reason="the school's safeguarding lead", agency="Education", role="DSL")
+    desk.receive(summary(2, "resolved", n=3, sender=STRANGER, subject=f"Stage 2 Summary [{ref}]"))
+    after = desk.case(ref)
+    assert after["status"] == "resolved"
+    [added] = [p for p in after["parties"] if p["email"].lower() == "eve.marsh@school.example"]
+    assert added["agency"] == "Education" and added["role"] == "DSL"
+    [event] = [e for e in after["events"] if e["kind"] == corrections.PARTY_ADDED]
+    assert event["detail"]["by"] == "bu" and event["detail"]["reason"] == "the school's safeguarding lead"
+    with desk.store.transaction() as tx:
+        [entry] = tx.session.execute(select(AuditEntry).where(AuditEntry.action == corrections.PARTY_ADDED)).scalars()
+        assert entry.actor == "bu" and entry.case_ref == ref
+
+
+@pytest.mark.parametrize(("address", "refusal"), [
+    ("not an address", "is not an e-mail address"),
+    ("DANA.WHITFIELD@police.example", "is already a party"),
+])
+def test_adding_a_party_refuses_a_bad_or_repeated_address_and_changes_nothing(desk, address, refusal):
+    """GIVEN a case opened by a police practitioner WHEN the business unit adds as a party something
+    that is not an address, or the practitioner again (letter case aside) THEN it is refused, saying
+    why, and the case's parties are as they were."""
+    from resdesk.cases import corrections
+    from resdesk.errors import UsageError
+
+    ref = _opened(desk)
+    before = desk.case(ref)["parties"]
+    with pytest.raises(UsageError, match=refusal):
+        with desk.store.transaction() as tx:
+            corrections.add_party(tx, ref, address, _now(), actor="bu", reason="on the phone")
+    assert desk.case(ref)["parties"] == before
+
+
 def test_a_party_may_change_the_case_by_a_reference_typed_without_its_code(desk):
     """GIVEN a case opened by a police practitioner WHEN the same practitioner sends the stage 2 summary,
     resolved, naming the reference from memory (no check code) THEN the case is resolved."""

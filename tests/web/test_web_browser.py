@@ -128,3 +128,25 @@ def test_business_unit_releases_moves_and_merges(served, driver):
         actions = {(e.action, e.actor) for e in tx.session.execute(select(AuditEntry)).scalars()}
     store.close()
     assert {("quarantine-released", "bu"), ("message-moved-in", "bu"), ("case-merged-in", "bu")} <= actions
+
+
+def test_business_unit_adds_a_party_from_the_case_page(served, driver):
+    """GIVEN an open case WHEN the business unit fills in the case page's add-party form (address, name,
+    agency, role, reason) THEN the page says so, the person is listed under People, and the audit trail
+    names who added them and why; the same address again is refused, saying why."""
+    url, _ = served
+    browser.sign_in(driver, url, "bu", PASSWORD)
+    driver.get(url + "/cases/OLD-2026-0001")
+    form = driver.find_element(By.ID, "add-party-form")
+    _fill(form, email="eve.marsh@school.example", name="Eve Marsh", agency="Education", role="DSL",
+          reason="The school's safeguarding lead joined the meeting")
+    browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
+    assert "party was added" in driver.find_element(By.CSS_SELECTOR, ".flash.done").text
+    assert "Eve Marsh <eve.marsh@school.example>, Education (DSL)" in driver.find_element(By.ID, "people").text
+    assert "party-added: The school's safeguarding lead joined the meeting" in driver.find_element(By.ID, "audit").text
+
+    form = driver.find_element(By.ID, "add-party-form")
+    _fill(form, email="EVE.MARSH@school.example", reason="again")
+    browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
+    assert "already a party" in driver.find_element(By.CSS_SELECTOR, ".flash.error").text
+

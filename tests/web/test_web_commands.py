@@ -85,10 +85,12 @@ def test_verify_a_case_all_cases_and_a_record(resdesk, config, case_file, tmp_pa
 
 
 def test_act_quarantine_and_alerts_for_scripting(resdesk, config, case_file):
-    """GIVEN the case file WHEN a note is added, the stage set, the held message dismissed and the alerts listed
-    THEN each is done and audited as the named person; a missing reason is bad usage."""
+    """GIVEN the case file WHEN a note is added, the stage set, a party added, the held message dismissed and the
+    alerts listed THEN each is done and audited as the named person; a missing reason is bad usage."""
     assert resdesk("act", "note", "OLD-2026-0001", "--reason", "Called the school", "--as", "bu", "--config", config).returncode == 0
     assert resdesk("act", "set-stage", "OLD-2026-0001", "2", "--reason", "agreed", "--config", config).returncode == 0
+    assert resdesk("act", "add-party", "OLD-2026-0001", "eve.marsh@school.example", "--name", "Eve Marsh",
+                   "--agency", "Education", "--reason", "joined the meeting", "--as", "bu", "--config", config).returncode == 0
     with pytest.raises(SystemExit) as usage:
         resdesk("act", "close", "OLD-2026-0001", "--config", config)
     assert usage.value.code == 2
@@ -99,7 +101,8 @@ def test_act_quarantine_and_alerts_for_scripting(resdesk, config, case_file):
     assert resdesk("alerts", "--json", "--config", config).returncode == 0
     case = json.loads(resdesk("case", "OLD-2026-0001", "--json", "--config", config).stdout)
     assert case["stage"] == 2
-    assert ("note", "bu") in {(a["action"], a["actor"]) for a in case["audit"]}
+    assert {("note", "bu"), ("party-added", "bu")} <= {(a["action"], a["actor"]) for a in case["audit"]}
+    assert {"name": "Eve Marsh", "email": "eve.marsh@school.example", "agency": "Education", "role": None} in case["parties"]
 
 
 def subprocess_free_text(pdf):
