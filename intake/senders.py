@@ -4,11 +4,12 @@ pretend to be another address, and ``Authentication-Results`` from our own recei
 An ``Authentication-Results`` header (read with the ``authres`` library) is only evidence when
 its authserv-id is the one the partnership configured (RFC 8601 §5: headers claiming to be from
 our server but added elsewhere must be ignored). A sender is *verified* when that header says
-DMARC passed, or SPF or DKIM passed for a domain aligned with the From domain (RFC 7489 §3.1),
-and *unverified* otherwise — no header from our server, or no aligned pass. With no configured
-id nothing can be checked, so every sender is *not-checked*: intake then trusts the From
-address as before (``intake.authority`` says what each verdict may do) and ``resdesk check``
-warns.
+DMARC passed, or SPF or DKIM passed for a domain aligned with the From domain: one with the same
+organisational domain by the public suffix list (relaxed alignment, RFC 7489 §3.1 and §3.2;
+``_aligned`` says how the list is read). It is *unverified* otherwise — no header from our
+server, or no aligned pass. With no configured id nothing can be checked, so every sender is
+*not-checked*: intake then trusts the From address as before (``intake.authority`` says what
+each verdict may do) and ``resdesk check`` warns.
 
 Allowed domains match the sender's domain or any subdomain of it, case-insensitively
 (``agency.example`` admits ``nhs.agency.example``); an empty list admits every domain.
@@ -19,9 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import authres
+from publicsuffixlist import PublicSuffixList
 
 from resdesk.intake.message import InboundMessage
 
@@ -35,7 +38,7 @@ class Authentication:
     dmarc: str | None = None
     dkim: str | None = None
     spf: str | None = None
-    aligned: bool = False  # DMARC pass, or SPF/DKIM pass for the From domain
+    aligned: bool = False  # DMARC pass, or SPF/DKIM pass in the From domain's organisation
 
 
 Verification = Literal["verified", "unverified", "not-checked"]
@@ -104,13 +107,45 @@ def _parse(header: str):
         return None
 
 
+@cache
+def _icann_suffixes() -> PublicSuffixList:
+    """The ICANN section of the public suffix list the library ships (it reads only its own bundled
+    file, never the network). One instance, built on first use: parsing the list is not free."""
+    return PublicSuffixList(only_icann=True)
+
+
+def _organisational_domain(domain: str) -> str | None:
+    """The registrable domain of ``domain`` — its public suffix plus one label (RFC 7489 §3.2) — in
+    lower-case ASCII; None for a public suffix itself (``co.uk``, ``gov.uk``) or a malformed name.
+
+    A name under no listed suffix (``agency.example``) falls to the list's default rule: its last
+    label is the suffix."""
+    domain = domain.strip().rstrip(".").lower()
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")  # DKIM's d= is in A-labels
+        except UnicodeError:
+            return None
+    return _icann_suffixes().privatesuffix(domain) if domain else None
+
+
 def _aligned(domain: str | None, from_domain: str) -> bool:
-    """Relaxed alignment (RFC 7489 §3.1), read as: one domain is the other or under it."""
-    if not domain:
+    """Relaxed alignment (RFC 7489 §3.1.1, §3.1.2): both domains have the same organisational
+    domain (§3.2), so ``mail.agency.example`` aligns with ``news.agency.example``, while two councils
+    under ``gov.uk`` do not, and a public suffix aligns with nothing. ``domain`` may be a
+    ``header.i`` identity (``user@…`` or ``@…``); case and a trailing dot are ignored.
+
+    Only the list's ICANN section is read. §3.2 asks for names "reserved for registrations" by
+    registries (``co.uk``, ``com``) and names no section; the private section is names that
+    platforms and organisations split for browsers, and the list's own notes on its uses suggest
+    DMARC leave it out. It also holds organisations that send their own mail (``gov.scot``), which
+    with it could never align, not even with themselves. The cost: two tenants of one platform
+    (``a.service.gov.uk``, ``b.service.gov.uk``) align; a message is still verified only from an
+    allowed domain."""
+    if not domain or not from_domain:
         return False
-    domain = domain.strip().rstrip(".").lower().rpartition("@")[2]
-    return bool(domain) and (domain == from_domain or domain.endswith("." + from_domain)
-                             or from_domain.endswith("." + domain))
+    organisation = _organisational_domain(domain.rpartition("@")[2])
+    return organisation is not None and organisation == _organisational_domain(from_domain)
 
 
 def read_authentication_results(
@@ -119,7 +154,7 @@ def read_authentication_results(
     """Results from the first header whose authserv-id is ours; None when there is none.
 
     ``aligned`` is True when DMARC passed, or SPF passed for ``smtp.mailfrom`` or DKIM for
-    ``header.d`` in ``from_domain``'s organisation (RFC 7489 §3.1)."""
+    ``header.d`` in ``from_domain``'s organisation (RFC 7489 §3.1, §3.2)."""
     if not authserv_id:
         return None
     wanted = authserv_id.strip().lower().rstrip(".")

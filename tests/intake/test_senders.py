@@ -221,3 +221,80 @@ def test_authentication_failures_are_flagged(header, flagged):
     THEN DMARC failure, or SPF failure without DKIM or DMARC to save it, is flagged."""
     verdict = check_sender(_mail("Jane <jane@agency.example>", header), ["agency.example"], OUR_SERVER)
     assert (not verdict.ok) is flagged
+
+
+# --- alignment by organisational domain ----------------------------------------------------
+
+
+def _aligned_by(result: str, from_domain: str) -> bool:
+    authentication = read_authentication_results([f"{OUR_SERVER}; {result}"], OUR_SERVER, from_domain)
+    assert authentication is not None
+    return authentication.aligned
+
+
+@pytest.mark.parametrize(
+    "result, from_domain",
+    [
+        ("dkim=pass header.d=mail.agency.example", "news.agency.example"),
+        ("spf=pass smtp.mailfrom=bounces.agency.example", "agency.example"),
+        ("dkim=pass header.d=nhs.net", "mail.nhs.net"),
+        ("dkim=pass header.d=mail.nhs.net", "nhs.net"),
+        ("spf=pass smtp.mailfrom=mx1.oldham.gov.uk", "oldham.gov.uk"),
+        ("dkim=pass header.d=Mail.Agency.Example.", "news.agency.example."),
+        ("dkim=pass header.i=@mail.agency.example", "agency.example"),
+        ("dkim=pass header.i=jane.smith@mail.agency.example", "news.agency.example"),
+        ("spf=pass smtp.helo=mx.school.county.sch.uk", "school.county.sch.uk"),
+        ("dkim=pass header.d=xn--bcher-kva.example", "mail.bücher.example"),
+        ("dkim=pass header.d=gov.scot", "gov.scot"),
+    ],
+)
+def test_a_pass_in_the_from_domains_organisation_is_aligned(result, from_domain):
+    """GIVEN an SPF or DKIM pass for a domain in the From domain's organisation — a sibling or parent
+    sub-domain, a header.i identity with or without a local part, any case, a trailing dot, an
+    internationalised name in its ASCII form, a domain only the list's private section names
+    (gov.scot: only the ICANN section is read)
+    WHEN our server's results are read
+    THEN the pass is aligned (RFC 7489 §3.1: the same organisational domain)."""
+    assert _aligned_by(result, from_domain)
+
+
+@pytest.mark.parametrize(
+    "result, from_domain",
+    [
+        ("dkim=pass header.d=haringey.gov.uk", "oldham.gov.uk"),
+        ("spf=pass smtp.mailfrom=mail.haringey.gov.uk", "oldham.gov.uk"),
+        ("dkim=pass header.d=gov.uk", "oldham.gov.uk"),
+        ("dkim=pass header.d=co.uk", "co.uk"),
+        ("spf=pass smtp.mailfrom=co.uk", "agency.co.uk"),
+        ("dkim=pass header.d=trust-a.nhs.uk", "trust-b.nhs.uk"),
+        ("dkim=pass header.d=nhs.net", "nhs.net.evil.example"),
+        ("dkim=pass header.d=agency.example", "evilagency.example"),
+        ("dkim=pass header.i=@", "agency.example"),
+        ("dkim=pass header.d=mail..agency.example", "agency.example"),
+    ],
+)
+def test_a_pass_across_an_organisation_or_public_suffix_is_not_aligned(result, from_domain):
+    """GIVEN an SPF or DKIM pass for a domain of another organisation — two councils under gov.uk,
+    two trusts under nhs.uk, a public suffix itself, a look-alike, an empty or malformed name
+    WHEN our server's results are read
+    THEN the pass is not aligned: a public suffix is no organisational domain (RFC 7489 §3.2)."""
+    assert not _aligned_by(result, from_domain)
+
+
+def test_a_sibling_sub_domains_signature_verifies_the_sender():
+    """GIVEN an allowed agency whose mail is signed by a sibling sub-domain of its From domain, with
+    no DMARC result from our server
+    WHEN the sender is checked
+    THEN the sender is verified."""
+    msg = _mail("Jane <jane@news.agency.example>", f"{OUR_SERVER}; dkim=pass header.d=mail.agency.example")
+    verdict = check_sender(msg, ["agency.example"], OUR_SERVER)
+    assert verdict.verification == "verified" and verdict.ok
+
+
+def test_a_signature_from_another_council_under_gov_uk_does_not_verify_the_sender():
+    """GIVEN mail from one council signed only by another council under the same public suffix
+    WHEN the sender is checked
+    THEN the sender is unverified."""
+    msg = _mail("Jo <jo@oldham.gov.uk>", f"{OUR_SERVER}; dkim=pass header.d=haringey.gov.uk")
+    verdict = check_sender(msg, ["oldham.gov.uk"], OUR_SERVER)
+    assert verdict.verification == "unverified"
