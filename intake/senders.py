@@ -154,7 +154,10 @@ def read_authentication_results(
     """Results from the first header whose authserv-id is ours; None when there is none.
 
     ``aligned`` is True when DMARC passed, or SPF passed for ``smtp.mailfrom`` or DKIM for
-    ``header.d`` in ``from_domain``'s organisation (RFC 7489 §3.1, §3.2)."""
+    ``header.d`` in ``from_domain``'s organisation (RFC 7489 §3.1, §3.2). When our server
+    evaluated DMARC and it failed, nothing aligns: the domain owner's policy (strict alignment,
+    ``adkim=s``/``aspf=s``, RFC 7489 §6.3) has already said no, and a looser reading here must not
+    overrule it. A DMARC ``none``, ``temperror`` or ``permerror`` leaves SPF and DKIM to decide."""
     if not authserv_id:
         return None
     wanted = authserv_id.strip().lower().rstrip(".")
@@ -177,6 +180,8 @@ def read_authentication_results(
                 aligned = True
             elif method == "dkim" and _aligned(properties.get("header.d") or properties.get("header.i"), from_domain):
                 aligned = True
+        if _best(results.get("dmarc")) == "fail":
+            aligned = False
         return Authentication(
             dmarc=_best(results.get("dmarc")),
             dkim=_best(results.get("dkim")),

@@ -298,3 +298,23 @@ def test_a_signature_from_another_council_under_gov_uk_does_not_verify_the_sende
     msg = _mail("Jo <jo@oldham.gov.uk>", f"{OUR_SERVER}; dkim=pass header.d=haringey.gov.uk")
     verdict = check_sender(msg, ["oldham.gov.uk"], OUR_SERVER)
     assert verdict.verification == "unverified"
+
+
+@pytest.mark.parametrize(
+    "results, verified",
+    [
+        ("dmarc=fail header.from=news.agency.example; dkim=pass header.d=mail.agency.example", False),
+        ("dmarc=none header.from=news.agency.example; dkim=pass header.d=mail.agency.example", True),
+        ("dmarc=temperror header.from=news.agency.example; spf=pass smtp.mailfrom=mail.agency.example", True),
+        ("dmarc=pass header.from=news.agency.example; dkim=fail header.d=mail.agency.example", True),
+    ],
+)
+def test_a_dmarc_fail_from_our_server_overrules_a_relaxed_pass(results, verified):
+    """GIVEN mail whose DKIM or SPF passes for a sibling sub-domain of its From domain
+    WHEN our server also says DMARC failed (the domain owner asked for strict alignment), or gives no
+    DMARC verdict, or an error, or a pass
+    THEN a DMARC fail leaves the sender unverified whatever else passed (RFC 7489 §6.3); otherwise the
+    relaxed reading (or DMARC's own pass) decides."""
+    msg = _mail("Jane <jane@news.agency.example>", f"{OUR_SERVER}; {results}")
+    verdict = check_sender(msg, ["agency.example"], OUR_SERVER)
+    assert (verdict.verification == "verified") is verified
