@@ -74,6 +74,8 @@ def compose_reminder(view: ReminderView, *, idempotency_key: str, sender: str) -
         title = f"Overdue at stage {view.stage}: {view.deadline}"
     elif view.kind == "overdue":
         title = f"Overdue: stage {view.stage}"
+    elif view.deadline:
+        title = f"Reminder at stage {view.stage}: {view.deadline}"
     elif view.due is None:
         title = f"Review: stage {view.stage} is still running"
     else:

@@ -8,7 +8,8 @@ tick plans only the cases whose ``next_due`` has come. It is the earliest moment
   early; its place on the clock at its time);
 - for the running stage (``outbox.reminders``): the reminder's moment (an hour deadline's
   last working hours; a working-day deadline's last working day, in working hours), the
-  stage's due time, its own deadlines and the cumulative target passing (at once for a
+  stage's due time, its own deadlines' reminders (by the same rule) and their passing, and the
+  cumulative target passing (at once for a
   deadline in hours, otherwise in the next working hours), and, for a stage with no fixed
   timescale, the next working day's opening (its review count moves by working day);
 - a case not resolved is looked at again within ``LONGEST_WAIT`` whatever it holds.
@@ -26,7 +27,7 @@ from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot
 
 from .planned import CLOCK_SKEW, RESOLVED, WORKING_HOURS, clock_at, in_working_hours, last_working_day_by
-from .reminders import hour_reminder_from
+from .reminders import deadline_reminder_at, hour_reminder_from
 
 __all__ = ["LONGEST_WAIT", "next_due"]
 
@@ -87,5 +88,8 @@ def next_due(snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalend
             hourly = {d.name for d in rules.deadlines if d.timescale.hours is not None}
             for own in current.deadlines:
                 (anytime if own.name in hourly else in_hours)(own.due + _PASSED)
+                reminder = deadline_reminder_at(own, own.name in hourly, current.started, calendar)
+                if reminder is not None and own.due > now:
+                    (anytime if own.name in hourly else in_hours)(reminder)
             in_hours(current.cumulative_due + _PASSED if current.cumulative_due else None)
     return min(found) if found else None

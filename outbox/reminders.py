@@ -12,6 +12,8 @@ one message each, under keys that name the deadline:
 - ``overdue:<case>:<stage>:<due>``: once the due time has passed — a deadline in
   hours at once, whatever the hour; one in working days in the next working hours;
 - ``overdue:<case>:<stage>:cumulative:<due>`` once the cumulative target has passed;
+- ``reminder:<case>:<stage>:<deadline>:<due>``: before one of the running stage's own deadlines
+  (below), while it can still be met, by the same rule as the stage's own due time;
 - ``overdue:<case>:<stage>:<deadline>:<due>``: once one of the running stage's own deadlines
   (LSCP/LSAB's meeting date set within 24 hours, Gloucestershire's escalation to stage 4,
   Sandwell's imminent-risk referral) has passed with nothing recorded — in hours at once,
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from resdesk.protocols import Protocol, StageStatus, StageTiming, WorkingCalendar, to_local
+from resdesk.protocols import DeadlineTiming, Protocol, StageStatus, StageTiming, WorkingCalendar, to_local
 from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot, addr_spec
 from resdesk.render.views import Party, ReminderView
@@ -46,15 +48,39 @@ from .planned import (
 )
 
 
+_STILL_OPEN = (StageStatus.ON_TIME, StageStatus.DUE_TODAY)
+
+
 def hour_reminder_from(timing: StageTiming, calendar: WorkingCalendar) -> datetime:
-    """When an hour-based deadline's reminder is owed: the start of the last working hours before it."""
-    due = to_local(timing.due)
+    """When an hour-based stage deadline's reminder is owed: the start of the last working hours before it."""
+    return last_hours_before(timing.due, timing.started, calendar)
+
+
+def last_hours_before(due: datetime, started: datetime | None, calendar: WorkingCalendar) -> datetime:
+    """The start (09:00 local) of the last working hours that open before ``due``, or ``started``
+    if that is later: when a reminder of a deadline in hours is owed (aware datetimes)."""
+    due = to_local(due)
     day = last_working_day_by(due.date(), calendar)
     opening = datetime.combine(day, WORKING_HOURS[0], tzinfo=LOCAL)
     if opening >= due:
         day = last_working_day_by(day - timedelta(days=1), calendar)
         opening = datetime.combine(day, WORKING_HOURS[0], tzinfo=LOCAL)
-    return max(opening, to_local(timing.started))
+    return opening if started is None else max(opening, to_local(started))
+
+
+def deadline_reminder_at(
+    own: DeadlineTiming, hourly: bool, started: datetime | None, calendar: WorkingCalendar
+) -> datetime | None:
+    """When the reminder of one of a stage's own deadlines is owed, by the rule of the stage's
+    deadline (module doc): None once nothing can still be done about it (met, missed, overdue or
+    not recorded). A deadline in working days or a calendar month is reminded from 09:00 on the
+    last working day by its due time, held to working hours; one in hours from the start of the
+    last working hours before it (``last_hours_before``), whatever the hour."""
+    if own.status not in _STILL_OPEN:
+        return None
+    if hourly:
+        return last_hours_before(own.due, started, calendar)
+    return datetime.combine(last_working_day_by(to_local(own.due).date(), calendar), WORKING_HOURS[0], tzinfo=LOCAL)
 
 
 def review_count(timing: StageTiming, now: datetime, calendar: WorkingCalendar, every: int) -> int:
@@ -116,9 +142,13 @@ def reminders(
     rules = {d.name: d for d in protocol.stage(current.stage, current.variant).deadlines}
     for own in current.deadlines:
         hourly = own.name in rules and rules[own.name].timescale.hours is not None
+        remind_at = deadline_reminder_at(own, hourly, current.started, calendar)
         if own.status is StageStatus.OVERDUE and (hourly or working):
             owe("overdue", f"overdue:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
                 f"overdue: {own.what}", deadline=own.what)
+        elif remind_at is not None and remind_at <= now <= own.due and (hourly or working):
+            owe("reminder", f"reminder:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
+                f"reminder: {own.what}", deadline=own.what)
     cumulative = current.cumulative_due
     if cumulative is not None and now > cumulative and working:
         days = protocol.stage(current.stage, current.variant).cumulative_working_days

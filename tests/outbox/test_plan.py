@@ -341,3 +341,65 @@ def test_lscp_lsab_review_group_referral_for_a_non_urgent_case_and_for_lessons_l
     assert kinds(urgent=False, lessons_learned=True) == ["stage-4-referral"]
     assert kinds(urgent=True) == ["chair-referral"]
     assert kinds(urgent=True, lessons_learned=True) == ["chair-referral", "lessons-learned-referral"]
+
+
+def _timed(facts: CaseSnapshot, now: datetime) -> list[str]:
+    return sorted(p.key for p in _plan(facts, now).planned if p.kind in ("reminder", "overdue") and ":party:" not in p.key)
+
+
+def test_a_stages_own_deadline_in_working_days_is_reminded_on_its_day_then_alerted():
+    """GIVEN Gloucestershire stage 3 entered Thu 26 Nov 2026 (due Thu 3 Dec), whose escalation to stage 4 is
+    due no later than one working day after (Fri 4 Dec) WHEN planned at several instants THEN the escalation
+    is reminded on Fri 4 Dec in working hours only, beside the stage's own overdue alert, and alerted as
+    overdue from the next working day; each key names the deadline and its due time."""
+    facts = _case("gloucestershire", [_entered(1, 1, local(2026, 11, 23, 9)), _entered(2, 2, local(2026, 11, 24, 9)),
+                                      _entered(3, 3, local(2026, 11, 26, 10))], ref="GLO-2026-0001")
+    escalation = "GLO-2026-0001:3:escalate-to-stage-4:2026-12-04T23:59:59+00:00"
+    assert not [k for k in _timed(facts, local(2026, 12, 3, 11)) if "escalate" in k]
+    assert _timed(facts, local(2026, 12, 4, 11)) == [
+        "overdue:GLO-2026-0001:3:2026-12-03T23:59:59+00:00", f"reminder:{escalation}"]
+    assert _timed(facts, local(2026, 12, 4, 18)) == []  # after hours
+    assert f"overdue:{escalation}" in _timed(facts, local(2026, 12, 7, 10))
+    assert not [k for k in _timed(facts, local(2026, 12, 7, 10)) if k.startswith("reminder:")]
+
+
+def test_a_deadline_in_hours_is_reminded_from_the_last_working_hours_before_it():
+    """GIVEN LSCP/LSAB urgent step 4 entered Tue 24 Nov 2026 11:00, its meeting date to be set within 24 hours
+    (Wed 25 Nov 11:00) WHEN planned THEN the reminder is owed from 09:00 on the Wednesday, not before, and the
+    overdue alert once 11:00 has passed."""
+    facts = _case("lscp-lsab", [_entered(1, 3, local(2026, 11, 20, 10)), _entered(2, 4, local(2026, 11, 24, 11), "urgent")],
+                  ref="LSC-2026-0001", urgent=True)
+    key = "LSC-2026-0001:4-urgent:meeting-date-set:2026-11-25T11:00:00+00:00"
+
+    def about_the_meeting(now):
+        return [k for k in _timed(facts, now) if "meeting-date-set" in k]
+
+    assert about_the_meeting(local(2026, 11, 24, 15)) == []
+    assert about_the_meeting(local(2026, 11, 25, 8, 59)) == []
+    assert about_the_meeting(local(2026, 11, 25, 9, 30)) == [f"reminder:{key}"]
+    assert about_the_meeting(local(2026, 11, 25, 11, 30)) == [f"overdue:{key}"]
+
+
+def test_the_imminent_risk_referral_is_reminded_and_the_case_is_due_for_it():
+    """GIVEN a Sandwell stage 1 started on Saturday 21 Nov 2026 with a child at imminent risk (the MARF and MASH
+    referral due the same working day: Mon 23 Nov) WHEN planned on the Sunday THEN nothing is owed yet and the
+    case is next due at 09:00 on the Monday; WHEN planned then THEN the referral is reminded, to the business
+    unit and the agency on the case, saying what is due and by when, in the subject, the letter and its PDF."""
+    from resdesk.outbox.compose import compose_reminder
+    from resdesk.outbox.due import next_due
+
+    facts = _case("sandwell", [_entered(1, 1, local(2026, 11, 21, 10))], ref="SAN-2026-0001", imminent_risk=True)
+    sandwell = REGISTRY.get("sandwell")
+    assert _timed(facts, local(2026, 11, 22, 10)) == []
+    assert next_due(facts, sandwell, ENGLAND, local(2026, 11, 22, 10)) == local(2026, 11, 23, 9)
+    monday = local(2026, 11, 23, 9, 0)
+    reminders = [p for p in _plan(facts, monday).planned if p.kind == "reminder"]
+    assert sorted(p.key for p in reminders) == [
+        "reminder:SAN-2026-0001:1:imminent-risk-referral:2026-11-23T23:59:59+00:00",
+        "reminder:SAN-2026-0001:1:imminent-risk-referral:2026-11-23T23:59:59+00:00:party:s-obriain-nca-example"]
+    mail = compose_reminder(reminders[0].view, idempotency_key=reminders[0].key, sender=OURS)
+    assert mail.subject.startswith("Reminder at stage 1: a MARF completed and the case referred to MASH")
+    assert "a MARF completed and the case referred to MASH is due Monday 23 November 2026" in mail.body_text
+    (pdf,) = mail.attachments
+    assert pdf.content.startswith(b"%PDF")
+    assert next_due(facts, sandwell, ENGLAND, local(2026, 11, 23, 9, 30)) == local(2026, 11, 24, 9)

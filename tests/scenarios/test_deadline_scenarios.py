@@ -38,7 +38,7 @@ def test_sandwell_imminent_risk_the_same_working_day_then_resolved_at_stage_2_wi
     """GIVEN Sandwell with the MASH contact configured WHEN a stage 1 summary arrives Sat 5 Dec stating
     imminent risk, and a stage 2 summary resolves the case Wed 9 Dec THEN the MARF/MASH referral is due
     the same working day (the next one, Mon 7 Dec), its notice goes to MASH at once and its overdue alert
-    on Tue 8 Dec's working hours; on resolution the parties are told the outcome letter is due within a
+    on Tue 8 Dec's working hours, after a reminder on the Monday; on resolution the parties are told the outcome letter is due within a
     further 2 working days (Fri 11 Dec)."""
     s = Scenario(tmp_path, "sandwell", contacts={"mash_service_manager": "mash@council.example"})
     first = mail(local(2026, 12, 5, 10, 0), "Escalation & Resolution Protocol: Stage 1 Summary",
@@ -52,8 +52,12 @@ def test_sandwell_imminent_risk_the_same_working_day_then_resolved_at_stage_2_wi
     ]
     # §4 Note, 'on the same working day': Sat 5 Dec is not a working day, so the next one, Mon 7 Dec.
     assert "Due: Monday 7 December 2026" in _body(sent, referral, ("mash@council.example",))
-    assert s.run(local(2026, 12, 7, 16, 0)) == []  # still due today
     everyone = [BU, ("rae.moss@school.example",), ("sam.lee@trust.example",)]
+    # Still due today: reminded on its day, in working hours, to the business unit and the agencies on the case.
+    reminder = "Reminder at stage 1: a MARF completed and the case referred to MASH"
+    sent = s.run(local(2026, 12, 7, 16, 0))
+    assert _subjects(sent) == sorted((reminder, to) for to in everyone)
+    assert "a MARF completed and the case referred to MASH is due Monday 7 December 2026" in _body(sent, reminder, BU)
     overdue = "Overdue at stage 1: a MARF completed and the case referred to MASH"
     # Not an hour-based deadline: its alert waits for the next working hours, Tue 8 Dec 09:00.
     assert s.run(local(2026, 12, 8, 8, 30)) == []
@@ -108,7 +112,7 @@ def test_sandwell_outcome_and_learning_within_one_calendar_month_of_the_stage_4_
 def test_gloucestershire_escalates_to_stage_4_no_later_than_one_working_day(tmp_path):
     """GIVEN Gloucestershire WHEN a stage 2 summary escalates Wed 2 Dec and the stage 3 summary escalates
     only on Fri 11 Dec THEN stage 3 is due Wed 9 Dec, the escalation to stage 4 no later than one working
-    day after (Thu 10 Dec): its overdue alert goes on Fri 11 Dec's working hours, and once stage 4 is entered
+    day after (Thu 10 Dec): it is reminded on Thu 10 Dec, its overdue alert goes on Fri 11 Dec's working hours, and once stage 4 is entered
     that day the deadline reads missed."""
     s = Scenario(tmp_path, "gloucestershire")
     first = mail(local(2026, 12, 2, 10, 0), "GSCP Escalation Protocol: Stage 2 summary", ["Outcome: escalated"],
@@ -117,8 +121,11 @@ def test_gloucestershire_escalates_to_stage_4_no_later_than_one_working_day(tmp_
     escalate = "Overdue at stage 3: escalation to stage four, with a full account of the history of dispute and resolution attempts"
     everyone = [BU, ("ann.cole@nhs.example",)]
     # Stage Three, five working days from Wed 2 Dec: 3, 4, 7, 8, 9 -> Wed 9 Dec; then no later than one
-    # working day: Thu 10 Dec. On Thu 10 Dec only the stage's own overdue alert goes.
-    assert _subjects(s.run(local(2026, 12, 10, 9, 5))) == sorted(("Overdue: stage 3", to) for to in everyone)
+    # working day: Thu 10 Dec. On Thu 10 Dec the stage's own overdue alert goes, and the escalation, due that
+    # day, is reminded.
+    remind = "Reminder at stage 3: escalation to stage four, with a full account of the history of dispute and resolution attempts"
+    assert _subjects(s.run(local(2026, 12, 10, 9, 5))) == sorted(
+        [("Overdue: stage 3", to) for to in everyone] + [(remind, to) for to in everyone])
     assert _subjects(s.run(local(2026, 12, 11, 9, 5))) == sorted((escalate, to) for to in everyone)
     second = mail(local(2026, 12, 11, 10, 0), "GSCP Escalation Protocol: Stage 3 summary [GLO-2026-0001]",
                   ["Outcome: escalated"], sender="Ann Cole <ann.cole@nhs.example>", n=2)
