@@ -13,7 +13,8 @@ One tick (``run_tick``) does, in order:
 4. sends the due rows over SMTP, at most ``rate_per_recipient_per_hour`` to one
    recipient in any hour (counted from the store, so it holds across restarts);
    a temporary failure is retried later with backoff, a permanent one gives up
-   with an alert.
+   with an alert; a stage notice the case has moved past since it was queued is
+   superseded instead of sent.
 
 What a crash mid-send leaves, and how it is recovered, is ``render.sending``'s to tell.
 """
@@ -371,7 +372,7 @@ def run_tick(
             if created:
                 report.queued.append(row_summary(row, None, description=f"{mail.kind}: {mail.subject}"))
         if holding:
-            send_due(store, sender, settings, now, report)
+            send_due(store, sender, settings, registry, now, report)
     finally:
         if holding:
             release_lease(store)

@@ -17,17 +17,19 @@ A notice is written as the case is when it is planned (``now``), not as it was a
 stage entry: the clock, next action and history are ``now``'s. A stage-entry notice
 the case has moved past (a later message records a later stage or the resolution) is
 ``Superseded``: recorded in the outbox as such and never sent. A stage entered and left
-in the same message is not moved past: its notices go.
+in the same message is not moved past: its notices go. The same rule is asked again of a
+notice already in the outbox just before it is sent or retried (``queued_notice_superseded``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable, Sequence
 
 from pydantic import BaseModel
 
 from resdesk.cases.timeline import CASE_RESOLVED, STAGE_ENTERED
-from resdesk.protocols import CaseClock, Notification, Protocol, StageTiming, WorkingCalendar, to_local
+from resdesk.protocols import CaseClock, Notification, Protocol, Stage, StageTiming, WorkingCalendar, to_local
 from resdesk.render.prefill import escalation_concern, resolution_notice
 from resdesk.render.snapshot import (
     CaseSnapshot,
@@ -98,12 +100,50 @@ def _applies(snapshot: CaseSnapshot, rule: Notification) -> str | None:
     return None
 
 
-def moved_past(snapshot: CaseSnapshot, entry: EventSnapshot, now: datetime) -> EventSnapshot | None:
+def moved_past(events: Iterable[EventSnapshot], entry: EventSnapshot, now: datetime) -> EventSnapshot | None:
     """The first later stage entry or resolution recorded after ``entry``'s moment (by ``now``), if any:
     the case has moved past the stage ``entry`` started. Events of the same moment (one message) are not later."""
-    later = [e for e in snapshot.events
+    later = [e for e in events
              if e.kind in (STAGE_ENTERED, CASE_RESOLVED) and to_local(entry.at) < to_local(e.at) <= to_local(now)]
     return min(later, key=lambda e: to_local(e.at)) if later else None
+
+
+def superseded_reason(stage: Stage, past: EventSnapshot) -> str:
+    """Why a notice for ``stage`` is not sent: the later stage entry or resolution ``past`` recorded."""
+    moved = f"stage {past.stage}" if past.kind == STAGE_ENTERED else "the resolution"
+    return (f"superseded: the case moved past stage {stage.label} ({moved} recorded "
+            f"{to_local(past.at):%a %d %b %Y %H:%M}) before this notice was sent")
+
+
+def notice_key(ref: str, stage: Stage, rule: Notification) -> str:
+    """The idempotency key of ``rule``'s notice on entry to (or resolution at) ``stage`` of case ``ref``;
+    a copy to a party adds ``:party:<address>``."""
+    return f"notice:{ref}:{stage_label(stage.number, stage.variant)}:{rule.notice.value}:{slug(rule.recipient)}"
+
+
+def queued_notice_superseded(
+    key: str, ref: str, protocol: Protocol, events: Sequence[EventSnapshot], now: datetime
+) -> str | None:
+    """Why a notice already in the outbox under ``key`` is no longer owed at ``now``, else None.
+
+    The same rule as planning (``moved_past``): a notice for a stage the case entered is superseded
+    once a later stage entry or the resolution is recorded after the stage's latest entry (a stage
+    entered again is owed its notice again). ``on-resolution`` notices, keys no rule of the protocol
+    gives and mail that is no stage notice are never superseded. ``events`` need hold only the case's
+    stage entries and resolutions.
+    """
+    base = key.split(":party:", 1)[0]
+    rules = [(stage, rule) for stage in protocol.stages for rule in stage.notify
+             if notice_key(ref, stage, rule) == base]
+    if not rules or any(rule.when == "on-resolution" for _, rule in rules):
+        return None
+    stage = rules[0][0]
+    entries = [e for e in events if e.kind == STAGE_ENTERED and e.stage == stage.number
+               and to_local(e.at) <= to_local(now)]
+    if not entries:
+        return None
+    past = moved_past(events, max(entries, key=lambda e: to_local(e.at)), now)
+    return superseded_reason(stage, past) if past is not None else None
 
 
 def _timing_of(clock: CaseClock, number: int) -> StageTiming | None:
@@ -125,13 +165,13 @@ def notices(
     except ProtocolError:  # the definition lost the stage: nothing to notify by
         return []
     results: list[Planned | Skipped | Superseded] = []
-    past = None if on_resolution else moved_past(snapshot, event, now)
+    past = None if on_resolution else moved_past(snapshot.events, event, now)
     clock = clock_at(protocol, snapshot, now, calendar)
     timing = _timing_of(clock, stage.number)
     for rule in stage.notify:
         if (rule.when == "on-resolution") != on_resolution:
             continue
-        key = f"notice:{snapshot.ref}:{stage_label(stage.number, stage.variant)}:{rule.notice.value}:{slug(rule.recipient)}"
+        key = notice_key(snapshot.ref, stage, rule)
         why_not = _applies(snapshot, rule)
         if why_not:
             results.append(Skipped(key, why_not))
@@ -144,9 +184,7 @@ def notices(
         if rule.parties:
             targets += [(f"{key}:party:{slug(a, 64)}", a, name) for a, name in recipients.parties(snapshot)]
         if past is not None:
-            moved = f"stage {past.stage}" if past.kind == STAGE_ENTERED else "the resolution"
-            reason = (f"superseded: the case moved past stage {stage.label} ({moved} recorded "
-                      f"{to_local(past.at):%a %d %b %Y %H:%M}) before this notice was sent")
+            reason = superseded_reason(stage, past)
             results.extend(Superseded(k, snapshot.ref, t, notice_title(rule.notice.value, stage.number), reason)
                            for k, t, _ in targets)
             continue

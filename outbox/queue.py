@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from resdesk.cases.models import PENDING, SENT, Case, Outbound, SentTo, utcnow
 from resdesk.cases.store import Tx
@@ -78,9 +78,26 @@ def record_superseded(
     )
     tx.session.add(row)
     tx.session.flush()
-    tx.audit("resdesk", "outbound-superseded", case.ref if case is not None else None,
-             {"idempotency_key": idempotency_key, "recipients": list(recipients), "reason": reason})
+    _audit_superseded(tx, row, case.ref if case is not None else None, reason)
     return row, True
+
+
+def mark_superseded(tx: Tx, row: Outbound, reason: str, case_ref: str | None) -> bool:
+    """Supersede a queued notice the case has moved past since it was written: its row goes from
+    pending to ``superseded`` (never sent) with the reason and an audit entry. False, and nothing
+    written, if the row is no longer pending (another sender took it)."""
+    taken = tx.session.execute(
+        update(Outbound).where(Outbound.id == row.id, Outbound.state == PENDING)
+        .values(state=SUPERSEDED, last_error=reason, next_attempt_at=None)
+    ).rowcount == 1
+    if taken:
+        _audit_superseded(tx, row, case_ref, reason)
+    return taken
+
+
+def _audit_superseded(tx: Tx, row: Outbound, case_ref: str | None, reason: str) -> None:
+    tx.audit("resdesk", "outbound-superseded", case_ref,
+             {"idempotency_key": row.idempotency_key, "recipients": list(row.recipients), "reason": reason})
 
 
 def by_key(tx: Tx, idempotency_key: str) -> Outbound | None:

@@ -23,7 +23,9 @@ recipient in any hour, counted from the store so the limit holds across
 restarts, by one indexed query per recipient (``outbox_sent_to``), so a send costs
 the same however many went before it; a message's bytes are read only to send it.
 A temporary failure is retried later with backoff, up to ``MAX_ATTEMPTS``; a
-permanent one gives up with an alert.
+permanent one gives up with an alert. Just before a stage notice is sent or retried, in
+the unit of work that would claim it, it is asked again whether the case still owes it:
+one the case has moved past since it was queued is superseded, never sent.
 """
 
 from __future__ import annotations
@@ -40,11 +42,15 @@ from sqlalchemy.exc import IntegrityError
 from . import queue
 from resdesk.cases.holders import holder_is_gone, holder_name
 from resdesk.cases import metrics
-from resdesk.cases.models import PENDING, Case, Lease, Message, Outbound, utcnow
+from resdesk.cases.models import PENDING, Case, Event, Lease, Message, Outbound, utcnow
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import NOTICE_SENT
+from resdesk.cases.timeline import CASE_RESOLVED, NOTICE_SENT, STAGE_ENTERED
+from resdesk.errors import ProtocolError
+from resdesk.protocols import Registry
+from resdesk.render.snapshot import EventSnapshot
 
 from .message import parse_one_address
+from .notices import queued_notice_superseded
 from .smtp import PermanentSendFailure, TemporarySendFailure
 
 __all__ = [
@@ -238,8 +244,31 @@ def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
     return case.ref if case else None
 
 
-def send_due(store: Store, sender: MailSender, settings, now: datetime, report: Any) -> None:
-    """Send every due row once; record each result in its own unit of work."""
+def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tuple[str, str] | None:
+    """(case ref, reason) when ``row`` is a stage notice its case has moved past by ``now``
+    (``notices.queued_notice_superseded``), else None. One indexed query of the case's stage entries
+    and resolutions; the message's bytes are not read."""
+    if row.kind != "notice" or row.case_id is None or not row.idempotency_key.startswith("notice:"):
+        return None
+    case = tx.session.get(Case, row.case_id)
+    try:
+        protocol = registry.get(case.protocol)
+    except ProtocolError:  # a protocol no longer installed: nothing to tell a stage by
+        return None
+    events = [
+        EventSnapshot(id=e.id, kind=e.kind, at=e.at, stage=e.stage, variant=e.variant)
+        for e in tx.session.execute(
+            select(Event.id, Event.kind, Event.at, Event.stage, Event.variant)
+            .where(Event.case_id == case.id, Event.kind.in_((STAGE_ENTERED, CASE_RESOLVED)))
+        )
+    ]
+    reason = queued_notice_superseded(row.idempotency_key, case.ref, protocol, events, now)
+    return (case.ref, reason) if reason is not None else None
+
+
+def send_due(store: Store, sender: MailSender, settings, registry: Registry, now: datetime, report: Any) -> None:
+    """Send every due row once; record each result in its own unit of work. A stage notice the case
+    has moved past since it was queued is superseded instead, in the unit of work that would claim it."""
     mail_from = parse_one_address(settings.smtp.sender).addr_spec
     per_hour = settings.smtp.rate_per_recipient_per_hour
     first_state = CONNECTING if hasattr(sender, "send_phased") else SENDING
@@ -250,6 +279,12 @@ def send_due(store: Store, sender: MailSender, settings, now: datetime, report: 
             claimed: Outbound | None = None
             for row in rows:
                 attempted.add(row.id)
+                moved = _superseded(tx, row, registry, now)
+                if moved is not None:
+                    ref, reason = moved
+                    if queue.mark_superseded(tx, row, reason, ref):
+                        report.superseded.append({"key": row.idempotency_key, "case": ref, "reason": reason})
+                    continue
                 free_at = _rate_limited(tx, row, now, per_hour)
                 if free_at is not None:
                     row.next_attempt_at = free_at
