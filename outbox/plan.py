@@ -80,5 +80,8 @@ def plan_case(
     items.extend(reminders(snapshot, protocol, calendar, now, recipients))
     planned = [item for item in items if isinstance(item, Planned)]
     skipped = [item for item in items if isinstance(item, Skipped)]
-    superseded = [item for item in items if isinstance(item, Superseded)]
+    # A stage entered again owes its notice again under the same key as the entry it moved past:
+    # what is owed now wins, or the superseded record would keep the notice from ever being queued.
+    owed = {item.key for item in planned}
+    superseded = [item for item in items if isinstance(item, Superseded) and item.key not in owed]
     return CasePlan(tuple(planned), tuple(skipped), tuple(superseded))

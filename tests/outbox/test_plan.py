@@ -403,3 +403,17 @@ def test_the_imminent_risk_referral_is_reminded_and_the_case_is_due_for_it():
     (pdf,) = mail.attachments
     assert pdf.content.startswith(b"%PDF")
     assert next_due(facts, sandwell, ENGLAND, local(2026, 11, 23, 9, 30)) == local(2026, 11, 24, 9)
+
+
+def test_a_stage_entered_again_owes_its_notice_and_is_not_superseded_by_its_earlier_entry():
+    """GIVEN an Oldham case that entered stage 3, moved on to stage 4, and was set back to stage 3 before any
+    planning ran WHEN planned THEN the stage 3 notification is owed (planned) and not also recorded as
+    superseded under the same key, while stage 4's Resolution Notice, moved past, is superseded."""
+    events = [_entered(1, 1, local(2026, 12, 16, 9)), _entered(2, 2, local(2026, 12, 17, 9)),
+              _entered(3, 3, local(2026, 12, 18, 9)), _entered(4, 4, local(2026, 12, 21, 9)),
+              _entered(5, 3, local(2026, 12, 21, 11))]
+    plan = _plan(_case("oldham", events), local(2026, 12, 21, 12))
+    notice = "notice:OLD-2026-0007:3:stage-3-notification:oldham-safeguarding-children-partnership-oscp-gr"
+    assert notice in {p.key for p in plan.planned}
+    assert [s.key for s in plan.superseded] == [
+        "notice:OLD-2026-0007:4:resolution-notice:oldham-safeguarding-children-partnership-oscp-gr"]
