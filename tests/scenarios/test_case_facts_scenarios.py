@@ -118,7 +118,8 @@ def test_lscp_lsab_non_urgent_step_4_then_corrected_to_urgent(tmp_path):
     and referred to the review group; WHEN a person then sets urgent=yes THEN step 4 becomes urgent at
     once: the meeting ASAP (no fixed time), its date set within 24 hours; the next tick sends the
     independent chair's referral (for their attention, via the business unit) and the lessons-learned
-    referral, and the date-setting deadline gets its overdue alert at the 24th hour."""
+    referral, and the date-setting deadline is reminded from 09:00 on its day and gets its overdue alert at the
+    24th hour."""
     s = Scenario(tmp_path, "lscp-lsab", contacts={"review_group": "review.group@lscp.example", "slo": "slo@lscp.example"})
     first = mail(local(2026, 11, 24, 11, 0), "Escalation to Resolution: Step 3 summary",
                  ["Urgent: no", "Lessons learned: yes", "Outcome: escalated"],
@@ -155,7 +156,10 @@ def test_lscp_lsab_non_urgent_step_4_then_corrected_to_urgent(tmp_path):
         ("Referral for lessons learned from the escalation at stage 4", ("review.group@lscp.example",)),
         ("Referral to the Chair at stage 4", BU),
     ]
-    assert s.run(local(2026, 11, 25, 10, 59)) == []
+    assert s.run(local(2026, 11, 25, 8, 59)) == []
+    # Reminded from the start of the last working hours before it (Wed 25 Nov 09:00), whatever the hour.
+    reminder = "Reminder at stage 4: the date of the independently chaired meeting set"
+    assert _subjects(s.run(local(2026, 11, 25, 10, 59))) == [(reminder, BU), (reminder, ("cat.hill@police.example",))]
     overdue = "Overdue at stage 4: the date of the independently chaired meeting set"
     assert _subjects(s.run(local(2026, 11, 25, 11, 1))) == [(overdue, BU), (overdue, ("cat.hill@police.example",))]
 
