@@ -22,7 +22,7 @@ from sqlalchemy.orm.util import identity_key
 from resdesk.cases import audit as audit_chain
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.models import (
-    PLAN_AT_ONCE, Alert, AuditEntry, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
+    PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
 )
 from resdesk.cases.timeline import (
     CaseState,
@@ -196,23 +196,22 @@ class Tx:
         detail: dict[str, Any] | None = None,
         message_id: str | None = None,
         ledger_id: int | None = None,
-    ) -> Event:
+    ) -> None:
         """Record an event on ``case`` (times timezone-aware; ``stage`` a protocol stage number).
 
         The row is written at once with one prepared INSERT on the transaction's connection, not
         through the unit of work: a case's events are never changed once recorded, and a backlog of
         mail records thousands. The case is marked for planning (``cases.due``), and its loaded
-        ``events`` list is let go so the next read of it has the new one. Returns the event as
-        written, not attached to the session."""
+        ``events`` list is let go so the next read of it has the new one (read events back as
+        ``Event``: none is built here)."""
         row = {
             "case_id": case.id, "kind": kind, "at": at, "stage": stage, "variant": variant,
             "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
         }
-        written = self.session.connection().execute(_WRITE_EVENT, row)
+        self.session.connection().execute(_WRITE_EVENT, row)
         self._mark_for_planning(case)
         if "events" in case.__dict__:
             self.session.expire(case, ["events"])
-        return Event(id=written.inserted_primary_key[0], **row)
 
     def _mark_for_planning(self, case: Case) -> None:
         """Plan ``case`` again at the next tick (``cases.due``), in the database at once: an event
@@ -363,8 +362,8 @@ class Tx:
     def audit(
         self, actor: str, action: str, case_ref: str | None = None, payload: dict[str, Any] | None = None,
         *, at: datetime | None = None,
-    ) -> AuditEntry:
-        """Append an entry to the hash-chained audit log."""
+    ) -> audit_chain.Link:
+        """Append an entry to the hash-chained audit log (``cases.audit.append``); returns its place."""
         return audit_chain.append(
             self.session, at=at or utcnow(), actor=actor, action=action, case_ref=case_ref, payload=payload or {}
         )
