@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -69,6 +69,13 @@ _READ_TAIL = select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).l
 _WRITE = insert(_AUDIT)
 
 
+class Link(NamedTuple):
+    """An appended entry's place in the chain: its ``seq`` and ``hash`` (hex SHA-256)."""
+
+    seq: int
+    hash: str
+
+
 def innermost_transaction(session: Session):
     """The session's innermost transaction (a savepoint's, if one is open): what a cache kept for
     the rest of a transaction is tied to, since a savepoint that ends may undo what it wrote."""
@@ -97,14 +104,14 @@ def _tail(session: Session) -> tuple[int, str]:
 
 def append(
     session: Session, *, at: datetime, actor: str, action: str, case_ref: str | None, payload: dict[str, Any]
-) -> AuditEntry:
-    """Write the next link of the chain inside the caller's transaction; returns it, as written.
+) -> Link:
+    """Write the next link of the chain inside the caller's transaction; returns its place (``Link``).
 
     The entry is inserted at once on the transaction's connection (one prepared statement, not
     the unit of work: an audit entry is never changed, and a batch of messages appends thousands),
     so it is in the database for any later read of the same transaction and goes with its commit
     or rollback. The chain's tail is read once per transaction (``_tail``), so N appends cost one
-    SELECT. The returned ``AuditEntry`` is not attached to the session."""
+    SELECT. Nothing is built of the entry but its row: read entries back as ``AuditEntry``."""
     payload = json.loads(json.dumps(payload, default=str))  # what the JSON column will give back
     tail_seq, prev_hash = _tail(session)
     seq = tail_seq + 1
@@ -124,7 +131,7 @@ def append(
     }
     session.connection().execute(_WRITE, row)
     session.info[_TAIL] = (innermost_transaction(session), (seq, row["hash"]))
-    return AuditEntry(**row)
+    return Link(seq, row["hash"])
 
 
 def verify_entries(entries) -> tuple[bool, int | None]:

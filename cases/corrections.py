@@ -35,11 +35,10 @@ def required_reason(reason: str | None) -> str:
     return text
 
 
-def _record(tx: Tx, case: Case, kind: str, at: datetime, actor: str, reason: str, **detail: Any) -> Event:
+def _record(tx: Tx, case: Case, kind: str, at: datetime, actor: str, reason: str, **detail: Any) -> None:
     detail = {"by": actor, "reason": reason, **detail}
-    event = tx.add_event(case, kind, at, stage=case.stage, variant=case.stage_variant, detail=detail)
+    tx.add_event(case, kind, at, stage=case.stage, variant=case.stage_variant, detail=detail)
     tx.audit(actor, kind, case.ref, detail, at=at)
-    return event
 
 
 def move_message(tx: Tx, ledger_id: int, to_ref: str, at: datetime, *, actor: str, reason: str) -> Message:
@@ -165,11 +164,11 @@ def clear_review(tx: Tx, ref: str, at: datetime, *, actor: str, reason: str) -> 
     return case
 
 
-def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> Event:
+def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> None:
     """A note on the case, in its timeline and its record."""
     text = required_reason(text)
     case = tx.require_case(ref)
-    return _record(tx, case, NOTE, at, actor, text, text=text)
+    _record(tx, case, NOTE, at, actor, text, text=text)
 
 
 

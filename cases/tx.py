@@ -1,0 +1,388 @@
+"""One unit of work on the case file (``Tx``): what opens, finds and changes cases inside
+``Store.transaction()``, and the errors it raises.
+
+Rows that are never changed once written (a new case, its events and audit entries) go straight
+to the database by prepared statements on the transaction's connection; the rest waits for the
+session's next flush (``Tx``'s docstring says which).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from resdesk.cases import audit as audit_chain
+from resdesk.cases.facts import clock_inputs, facts_of
+from resdesk.cases.models import (
+    PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
+)
+from resdesk.cases.timeline import (
+    CaseState,
+    Transition,
+    after_stage_notification,
+    after_stage_summary,
+)
+from resdesk.protocols import Protocol, to_local
+from resdesk.errors import StoreError
+
+if TYPE_CHECKING:
+    from resdesk.cases.store import Store
+
+SYSTEM_ACTOR = "resdesk"
+
+
+class UnknownCase(StoreError):
+    """No case has the reference a person asked for."""
+
+    exit_status = 2
+
+    def __init__(self, ref: str):
+        self.ref = ref
+        super().__init__(f"There is no case {ref} in the case file.")
+
+
+_COUNTERS = ReferenceCounter.__table__
+_CASES = Case.__table__
+_WRITE_CASE = insert(_CASES)
+_WRITE_EVENT = insert(Event.__table__)
+_MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
+              .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
+_MARKED = "resdesk.cases-marked"
+
+
+@functools.cache
+def _counter_upsert(dialect: str):
+    """Count a reference key up by one (from 1 when new) and return its number: one statement, built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_COUNTERS)
+        .values(key=bindparam("key"), last=1)
+        .on_conflict_do_update(index_elements=["key"], set_={"last": _COUNTERS.c.last + 1})
+        .returning(_COUNTERS.c.last)
+    )
+
+
+class Tx:
+    """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
+
+    Rows that are never changed once written go straight to the database, each by one prepared
+    statement on the transaction's connection: a new case (``create_case``), its events
+    (``add_event``) and audit entries (``audit``). What else its methods add or change (parties,
+    facts, documents, a case's stage and status) is written with the session's next flush — before
+    any query, at the latest at commit — and has no ``id`` until then."""
+
+    def __init__(self, store: "Store", session: Session):
+        self.store = store
+        self.session = session
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def next_reference(self, prefix: str, year: int) -> str:
+        """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
+        key = f"{prefix}-{year}"
+        connection = self.session.connection()  # the counter row is all it touches: nothing pending to write first
+        number = connection.execute(_counter_upsert(connection.dialect.name), {"key": key}).scalar_one()
+        return f"{key}-{number:04d}"
+
+    def create_case(
+        self,
+        protocol: Protocol,
+        at: datetime,
+        *,
+        child_identifier: str | None = None,
+        child_name: str | None = None,
+        child_dob: date | None = None,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Case:
+        """Open a case under ``protocol`` with the next reference of its prefix for ``at``'s year.
+
+        The case row is written at once by one prepared INSERT (not a flush of everything the
+        transaction has pending), so its ``id`` is there for the caller; a new case has no parties, facts,
+        documents or events yet, so those lists start empty rather than being read back."""
+        ref = self.next_reference(protocol.reference_prefix, to_local(at).year)
+        written = self.session.connection().execute(_WRITE_CASE, {
+            "ref": ref, "protocol": protocol.id, "status": "open", "opened_at": at,
+            "child_identifier": child_identifier, "child_name": child_name, "child_dob": child_dob,
+        })
+        row = {column.key: None for column in _CASES.c} | written.last_inserted_params()
+        case = Case(**row | {"id": written.inserted_primary_key[0]}, parties=[], facts=[], documents=[], events=[])
+        make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
+        self.session.add(case)
+        self._marked().add(case.id)  # due at once already: PLAN_AT_ONCE is its first next_due
+        self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
+        return case
+
+    def case_by_ref(self, ref: str) -> Case | None:
+        return self.session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
+
+    def case_by_id(self, case_id: int) -> Case | None:
+        return self.session.get(Case, case_id)
+
+    def require_case(self, ref: str) -> Case:
+        case = self.case_by_ref(ref)
+        if case is None:
+            raise UnknownCase(ref)
+        return case
+
+    def all_cases(self) -> list[Case]:
+        return list(self.session.execute(select(Case).order_by(Case.id)).scalars())
+
+    def update_case_details(
+        self,
+        case: Case,
+        *,
+        child_identifier: str | None = None,
+        child_name: str | None = None,
+        child_dob: date | None = None,
+        actor: str = SYSTEM_ACTOR,
+    ) -> dict[str, Any]:
+        """Fill in what a form says about the child; return what changed.
+
+        Details already recorded are kept (a differing value is left for a
+        person, not overwritten). Conditions, the area of disagreement and the
+        agencies are case facts (``cases.facts``).
+        """
+        changed: dict[str, Any] = {}
+        for name, value in (
+            ("child_identifier", child_identifier), ("child_name", child_name), ("child_dob", child_dob),
+        ):
+            if value is not None and getattr(case, name) is None:
+                setattr(case, name, value)
+                changed[name] = value.isoformat() if isinstance(value, date) else value
+        if changed:
+            case.updated_at = utcnow()
+            self.audit(actor, "case-details-updated", case.ref, changed)
+        return changed
+
+    def add_party(
+        self,
+        case: Case,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        agency: str | None = None,
+        role: str | None = None,
+    ) -> Party:
+        """Add someone involved in the case; the same email address is added once."""
+        if email:
+            with self.session.no_autoflush:  # parties added but not yet written are in the list too
+                parties = list(case.parties)
+            for party in parties:
+                if party.email and party.email.lower() == email.lower():
+                    party.name = party.name or name
+                    party.agency = party.agency or agency
+                    party.role = party.role or role
+                    return party
+        party = Party(case=case, name=name, email=email, agency=agency, role=role)
+        self.session.add(party)
+        return party
+
+    def add_event(
+        self,
+        case: Case,
+        kind: str,
+        at: datetime,
+        *,
+        stage: int | None = None,
+        variant: str | None = None,
+        detail: dict[str, Any] | None = None,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> None:
+        """Record an event on ``case`` (times timezone-aware; ``stage`` a protocol stage number).
+
+        The row is written at once with one prepared INSERT on the transaction's connection, not
+        through the unit of work: a case's events are never changed once recorded, and a backlog of
+        mail records thousands. The case is marked for planning (``cases.due``), and its loaded
+        ``events`` list is let go so the next read of it has the new one (read events back as
+        ``Event``: none is built here)."""
+        row = {
+            "case_id": case.id, "kind": kind, "at": at, "stage": stage, "variant": variant,
+            "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
+        }
+        self.session.connection().execute(_WRITE_EVENT, row)
+        self._mark_for_planning(case)
+        if "events" in case.__dict__:
+            self.session.expire(case, ["events"])
+
+    def _mark_for_planning(self, case: Case) -> None:
+        """Plan ``case`` again at the next tick (``cases.due``), in the database at once: an event
+        written around the unit of work is not seen by its ``before_flush`` hook. Once per case per
+        (innermost) transaction; a case opened in it is due at once already."""
+        marked = self._marked()
+        if case.id in marked:
+            return
+        now = utcnow()
+        self.session.connection().execute(
+            _MARK_CASE, {"case_key": case.id, "set_next_due": PLAN_AT_ONCE, "set_updated_at": now})
+        set_committed_value(case, "next_due", PLAN_AT_ONCE)
+        set_committed_value(case, "updated_at", now)
+        marked.add(case.id)
+
+    def _marked(self) -> set[int]:
+        """Ids of the cases marked for planning in the innermost transaction (a savepoint that ends
+        may have undone its marks, so a new one starts afresh)."""
+        transaction = audit_chain.innermost_transaction(self.session)
+        held, marked = self.session.info.get(_MARKED, (None, set()))
+        if held is not transaction:
+            marked = set()
+            self.session.info[_MARKED] = (transaction, marked)
+        return marked
+
+    def state_of(self, case: Case) -> CaseState:
+        return CaseState(
+            status=case.status,
+            stage=case.stage,
+            variant=case.stage_variant,
+            stage_started=case.stage_started,
+            resolved_at=case.resolved_at,
+            review_reason=case.review_reason,
+        )
+
+    def apply(
+        self,
+        case: Case,
+        transition: Transition,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Transition:
+        """Write a transition's events and new state onto the case, with an audit entry."""
+        for new in transition.events:
+            self.add_event(
+                case, new.kind, new.at, stage=new.stage, variant=new.variant, detail=dict(new.detail),
+                message_id=message_id, ledger_id=ledger_id,
+            )
+        state = transition.state
+        case.status = state.status
+        case.stage = state.stage
+        case.stage_variant = state.variant
+        case.stage_started = state.stage_started
+        case.resolved_at = state.resolved_at
+        case.review_reason = state.review_reason
+        case.updated_at = utcnow()
+        if transition.events:
+            self.audit(
+                actor,
+                "stage-state-changed",
+                case.ref,
+                {
+                    "status": state.status,
+                    "stage": state.stage,
+                    "variant": state.variant,
+                    "events": [
+                        {**asdict(e), "at": e.at.isoformat()} for e in transition.events
+                    ],
+                    "message_id": message_id,
+                },
+            )
+        return transition
+
+    def record_stage_summary(
+        self,
+        case: Case,
+        protocol: Protocol,
+        stage: int,
+        outcome: str | None,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Transition:
+        """A written stage summary arrived: record it and move the case as its outcome says."""
+        self.add_event(
+            case, "stage-summary", at, stage=stage, detail={"outcome": outcome},
+            message_id=message_id, ledger_id=ledger_id,
+        )
+        with self.session.no_autoflush:  # facts set but not yet written are in the list too
+            conditions = clock_inputs(facts_of(case)).conditions
+        transition = after_stage_summary(protocol, self.state_of(case), stage, outcome, at, conditions)
+        return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
+
+    def record_stage_notification(
+        self,
+        case: Case,
+        protocol: Protocol,
+        stage: int,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Transition:
+        """A notification that the case is progressing to ``stage`` arrived (Oldham stage 3)."""
+        transition = after_stage_notification(protocol, self.state_of(case), stage, at)
+        return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
+
+    def flag_for_review(self, case: Case, reason: str, at: datetime, *, message_id: str | None = None) -> None:
+        """Ask a person to look at the case, saying why."""
+        self.add_event(case, "needs-review", at, stage=case.stage, detail={"reason": reason}, message_id=message_id)
+        if case.status != "resolved":
+            case.status = "needs-review"
+        case.review_reason = reason
+        self.audit(SYSTEM_ACTOR, "needs-review", case.ref, {"reason": reason})
+
+    # -- documents, audit, alerts ------------------------------------------------------------
+
+    def add_document(
+        self,
+        case: Case | None,
+        kind: str,
+        filename: str,
+        media_type: str,
+        content: bytes,
+        *,
+        actor: str = SYSTEM_ACTOR,
+    ) -> Document:
+        """Archive a document under its SHA-256 and file it on the case, with an audit entry.
+
+        The file is written before the row: if the transaction rolls back, an unreferenced
+        content-addressed file remains, which is harmless; a row never points at nothing.
+        """
+        digest, path = self.store.archive.put_document(content, filename)
+        document = Document(
+            case=case, kind=kind, filename=filename, media_type=media_type,
+            sha256=digest, size=len(content), path=str(path),
+        )
+        self.session.add(document)
+        self.audit(
+            actor, "document-archived", case.ref if case else None,
+            {"kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content)},
+        )
+        return document
+
+    def audit(
+        self, actor: str, action: str, case_ref: str | None = None, payload: dict[str, Any] | None = None,
+        *, at: datetime | None = None,
+    ) -> audit_chain.Link:
+        """Append an entry to the hash-chained audit log (``cases.audit.append``); returns its place."""
+        return audit_chain.append(
+            self.session, at=at or utcnow(), actor=actor, action=action, case_ref=case_ref, payload=payload or {}
+        )
+
+    def raise_alert(self, kind: str, detail: dict[str, Any], *, at: datetime | None = None) -> Alert:
+        alert = Alert(kind=kind, detail=detail, at=at or utcnow())
+        self.session.add(alert)
+        self.session.flush()
+        self.audit(SYSTEM_ACTOR, f"alert:{kind}", None, detail)
+        return alert
+
+    def forget_loaded(self, model: type, key: int) -> None:
+        """Expire a row's loaded object, if this transaction holds one, after a statement changed the
+        row behind the session's back; its next read comes from the database."""
+        loaded = self.session.identity_map.get(identity_key(model, key))
+        if loaded is not None:
+            self.session.expire(loaded)
+
+    def messages_for(self, case: Case) -> list[Message]:
+        return list(
+            self.session.execute(select(Message).where(Message.case_id == case.id).order_by(Message.id)).scalars()
+        )
