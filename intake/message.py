@@ -321,7 +321,7 @@ def _attachments_of(
     if is_outlook_msg(filename, content_type, data):
         name = filename or "attached-message.msg"
         try:  # an Outlook message is read like the message/rfc822 it carries
-            return [(Attachment(name, "message/rfc822", outlook_message(data, filename=name)), None)]
+            return [(Attachment(name, "message/rfc822", outlook_message(data, filename=name, flaws=flaws)), None)]
         except OutlookMsgError as exc:
             flaws.append(str(exc))  # kept as a file; the rest of the message is still read
             return [(Attachment(name, content_type, data), None)]
@@ -334,6 +334,7 @@ def _attachments_of(
     except WinmailError as exc:
         defects.append(str(exc))
         return [(whole, None)]
+    flaws.extend(content.flaws)
     found = [(whole, None)]
     text = content.body_text or (html_to_text(content.body_html) if content.body_html else None)
     for item in content.files:

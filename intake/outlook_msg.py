@@ -7,11 +7,14 @@ for UTF-16LE text, ``001E`` for 8-bit text, ``0102`` for bytes — plus fixed-si
 Recipients are ``__recip_version1.0_#XXXXXXXX`` storages and attachments
 ``__attach_version1.0_#XXXXXXXX`` storages, each with properties of its own.
 
-``outlook_message`` turns one into RFC 5322 bytes — subject, plain (or HTML) body, sender,
-recipients, submit time (``PR_CLIENT_SUBMIT_TIME``), Message-ID and the attached files — so
-intake reads it like a forwarded ``message/rfc822``. Everything is bounded (file size,
-counts, each stream's size); a file that is not a readable Outlook message raises
-``OutlookMsgError`` naming the file and the reason, never a bare library exception.
+``outlook_message`` turns one into RFC 5322 bytes — subject, body, sender, recipients, submit
+time (``PR_CLIENT_SUBMIT_TIME``), Message-ID and the attached files — so intake reads it like a
+forwarded ``message/rfc822``. The body is the plain one, else the HTML one, else the text of the
+compressed RTF body (``PR_RTF_COMPRESSED``, read by ``rtfbody``) that a message written in
+Outlook's "Rich Text" mode may carry alone. Everything is bounded (file size, counts, each
+stream's size); a file that is not a readable Outlook message raises ``OutlookMsgError`` naming
+the file and the reason, never a bare library exception. An RTF body that cannot be read is a
+harmless flaw: the message is still made, with an empty body, and the reason added to ``flaws``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from email.utils import format_datetime, formataddr
 import olefile
 
 from resdesk.errors import IntakeError
+from resdesk.intake.rtfbody import MAX_RTF_STREAM_BYTES, UnreadableRtf, rtf_body_text
 
 __all__ = ["OutlookMsgError", "is_outlook_msg", "outlook_message"]
 
@@ -40,7 +44,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MSG_TYPES = ("application/vnd.ms-outlook", "application/x-msg")
 
 # Property ids ([MS-OXPROPS]).
-_SUBJECT, _BODY, _HTML = 0x0037, 0x1000, 0x1013
+_SUBJECT, _BODY, _HTML, _RTF_COMPRESSED = 0x0037, 0x1000, 0x1013, 0x1009
 _SENDER_NAME, _SENDER_ADDRESS, _SENDER_SMTP = 0x0C1A, 0x0C1F, 0x5D01
 _MESSAGE_ID, _IN_REPLY_TO = 0x1035, 0x1042
 _CLIENT_SUBMIT_TIME, _DELIVERY_TIME = 0x0039, 0x0E06
@@ -74,16 +78,16 @@ def is_outlook_msg(filename: str, content_type: str, data: bytes) -> bool:
         return False
 
 
-def outlook_message(data: bytes, *, filename: str) -> bytes:
+def outlook_message(data: bytes, *, filename: str, flaws: list[str] | None = None) -> bytes:
     """The RFC 5322 bytes of the message in ``data`` (see the module docstring); raises
-    ``OutlookMsgError``."""
+    ``OutlookMsgError``. Why a body was left unread is added to ``flaws``, a sentence each."""
     if len(data) > MAX_BYTES:
         raise OutlookMsgError(f"it is larger than {MAX_BYTES // (1024 * 1024)} MB", filename=filename)
     if not data.startswith(_OLE_MAGIC):
         raise OutlookMsgError("it is not a Compound File (the format Outlook saves messages in)", filename=filename)
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
-            return _Reader(ole, filename).message().as_bytes(policy=SMTP)
+            return _Reader(ole, filename, flaws if flaws is not None else []).message().as_bytes(policy=SMTP)
     except OutlookMsgError:
         raise
     except Exception as exc:  # noqa: BLE001 - olefile raises many kinds on a corrupt file
@@ -91,8 +95,8 @@ def outlook_message(data: bytes, *, filename: str) -> bytes:
 
 
 class _Reader:
-    def __init__(self, ole: olefile.OleFileIO, filename: str):
-        self.ole, self.filename = ole, filename
+    def __init__(self, ole: olefile.OleFileIO, filename: str, flaws: list[str]):
+        self.ole, self.filename, self.flaws = ole, filename, flaws
         self.entries = [tuple(entry) for entry in ole.listdir(streams=True, storages=True)]
         if ("__properties_version1.0",) not in self.entries:
             raise OutlookMsgError("it has no property stream, so it is not an Outlook message", filename=filename)
@@ -163,7 +167,10 @@ class _Reader:
         else:
             html = self._stream([f"__substg1.0_{_HTML:04X}0102"], MAX_TEXT_BYTES)
             html_text = html.decode("utf-8", errors="replace") if html is not None else self.text([], _HTML)
-            mail.set_content(html_text or "", subtype="html" if html_text else "plain")
+            if html_text:
+                mail.set_content(html_text, subtype="html")
+            else:
+                mail.set_content(self._rtf_body())
         for storage in self._children("attach", MAX_ATTACHMENTS):
             data = self._stream([storage, f"__substg1.0_{_ATTACH_DATA:04X}0102"], MAX_STREAM_BYTES)
             if data is None:
@@ -175,6 +182,18 @@ class _Reader:
                 maintype, subtype = "application", "octet-stream"
             mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         return mail
+
+    def _rtf_body(self) -> str:
+        """The text of the compressed RTF body, or "" with the reason in ``flaws``."""
+        path = f"__substg1.0_{_RTF_COMPRESSED:04X}0102"
+        if (path,) not in self.entries:
+            return ""
+        try:  # a longer stream is refused by the size its header declares
+            return rtf_body_text(self.ole.openstream(path).read(MAX_RTF_STREAM_BYTES))
+        except UnreadableRtf as exc:
+            self.flaws.append(f"the message body inside {self.filename} (compressed RTF) could not be read: "
+                              f"{exc.reason}; the rest of the message is read")
+            return ""
 
     def _recipient_type(self, storage: str) -> int | None:
         table = self._stream([storage, "__properties_version1.0"], 64 * 1024) or b""

@@ -1,18 +1,27 @@
-"""Files inside a TNEF ``winmail.dat``, as Outlook and Exchange send them.
+"""Files and message body inside a TNEF ``winmail.dat``, as Outlook and Exchange send them.
 
 A filled template may arrive wrapped in one. ``tnefparse`` does the decoding; before it
 sees the bytes, a bounded walk checks every count the stream declares against the bytes
 that are really there, because a corrupt count (say 4 billion properties in a 200-byte
 block) would otherwise keep the decoder looping for hours. Anything that cannot be read
 raises ``WinmailError`` with the reason, never a bare library exception.
+
+The body is the plain or HTML one when there is one, else the compressed RTF body Outlook
+sends in "Rich Text" mode, read by ``rtfbody``. An RTF body that cannot be read is a harmless
+flaw: the files are still returned, the body left empty and the reason given in ``flaws``.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from resdesk.errors import IntakeError
+from resdesk.intake.rtfbody import UnreadableRtf, rtf_body_text
+
+if TYPE_CHECKING:
+    import tnefparse
 
 _SIGNATURE = 0x223E9F78
 _LEVEL_ATTACHMENT = 0x02
@@ -23,6 +32,7 @@ _MULTI_VALUE = 0x1000
 _NAMED = 0x8000
 _IMESSAGE_SIG = b"\x07\x03\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46"
 _ATTACH_DATA_OBJ = 0x3701
+_RTF_COMPRESSED = 0x1009  # PR_RTF_COMPRESSED ([MS-OXPROPS])
 _FIXED_SIZES = {0x0002: 2, 0x000B: 2, 0x0003: 4, 0x0004: 4, 0x000A: 4,
                 0x0005: 8, 0x0006: 8, 0x0007: 8, 0x0014: 8, 0x0040: 8, 0x0048: 16}
 _VARIABLE_TYPES = {0x0000, 0x000D, 0x001E, 0x001F, 0x0102}
@@ -48,11 +58,13 @@ class WinmailFile:
 
 @dataclass(frozen=True)
 class WinmailContent:
-    """What a ``winmail.dat`` carried: its files and, when present, its message body."""
+    """What a ``winmail.dat`` carried: its files and, when present, its message body (the text
+    of an RTF-only body is in ``body_text``); ``flaws`` says why a body was left unread."""
 
     files: tuple[WinmailFile, ...]
     body_text: str | None
     body_html: str | None
+    flaws: tuple[str, ...] = ()
 
 
 def read_winmail(data: bytes, *, filename: str = "winmail.dat") -> WinmailContent:
@@ -75,11 +87,36 @@ def read_winmail(data: bytes, *, filename: str = "winmail.dat") -> WinmailConten
             files.append(WinmailFile(name or f"attachment-{number}", payload))
         body_text = _text(tnef.body) if tnef.body else None
         body_html = _text(tnef.htmlbody) if tnef.htmlbody else None
+        rtf = None if body_text or body_html else _compressed_rtf(tnef)
     except Exception as exc:  # the decoder's failures are many and untyped
         raise WinmailError(
             f"it is damaged ({type(exc).__name__}: {exc})", filename=filename
         ) from None
-    return WinmailContent(tuple(files), body_text, body_html)
+    flaws: tuple[str, ...] = ()
+    if rtf is not None:
+        try:
+            body_text = rtf_body_text(rtf) or None
+        except UnreadableRtf as exc:
+            kept = "; the files in it are kept" if files else ""
+            flaws = (f"the message body inside {filename} (compressed RTF) could not be read: "
+                     f"{exc.reason}{kept}",)
+    return WinmailContent(tuple(files), body_text, body_html, flaws)
+
+
+def _compressed_rtf(tnef: tnefparse.TNEF) -> bytes | None:
+    """The message's ``PR_RTF_COMPRESSED`` value as it was sent. ``tnefparse`` keeps it with
+    its trailing zero bytes stripped (and decompresses it without bounds), so the message's
+    property block is decoded again here; the value keeps its padding, which the compressed
+    RTF header's own size cuts off."""
+    from tnefparse.mapi import decode_mapi
+
+    found = None
+    for obj in tnef.objects:
+        if obj.level != _LEVEL_ATTACHMENT and obj.name == _ATT_MAPI_PROPS:
+            for prop in decode_mapi(obj.data, tnef.codepage or "cp1252"):
+                if prop.name == _RTF_COMPRESSED and prop.raw_data and isinstance(prop.raw_data[0], bytes):
+                    found = prop.raw_data[0]
+    return found
 
 
 def _text(value: object) -> str:

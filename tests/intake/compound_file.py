@@ -89,11 +89,12 @@ def _text(value: str, wide: bool = True) -> bytes:
 
 
 def outlook_msg(
-    *, subject: str, body: str, sender: str, sender_name: str, to: str, sent: datetime,
-    files: dict[str, bytes] | None = None, wide: bool = True,
+    *, subject: str, body: str | None, sender: str, sender_name: str, to: str, sent: datetime,
+    files: dict[str, bytes] | None = None, wide: bool = True, rtf_body: bytes | None = None,
 ) -> bytes:
-    """An Outlook ``.msg`` ([MS-OXMSG]): subject, plain body, sender, one To recipient, the client
-    submit time and attached files; string properties as ``001F`` (``wide``) or ``001E``."""
+    """An Outlook ``.msg`` ([MS-OXMSG]): subject, plain body (none when ``None``), sender, one To
+    recipient, the client submit time and attached files; string properties as ``001F``
+    (``wide``) or ``001E``. ``rtf_body``, a compressed RTF stream, is ``PR_RTF_COMPRESSED``."""
     kind = "001F" if wide else "001E"
     ticks = int((sent - datetime(1601, 1, 1, tzinfo=timezone.utc)).total_seconds() * 10_000_000)
     files = files or {}
@@ -102,12 +103,15 @@ def outlook_msg(
     streams = {
         "__properties_version1.0": properties,
         f"__substg1.0_0037{kind}": _text(subject, wide),
-        f"__substg1.0_1000{kind}": _text(body, wide),
         f"__substg1.0_0C1F{kind}": _text(sender, wide),
         f"__substg1.0_0C1A{kind}": _text(sender_name, wide),
         "__recip_version1.0_#00000000/__properties_version1.0": b"\x00" * 8 + struct.pack("<IIQ", 0x0C150003, 6, 1),
         f"__recip_version1.0_#00000000/__substg1.0_39FE{kind}": _text(to, wide),
     }
+    if body is not None:
+        streams[f"__substg1.0_1000{kind}"] = _text(body, wide)
+    if rtf_body is not None:
+        streams["__substg1.0_10090102"] = rtf_body
     for n, (name, data) in enumerate(files.items()):
         storage = f"__attach_version1.0_#{n:08X}"
         streams[f"{storage}/__properties_version1.0"] = b"\x00" * 8 + struct.pack("<IIQ", 0x37050003, 6, 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +19,7 @@ from resdesk.intake.classify import (
     summary_stage,
 )
 from resdesk.intake.message import InboundMessage, parse_message
+from tests.intake.tnef_stream import tnef as tnef_stream
 
 OURS = {"escalations@partnership.example"}
 
@@ -286,25 +286,11 @@ def test_a_summary_with_a_template_stays_a_summary_and_lists_the_template():
     assert (result.kind, result.stage, result.templates) == (SUMMARY, 2, ("notes.pdf",))
 
 
-def _tnef(files: list[tuple[str, bytes]]) -> bytes:
-    """A minimal TNEF stream as Outlook writes it: one rendering, title and data object per file."""
-
-    def obj(level: int, name: int, kind: int, data: bytes) -> bytes:
-        return struct.pack("<BHHI", level, name, kind, len(data)) + data + struct.pack("<H", sum(data) % 65536)
-
-    out = struct.pack("<IH", 0x223E9F78, 1) + obj(1, 0x9006, 8, struct.pack("<I", 0x10000))
-    for name, data in files:
-        out += obj(2, 0x9002, 6, b"\x01\x00\xff\xff\xff\xff" + bytes(8))
-        out += obj(2, 0x8010, 1, name.encode() + b"\x00")
-        out += obj(2, 0x800F, 6, data)
-    return out
-
-
 def test_a_template_inside_winmail_dat_is_recognised():
     """GIVEN an Outlook message whose only attachment is a winmail.dat holding a Resolution Notice
     WHEN it is classified
     THEN it is a filled template, and the Word file inside is the template named."""
-    tnef = _tnef([("Resolution Notice.docx", b"PK\x03\x04 fake"), ("logo.png", b"\x89PNG")])
+    tnef = tnef_stream([("Resolution Notice.docx", b"PK\x03\x04 fake"), ("logo.png", b"\x89PNG")])
     msg = _mail("Child A", attachments=[("winmail.dat", "application/ms-tnef", tnef)])
     assert [(a.filename, a.inside) for a in msg.attachments] == [
         ("winmail.dat", None), ("Resolution Notice.docx", "winmail.dat"), ("logo.png", "winmail.dat")]

@@ -13,12 +13,14 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
+from compressed_rtf import compress
 from pypdf import PdfWriter
 
 from resdesk.errors import FormError
 from resdesk.forms import read_form
 from tests.intake.compound_file import compound_file, outlook_msg
 from tests.intake.realworld_desk import BUSINESS_UNIT, REALWORLD, RealDesk
+from tests.intake.tnef_stream import mail_with_only_winmail, tnef
 
 KINDS = "kinds"
 ONOFF_DOCX = (REALWORLD / "f01-checkbox-onoff-words/escalation-onoff.docx").read_bytes()
@@ -124,6 +126,42 @@ def test_an_attached_outlook_msg_is_read_like_the_mail_it_carries(desk, wide, fi
     assert desk.cases()[0]["opened_at"].replace(tzinfo=None) == datetime(2026, 11, 24, 9, 30)  # not the 11:00 forward
     (form,) = desk.events("form-read")
     assert form["detail"]["fields"]["current_level_of_need"] == "early-help"
+
+
+RICH_TEXT_SUMMARY = compress(
+    rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss\fcharset0 Arial;}}\f0\fs20 "
+    rb"Stage 1 call about N.P.\par\par Outcome: \b resolved\b0\par\par Sam Patel\par}"
+)
+
+
+def test_a_summary_from_outlook_in_rich_text_mode_is_read_from_its_rtf_body(desk):
+    """GIVEN a stage 1 summary, resolved, sent by Outlook in Rich Text mode: the mail has no text
+    part, only a winmail.dat whose one body is compressed RTF WHEN drained THEN the summary is
+    recorded, resolved, from its sender, with nothing noted against it."""
+    desk.deliver(mail_with_only_winmail(
+        tnef(rtf_body=RICH_TEXT_SUMMARY), From="Sam Patel <sam.patel@police.example>", To=BUSINESS_UNIT,
+        Subject="Escalation & Resolution Protocol: Stage 1 Summary", Date="Thu, 26 Nov 2026 10:00:00 +0000",
+        Message_ID="<kind-2-rtf@police.example>",
+    ))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "resolved", "sam.patel@police.example")
+    assert detail["flaws"] == []
+
+
+def test_an_attached_outlook_msg_with_only_an_rtf_body_is_read(desk):
+    """GIVEN a forward carrying an Outlook .msg written in Rich Text mode (no plain or HTML body,
+    only compressed RTF) whose message is a stage 1 summary, resolved, from the police WHEN drained
+    THEN the summary is recorded, resolved, from its own sender."""
+    msg = outlook_msg(
+        subject="Escalation & Resolution Protocol: Stage 1 Summary", body=None, rtf_body=RICH_TEXT_SUMMARY,
+        sender="sam.patel@police.example", sender_name="Sam Patel", to="imran.qureshi@oldham.example",
+        sent=datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc),
+    )
+    desk.deliver(_forwarding(msg, "Stage 1 Summary.msg", n=3))
+    desk.watch()
+    (detail,) = recorded(desk)
+    assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "resolved", "sam.patel@police.example")
 
 
 @pytest.mark.parametrize("broken, says", [
