@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Document, Event, Message, Outbound, Party
+from resdesk.cases.models import (
+    NEEDS_REVIEW, OPEN, RESOLVED, Case, CaseFact, Document, Event, Message, Outbound, Party,
+)
 from resdesk.cases.store import Tx
 from resdesk.cases.timeline import CASE_RESOLVED, REOPENED, STAGE_ENTERED
 from resdesk.errors import ProtocolError, UsageError
@@ -65,8 +67,15 @@ def move_message(tx: Tx, ledger_id: int, to_ref: str, at: datetime, *, actor: st
 
 
 def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, actor: str, reason: str) -> Case:
-    """Fold the duplicate case into the other: its messages, events, parties, documents and
-    outbound mail move across; the duplicate stays, marked merged, pointing at the survivor."""
+    """Fold the duplicate case into the other: its messages, events, parties, documents, outbound
+    mail and the case facts the survivor lacks move across; the duplicate stays, marked merged,
+    pointing at the survivor.
+
+    The survivor's stage is the one its events now say: where the duplicate entered a stage later
+    than the survivor's own stage began, the survivor takes that stage, its variant and its start,
+    as the stage clock (which reads the merged events) already does. A resolved survivor keeps its
+    state (re-open it if the duplicate carried on). A fact both cases hold keeps the survivor's
+    value; the merge's event names the facts left behind."""
     reason = required_reason(reason)
     duplicate, survivor = tx.require_case(duplicate_ref), tx.require_case(into_ref)
     if duplicate.id == survivor.id:
@@ -78,21 +87,46 @@ def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, acto
         if party.email and party.email.lower() in known:
             continue
         tx.add_party(survivor, name=party.name, email=party.email, agency=party.agency, role=party.role)
+    held = {fact.name for fact in survivor.facts}
+    left_behind = sorted(fact.name for fact in duplicate.facts if fact.name in held)
     counts = {}
-    for model in (Message, Event, Document, Outbound):
-        counts[model.__tablename__] = tx.session.execute(
-            update(model).where(model.case_id == duplicate.id).values(case_id=survivor.id)
-        ).rowcount
+    for model in (Message, Event, Document, Outbound, CaseFact):
+        moving = update(model).where(model.case_id == duplicate.id)
+        if model is CaseFact and left_behind:
+            moving = moving.where(CaseFact.name.not_in(left_behind))
+        counts[model.__tablename__] = tx.session.execute(moving.values(case_id=survivor.id)).rowcount
     tx.session.expire_all()
     for name in ("child_identifier", "child_name", "child_dob"):
         if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
             setattr(survivor, name, getattr(duplicate, name))
+    stage = _stage_after_merge(tx, survivor)
     duplicate.status = MERGED
     duplicate.review_reason = f"merged into {survivor.ref}"
     detail = {"merged": duplicate.ref, "into": survivor.ref, "moved": counts}
+    if left_behind:
+        detail["facts_left_behind"] = left_behind
+    if stage:
+        detail["stage"] = stage
     _record(tx, duplicate, "case-merged-away", at, actor, reason, **detail)
     _record(tx, survivor, "case-merged-in", at, actor, reason, **detail)
     return survivor
+
+
+def _stage_after_merge(tx: Tx, survivor: Case) -> dict[str, Any] | None:
+    """Take the stage of the latest stage entry among the survivor's events, now merged, when it
+    began after the survivor's own stage; returns what changed (before and after), or None."""
+    if survivor.status == RESOLVED:
+        return None
+    latest = tx.session.execute(
+        select(Event).where(Event.case_id == survivor.id, Event.kind == STAGE_ENTERED, Event.stage.is_not(None))
+        .order_by(Event.at.desc(), Event.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest is None or (survivor.stage_started is not None and latest.at <= survivor.stage_started):
+        return None
+    before = {"stage": survivor.stage, "variant": survivor.stage_variant}
+    survivor.stage, survivor.stage_variant, survivor.stage_started = latest.stage, latest.variant, latest.at
+    return {"before": before, "after": {"stage": latest.stage, "variant": latest.variant,
+                                        "started": latest.at.isoformat()}}
 
 
 def _stage(protocol: Protocol, stage: int, variant: str | None):

@@ -113,6 +113,55 @@ def test_merge_moves_everything_and_reopen_restarts_the_clock(store, oldham):
     assert [r["ref"] for r in rows] == [keep.ref]
 
 
+def test_a_merge_takes_the_duplicates_later_stage_and_the_facts_the_survivor_lacks(store, oldham):
+    """GIVEN a case at stage 1 and a duplicate for the same child that went on to stage 3 a day later, holding
+    a threshold dispute and a case start of its own WHEN the duplicate is merged in THEN the survivor is at
+    stage 3 from the duplicate's entry (as its clock says), holds the threshold dispute, keeps its own case
+    start, and the merge's event names the stage change and the fact left behind."""
+    from resdesk.cases import case_timeline, set_fact
+
+    with store.transaction() as tx:
+        keep, _ = _case(tx, oldham, "Zoë")
+        dupe, _ = _case(tx, oldham, raw=b"Subject: again\r\n\r\nagain\r\n")
+        tx.record_stage_notification(dupe, oldham, 3, AT + timedelta(days=1))
+        set_fact(tx, dupe, "threshold-dispute", True, by="bu", reason="MASH decision disputed")
+        set_fact(tx, dupe, "case_start", "2026-12-01T09:00", by="bu", reason="referral date")
+        set_fact(tx, keep, "case_start", "2026-12-02T09:00", by="bu", reason="our referral date")
+        keep_ref, dupe_ref = keep.ref, dupe.ref
+    with store.transaction() as tx:
+        merge_cases(tx, dupe_ref, keep_ref, AT + timedelta(days=2), actor="bu", reason="same child")
+    case = case_timeline(store, keep_ref, REGISTRY, AT + timedelta(days=2, hours=1))
+    assert (case["stage"], case["status"]) == (3, "open")
+    assert case["facts"]["threshold-dispute"]["value"] is True
+    assert str(case["facts"]["case_start"]["value"]).startswith("2026-12-02")
+    with store.transaction() as tx:
+        survivor = tx.require_case(keep_ref)
+        assert survivor.stage_started == AT + timedelta(days=1)
+        assert clock_for(survivor, REGISTRY, AT + timedelta(days=2)).current.stage == 3
+    (merged,) = [e for e in case["events"] if e["kind"] == "case-merged-in"]
+    assert merged["detail"]["stage"]["before"]["stage"] == 1 and merged["detail"]["stage"]["after"]["stage"] == 3
+    assert merged["detail"]["facts_left_behind"] == ["case_start"]
+
+
+def test_a_merge_keeps_the_survivors_stage_when_the_duplicate_is_behind(store, oldham):
+    """GIVEN a case that entered stage 3 and a duplicate still at stage 1 from before WHEN merged THEN the
+    survivor stays at stage 3 from its own entry, and the merge names no stage change."""
+    from resdesk.cases import case_timeline
+
+    with store.transaction() as tx:
+        keep, _ = _case(tx, oldham, "Zoë")
+        dupe, _ = _case(tx, oldham, raw=b"Subject: again\r\n\r\nagain\r\n")
+        tx.record_stage_notification(keep, oldham, 3, AT + timedelta(days=1))
+        keep_ref, dupe_ref = keep.ref, dupe.ref
+    with store.transaction() as tx:
+        merge_cases(tx, dupe_ref, keep_ref, AT + timedelta(days=2), actor="bu", reason="same child")
+        survivor = tx.require_case(keep_ref)
+        assert (survivor.stage, survivor.stage_started) == (3, AT + timedelta(days=1))
+    case = case_timeline(store, keep_ref, REGISTRY, AT + timedelta(days=2, hours=1))
+    (merged,) = [e for e in case["events"] if e["kind"] == "case-merged-in"]
+    assert "stage" not in merged["detail"]
+
+
 def test_fold_and_initials():
     """GIVEN names with accents WHEN folded THEN accents and case go; initials keep letters only."""
     assert fold("  Zoë  ÅNGSTRÖM-Núñez ") == "zoe angstrom-nunez"
