@@ -247,8 +247,11 @@ def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
 def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tuple[str, str] | None:
     """(case ref, reason) when ``row`` is a stage notice its case has moved past by ``now``
     (``notices.queued_notice_superseded``), else None. One indexed query of the case's stage entries
-    and resolutions; the message's bytes are not read."""
+    and resolutions; the message's bytes are not read. A notice sent before and queued again by a
+    person (``resdesk act resend``) is theirs to decide, and is never superseded."""
     if row.kind != "notice" or row.case_id is None or not row.idempotency_key.startswith("notice:"):
+        return None
+    if row.sent_at is not None:
         return None
     case = tx.session.get(Case, row.case_id)
     try:

@@ -139,3 +139,25 @@ def test_an_outcome_notice_waiting_for_its_retry_is_sent_though_the_case_is_reso
     assert retry.superseded == []
     assert set(outcome) <= {s["key"] for s in retry.sent}
     assert all(_row(store, key).state == "sent" for key in outcome)
+
+
+def test_a_notice_a_person_resends_after_the_case_moved_on_is_sent(store, smtp_server, tmp_path):
+    """GIVEN a stage 3 notification that was sent, and the case since escalated to stage 4
+    WHEN the business unit resends it (``resdesk act resend``) and the tick runs
+    THEN it goes again, as the person asked: a notice sent before is theirs to decide, never superseded."""
+    from resdesk.outbox.corrections import resend
+
+    ref = oldham_stage2_escalated(store, at=SUMMARY_AT)
+    settings = settings_for(tmp_path, smtp_server)
+    run_tick(store, settings, REGISTRY, NOW, sender_for(smtp_server))
+    key = _stage3_key(ref)
+    assert _row(store, key).state == "sent"
+    _escalate_to_stage4(store, ref, SUMMARY_AT + timedelta(minutes=5))
+    smtp_server.clear()
+    message_id = _row(store, key).message_id
+    with store.transaction() as tx:
+        resend(tx, message_id, RETRY, actor="bu", reason="the OSCP did not receive it")
+    again = run_tick(store, settings, REGISTRY, RETRY + timedelta(minutes=1), sender_for(smtp_server))
+    assert again.superseded == []
+    assert _row(store, key).state == "sent"
+    assert any(STAGE3_TITLE.encode() in m.raw for m in smtp_server.messages)
