@@ -23,6 +23,7 @@ from resdesk.cases.store import Tx
 from resdesk.cases.timeline import CASE_RESOLVED, REOPENED, STAGE_ENTERED
 from resdesk.errors import ProtocolError, UsageError
 from resdesk.protocols import Protocol
+from resdesk.protocols.facts import FROM_PERSON
 
 MERGED = "merged"
 PARTY_ADDED = "party-added"
@@ -68,27 +69,33 @@ def move_message(tx: Tx, ledger_id: int, to_ref: str, at: datetime, *, actor: st
 
 def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, actor: str, reason: str) -> Case:
     """Fold the duplicate case into the other: its messages, events, parties, documents, outbound
-    mail and the case facts the survivor lacks move across; the duplicate stays, marked merged,
-    pointing at the survivor.
+    mail and case facts move across; the duplicate stays, marked merged, pointing at the survivor.
 
-    The survivor's stage is the one its events now say: where the duplicate entered a stage later
-    than the survivor's own stage began, the survivor takes that stage, its variant and its start,
-    as the stage clock (which reads the merged events) already does. A resolved survivor keeps its
-    state (re-open it if the duplicate carried on). A fact both cases hold keeps the survivor's
-    value; the merge's event names the facts left behind."""
+    - **Facts.** Where both hold a fact, the better-founded value stays: a person's over one read
+      from mail, one read from mail over an estimate (as ``cases.facts.record_fact`` decides); on a
+      tie, the survivor's. The merge's event names the duplicate's facts left behind.
+    - **Stage.** Where the duplicate is further along (a higher stage), the survivor takes its
+      stage, variant and start. A resolved survivor keeps its state.
+    - **Review.** The stage clock reads the merged events, so the survivor goes on the review list,
+      saying why, where they disagree with its state: a stage entry of the duplicate later than the
+      survivor's own but lower, or a resolution of the duplicate on a survivor still open.
+
+    ``UsageError`` for a case merged into itself, a duplicate already merged, or a survivor that
+    was itself merged into another (merge into that one)."""
     reason = required_reason(reason)
     duplicate, survivor = tx.require_case(duplicate_ref), tx.require_case(into_ref)
     if duplicate.id == survivor.id:
         raise UsageError("A case cannot be merged into itself.")
     if duplicate.status == MERGED:
         raise UsageError(f"Case {duplicate.ref} was already merged.")
+    if survivor.status == MERGED:
+        raise UsageError(f"Case {survivor.ref} was itself merged into another; merge into that one.")
     known = {p.email.lower() for p in survivor.parties if p.email}
     for party in list(duplicate.parties):
         if party.email and party.email.lower() in known:
             continue
         tx.add_party(survivor, name=party.name, email=party.email, agency=party.agency, role=party.role)
-    held = {fact.name for fact in survivor.facts}
-    left_behind = sorted(fact.name for fact in duplicate.facts if fact.name in held)
+    left_behind = _settle_facts(tx, duplicate, survivor)
     counts = {}
     for model in (Message, Event, Document, Outbound, CaseFact):
         moving = update(model).where(model.case_id == duplicate.id)
@@ -99,7 +106,7 @@ def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, acto
     for name in ("child_identifier", "child_name", "child_dob"):
         if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
             setattr(survivor, name, getattr(duplicate, name))
-    stage = _stage_after_merge(tx, survivor)
+    stage = _stage_after_merge(survivor, duplicate)
     duplicate.status = MERGED
     duplicate.review_reason = f"merged into {survivor.ref}"
     detail = {"merged": duplicate.ref, "into": survivor.ref, "moved": counts}
@@ -109,24 +116,65 @@ def merge_cases(tx: Tx, duplicate_ref: str, into_ref: str, at: datetime, *, acto
         detail["stage"] = stage
     _record(tx, duplicate, "case-merged-away", at, actor, reason, **detail)
     _record(tx, survivor, "case-merged-in", at, actor, reason, **detail)
+    check = _merged_clock_disagrees(tx, survivor, duplicate)
+    if check:
+        tx.flag_for_review(survivor, check, at)
     return survivor
 
 
-def _stage_after_merge(tx: Tx, survivor: Case) -> dict[str, Any] | None:
-    """Take the stage of the latest stage entry among the survivor's events, now merged, when it
-    began after the survivor's own stage; returns what changed (before and after), or None."""
-    if survivor.status == RESOLVED:
+def _standing(fact: CaseFact) -> int:
+    """How well founded a fact is: estimated 0, read from mail 1, set by a person 2."""
+    return 0 if fact.estimated else 2 if fact.source == FROM_PERSON else 1
+
+
+def _settle_facts(tx: Tx, duplicate: Case, survivor: Case) -> list[str]:
+    """Drop the survivor's facts the duplicate holds better founded (so they can move across);
+    returns the names of the duplicate's facts that stay behind."""
+    mine = {fact.name: fact for fact in survivor.facts}
+    left_behind = []
+    for fact in duplicate.facts:
+        held = mine.get(fact.name)
+        if held is None:
+            continue
+        if _standing(fact) > _standing(held):
+            tx.session.delete(held)
+        else:
+            left_behind.append(fact.name)
+    tx.session.flush()
+    return sorted(left_behind)
+
+
+def _stage_after_merge(survivor: Case, duplicate: Case) -> dict[str, Any] | None:
+    """Take the duplicate's stage when it is further along (a higher stage) and the survivor is
+    not resolved; returns what changed (before and after), or None."""
+    if survivor.status == RESOLVED or duplicate.stage is None:
         return None
-    latest = tx.session.execute(
-        select(Event).where(Event.case_id == survivor.id, Event.kind == STAGE_ENTERED, Event.stage.is_not(None))
-        .order_by(Event.at.desc(), Event.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    if latest is None or (survivor.stage_started is not None and latest.at <= survivor.stage_started):
+    if survivor.stage is not None and duplicate.stage <= survivor.stage:
         return None
     before = {"stage": survivor.stage, "variant": survivor.stage_variant}
-    survivor.stage, survivor.stage_variant, survivor.stage_started = latest.stage, latest.variant, latest.at
-    return {"before": before, "after": {"stage": latest.stage, "variant": latest.variant,
-                                        "started": latest.at.isoformat()}}
+    survivor.stage, survivor.stage_variant, survivor.stage_started = (
+        duplicate.stage, duplicate.stage_variant, duplicate.stage_started)
+    after = {"stage": duplicate.stage, "variant": duplicate.stage_variant,
+             "started": duplicate.stage_started.isoformat() if duplicate.stage_started else None}
+    return {"before": before, "after": after}
+
+
+def _merged_clock_disagrees(tx: Tx, survivor: Case, duplicate: Case) -> str | None:
+    """Why a person should check the survivor's stage after the merge, or None (``merge_cases``)."""
+    if survivor.status == RESOLVED:
+        return None
+    if duplicate.resolved_at is not None:
+        return (f"merged from {duplicate.ref}, which was resolved on {duplicate.resolved_at:%d %b %Y}: its "
+                "resolution is now on this case's clock; close this case, or re-open it at its stage")
+    latest = tx.session.execute(
+        select(Event.stage, Event.at).where(Event.case_id == survivor.id, Event.kind == STAGE_ENTERED,
+                                            Event.stage.is_not(None))
+        .order_by(Event.at.desc(), Event.id.desc()).limit(1)
+    ).one_or_none()
+    if latest is not None and survivor.stage is not None and latest.stage < survivor.stage:
+        return (f"merged from {duplicate.ref}, whose stage {latest.stage} entry of {latest.at:%d %b %Y} is later "
+                f"than this case's stage {survivor.stage}: its clock now reads stage {latest.stage}; set the stage")
+    return None
 
 
 def _stage(protocol: Protocol, stage: int, variant: str | None):

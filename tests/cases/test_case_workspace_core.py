@@ -162,6 +162,55 @@ def test_a_merge_keeps_the_survivors_stage_when_the_duplicate_is_behind(store, o
     assert "stage" not in merged["detail"]
 
 
+def test_a_merge_prefers_a_stated_fact_to_an_estimate_and_refuses_a_merged_survivor(store, oldham):
+    """GIVEN a survivor whose case start is only estimated (the time of its first mail) and a duplicate whose
+    case start a form stated WHEN merged THEN the survivor holds the stated start; WHEN a third case is then
+    merged into the duplicate (itself merged away) THEN it is refused, naming the case to merge into."""
+    from resdesk.cases import case_timeline
+    from resdesk.cases.facts import record_fact
+
+    with store.transaction() as tx:
+        keep, _ = _case(tx, oldham, "Zoë")
+        dupe, _ = _case(tx, oldham, raw=b"Subject: again\r\n\r\nagain\r\n")
+        third, _ = _case(tx, oldham, raw=b"Subject: third\r\n\r\nthird\r\n")
+        record_fact(tx, keep, "case_start", AT, source="estimated", by="resdesk", at=AT)
+        record_fact(tx, dupe, "case_start", "2026-12-01T09:00", source="form", by="resdesk", at=AT)
+        refs = keep.ref, dupe.ref, third.ref
+    with store.transaction() as tx:
+        merge_cases(tx, refs[1], refs[0], AT + timedelta(days=1), actor="bu", reason="same child")
+    start = case_timeline(store, refs[0], REGISTRY, AT + timedelta(days=1))["facts"]["case_start"]
+    assert str(start["value"]).startswith("2026-12-01") and start["source"] == "form"
+    with store.transaction() as tx:
+        with pytest.raises(UsageError, match=f"{refs[1]} was itself merged"):
+            merge_cases(tx, refs[2], refs[1], AT + timedelta(days=1), actor="bu", reason="same child")
+
+
+def test_a_merge_whose_events_disagree_with_the_survivor_puts_it_on_the_review_list(store, oldham):
+    """GIVEN a survivor at stage 3 and a duplicate whose stage 1 began later (a late summary filed apart)
+    WHEN merged THEN the survivor stays at stage 3 and goes on the review list saying its clock now reads
+    stage 1; GIVEN another duplicate that was resolved WHEN merged into an open case THEN that case goes on
+    the review list saying the resolution is now on its clock."""
+    with store.transaction() as tx:
+        keep, _ = _case(tx, oldham, "Zoë")
+        tx.record_stage_notification(keep, oldham, 3, AT + timedelta(days=1))
+        late = tx.create_case(oldham, AT + timedelta(days=2))
+        tx.record_stage_notification(late, oldham, 1, AT + timedelta(days=2))
+        other, _ = _case(tx, oldham, "Ann")
+        done, _ = _case(tx, oldham, raw=b"Subject: done\r\n\r\ndone\r\n")
+        refs = keep.ref, late.ref, other.ref, done.ref
+    with store.transaction() as tx:
+        close_case(tx, refs[3], AT + timedelta(hours=1), actor="bu", reason="agreed")
+    with store.transaction() as tx:
+        merge_cases(tx, refs[1], refs[0], AT + timedelta(days=3), actor="bu", reason="same child")
+        merge_cases(tx, refs[3], refs[2], AT + timedelta(days=3), actor="bu", reason="same child")
+    with store.transaction() as tx:
+        kept = tx.require_case(refs[0])
+        assert (kept.stage, kept.status) == (3, "needs-review")
+        assert "clock now reads stage 1" in kept.review_reason
+        assert tx.require_case(refs[2]).status == "needs-review"
+        assert "resolution is now on this case's clock" in tx.require_case(refs[2]).review_reason
+
+
 def test_fold_and_initials():
     """GIVEN names with accents WHEN folded THEN accents and case go; initials keep letters only."""
     assert fold("  Zoë  ÅNGSTRÖM-Núñez ") == "zoe angstrom-nunez"
