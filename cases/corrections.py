@@ -10,6 +10,7 @@ reference the case file does not hold. ``at`` is the moment of the correction
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -255,6 +256,23 @@ def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> None:
 
 
 
+PARTY_TEXT_CHARS = 200  # parties.name, .agency and .role
+
+
+def _party_text(label: str, value: str | None) -> str | None:
+    """A typed name, agency or role as kept: runs of spaces and line breaks made one space; None
+    when blank. ``UsageError`` for a control or invisible formatting character (it would reach the
+    letters the party is sent) or more than ``PARTY_TEXT_CHARS`` characters."""
+    text = " ".join((value or "").split())
+    if not text:
+        return None
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+        raise UsageError(f"The {label} holds a control or invisible formatting character; type it again.")
+    if len(text) > PARTY_TEXT_CHARS:
+        raise UsageError(f"The {label} is {len(text):,} characters; at most {PARTY_TEXT_CHARS} are kept.")
+    return text
+
+
 def add_party(
     tx: Tx, ref: str, email: str, at: datetime, *, actor: str, reason: str,
     name: str | None = None, agency: str | None = None, role: str | None = None,
@@ -262,7 +280,8 @@ def add_party(
     """Add someone to the case by hand: from then on their mail about it is a party's.
 
     ``email`` is checked for syntax only (no network look-up) and kept as the library normalises
-    it (domain in lower case); ``name``, ``agency`` and ``role`` are optional, blanks dropped.
+    it (domain in lower case); ``name``, ``agency`` and ``role`` are optional, blanks dropped,
+    each at most ``PARTY_TEXT_CHARS`` characters with no control characters (``_party_text``).
     ``UsageError`` for an address that is not one, for someone already a party to the case (by
     address, letter case aside), or for a case merged into another (add them to that one);
     ``UnknownCase`` for a reference the case file does not hold."""
@@ -277,8 +296,8 @@ def add_party(
         raise UsageError(f"'{text}' is not an e-mail address ({exc}).") from None
     if any(p.email and p.email.strip().lower() == address.lower() for p in case.parties):
         raise UsageError(f"{address} is already a party to case {case.ref}.")
-    details = {key: value.strip() for key, value in (("name", name), ("agency", agency), ("role", role))
-               if value and value.strip()}
+    details = {key: text for key, value in (("name", name), ("agency", agency), ("role", role))
+               if (text := _party_text(key, value))}
     party = tx.add_party(case, email=address, **details)
     _record(tx, case, PARTY_ADDED, at, actor, reason, email=address, **details)
     return party

@@ -135,13 +135,17 @@ def test_someone_the_business_unit_adds_as_a_party_may_then_change_the_case(desk
         assert entry.actor == "bu" and entry.case_ref == ref
 
 
-@pytest.mark.parametrize(("address", "refusal"), [
-    ("not an address", "is not an e-mail address"),
-    ("DANA.WHITFIELD@police.example", "is already a party"),
+@pytest.mark.parametrize(("address", "name", "refusal"), [
+    ("not an address", None, "is not an e-mail address"),
+    ("DANA.WHITFIELD@police.example", None, "is already a party"),
+    ("eve.marsh@school.example", "Eve\x00Marsh", "control or invisible"),
+    ("eve.marsh@school.example", "Eve \u202eMarsh", "control or invisible"),
+    ("eve.marsh@school.example", "E" * 201, "at most 200"),
 ])
-def test_adding_a_party_refuses_a_bad_or_repeated_address_and_changes_nothing(desk, address, refusal):
+def test_adding_a_party_refuses_a_bad_or_repeated_address_or_name_and_changes_nothing(desk, address, name, refusal):
     """GIVEN a case opened by a police practitioner WHEN the business unit adds as a party something
-    that is not an address, or the practitioner again (letter case aside) THEN it is refused, saying
+    that is not an address, the practitioner again (letter case aside), or a name holding a control
+    or bidirectional-override character or longer than the case file keeps THEN it is refused, saying
     why, and the case's parties are as they were."""
     from resdesk.cases import corrections
     from resdesk.errors import UsageError
@@ -150,8 +154,21 @@ def test_adding_a_party_refuses_a_bad_or_repeated_address_and_changes_nothing(de
     before = desk.case(ref)["parties"]
     with pytest.raises(UsageError, match=refusal):
         with desk.store.transaction() as tx:
-            corrections.add_party(tx, ref, address, _now(), actor="bu", reason="on the phone")
+            corrections.add_party(tx, ref, address, _now(), actor="bu", reason="on the phone", name=name)
     assert desk.case(ref)["parties"] == before
+
+
+def test_a_typed_name_with_line_breaks_is_kept_on_one_line(desk):
+    """GIVEN a name typed with a line break and doubled spaces WHEN the party is added THEN it is kept as
+    one line, so no letter to them can carry a line of someone else's choosing."""
+    from resdesk.cases import corrections
+
+    ref = _opened(desk)
+    with desk.store.transaction() as tx:
+        corrections.add_party(tx, ref, "eve.marsh@school.example", _now(), actor="bu", reason="on the phone",
+                              name="Eve\r\n\r\nThe case is closed.  Marsh")
+    [added] = [p for p in desk.case(ref)["parties"] if p["email"] == "eve.marsh@school.example"]
+    assert added["name"] == "Eve The case is closed. Marsh"
 
 
 def test_a_party_may_change_the_case_by_a_reference_typed_without_its_code(desk):
