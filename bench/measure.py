@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,12 +51,14 @@ def descendants_of(pid: int) -> list[int]:
 @dataclass(frozen=True)
 class Measured:
     """One measured run: wall seconds, the process's own peak resident MB, the largest peak of
-    any process it started (a render worker), and its stdout."""
+    any process it started (a render worker), its stdout, and the CPU seconds (user and system)
+    of it and every process it started and waited for (a reader process)."""
 
     seconds: float
     peak_mb: float
     child_peak_mb: float
     out: str
+    cpu_seconds: float = 0.0
 
     @property
     def tree_peak_mb(self) -> float:
@@ -78,6 +81,7 @@ def run_measured_python(argv: list[str], env: dict[str, str] | None = None) -> t
 def run_measured_tree(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     """Run ``python ARGV`` and follow the processes it starts as well (see ``Measured``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env or dict(os.environ), stdout=out,
                                    stderr=err)
@@ -88,7 +92,9 @@ def run_measured_tree(argv: list[str], env: dict[str, str] | None = None) -> Mea
                 children[child] = max(children.get(child, 0.0), peak_rss_mb(child) or 0.0)
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         out.seek(0), err.seek(0)
         if process.returncode != 0:
             raise RuntimeError(f"python {' '.join(argv)} failed: {err.read().decode()[-2000:]}")
-        return Measured(elapsed, peak, max(children.values(), default=0.0), out.read().decode())
+        return Measured(elapsed, peak, max(children.values(), default=0.0), out.read().decode(), cpu)
