@@ -8,7 +8,7 @@ from ``forms.layout``, so "D.O.B" means ``child_dob`` on both Sandwell and Oldha
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from resdesk.forms.layout import TEMPLATES, Template
 
@@ -19,11 +19,16 @@ _PARENS = re.compile(r"\([^)]*\)")
 _NUMBERED_STAGE = re.compile(r"\bstage (?:\d+|zero|one|two|three|four|five) summary\b")
 
 
+_DROPPED = re.compile(r"[.'’`]")
+_SPACED = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # a form's labels repeat in every copy of it
 def normalise(text: str) -> str:
     """Lower case, "&" as "and", dots and apostrophes dropped, other punctuation as spaces."""
     text = text.lower().replace("&", " and ").replace("(s)", "s")
-    text = re.sub(r"[.'’`]", "", text)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    text = _DROPPED.sub("", text)
+    return " ".join(_SPACED.sub(" ", text).split())
 
 
 def _keys(text: str) -> set[str]:

@@ -88,13 +88,16 @@ def without_controls(text: str) -> str:
     return text.translate(_BIDI_CONTROLS).translate(_OTHER_CONTROLS)
 
 
+_BLANK_MARKS = re.compile(r"[\s_.…]+")
+
+
 def blank(value: object) -> bool:
     """True when a person left the field empty (spaces, underscores, dots, or a placeholder)."""
     if value is None:
         return True
     if not isinstance(value, str):
         return False
-    return not re.sub(r"[\s_.…]+", "", value) or value.strip() in PLACEHOLDERS
+    return not _BLANK_MARKS.sub("", value) or value.strip() in PLACEHOLDERS
 
 
 def _year(text: str) -> int:
