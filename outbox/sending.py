@@ -23,9 +23,10 @@ recipient in any hour, counted from the store so the limit holds across
 restarts, by one indexed query per recipient (``outbox_sent_to``), so a send costs
 the same however many went before it; a message's bytes are read only to send it.
 A temporary failure is retried later with backoff, up to ``MAX_ATTEMPTS``; a
-permanent one gives up with an alert. Just before a stage notice is sent or retried, in
-the unit of work that would claim it, it is asked again whether the case still owes it:
-one the case has moved past since it was queued is superseded, never sent.
+permanent one gives up with an alert. Just before a stage notice, a reminder or an overdue
+alert is sent or retried, in the unit of work that would claim it, it is asked again whether
+the case still owes it: one the case has moved past since it was queued is superseded, never
+sent (``_superseded``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from resdesk.cases.models import PENDING, Case, Event, Lease, Message, Outbound,
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import CASE_RESOLVED, NOTICE_SENT, STAGE_ENTERED
 from resdesk.errors import ProtocolError
-from resdesk.protocols import Registry
+from resdesk.protocols import Registry, to_local
 from resdesk.render.snapshot import EventSnapshot
 
 from .message import parse_one_address
@@ -244,14 +245,25 @@ def _record_sent(tx: Tx, row: Outbound, now: datetime) -> str | None:
     return case.ref if case else None
 
 
+_TIMED = ("reminder", "overdue")  # reminders (a review's too) and overdue alerts
+
+
 def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tuple[str, str] | None:
-    """(case ref, reason) when ``row`` is a stage notice its case has moved past by ``now``
-    (``notices.queued_notice_superseded``), else None. One indexed query of the case's stage entries
-    and resolutions; the message's bytes are not read. A notice sent before and queued again by a
-    person (``resdesk act resend``) is theirs to decide, and is never superseded."""
-    if row.kind != "notice" or row.case_id is None or not row.idempotency_key.startswith("notice:"):
+    """(case ref, reason) when ``row`` is no longer owed, else None; one indexed query of the case's
+    stage entries and resolutions, the message's bytes never read.
+
+    - A stage notice its case has moved past by ``now`` (``notices.queued_notice_superseded``).
+    - A reminder or overdue alert written before the case recorded a stage entry or a resolution
+      (``Event.recorded_at`` after the row's ``created_at``): it speaks of a stage or a due time
+      the case has left, and planning writes what the case owes now.
+
+    A message sent before and queued again by a person (``resdesk act resend``) is theirs to
+    decide, and is never superseded."""
+    if row.case_id is None or row.sent_at is not None:
         return None
-    if row.sent_at is not None:
+    if row.kind in _TIMED:
+        return _timed_superseded(tx, row)
+    if row.kind != "notice" or not row.idempotency_key.startswith("notice:"):
         return None
     case = tx.session.get(Case, row.case_id)
     try:
@@ -269,9 +281,26 @@ def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tup
     return (case.ref, reason) if reason is not None else None
 
 
+def _timed_superseded(tx: Tx, row: Outbound) -> tuple[str, str] | None:
+    """``_superseded`` for a reminder or an overdue alert."""
+    moved = tx.session.execute(
+        select(Event.kind, Event.stage, Event.at)
+        .where(Event.case_id == row.case_id, Event.kind.in_((STAGE_ENTERED, CASE_RESOLVED)),
+               Event.recorded_at > row.created_at)
+        .order_by(Event.recorded_at).limit(1)
+    ).first()
+    if moved is None:
+        return None
+    what = f"stage {moved.stage} recorded" if moved.kind == STAGE_ENTERED else "the resolution recorded"
+    ref = _case_ref(tx, row)
+    return ref, (f"superseded: the case moved on ({what}, dated {to_local(moved.at):%a %d %b %Y %H:%M}) "
+                 f"after this {'overdue alert' if row.kind == 'overdue' else 'reminder'} was written")
+
+
 def send_due(store: Store, sender: MailSender, settings, registry: Registry, now: datetime, report: Any) -> None:
-    """Send every due row once; record each result in its own unit of work. A stage notice the case
-    has moved past since it was queued is superseded instead, in the unit of work that would claim it."""
+    """Send every due row once; record each result in its own unit of work. A stage notice, reminder
+    or overdue alert the case has moved past since it was queued is superseded instead, in the unit
+    of work that would claim it (``_superseded``)."""
     mail_from = parse_one_address(settings.smtp.sender).addr_spec
     per_hour = settings.smtp.rate_per_recipient_per_hour
     first_state = CONNECTING if hasattr(sender, "send_phased") else SENDING

@@ -161,3 +161,44 @@ def test_a_notice_a_person_resends_after_the_case_moved_on_is_sent(store, smtp_s
     assert again.superseded == []
     assert _row(store, key).state == "sent"
     assert any(STAGE3_TITLE.encode() in m.raw for m in smtp_server.messages)
+
+
+def test_a_reminder_waiting_for_its_retry_is_superseded_once_the_case_moves_on(store, smtp_server, tmp_path):
+    """GIVEN an Oldham case at stage 3, due Tue 29 Dec, whose reminders of that morning met a temporary SMTP
+    failure WHEN the case is escalated to stage 4 before the retry THEN the retry sends neither reminder (to
+    the business unit and the practitioner): their rows read superseded, saying the case moved on;
+    GIVEN the same without the escalation THEN the retry sends them."""
+    settings = settings_for(tmp_path, smtp_server)
+
+    def reminders_deferred(case_store) -> str:
+        ref = oldham_stage2_escalated(case_store, at=SUMMARY_AT)
+        run_tick(case_store, settings, REGISTRY, NOW, sender_for(smtp_server))  # acknowledgement, stage 3 notice
+        smtp_server.fail_next(10)
+        due_day = run_tick(case_store, settings, REGISTRY, local(2026, 12, 29, 11, 0), sender_for(smtp_server))
+        assert len([d for d in due_day.deferred if d["key"].startswith("reminder:")]) == 2
+        smtp_server.clear()
+        return ref
+
+    def reminder_rows(case_store) -> list[Outbound]:
+        with case_store.transaction() as tx:
+            rows = tx.session.execute(select(Outbound).where(Outbound.idempotency_key.startswith("reminder:"))).scalars().all()
+            tx.session.expunge_all()
+            return rows
+
+    ref = reminders_deferred(store)
+    _escalate_to_stage4(store, ref, local(2026, 12, 29, 11, 30))
+    retry = run_tick(store, settings, REGISTRY, local(2026, 12, 29, 11, 45), sender_for(smtp_server))
+    rows = reminder_rows(store)
+    assert {r.state for r in rows} == {"superseded"} and len(rows) == 2
+    assert all("moved on (stage 4 recorded" in r.last_error for r in rows)
+    assert sorted(e["key"] for e in retry.superseded) == sorted(r.idempotency_key for r in rows)
+    assert not any(b"Reminder: stage 3" in m.raw for m in smtp_server.messages)
+
+    control = open_store(f"sqlite:///{tmp_path / 'control.sqlite3'}", tmp_path / "control-archive")
+    try:
+        reminders_deferred(control)
+        again = run_tick(control, settings, REGISTRY, local(2026, 12, 29, 11, 45), sender_for(smtp_server))
+        assert again.superseded == []
+        assert {r.state for r in reminder_rows(control)} == {"sent"}
+    finally:
+        control.close()
