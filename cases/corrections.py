@@ -254,8 +254,6 @@ def add_note(tx: Tx, ref: str, text: str, at: datetime, *, actor: str) -> None:
     _record(tx, case, NOTE, at, actor, text, text=text)
 
 
-
-
 PARTY_TEXT_CHARS = 200  # parties.name, .agency and .role
 
 
@@ -296,8 +294,9 @@ def add_party(
         raise UsageError(f"'{text}' is not an e-mail address ({exc}).") from None
     if any(p.email and p.email.strip().lower() == address.lower() for p in case.parties):
         raise UsageError(f"{address} is already a party to case {case.ref}.")
-    details = {key: text for key, value in (("name", name), ("agency", agency), ("role", role))
-               if (text := _party_text(key, value))}
+    typed = {"name": _party_text("name", name), "agency": _party_text("agency", agency),
+             "role": _party_text("role", role)}
+    details = {key: value for key, value in typed.items() if value}
     party = tx.add_party(case, email=address, **details)
     _record(tx, case, PARTY_ADDED, at, actor, reason, email=address, **details)
     return party
