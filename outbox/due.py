@@ -9,9 +9,9 @@ tick plans only the cases whose ``next_due`` has come. It is the earliest moment
 - for the running stage (``outbox.reminders``): the reminder's moment (an hour deadline's
   last working hours; a working-day deadline's last working day, in working hours), the
   stage's due time, its own deadlines' reminders (by the same rule) and their passing, and the
-  cumulative target passing (at once for a
-  deadline in hours, otherwise in the next working hours), and, for a stage with no fixed
-  timescale, the next working day's opening (its review count moves by working day);
+  cumulative target passing (at once for a deadline in hours, otherwise in the next working
+  hours), and, for a stage with no fixed timescale, the next working day's opening (its review
+  count moves by working day);
 - a case not resolved is looked at again within ``LONGEST_WAIT`` whatever it holds.
 
 Returns None when nothing further can be owed (a resolved case whose events have all come).
