@@ -83,9 +83,10 @@ def record_superseded(
 
 
 def mark_superseded(tx: Tx, row: Outbound, reason: str, case_ref: str | None) -> bool:
-    """Supersede a queued notice the case has moved past since it was written: its row goes from
-    pending to ``superseded`` (never sent) with the reason and an audit entry. False, and nothing
-    written, if the row is no longer pending (another sender took it)."""
+    """Supersede a queued message (a stage notice, reminder or overdue alert) the case has moved
+    past since it was written (``outbox.sending._superseded``): its row goes from pending to
+    ``superseded`` (never sent) with the reason and an audit entry. False, and nothing written, if
+    the row is no longer pending (another sender took it)."""
     taken = tx.session.execute(
         update(Outbound).where(Outbound.id == row.id, Outbound.state == PENDING)
         .values(state=SUPERSEDED, last_error=reason, next_attempt_at=None)
