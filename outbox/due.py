@@ -26,8 +26,8 @@ from resdesk.protocols import Protocol, WorkingCalendar, to_local
 from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot
 
-from .planned import CLOCK_SKEW, RESOLVED, WORKING_HOURS, clock_at, in_working_hours, last_working_day_by
-from .reminders import deadline_reminder_at, hour_reminder_from
+from .planned import CLOCK_SKEW, RESOLVED, WORKING_HOURS, clock_at, in_working_hours
+from .reminders import deadline_reminder_at, reminder_from
 
 __all__ = ["LONGEST_WAIT", "next_due"]
 
@@ -75,13 +75,10 @@ def next_due(snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalend
         if current is not None:
             rules = protocol.stage(current.stage, current.variant)
             if current.due is not None:
-                if rules.timescale.hours is not None:
-                    anytime(hour_reminder_from(current, calendar))
-                    anytime(current.due + _PASSED)
-                else:
-                    last_day = last_working_day_by(to_local(current.due).date(), calendar)
-                    in_hours(datetime.combine(last_day, WORKING_HOURS[0], tzinfo=LOCAL))
-                    in_hours(current.due + _PASSED)
+                stage_hourly = rules.timescale.hours is not None
+                owed = anytime if stage_hourly else in_hours
+                owed(reminder_from(current.due, current.started, stage_hourly, calendar))
+                owed(current.due + _PASSED)
             else:
                 tomorrow = to_local(now).date() + timedelta(days=1)
                 in_hours(datetime.combine(tomorrow, WORKING_HOURS[0], tzinfo=LOCAL) if working else now)

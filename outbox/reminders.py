@@ -51,17 +51,16 @@ from .planned import (
 _STILL_OPEN = (StageStatus.ON_TIME, StageStatus.DUE_TODAY)
 
 
-def hour_reminder_from(timing: StageTiming, calendar: WorkingCalendar) -> datetime:
-    """When an hour-based stage deadline's reminder is owed: the start of the last working hours before it."""
-    return last_hours_before(timing.due, timing.started, calendar)
-
-
-def last_hours_before(due: datetime, started: datetime | None, calendar: WorkingCalendar) -> datetime:
-    """The start (09:00 local) of the last working hours that open before ``due``, or ``started``
-    if that is later: when a reminder of a deadline in hours is owed (aware datetimes)."""
+def reminder_from(due: datetime, started: datetime | None, hourly: bool, calendar: WorkingCalendar) -> datetime:
+    """When the reminder of a deadline due at ``due`` is owed (aware datetimes; the module doc's
+    rule). In hours: the start (09:00 local) of the last working hours that open before ``due``, or
+    ``started`` if that is later, whatever the hour. In working days or a calendar month: 09:00 on
+    the last working day by ``due``, held to working hours by the caller."""
     due = to_local(due)
     day = last_working_day_by(due.date(), calendar)
     opening = datetime.combine(day, WORKING_HOURS[0], tzinfo=LOCAL)
+    if not hourly:
+        return opening
     if opening >= due:
         day = last_working_day_by(day - timedelta(days=1), calendar)
         opening = datetime.combine(day, WORKING_HOURS[0], tzinfo=LOCAL)
@@ -72,15 +71,11 @@ def deadline_reminder_at(
     own: DeadlineTiming, hourly: bool, started: datetime | None, calendar: WorkingCalendar
 ) -> datetime | None:
     """When the reminder of one of a stage's own deadlines is owed, by the rule of the stage's
-    deadline (module doc): None once nothing can still be done about it (met, missed, overdue or
-    not recorded). A deadline in working days or a calendar month is reminded from 09:00 on the
-    last working day by its due time, held to working hours; one in hours from the start of the
-    last working hours before it (``last_hours_before``), whatever the hour."""
+    deadline (``reminder_from``, ``started`` being the stage's start): None once nothing can still
+    be done about it (met, missed, overdue or not recorded)."""
     if own.status not in _STILL_OPEN:
         return None
-    if hourly:
-        return last_hours_before(own.due, started, calendar)
-    return datetime.combine(last_working_day_by(to_local(own.due).date(), calendar), WORKING_HOURS[0], tzinfo=LOCAL)
+    return reminder_from(own.due, started, hourly, calendar)
 
 
 def review_count(timing: StageTiming, now: datetime, calendar: WorkingCalendar, every: int) -> int:
@@ -128,10 +123,8 @@ def reminders(
         if now > current.due and (hourly or working):
             owe("overdue", f"overdue:{snapshot.ref}:{stage}:{due_key(current.due)}", current.due, current.basis,
                 "overdue alert")
-        elif now <= current.due and hourly and now >= hour_reminder_from(current, calendar):
-            owe("reminder", f"reminder:{snapshot.ref}:{stage}:{due_key(current.due)}", current.due, current.basis,
-                "reminder")
-        elif now <= current.due and working and to_local(now).date() >= last_working_day_by(to_local(current.due).date(), calendar):
+        elif (now <= current.due and (hourly or working)
+              and now >= reminder_from(current.due, current.started, hourly, calendar)):
             owe("reminder", f"reminder:{snapshot.ref}:{stage}:{due_key(current.due)}", current.due, current.basis,
                 "reminder")
     elif working:
