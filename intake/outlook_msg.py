@@ -191,8 +191,7 @@ class _Reader:
         try:  # a longer stream is refused by the size its header declares
             return rtf_body_text(self.ole.openstream(path).read(MAX_RTF_STREAM_BYTES))
         except UnreadableRtf as exc:
-            self.flaws.append(f"the message body inside {self.filename} (compressed RTF) could not be read: "
-                              f"{exc.reason}; the rest of the message is read")
+            self.flaws.append(exc.flaw(self.filename, "; the rest of the message is read"))
             return ""
 
     def _recipient_type(self, storage: str) -> int | None:

@@ -55,6 +55,11 @@ class UnreadableRtf(IntakeError):
         self.reason = reason
         super().__init__(f"The compressed RTF body could not be read: {reason}.")
 
+    def flaw(self, inside: str, then: str) -> str:
+        """The message's flaw sentence: the body inside the file ``inside`` was left unread, and
+        ``then`` says what was still read (starts with "; ")."""
+        return f"the message body inside {inside} (compressed RTF) could not be read: {self.reason}{then}"
+
 
 def rtf_body_text(compressed: bytes) -> str:
     """The text of a ``PR_RTF_COMPRESSED`` value; raises ``UnreadableRtf``."""

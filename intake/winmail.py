@@ -97,9 +97,7 @@ def read_winmail(data: bytes, *, filename: str = "winmail.dat") -> WinmailConten
         try:
             body_text = rtf_body_text(rtf) or None
         except UnreadableRtf as exc:
-            kept = "; the files in it are kept" if files else ""
-            flaws = (f"the message body inside {filename} (compressed RTF) could not be read: "
-                     f"{exc.reason}{kept}",)
+            flaws = (exc.flaw(filename, "; the files in it are kept" if files else ""),)
     return WinmailContent(tuple(files), body_text, body_html, flaws)
 
 
