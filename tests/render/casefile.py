@@ -82,7 +82,7 @@ def recorded(
     tx.session.add(ledger)
     tx.session.flush()
     ledger_id = ledger.id
-    return tx.add_event(
+    tx.add_event(
         case, "message-recorded", at, stage=stage, message_id=message_id, ledger_id=ledger_id,
         detail={
             "ledger_id": ledger_id, "classification": classification, "stage": stage, "outcome": outcome,
