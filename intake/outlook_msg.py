@@ -26,7 +26,8 @@ messages nested at most ``limits.MESSAGE_DEPTH`` deep (the ``.msg`` itself is le
 its own size limit, and the streams together no more bytes than the file holds (a Compound File
 whose streams share sectors would otherwise swell far past its size). olefile reads each
 directory entry once, so a storage tree that refers back to itself ends where it loops; an
-embedded message left without its property stream that way is refused as damaged. A file that
+embedded message left without its property stream that way is refused as damaged. olefile also
+walks the tree recursively, so storages nested hundreds deep are refused as too deep to read. A file that
 is not a readable Outlook message, or is over a bound, raises ``OutlookMsgError`` naming the
 file and the reason, never a bare library exception. An RTF body that cannot be read is a
 harmless flaw: the message is still made, with an empty body, and the reason added to ``flaws``.
@@ -110,6 +111,11 @@ def outlook_message(data: bytes, *, filename: str, flaws: list[str] | None = Non
             return _Reader(found).message().as_bytes(policy=SMTP)
     except OutlookMsgError:
         raise
+    except RecursionError:  # olefile walks the storage tree recursively: a few hundred levels end it
+        raise OutlookMsgError(
+            f"its storages nest too deep to be read, far past the {MESSAGE_DEPTH} levels of messages intake "
+            "opens; ask the sender to attach the summary or form itself", filename=filename,
+        ) from None
     except Exception as exc:  # noqa: BLE001 - olefile raises many kinds on a corrupt file
         raise OutlookMsgError(f"its Compound File is damaged ({type(exc).__name__}: {exc})", filename=filename) from None
 
