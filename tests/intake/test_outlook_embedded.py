@@ -48,13 +48,18 @@ def forwarded(message, levels: int) -> bytes:
     """``message`` forwarded by colleagues ``levels`` times, each dragging the mail they were sent
     into a new one; the last forward saved as the ``.msg`` that reaches the inbox."""
     for level in range(levels - 1):
-        message = mail(
-            f"FW: {message['Subject']}", "Forwarding this on for the record.\n",
-            sender=f"Colleague {level} <colleague{level}@oldham.example>", to="imran.qureshi@oldham.example",
-            date="Tue, 24 Nov 2026 10:00:00 +0000", message_id=f"<forward-{level}@oldham.example>",
-            carried=((f"{message['Subject']}.msg", message),),
-        )
+        message = forwarded_mail(message, n=level)
     return as_msg(message)
+
+
+def forwarded_mail(message, *, n: int):
+    """A colleague's mail saying nothing of its own, carrying ``message`` as ``<its subject>.msg``."""
+    return mail(
+        f"FW: {message['Subject']}", "Forwarding this on for the record.\n",
+        sender=f"Colleague {n} <colleague{n}@oldham.example>", to="imran.qureshi@oldham.example",
+        date="Tue, 24 Nov 2026 10:00:00 +0000", message_id=f"<forward-{n}@oldham.example>",
+        carried=((f"{message['Subject']}.msg", message),),
+    )
 
 
 def reaching_the_inbox(msg: bytes, *, n: int | str) -> bytes:
@@ -213,6 +218,27 @@ def test_a_template_nested_past_the_limit_is_kept_with_a_reason(tmp_path):
     assert detail["outcome"] == "escalated" and desk.events("form-read") == []
     flaws = " ".join(detail["flaws"])
     assert "chain.msg" in flaws and f"more than {MESSAGE_DEPTH} deep" in flaws
+
+
+def test_a_forward_of_a_forward_as_attachments_is_read_through_to_the_summary(tmp_path):
+    """GIVEN Sam's stage 1 summary (escalated) attached as message/rfc822 to a colleague's forward
+    that says nothing of its own, that forward itself attached to the mail reaching the inbox WHEN
+    drained THEN Sam's summary is recorded from Sam, not the colleague's forward, and the case opened
+    at stage 2, each level read through noted."""
+    desk = RealDesk(tmp_path)
+    middle = forwarded_mail(stage_1_summary(), n=0)
+    outer = mail(
+        "FW: for the record", "See attached.\n", sender="Imran Qureshi <imran.qureshi@oldham.example>",
+        to=BUSINESS_UNIT, date="Tue, 24 Nov 2026 11:00:00 +0000", message_id="<eml-chain@oldham.example>",
+        carried=(("forward.eml", middle),),
+    )
+    desk.deliver(outer.as_bytes())
+    desk.watch()
+    (detail,) = _recorded(desk)
+    assert (detail["stage"], detail["outcome"], detail["sender"]) == (1, "escalated", "sam.patel@police.example")
+    assert {"read from the attached message forward.eml", f"read from the attached message {SUMMARY_SUBJECT}.msg"} <= set(
+        detail["flaws"])
+    assert [(case["stage"], case["status"]) for case in desk.cases()] == [(2, "open")]
 
 
 @pytest.mark.timeout(300)
