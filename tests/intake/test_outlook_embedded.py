@@ -10,6 +10,8 @@ from email.mime.application import MIMEApplication
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from aspose.email_foss.msg import MapiMessage, MsgWriter
 from sqlalchemy import select
 
@@ -171,6 +173,25 @@ def test_hostile_nesting_is_refused_with_the_reason(kind):
     with pytest.raises(OutlookMsgError) as refused:
         outlook_message(build(), filename="hostile.msg")
     assert "hostile.msg" in str(refused.value) and says in refused.value.reason
+
+
+NESTED_WITH_FILES = nested(3, files_per_message=2, file_bytes=5000)
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(NESTED_WITH_FILES) - 1), st.integers(0, 255)), min_size=1, max_size=12))
+def test_a_damaged_nested_msg_is_read_or_refused_never_crashing(changes):
+    """GIVEN a .msg nesting three messages with files, with up to twelve bytes anywhere changed
+    (directory entries, sector tables, property streams) WHEN it is read THEN it is read or refused
+    with OutlookMsgError: no other exception, no hang."""
+    data = bytearray(NESTED_WITH_FILES)
+    for offset, value in changes:
+        data[offset] = value
+    try:
+        assert outlook_message(bytes(data), filename="damaged.msg")
+    except OutlookMsgError as refused:
+        assert "damaged.msg" in str(refused)
 
 
 # Through the watcher ------------------------------------------------------------------------------
