@@ -334,6 +334,13 @@ class WebSettings(_Section):
     login_limit_per_address: str = Field(
         "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
     )
+    rate_limit_storage: str = Field(
+        "casefile://",
+        description="Where the sign-in limits are counted: `casefile://` (the case file, shared by every "
+        "`resdesk serve` process and kept through restarts), or a storage URI of the `limits` package such as "
+        "`redis://HOST:6379` (`memory://` counts in each process alone). A URI holding a password belongs in "
+        "RESDESK_WEB__RATE_LIMIT_STORAGE.",
+    )
     threads: int = Field(8, gt=0, description="Worker threads of the web server.")
 
 
