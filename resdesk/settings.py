@@ -309,6 +309,12 @@ class ServiceSettings(_Section):
     mailbox_silent_minutes: float = Field(
         30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
     )
+    metrics_dir: str = Field(
+        "var/metrics",
+        description="Folder where `resdesk serve`, `watch` and `tick` write their counters (prometheus-client's "
+        "multiprocess mode), so `/metrics` from any of them sums every process's work; every service must name "
+        "the same folder. Empty: each process counts its own work alone.",
+    )
 
 
 class WebSettings(_Section):

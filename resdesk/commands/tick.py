@@ -38,15 +38,18 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from resdesk.cases import open_store
-    from resdesk.protocols import parse_when
-    from resdesk.outbox.dispatch import run_tick
     from resdesk.commands.protocols import registry_for
-    from resdesk.output import print_json
-
-    from resdesk.logs import configure_logging
+    from resdesk.counting import share_counters
 
     registry, settings = registry_for(args)
+    share_counters(settings)  # before the outbox is imported: it makes the counters
+
+    from resdesk.cases import open_store
+    from resdesk.logs import configure_logging
+    from resdesk.outbox.dispatch import run_tick
+    from resdesk.output import print_json
+    from resdesk.protocols import parse_when
+
     configure_logging(settings.service.log_format)
     now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
     store = open_store(settings.storage.database, settings.storage.archive)
