@@ -4,7 +4,8 @@
 ``resdesk serve``, ``watch`` and ``tick`` call ``share_counters(settings)`` first, before anything
 imports prometheus-client: it sets ``PROMETHEUS_MULTIPROC_DIR``, so each process writes its counters
 and the acknowledgement-latency histogram into its own files there (``counter_<pid>.db``,
-``histogram_<pid>.db``), and marks itself dead at exit (``mark_process_dead``). Whichever process
+``histogram_<pid>.db``), and marks itself dead at exit (``mark_process_dead``; it keeps no live
+gauges, so its files stay, and with them its counts). Whichever process
 serves ``/metrics`` sums every file (``MultiProcessCollector``), so a tick run from the timer and the
 watcher's sends are counted wherever Prometheus scrapes. The case file's gauges are not in the files:
 they are read once at each scrape (``cases.metrics.CaseFileCollector``).
@@ -31,22 +32,23 @@ def counters_folder(settings: Settings) -> Path | None:
 
 def share_counters(settings: Settings) -> Path | None:
     """Count this process's work into ``service.metrics_dir`` (made if missing) beside every other
-    service process's; returns the folder, or None when sharing is off. UsageError when it cannot be made.
+    service process's; returns the folder, or None when this process counts alone. UsageError when the
+    folder cannot be made.
 
-    Must run before prometheus-client is first imported (it chooses where values live then); in a process
-    that has imported it already, this process keeps counting alone and still reads the others' files."""
+    Must run before prometheus-client is first imported (it chooses where values live then): a process
+    that has imported it already (the command run inside another program, as the tests do) counts alone,
+    in memory, and its ``/metrics`` serves its own counts only."""
     folder = counters_folder(settings)
-    if folder is None:
+    if folder is None or "prometheus_client" in sys.modules:
         return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"Setting service.metrics_dir names {folder}, which cannot be made ({exc.strerror}).") from None
-    if "prometheus_client" not in sys.modules:
-        os.environ[ENVIRONMENT] = str(folder)
-        from prometheus_client.multiprocess import mark_process_dead
+    os.environ[ENVIRONMENT] = str(folder)
+    from prometheus_client.multiprocess import mark_process_dead
 
-        atexit.register(mark_process_dead, os.getpid(), str(folder))
+    atexit.register(mark_process_dead, os.getpid(), str(folder))
     return folder
 
 
