@@ -9,19 +9,28 @@ gauges, so its files stay, and with them its counts). Whichever process
 serves ``/metrics`` sums every file (``MultiProcessCollector``), so a tick run from the timer and the
 watcher's sends are counted wherever Prometheus scrapes. The case file's gauges are not in the files:
 they are read once at each scrape (``cases.metrics.CaseFileCollector``).
+
+prometheus-client leaves a process's files behind when it ends (its counts must go on being summed), so
+each tick ends by folding the files of the processes that have ended into one per kind (``fold_ended``),
+under a lock that scrapes share: the folder holds the running processes' files and two more.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from resdesk.errors import UsageError
 from resdesk.settings import Settings
 
 ENVIRONMENT = "PROMETHEUS_MULTIPROC_DIR"
+LOCK_FILE = ".lock"
+FOLDED_KINDS = ("counter", "histogram")  # the kinds the product counts with; it keeps no gauges in files
 
 
 def counters_folder(settings: Settings) -> Path | None:
@@ -52,6 +61,79 @@ def share_counters(settings: Settings) -> Path | None:
     return folder
 
 
+@contextmanager
+def _folder_lock(folder: Path, kind: int) -> Iterator[None]:
+    """``kind`` (``fcntl.LOCK_SH`` to read the folder, ``LOCK_EX`` to fold it) on the folder's lock file."""
+    with open(folder / LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock, kind)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _ended(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # running, as another user
+    return False
+
+
+def fold_ended(folder: Path) -> int:
+    """Fold the files of this machine's service processes that have ended into one file per kind
+    (``counter_ended.db``, ``histogram_ended.db``), keeping every count; returns how many files went.
+
+    Holds the folder's lock exclusively, so a scrape (which holds it shared, ``SharedCounters``) sees the
+    files before or after, never between. A process id is judged ended when no process has it now."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    folded = 0
+    with _folder_lock(folder, fcntl.LOCK_EX):
+        for kind in FOLDED_KINDS:
+            ended = [path for path in folder.glob(f"{kind}_*.db")
+                     if path.stem.split("_")[1].isdigit() and int(path.stem.split("_")[1]) != os.getpid()
+                     and _ended(int(path.stem.split("_")[1]))]
+            if not ended:
+                continue
+            target = folder / f"{kind}_ended.db"
+            sources = [str(path) for path in ended] + ([str(target)] if target.exists() else [])
+            merged = MultiProcessCollector.merge(sources, accumulate=False)
+            fresh = folder / f"{kind}_ended.db.new"
+            fresh.unlink(missing_ok=True)
+            values = MmapedDict(str(fresh))
+            try:
+                for metric in merged:
+                    for sample in metric.samples:
+                        key = mmap_key(metric.name, sample.name, list(sample.labels), list(sample.labels.values()),
+                                       metric.documentation)
+                        values.write_value(key, sample.value, 0.0)
+            finally:
+                values.close()
+            os.replace(fresh, target)
+            for path in ended:
+                path.unlink()
+            folded += len(ended)
+    return folded
+
+
+class SharedCounters:
+    """prometheus-client's ``MultiProcessCollector`` over ``folder``, read under the folder's shared lock."""
+
+    def __init__(self, folder: Path):
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        self.folder = folder
+        self.collector = MultiProcessCollector(None, path=str(folder))
+
+    def collect(self):
+        with _folder_lock(self.folder, fcntl.LOCK_SH):
+            return list(self.collector.collect())
+
+
 def counts_into(folder: Path) -> bool:
     """Whether this process's own counters are written into ``folder`` (so reading the folder counts them)."""
     from prometheus_client import values
@@ -60,4 +142,4 @@ def counts_into(folder: Path) -> bool:
     return bool(getattr(values.ValueClass, "_multiprocess", False)) and here is not None and Path(here).resolve() == folder
 
 
-__all__ = ["counters_folder", "counts_into", "share_counters"]
+__all__ = ["SharedCounters", "counters_folder", "counts_into", "fold_ended", "share_counters"]

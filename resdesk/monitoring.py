@@ -34,10 +34,8 @@ def service_registry(store, settings: Settings, protocols) -> CollectorRegistry:
     """A registry with the counters of every service process (summed from ``service.metrics_dir``, see
     ``resdesk.counting``; this process's own alone when it is empty) and the case file's gauges, read once
     at each scrape (overdue stages counted by the protocols' clocks)."""
-    from prometheus_client.multiprocess import MultiProcessCollector
-
     from resdesk.cases import case_summaries, metrics
-    from resdesk.counting import counters_folder, counts_into
+    from resdesk.counting import SharedCounters, counters_folder, counts_into
     from resdesk.signin.base import TOKEN_REFRESH_FAILURES
     from resdesk.commands.deadline import calendar_for
 
@@ -48,7 +46,7 @@ def service_registry(store, settings: Settings, protocols) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     folder = counters_folder(settings)
     if folder is not None and counts_into(folder):
-        MultiProcessCollector(registry, path=str(folder))  # every service process's counters, this one's too
+        registry.register(SharedCounters(folder))  # every service process's counters, this one's too
     else:  # this process counts alone, in its own memory
         registry.register(metrics.REGISTRY)
         registry.register(TOKEN_REFRESH_FAILURES)

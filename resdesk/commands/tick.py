@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from resdesk.counting import share_counters
 
     registry, settings = registry_for(args)
-    share_counters(settings)  # before the outbox is imported: it makes the counters
+    counters = share_counters(settings)  # before the outbox is imported: it makes the counters
 
     from resdesk.cases import open_store
     from resdesk.logs import configure_logging
@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         report = run_tick(store, settings, registry, now)
     finally:
         store.close()
+    if counters is not None:
+        _fold_counters(counters)
     if args.json:
         print_json(report.as_json())
     else:
@@ -69,6 +71,19 @@ def run(args: argparse.Namespace) -> int:
         # The reason may quote a value from the case; it is in the alert and in --json, not here.
         print(f"resdesk: {error['key']} could not be prepared (see its alert, or --json).", file=sys.stderr)
     return 1 if report.errors or report.failed else 0
+
+
+def _fold_counters(folder) -> None:
+    """Fold the counter files of ended processes (``resdesk.counting.fold_ended``); a failure only warns:
+    the tick's own work is done, and the files are summed as they are."""
+    import logging
+
+    from resdesk.counting import fold_ended
+
+    try:
+        fold_ended(folder)
+    except (OSError, RuntimeError, ValueError) as exc:
+        logging.getLogger("resdesk.tick").warning("The counters in %s could not be folded (%s).", folder, exc)
 
 
 def _print(report) -> None:

@@ -36,10 +36,11 @@ def _scrape(port: int, server: subprocess.Popen, log: Path) -> str:
 
 def test_serve_sums_the_counters_of_a_watcher_and_a_tick_and_serves_gauges_once(tmp_path):
     """GIVEN three stage summaries filed by a `resdesk watch --once` process with sending off, then a separate
-    `resdesk tick` process that sends their acknowledgements, both counting into the default folder
+    `resdesk tick` process that sends their acknowledgements, both counting into the default folder, then a
+    second tick that folds the ended processes' files into one per kind
     WHEN a `resdesk serve` process is scraped THEN its /metrics counts the watcher's three messages filed and
-    the tick's three acknowledgements sent and their latencies, and the outbox gauge read from the case file
-    is one family saying three sent, not a sum over the processes."""
+    the tick's three acknowledgements sent and their latencies, nothing lost or doubled by the folding, and
+    the outbox gauge read from the case file is one family saying three sent, not a sum over the processes."""
     inbox = tmp_path / "maildir" / "new"
     inbox.mkdir(parents=True)
     for n in range(3):
@@ -48,10 +49,16 @@ def test_serve_sums_the_counters_of_a_watcher_and_a_tick_and_serves_gauges_once(
                RESDESK_STORAGE__ARCHIVE=str(tmp_path / "archive"), RESDESK_MAILBOX__KIND="maildir",
                RESDESK_MAILBOX__PATH=str(tmp_path / "maildir"), RESDESK_SMTP__PICKUP_FOLDER=str(tmp_path / "sent"))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    folder = tmp_path / "var" / "metrics"
     _run(["watch", "--once"], tmp_path, dict(env, RESDESK_SMTP__ENABLED="false"))
     _run(["tick"], tmp_path, env)
     assert len(list((tmp_path / "sent").glob("*.eml"))) == 3
-    assert len(list((tmp_path / "var" / "metrics").glob("counter_*.db"))) == 2  # the watcher's and the tick's
+    # The tick folded the watcher's ended files into one; its own stay until the next tick.
+    assert sorted(path.name for path in folder.glob("counter_*.db"))[-1] == "counter_ended.db"
+    assert len(list(folder.glob("counter_*.db"))) == 2
+    _run(["tick"], tmp_path, env)  # nothing to send; folds the first tick's files
+    assert [path.name for path in folder.glob("counter_*.db")] == ["counter_ended.db"]
+    assert len(list(folder.glob("histogram_*.db"))) == 2  # the files folded, and this tick's own
 
     port = _free_port()
     log = tmp_path / "serve.log"
