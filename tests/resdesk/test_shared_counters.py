@@ -82,3 +82,30 @@ def test_an_empty_metrics_dir_turns_sharing_off(tmp_path):
     folder made absolute (every service started in one working folder names the same one)."""
     assert counters_folder(Settings.model_validate({"service": {"metrics_dir": ""}})) is None
     assert counters_folder(Settings()) == (Path.cwd() / "var" / "metrics").resolve()
+
+
+def test_folding_leaves_the_files_of_running_processes(tmp_path):
+    """GIVEN counter files of this process, of a running process and of one that has ended WHEN the folder is
+    folded THEN only the ended one's file goes, into ``counter_ended.db``, and the sum over the folder is kept."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from resdesk.counting import fold_ended
+
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    try:
+        for pid in (os.getpid(), running.pid, ended.pid):
+            values = MmapedDict(str(tmp_path / f"counter_{pid}.db"))
+            values.write_value(mmap_key("resdesk_outbound_sent", "resdesk_outbound_sent_total", ["kind"],
+                                        ["acknowledgement"], "Messages sent, by kind."), 2.0, 0.0)
+            values.close()
+        assert fold_ended(tmp_path) == 1
+        names = sorted(path.name for path in tmp_path.glob("*.db"))
+    finally:
+        running.kill()
+        running.wait()
+    assert names == sorted(["counter_ended.db", f"counter_{os.getpid()}.db", f"counter_{running.pid}.db"])
+    [metric] = MultiProcessCollector.merge([str(path) for path in tmp_path.glob("*.db")])
+    assert [sample.value for sample in metric.samples] == [6.0]

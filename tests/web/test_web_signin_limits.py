@@ -119,3 +119,19 @@ def test_a_window_that_has_ended_counts_afresh_and_keys_are_kept_as_digests(stor
     assert counts.get(key) == 0 and counts.get("another key") == 1
     assert counts.check() is True
     assert counts.reset() == 1
+
+
+def test_counts_from_many_threads_and_two_connections_are_all_kept(store, second_store):
+    """GIVEN four threads on two connections to one case file WHEN each counts one key ten times at once
+    THEN the count is forty: no increment is lost between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [CaseFileStorage("casefile://", store=store), CaseFileStorage("casefile://", store=second_store)]
+
+    def count(n: int) -> None:
+        for _ in range(10):
+            stores[n % 2].incr("LIMITER/login-address/127.0.0.1", 900)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(count, range(4)))
+    assert stores[0].get("LIMITER/login-address/127.0.0.1") == 40
