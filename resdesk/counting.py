@@ -72,7 +72,16 @@ def _folder_lock(folder: Path, kind: int) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _ended(pid: int) -> bool:
+def _pid_of(path: Path) -> int | None:
+    """The process id a file is named after (``counter_1234.db``), or None (``counter_ended.db``)."""
+    name = path.stem.partition("_")[2]
+    return int(name) if name.isdigit() else None
+
+
+def _ended(pid: int | None) -> bool:
+    """Whether ``pid`` names a process of this machine that has ended (never this one)."""
+    if pid is None or pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -94,9 +103,7 @@ def fold_ended(folder: Path) -> int:
     folded = 0
     with _folder_lock(folder, fcntl.LOCK_EX):
         for kind in FOLDED_KINDS:
-            ended = [path for path in folder.glob(f"{kind}_*.db")
-                     if path.stem.split("_")[1].isdigit() and int(path.stem.split("_")[1]) != os.getpid()
-                     and _ended(int(path.stem.split("_")[1]))]
+            ended = [path for path in folder.glob(f"{kind}_*.db") if _ended(_pid_of(path))]
             if not ended:
                 continue
             target = folder / f"{kind}_ended.db"
