@@ -78,19 +78,6 @@ def _pid_of(path: Path) -> int | None:
     return int(name) if name.isdigit() else None
 
 
-def _ended(pid: int | None) -> bool:
-    """Whether ``pid`` names a process of this machine that has ended (never this one)."""
-    if pid is None or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # running, as another user
-    return False
-
-
 def fold_ended(folder: Path) -> int:
     """Fold the files of this machine's service processes that have ended into one file per kind
     (``counter_ended.db``, ``histogram_ended.db``), keeping every count; returns how many files went.
@@ -100,10 +87,13 @@ def fold_ended(folder: Path) -> int:
     from prometheus_client.mmap_dict import MmapedDict, mmap_key
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    from resdesk.cases.holders import process_ended
+
     folded = 0
     with _folder_lock(folder, fcntl.LOCK_EX):
         for kind in FOLDED_KINDS:
-            ended = [path for path in folder.glob(f"{kind}_*.db") if _ended(_pid_of(path))]
+            ended = [path for path in folder.glob(f"{kind}_*.db")
+                     if (pid := _pid_of(path)) is not None and process_ended(pid)]
             if not ended:
                 continue
             target = folder / f"{kind}_ended.db"
