@@ -31,14 +31,18 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from resdesk.counting import share_counters
+    from resdesk.settings import load_settings
+
+    settings = load_settings(args.config)
+    share_counters(settings)  # before the intake is imported: it makes the counters
+
     from resdesk.logs import configure_logging
     from resdesk.output import print_json
     from resdesk.progress import ProgressBar
-    from resdesk.settings import load_settings
     from resdesk.wiring import build_intake
 
     clock = _fixed_clock(args)
-    settings = load_settings(args.config)
     configure_logging(settings.service.log_format)  # our own progress; libraries only when they warn
     intake = build_intake(settings, readers=True, clock=clock)
     monitoring = _serve_metrics(intake, args)
