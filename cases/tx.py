@@ -322,9 +322,11 @@ class Tx:
         transition = after_stage_notification(protocol, self.state_of(case), stage, at)
         return self.apply(case, transition, message_id=message_id, ledger_id=ledger_id)
 
-    def flag_for_review(self, case: Case, reason: str, at: datetime, *, message_id: str | None = None) -> None:
-        """Ask a person to look at the case, saying why."""
-        self.add_event(case, "needs-review", at, stage=case.stage, detail={"reason": reason}, message_id=message_id)
+    def flag_for_review(self, case: Case, reason: str, at: datetime, *, message_id: str | None = None,
+                        ledger_id: int | None = None) -> None:
+        """Ask a person to look at the case, saying why (``ledger_id``: the received message it is about)."""
+        self.add_event(case, "needs-review", at, stage=case.stage, detail={"reason": reason}, message_id=message_id,
+                       ledger_id=ledger_id)
         if case.status != "resolved":
             case.status = "needs-review"
         case.review_reason = reason

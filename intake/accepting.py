@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from resdesk.cases.corrections import MERGED, required_reason
 from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Event, Message
@@ -42,18 +42,28 @@ class Accepted:
     stage: int | None
 
 
-def _filed_from_someone_not_on_the_case(tx: Tx, ledger_id: int, processor, ref: str | None) -> tuple[Message, Case]:
-    """The received message and the case it was filed on; ``UsageError`` when it cannot be accepted."""
-    row = tx.session.get(Message, ledger_id)
+def _filed_from_someone_not_on_the_case(tx: Tx, ledger_id: int, processor, ref: str | None, *,
+                                        lock: bool = False) -> tuple[Message, Case, datetime]:
+    """The received message, the case it was filed on and the time it was filed as of (its date, or
+    when it was received when it had no usable one); ``UsageError`` when it cannot be accepted.
+    With ``lock``, the message's row is held (``FOR UPDATE``) until the unit of work ends, so two people
+    accepting it at once take turns and the second sees the first's acceptance."""
+    row = tx.session.get(Message, ledger_id, with_for_update=lock)
     if row is None:
         raise UsageError(f"There is no received message {ledger_id} in the case file.")
+    if row.case_id is None:
+        raise UsageError(
+            f"Message {ledger_id} is on no case ({row.state}{': ' + row.reason if row.reason else ''}), so there is "
+            "nothing to accept: quarantined mail is released or filed with 'resdesk quarantine', other mail is "
+            "filed on a case with 'resdesk act move-message'."
+        )
     held = tx.session.execute(
         select(Event).where(Event.ledger_id == ledger_id, Event.kind.in_((MESSAGE_NOT_ON_CASE, MESSAGE_ACCEPTED)))
         .order_by(Event.id)
     ).scalars().all()
     if not held or held[0].kind != MESSAGE_NOT_ON_CASE:
         raise UsageError(
-            f"Message {ledger_id} was not filed as from someone not on a case, so there is nothing to accept; "
+            f"Message {ledger_id} was not filed as from someone not on a case, so there is nothing to accept: "
             "its case already records what it says (use 'resdesk act move-message' to file it elsewhere)."
         )
     case = tx.case_by_id(held[0].case_id)
@@ -71,7 +81,48 @@ def _filed_from_someone_not_on_the_case(tx: Tx, ledger_id: int, processor, ref: 
         )
     if not row.archive_path or not Path(row.archive_path).is_file():
         raise UsageError(f"Message {ledger_id} has no archived copy to read again.")
-    return row, case
+    return row, case, held[0].at
+
+
+def _flag_reason(tx: Tx, case: Case, ledger_id: int, message_id: str | None) -> str | None:
+    """The reason the case was put on the review list for this held message (its ``needs-review``
+    event: by ledger id, or by Message-ID for one flagged before flags named their ledger id)."""
+    mine = Event.ledger_id == ledger_id
+    if message_id:
+        mine = or_(mine, (Event.ledger_id.is_(None)) & (Event.message_id == message_id))
+    detail = tx.session.execute(
+        select(Event.detail).where(Event.case_id == case.id, Event.kind == FLAGGED, mine)
+        .order_by(Event.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return detail.get("reason") if detail else None
+
+
+def _still_held(tx: Tx, case: Case, accepting: int) -> list[Message]:
+    """The case's other messages from someone not on it that no one has accepted, newest last."""
+    events = tx.session.execute(
+        select(Event.kind, Event.ledger_id).where(
+            Event.case_id == case.id, Event.kind.in_((MESSAGE_NOT_ON_CASE, MESSAGE_ACCEPTED)),
+            Event.ledger_id.is_not(None))
+    ).all()
+    held = {ledger for kind, ledger in events if kind == MESSAGE_NOT_ON_CASE}
+    held -= {ledger for kind, ledger in events if kind == MESSAGE_ACCEPTED} | {accepting}
+    return [tx.session.get(Message, ledger) for ledger in sorted(held)]
+
+
+def _answer_the_review(tx: Tx, case: Case, row: Message, flagged: str | None) -> bool:
+    """Take the case off the review list if it is there for this message alone; where another held
+    message waits, the review reason becomes that message's. True when the list was answered."""
+    if flagged is None or case.review_reason != flagged:
+        return False  # on the list for something else (or not at all): a person clears that
+    for waiting in reversed(_still_held(tx, case, row.id)):
+        reason = _flag_reason(tx, case, waiting.id, waiting.message_id)
+        if reason:
+            case.review_reason = reason
+            return False
+    case.review_reason = None
+    if case.status == NEEDS_REVIEW:
+        case.status = RESOLVED if case.resolved_at else OPEN
+    return True
 
 
 def accept(store: Store, processor, ledger_id: int, at: datetime, *, actor: str, reason: str,
@@ -80,32 +131,28 @@ def accept(store: Store, processor, ledger_id: int, at: datetime, *, actor: str,
 
     ``processor`` is the watcher's ``IntakeProcessor`` (its reader and recorder, under the
     settings' partnership); ``at`` (UTC) is when the person accepts; ``ref``, when given, is the
-    case the person saw it on, and the message must be filed there. The message is recorded
-    as of its own date (``Reading.when``), so the stage clock counts from when it was sent.
-    Raises ``UsageError`` for a missing reason, a message not filed as from someone not on a
-    case (or not on ``ref``), one already accepted, a case merged away or of another partnership, a message with
-    no archived copy, or one that reading again now refuses (the reason is given).
+    case the person saw it on, and the message must be filed there. The message is read again as
+    it was when received, so it is recorded as of its own date (``Reading.when``; the time it was
+    received when it has no usable Date) and the stage clock counts from then. Its files are
+    already on the case (kept when it was filed), so they are not filed again. Raises
+    ``UsageError`` for a missing reason, a message on no case or not filed as from someone not on
+    it (or not on ``ref``), one already accepted, a case merged away or of another partnership, a
+    message with no archived copy, or one that reading again now refuses (the reason is given).
     """
     reason = required_reason(reason)
     with store.transaction() as tx:
-        row, _ = _filed_from_someone_not_on_the_case(tx, ledger_id, processor, ref)
+        row, _, filed_as_of = _filed_from_someone_not_on_the_case(tx, ledger_id, processor, ref)
         raw = Path(row.archive_path).read_bytes()
     try:
-        reading = processor.reader.read(raw, now=at)
+        reading = processor.reader.read(raw, now=filed_as_of)  # dated as when it was first read
     except Refused as refused:
         raise UsageError(f"Message {ledger_id} cannot be accepted: read again, it is refused: {refused.reason}") from None
-    with store.transaction() as tx:  # checked again: another person may have accepted it meanwhile
-        row, case = _filed_from_someone_not_on_the_case(tx, ledger_id, processor, ref)
-        flagged = tx.session.execute(
-            select(Event.detail).where(Event.case_id == case.id, Event.kind == FLAGGED,
-                                       Event.message_id == row.message_id).order_by(Event.id.desc()).limit(1)
-        ).scalar_one_or_none() if row.message_id else None
-        processor.recorder.record(tx, case, reading, row.id, row.sha256, row.archive_path)
-        review_cleared = bool(flagged) and case.review_reason == flagged.get("reason")
-        if review_cleared:  # on the list for this message alone: accepting it answers that
-            case.review_reason = None
-            if case.status == NEEDS_REVIEW:
-                case.status = RESOLVED if case.resolved_at else OPEN
+    with store.transaction() as tx:  # checked again, the row held: another person may be accepting it
+        row, case, _ = _filed_from_someone_not_on_the_case(tx, ledger_id, processor, ref, lock=True)
+        flagged = _flag_reason(tx, case, row.id, row.message_id)
+        processor.recorder.record(tx, case, reading, row.id, row.sha256, row.archive_path, documents_filed=True)
+        review_cleared = _answer_the_review(tx, case, row, flagged)
+        row.reason = f"from someone not on the case; accepted by {actor}: {reason}"
         detail = {"by": actor, "reason": reason, "ledger_id": row.id, "message_id": row.message_id,
                   "sender": reading.message.sender.address if reading.message.sender else None,
                   "review_cleared": review_cleared}

@@ -12,7 +12,10 @@ by dragging the mail into a new one, which saves it as an embedded message) send
 that itself carries nothing of its own, so the message it carries is read instead, down to
 ``limits.MESSAGE_DEPTH`` levels below the mail that arrived. The deepest protocol mail reached
 through messages that say nothing of their own is the one recorded; each level it was read
-through is noted as a flaw ("read from the attached message …").
+through is noted as a flaw ("read from the attached message …"). A stage 3 notification says
+what it is by its subject alone (Oldham 2025, stage 3): what it carries (the stage 2 summary it
+follows) is context, and the notification is what is recorded, whether it arrived itself or
+was forwarded (then the forwarded notification, with its own sender and date).
 """
 
 from __future__ import annotations
@@ -40,14 +43,24 @@ class Carried:
     classification: Classification
 
 
-def carried_message(outer: InboundMessage, our_addresses: set[str]) -> Carried | None:
-    """The attached message to read in place of ``outer``, or None (see the module docstring)."""
-    return _carried(outer, our_addresses, level=1)
+# Protocol mail whose subject alone says what it is (Oldham's "Notification of Escalation progressing
+# to Stage 3"): a message it carries (the stage 2 summary, for the directors to read) is context, and
+# is never read in its place.
+_STANDS_ALONE = frozenset({"stage-3-notification"})
 
 
-def _carried(outer: InboundMessage, our_addresses: set[str], *, level: int) -> Carried | None:
+def carried_message(outer: InboundMessage, our_addresses: set[str],
+                    classification: Classification | None = None) -> Carried | None:
+    """The attached message to read in place of ``outer`` (classified as ``classification``, when
+    known), or None (see the module docstring)."""
+    stands_alone = classification is not None and classification.kind in _STANDS_ALONE
+    return _carried(outer, our_addresses, level=1, stands_alone=stands_alone)
+
+
+def _carried(outer: InboundMessage, our_addresses: set[str], *, level: int, stands_alone: bool = False) -> Carried | None:
     """The message ``outer`` carries at ``level`` (1: attached to the mail that arrived), or one
-    it carries in turn when that one says nothing of its own."""
+    it carries in turn when that one says nothing of its own. When ``outer`` stands alone (a stage 3
+    notification), only a message that stands alone as well (the notification it forwards) replaces it."""
     if level > MESSAGE_DEPTH or outcome_from_text(outer.new_text) is not None:
         return None
     attached = [a for a in outer.attachments if a.content_type in _MESSAGE_TYPES and a.data]
@@ -68,10 +81,14 @@ def _carried(outer: InboundMessage, our_addresses: set[str], *, level: int) -> C
             defects=tuple(dict.fromkeys((*outer.defects, *inner.defects))),
             flaws=tuple(dict.fromkeys((*outer.flaws, *inner.flaws, f"read from the attached message {attachment.filename}"))),
         )
+        classification = classify(merged, our_addresses)
+        if classification.kind in _STANDS_ALONE:
+            return Carried(merged, attachment.data, classification)
+        if stands_alone:
+            continue  # context the notification carries (the summary it follows), not what it is
         deeper = _carried(merged, our_addresses, level=level + 1)
         if deeper is not None:
             return deeper
-        classification = classify(merged, our_addresses)
         if classification.is_protocol_mail:
             return Carried(merged, attachment.data, classification)
     return None

@@ -277,11 +277,13 @@ class IntakeProcessor:
         self, tx: Tx, case: Case, reading: Reading, claim: Claim, sha256: str, path: str, authority: Authority
     ) -> Filing:
         """File the message on ``case`` as from someone not on the case: its files are kept as
-        documents, nothing it says is recorded, no one is answered, and the case goes on the
-        business unit's review list (``intake.authority``)."""
+        documents (a form as the form it is), nothing it says is recorded, no one is answered, and
+        the case goes on the business unit's review list (``intake.authority``); a person may accept
+        it later (``intake.accepting``)."""
         message = reading.message
+        kinds = {name: f"received-{form.kind}" for name, form in reading.forms}
         for name, (media_type, data) in reading.files.items():
-            tx.add_document(case, "attachment", name, media_type, data, actor=ACTOR)
+            tx.add_document(case, kinds.get(name, "attachment"), name, media_type, data, actor=ACTOR)
         for attachment in reading.kept:
             tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
         tx.add_event(
@@ -300,7 +302,7 @@ class IntakeProcessor:
             case, f"a message from someone not on the case names it and changed nothing: {authority.reason}; "
             "read it among the case's messages and, if it should count, accept it there ('Accept this message', "
             f"or 'resdesk act accept-message {claim.ledger_id}'): what it says is then recorded as a party's",
-            reading.when, message_id=message.message_id,
+            reading.when, message_id=message.message_id, ledger_id=claim.ledger_id,
         )
         reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"
         self.ledger.complete(tx, claim, DONE, reason, case.id, archive_path=path,

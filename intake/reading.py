@@ -137,7 +137,8 @@ class MessageReader:
                 f"limit of {self.policy.limits.body_chars:,} (limits.body_chars); it was not read further"
             )
         message, classification = arrived, classify(arrived, set(self.policy.our_addresses))
-        carried = carried_message(arrived, set(self.policy.our_addresses)) if classification.kind != "automatic" else None
+        carried = (carried_message(arrived, set(self.policy.our_addresses), classification)
+                   if classification.kind != "automatic" else None)
         if carried is not None:
             message, classification = carried.message, carried.classification
         typed = _typed_form(message.new_text) if classification.kind == "not-protocol" else None

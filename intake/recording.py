@@ -125,7 +125,11 @@ class CaseRecorder:
             record_fact(tx, case, "agencies", sorted(agencies | set(current.value if current else [])),
                         source="form" if reading.forms else "message", by=ACTOR, at=reading.when)
 
-    def record(self, tx: Tx, case: Case, reading: Reading, ledger_id: int, sha256: str, path: str) -> None:
+    def record(self, tx: Tx, case: Case, reading: Reading, ledger_id: int, sha256: str, path: str, *,
+               documents_filed: bool = False) -> None:
+        """Record what ``reading`` says on ``case`` (see the module's notes). ``documents_filed``: the
+        message's files are on the case already (it was filed from someone not on the case, and a
+        person has accepted it), so they are not filed again."""
         message, classification, when = reading.message, reading.classification, reading.when
         sender = message.sender
         self._record_parties(tx, case, message, classification.kind == "automatic")
@@ -133,7 +137,7 @@ class CaseRecorder:
             self._record_facts(tx, case, reading)
         stage, outcome = classification.stage, None
         for filename, form in reading.forms:
-            self._record_form(tx, case, form, filename, reading, ledger_id)
+            self._record_form(tx, case, form, filename, reading, ledger_id, file_document=not documents_filed)
             if form.kind == "stage-summary":
                 stage = stage if stage is not None else form.record.stage
                 outcome = outcome or normalise_outcome(form.record.outcome)
@@ -151,7 +155,7 @@ class CaseRecorder:
             )
         else:
             self._enter_stage_a_form_belongs_to(tx, case, reading, ledger_id)
-        for attachment in reading.kept:
+        for attachment in [] if documents_filed else reading.kept:
             tx.add_document(case, "attachment", attachment.filename, attachment.content_type, attachment.data, actor=ACTOR)
         tx.add_event(
             case, MESSAGE_RECORDED, when, stage=case.stage, variant=case.stage_variant,
@@ -194,10 +198,11 @@ class CaseRecorder:
             return False
         return any(e.kind == STAGE_SUMMARY and e.stage == stage for e in case.events)
 
-    def _record_form(self, tx: Tx, case: Case, form, filename: str | None, reading: Reading, ledger_id: int) -> None:
+    def _record_form(self, tx: Tx, case: Case, form, filename: str | None, reading: Reading, ledger_id: int, *,
+                     file_document: bool = True) -> None:
         fields = form.fields
         when, message_id = reading.when, reading.message.message_id
-        if filename in reading.files:
+        if file_document and filename in reading.files:
             media_type, data = reading.files[filename]
             tx.add_document(case, f"received-{form.kind}", filename, media_type, data, actor=ACTOR)
         tx.add_event(

@@ -1,5 +1,6 @@
 """Counters shared by every service process: prometheus-client's multiprocess mode, in the folder
-``service.metrics_dir`` names (``var/metrics`` by default; empty turns it off).
+``service.metrics_dir`` names (the service units set ``/var/lib/resdesk/metrics``; empty, the default,
+turns it off).
 
 ``resdesk serve``, ``watch`` and ``tick`` call ``share_counters(settings)`` first, before anything
 imports prometheus-client: it sets ``PROMETHEUS_MULTIPROC_DIR``, so each process writes its counters

@@ -96,13 +96,19 @@ def _write_workspace_settings(out: Path) -> Path:
     (``resdesk users add NAME --role admin --config …`` then ``resdesk serve --config …``)."""
     root = out.resolve()
     target = out / "resdesk.toml"
+    oldham = demo_settings("oldham", out)  # what the demo drained Oldham's inbox with: mail read again there agrees
+    partnership = oldham.partnership
     target.write_text(
         "# Written by `resdesk demo`: the workspace on the demo's case file, on loopback without TLS.\n"
         f"#   resdesk users add NAME --role admin --config {target}\n"
         f"#   resdesk serve --config {target}\n"
-        "[partnership]\nprotocol = \"oldham\"\n\n"
+        "[partnership]\nprotocol = \"oldham\"\n"
+        f"business_unit = {json.dumps(partnership.business_unit)}\n"
+        f"allowed_sender_domains = {json.dumps(list(partnership.allowed_sender_domains))}\n"
+        + (f"authserv_id = {json.dumps(partnership.authserv_id)}\n" if partnership.authserv_id else "")
+        + "\n"
         f"[mailbox]\nkind = \"maildir\"\npath = {json.dumps(str(root / 'maildir' / 'oldham'))}\n\n"
-        f"[smtp]\npickup_folder = {json.dumps(str(root / 'outbox'))}\n\n"
+        f"[smtp]\nsender = {json.dumps(oldham.smtp.sender)}\npickup_folder = {json.dumps(str(root / 'outbox'))}\n\n"
         f"[storage]\ndatabase = {json.dumps('sqlite:///' + str(root / 'resdesk.sqlite3'))}\n"
         f"archive = {json.dumps(str(root / 'archive'))}\n\n"
         "[web]\nhost = \"127.0.0.1\"\nport = 8080\nsecure_cookies = false\n",

@@ -310,10 +310,11 @@ class ServiceSettings(_Section):
         30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
     )
     metrics_dir: str = Field(
-        "var/metrics",
+        "",
         description="Folder where `resdesk serve`, `watch` and `tick` write their counters (prometheus-client's "
         "multiprocess mode), so `/metrics` from any of them sums every process's work; every service must name "
-        "the same folder. Empty: each process counts its own work alone.",
+        "the same folder, on one machine (the service units set `/var/lib/resdesk/metrics`). Empty, the "
+        "default: each process counts its own work alone.",
     )
 
 

@@ -16,12 +16,13 @@ from tests.intake.mail import summary
 from tests.intake.test_authority import STRANGER, Desk, _opened
 
 ACCEPTED_AT = datetime(2026, 12, 15, 15, 30, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 12, 14, 10, 5, tzinfo=timezone.utc)  # the watcher's clock: the mail is dated 10:00
 
 
 @pytest.fixture
 def desk(tmp_path):
     """An Oldham inbox and real watcher on a SQLite case file, checking no sender (as most partnerships start)."""
-    desk = Desk(tmp_path, None)
+    desk = Desk(tmp_path, None, clock=lambda: RECEIVED)
     yield desk
     desk.store.close()
 

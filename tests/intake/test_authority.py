@@ -41,13 +41,13 @@ def passing(raw: bytes, domain: str) -> bytes:
 class Desk(Partnership):
     """One partnership's inbox and real watcher on a SQLite case file of its own."""
 
-    def __init__(self, root: Path, authserv_id: str | None):
+    def __init__(self, root: Path, authserv_id: str | None, *, clock=None):
         self.store = open_store(f"sqlite:///{root / 'resdesk.sqlite3'}", root / "archive")
         policy = IntakePolicy(
             frozenset({"escalations@partnership.example"}), ("police.example", "school.example"), authserv_id,
             1_000_000, agency_domains=(("police.example", "Police"), ("school.example", "Education")),
         )
-        super().__init__(root, self.store, "oldham", policy)
+        super().__init__(root, self.store, "oldham", policy, clock=clock)
 
     def case(self, ref: str) -> dict:
         return case_timeline(self.store, ref, REGISTRY, _now())

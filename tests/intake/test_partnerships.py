@@ -21,12 +21,12 @@ REGISTRY = default_registry()
 class Partnership:
     """One partnership's inbox and watcher, on a case file it may share."""
 
-    def __init__(self, root: Path, store, protocol_id: str, policy: IntakePolicy | None = None):
+    def __init__(self, root: Path, store, protocol_id: str, policy: IntakePolicy | None = None, *, clock=None):
         self.maildir = root / protocol_id
         self.inbox = mailbox.Maildir(self.maildir, create=True)
         ledger = Ledger(store)
         policy = policy or IntakePolicy(frozenset({f"escalations@{protocol_id}.example"}), (), None, 1_000_000)
-        processor = IntakeProcessor(store, ledger, REGISTRY.get(protocol_id), policy)
+        processor = IntakeProcessor(store, ledger, REGISTRY.get(protocol_id), policy, clock=clock)
         self.watcher = Watcher(
             MaildirSource(self.maildir), store, processor, processed_folder="Resdesk/Processed",
             quarantine_folder="Resdesk/Quarantine", max_bytes=1_000_000, ledger=ledger,

@@ -36,7 +36,8 @@ def _scrape(port: int, server: subprocess.Popen, log: Path) -> str:
 
 def test_serve_sums_the_counters_of_a_watcher_and_a_tick_and_serves_gauges_once(tmp_path):
     """GIVEN three stage summaries filed by a `resdesk watch --once` process with sending off, then a separate
-    `resdesk tick` process that sends their acknowledgements, both counting into the default folder, then a
+    `resdesk tick` process that sends their acknowledgements, both counting into one folder (as the service
+    units set it), then a
     second tick that folds the ended processes' files into one per kind
     WHEN a `resdesk serve` process is scraped THEN its /metrics counts the watcher's three messages filed and
     the tick's three acknowledgements sent and their latencies, nothing lost or doubled by the folding, and
@@ -47,7 +48,8 @@ def test_serve_sums_the_counters_of_a_watcher_and_a_tick_and_serves_gauges_once(
         (inbox / f"{1700000000 + n}.M{n}P1.host").write_bytes(summary(1, None, n=n))
     env = dict(os.environ, RESDESK_STORAGE__DATABASE=f"sqlite:///{tmp_path / 'case.sqlite3'}",
                RESDESK_STORAGE__ARCHIVE=str(tmp_path / "archive"), RESDESK_MAILBOX__KIND="maildir",
-               RESDESK_MAILBOX__PATH=str(tmp_path / "maildir"), RESDESK_SMTP__PICKUP_FOLDER=str(tmp_path / "sent"))
+               RESDESK_MAILBOX__PATH=str(tmp_path / "maildir"), RESDESK_SMTP__PICKUP_FOLDER=str(tmp_path / "sent"),
+               RESDESK_SERVICE__METRICS_DIR="var/metrics")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     folder = tmp_path / "var" / "metrics"
     _run(["watch", "--once"], tmp_path, dict(env, RESDESK_SMTP__ENABLED="false"))
@@ -78,10 +80,11 @@ def test_serve_sums_the_counters_of_a_watcher_and_a_tick_and_serves_gauges_once(
 
 
 def test_an_empty_metrics_dir_turns_sharing_off(tmp_path):
-    """GIVEN ``service.metrics_dir`` empty, or a relative folder WHEN its folder is asked for THEN none, or the
-    folder made absolute (every service started in one working folder names the same one)."""
-    assert counters_folder(Settings.model_validate({"service": {"metrics_dir": ""}})) is None
-    assert counters_folder(Settings()) == (Path.cwd() / "var" / "metrics").resolve()
+    """GIVEN ``service.metrics_dir`` unset (empty by default), or a relative folder WHEN its folder is asked for
+    THEN none, or the folder made absolute (every service started in one working folder names the same one)."""
+    assert counters_folder(Settings()) is None
+    relative = Settings.model_validate({"service": {"metrics_dir": "var/metrics"}})
+    assert counters_folder(relative) == (Path.cwd() / "var" / "metrics").resolve()
 
 
 def test_folding_leaves_the_files_of_running_processes(tmp_path):
