@@ -95,7 +95,7 @@ class CaseResolved:
 class DeadlineMet:
     """A person recorded that the deadline named ``deadline`` (a ``Stage.deadlines`` name) was met
     at ``at``: the outcome letter sent. Read for the deadlines that count from the resolution, which
-    the case file cannot otherwise see done; ``at`` before the resolution is not read."""
+    the case file cannot otherwise see done; ``at`` on a day before the resolution's is not read."""
 
     deadline: str
     at: datetime
@@ -306,7 +306,8 @@ def _deadlines(
     """The stage's own deadlines that apply to this case (condition true; a ``resolution`` one only
     when the case was resolved at this stage; a ``stage-due`` one only when the stage has a due time
     and was not resolved), each with its due time and status; ``done`` (deadline name -> when a
-    person recorded it done) settles a ``resolution`` one done at or after the resolution."""
+    person recorded it done) settles a ``resolution`` one done on or after the resolution's day
+    (local; a date given without a time is its midnight)."""
     conditions = conditions or {}
     resolved_here = ended is not None and not escalated
     found: list[DeadlineTiming] = []
@@ -319,8 +320,8 @@ def _deadlines(
         deadline_due = due_after(deadline.timescale, anchor, calendar)
         assert deadline_due is not None  # a Deadline always has a timescale with a time
         met_at = (done or {}).get(deadline.name) if deadline.counts_from == "resolution" else None
-        if met_at is not None and met_at < anchor:
-            met_at = None  # done before this resolution: it belongs to another (a case re-opened)
+        if met_at is not None and met_at.date() < anchor.date():
+            met_at = None  # done before this resolution's day: it belongs to another (a case re-opened)
         status = (_status(deadline_due, met_at, now) if met_at is not None
                   else _deadline_status(deadline, deadline_due, ended, escalated, now))
         found.append(DeadlineTiming(

@@ -150,3 +150,36 @@ def test_business_unit_adds_a_party_from_the_case_page(served, driver):
     browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
     assert "already a party" in driver.find_element(By.CSS_SELECTOR, ".flash.error").text
 
+
+
+def test_business_unit_records_an_outcome_letter_sent_from_the_case_page(served, driver):
+    """GIVEN an Oldham case resolved early an hour ago (the server's clock is the real one), its outcome letter
+    due within a further 2 working days WHEN the business unit picks the letter in the case page's form and
+    records it done today with a reason THEN the page says so, the deadline reads met with today's moment,
+    the form is gone, and the audit trail names why; an empty reason is refused by the form itself."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.web.casefile import resolved_early
+
+    url, case_file = served
+    store = _store(case_file)
+    try:
+        ref = resolved_early(store, datetime.now(timezone.utc) - timedelta(hours=1))
+    finally:
+        store.close()
+    browser.sign_in(driver, url, "bu", PASSWORD)
+    driver.get(url + f"/cases/{ref}")
+    status = driver.find_element(By.CSS_SELECTOR, "#deadline-outcome-letter .deadline-status")
+    assert status.text in ("on-time", "due-today")
+    form = driver.find_element(By.ID, "deadline-met-form")
+    assert [o.get_attribute("value") for o in Select(form.find_element(By.NAME, "deadline")).options] == [
+        "outcome-letter"]
+    form.find_element(By.TAG_NAME, "button").click()  # no reason: the browser keeps the form (required)
+    assert driver.find_elements(By.ID, "deadline-met-form")
+    _fill(form, reason="The practitioner's email to the school was forwarded to us")
+    browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
+    assert "outcome-letter deadline is recorded done" in driver.find_element(By.CSS_SELECTOR, ".flash.done").text
+    assert driver.find_element(By.CSS_SELECTOR, "#deadline-outcome-letter .deadline-status").text == "met"
+    assert not driver.find_elements(By.ID, "deadline-met-form")
+    assert ("deadline-met: The practitioner's email to the school was forwarded to us"
+            in driver.find_element(By.ID, "audit").text)
