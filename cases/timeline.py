@@ -27,6 +27,7 @@ NEEDS_REVIEW = "needs-review"
 STAGE_SUMMARY = "stage-summary"
 MESSAGE_RECORDED = "message-recorded"
 MESSAGE_NOT_ON_CASE = "message-not-on-case"  # filed on the case, changed nothing (intake.authority)
+MESSAGE_ACCEPTED = "message-accepted"  # such a message, accepted by a person and recorded (intake.accepting)
 FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"

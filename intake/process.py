@@ -298,8 +298,8 @@ class IntakeProcessor:
         )
         tx.flag_for_review(
             case, f"a message from someone not on the case names it and changed nothing: {authority.reason}; "
-            "read it among the case's messages and, if it should count, make the change it asks for by hand "
-            f"('resdesk act set-stage {case.ref} N', 'resdesk act close {case.ref}', 'resdesk case {case.ref} --set')",
+            "read it among the case's messages and, if it should count, accept it there ('Accept this message', "
+            f"or 'resdesk act accept-message {claim.ledger_id}'): what it says is then recorded as a party's",
             reading.when, message_id=message.message_id,
         )
         reason = "filed from someone not on the case: it changed nothing, and the case is on the review list"

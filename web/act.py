@@ -1,6 +1,7 @@
-"""Acting on a case (business-unit role): move a message, merge two cases, re-open or close,
-set the stage, set or clear a case fact, clear "needs review", add a note, record a deadline
-counted from the resolution done (the outcome letter sent), resend or cancel an outbound message.
+"""Acting on a case (business-unit role): move a message, accept a message from someone not on
+the case, merge two cases, re-open or close, set the stage, set or clear a case fact, clear
+"needs review", add a note, add a party, record a deadline counted from the resolution done (the
+outcome letter sent), resend or cancel an outbound message.
 
 Each is a POST with the form's CSRF token and a required ``reason``; each becomes an
 event on the case and an audit entry naming the user. A refused correction (no
@@ -16,6 +17,7 @@ from flask import Blueprint, flash, g, redirect, request, url_for
 from resdesk.cases import corrections
 from resdesk.cases.models import BUSINESS_UNIT
 from resdesk.errors import ResdeskError
+from resdesk.intake import accepting
 from resdesk.outbox import corrections as outbound
 from resdesk.web.access import requires
 from resdesk.web.app import workspace
@@ -158,6 +160,25 @@ def deadline_met(ref: str):
                             done=when)
 
     return perform(work, f"The {name} deadline is recorded done.", url_for("see.case", ref=ref))
+
+
+@blueprint.post("/cases/<ref>/messages/<int:ledger_id>/accept")
+@requires(BUSINESS_UNIT)
+def accept_message(ref: str, ledger_id: int):
+    ws = workspace()
+    back = url_for("see.case", ref=ref) + f"#message-{ledger_id}"
+    if ws.processor is None:
+        flash("This workspace was started without the watcher's settings, so it cannot read mail again.", "error")
+        return redirect(back, code=303)
+    try:
+        accepted = accepting.accept(ws.store, ws.processor, ledger_id, ws.now(), actor=g.user.name,
+                                    reason=request.form.get("reason", ""), ref=ref)
+    except ResdeskError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"The message was accepted and recorded: {accepted.case_ref} is now {accepted.status}"
+              + (f" at stage {accepted.stage}" if accepted.stage is not None else "") + ".", "done")
+    return redirect(back, code=303)
 
 
 @blueprint.post("/cases/<ref>/outbound/resend")

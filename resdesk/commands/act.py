@@ -11,6 +11,8 @@ import getpass
 
 ACTIONS = {
     "move-message": ("file a received message (ledger id) on another case", ["ledger_id:int", "to_ref"]),
+    "accept-message": ("accept a message (ledger id) filed from someone not on its case: what it says is "
+                       "recorded as a party's, and its sender becomes a party", ["ledger_id:int"]),
     "merge": ("fold a duplicate case into another", ["ref", "into_ref"]),
     "reopen": ("re-open a resolved case that escalated again", ["ref"]),
     "close": ("close a case as resolved", ["ref"]),
@@ -28,8 +30,8 @@ ACTIONS = {
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "act", help="correct a case: move, merge, re-open, close, set stage, clear review, note, add a party, "
-                    "record a deadline met, resend, cancel",
+        "act", help="correct a case: move or accept a message, merge, re-open, close, set stage, clear review, note, "
+                    "add a party, record a deadline met, resend, cancel",
         description="The business unit's corrections, each an audited event with who, when and why.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -61,13 +63,24 @@ def run(args: argparse.Namespace) -> int:
     from resdesk.outbox import corrections as outbound
     from resdesk.protocols import default_registry, parse_when
     from resdesk.settings import load_settings
-    from resdesk.wiring import open_store_for
+    from resdesk.wiring import build_processor, open_store_for
 
     settings = load_settings(args.config)
     registry = default_registry(settings.partnership.protocols_dir)
     now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
     who, why = args.actor or f"cli:{getpass.getuser()}", args.reason
     store = open_store_for(settings)
+
+    if args.action == "accept-message":  # reads the archived copy again, in units of work of its own
+        from resdesk.intake.accepting import accept
+
+        try:
+            accepted = accept(store, build_processor(settings, store), args.ledger_id, now, actor=who, reason=why)
+        finally:
+            store.close()
+        stage = f" at stage {accepted.stage}" if accepted.stage is not None else ""
+        print(f"resdesk: message {args.ledger_id} accepted by {who}: {accepted.case_ref} is now {accepted.status}{stage}.")
+        return 0
 
     def protocol(tx):
         return registry.get(tx.require_case(args.ref).protocol)

@@ -125,6 +125,21 @@ def test_move_a_misfiled_message_and_merge_cases(client, case_file):
     assert [(e.actor, e.case_ref) for e in _audit(case_file.store, "case-merged-in")] == [("bu", "OLD-2026-0001")]
 
 
+def test_accepting_a_message_checks_the_case_it_was_seen_on(client, case_file):
+    """GIVEN a message from someone not on the case, filed on OLD-2026-0002 WHEN the business unit posts
+    an acceptance of it from OLD-2026-0001's page THEN it is refused, saying where the message is, and
+    nothing is recorded; posted from OLD-2026-0002's page it is recorded there."""
+    sign_in(client, "bu")
+    url = f"/cases/OLD-2026-0001/messages/{case_file.misfiled_id}/accept"
+    client.post(url, data={"csrf_token": _token(client), "reason": "it counts"})
+    assert "is filed on OLD-2026-0002, not OLD-2026-0001" in client.get("/cases/OLD-2026-0001").get_data(as_text=True)
+    assert _audit(case_file.store, "message-accepted") == []
+    response = client.post(f"/cases/OLD-2026-0002/messages/{case_file.misfiled_id}/accept",
+                           data={"csrf_token": _token(client), "reason": "it counts"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"#message-{case_file.misfiled_id}")
+    assert [(e.actor, e.case_ref) for e in _audit(case_file.store, "message-accepted")] == [("bu", "OLD-2026-0002")]
+
+
 def test_stage_note_close_reopen_and_clear_review(client, case_file):
     """GIVEN an open case WHEN the business unit sets stage 2, adds a note, closes it and re-opens it
     THEN each shows on the case and a re-opened case is open and counted again."""

@@ -183,3 +183,23 @@ def test_business_unit_records_an_outcome_letter_sent_from_the_case_page(served,
     assert not driver.find_elements(By.ID, "deadline-met-form")
     assert ("deadline-met: The practitioner's email to the school was forwarded to us"
             in driver.find_element(By.ID, "audit").text)
+
+
+def test_business_unit_accepts_a_message_from_someone_not_on_the_case(served, driver):
+    """GIVEN OLD-2026-0002 on the review list for a stage 1 summary from someone not on it (changing
+    nothing) WHEN the business unit presses "Accept this message" under it, giving a reason THEN the page
+    says the message was recorded, the sender is listed under People, the case is off the review list,
+    the audit trail names who accepted it and why, and the message no longer offers acceptance."""
+    url, case_file = served
+    browser.sign_in(driver, url, "bu", PASSWORD)
+    driver.get(url + "/cases/OLD-2026-0002")
+    message = driver.find_element(By.ID, f"message-{case_file.misfiled_id}")
+    assert "someone not on the case" in message.text
+    form = message.find_element(By.CSS_SELECTOR, "form.accept")
+    _fill(form, reason="Dana chairs this case's stage 1 meeting too")
+    browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
+    assert "accepted and recorded: OLD-2026-0002 is now open" in driver.find_element(By.CSS_SELECTOR, ".flash.done").text
+    assert "dana.whitfield@police.example" in driver.find_element(By.ID, "people").text
+    assert "message-accepted: Dana chairs this case's stage 1 meeting too" in driver.find_element(By.ID, "audit").text
+    message = driver.find_element(By.ID, f"message-{case_file.misfiled_id}")
+    assert not message.find_elements(By.CSS_SELECTOR, "form.accept")

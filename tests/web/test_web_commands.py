@@ -105,6 +105,21 @@ def test_act_quarantine_and_alerts_for_scripting(resdesk, config, case_file):
     assert {"name": "Eve Marsh", "email": "eve.marsh@school.example", "agency": "Education", "role": None} in case["parties"]
 
 
+def test_act_accept_message_records_what_someone_not_on_the_case_said(resdesk, config, case_file):
+    """GIVEN OLD-2026-0002 on the review list for a summary from someone not on it WHEN the business unit
+    runs ``resdesk act accept-message LEDGER_ID --reason`` THEN it says what the case now is, the sender is
+    a party, the acceptance is audited as the named person, and accepting it again is refused (exit 2)
+    with the reason."""
+    done = resdesk("act", "accept-message", str(case_file.misfiled_id), "--reason", "Dana chairs this meeting",
+                   "--as", "bu", "--config", config)
+    assert done.returncode == 0 and "OLD-2026-0002 is now open at stage 1" in done.stdout
+    case = json.loads(resdesk("case", "OLD-2026-0002", "--json", "--config", config).stdout)
+    assert "dana.whitfield@police.example" in [p["email"] for p in case["parties"]]
+    assert case["status"] == "open" and ("message-accepted", "bu") in {(a["action"], a["actor"]) for a in case["audit"]}
+    again = resdesk("act", "accept-message", str(case_file.misfiled_id), "--reason", "again", "--config", config)
+    assert again.returncode != 0 and "already accepted on OLD-2026-0002 by bu" in again.stderr
+
+
 def subprocess_free_text(pdf):
     """The record's text, by poppler's pdftotext."""
     import subprocess
