@@ -132,8 +132,8 @@ def plan_all(
     indexed query): those changed since they were planned, and those whose next reminder, deadline
     or alert has come (``outbox.due``). Each case planned gets its ``next_due`` anew: ``now`` while
     it still owes something the outbox does not hold (a notice its rule skips, a condition not met
-    or automatic mail, is not owed; one owed but with no usable address is), else the moment it can next be owed anything
-    (None: never again unless it changes). Cases are read ``PLAN_PAGE`` at a time with their events,
+    or automatic mail, is not owed; one owed but with no usable address is), else the moment it
+    can next be owed anything (None: never again unless it changes). Cases are read ``PLAN_PAGE`` at a time with their events,
     parties and facts in bulk queries and let go once planned, so time and memory grow with the
     cases planned, not with the case file.
     """

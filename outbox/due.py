@@ -74,7 +74,8 @@ def next_due(snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalend
         anytime(event.at)
 
     def deadlines(timing: StageTiming, clock: CaseClock, owned: list[DeadlineTiming]) -> None:
-        hourly = {d.name for d in protocol.stage(timing.stage, timing.variant).deadlines if d.timescale.hours is not None}
+        rules = protocol.stage(timing.stage, timing.variant).deadlines
+        hourly = {d.name for d in rules if d.timescale.hours is not None}
         for own in owned:
             owed = anytime if own.name in hourly else in_hours
             if own.done is None:
