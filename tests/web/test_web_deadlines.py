@@ -86,7 +86,8 @@ def test_resdesk_act_deadline_met_records_it_and_refuses_what_makes_no_sense(cas
     """GIVEN an Oldham case resolved early on Wed 16 Dec and an open case WHEN ``resdesk act deadline-met`` runs
     without --reason THEN it is bad usage; with an unknown name, on the open case, or a --done before the
     resolution's day THEN exit 2 with one sentence saying why; WHEN run with the name, a reason and the
-    letter's date Thu 17 Dec THEN the case's clock reads it met then, audited as the named person; WHEN
+    letter's date Thu 17 Dec THEN the case's clock (JSON and text) reads it met then, audited as the named
+    person; WHEN
     recorded again THEN refused."""
     ref = resolved_early(case_file.store, RESOLVED)
     config = str(browser.write_config(case_file, tmp_path / "resdesk.toml", 8080))
@@ -111,5 +112,7 @@ def test_resdesk_act_deadline_met_records_it_and_refuses_what_makes_no_sense(cas
         ("outcome-letter", "2026-12-18T23:59:59+00:00", "2026-12-17T15:30:00+00:00", "met")]
     assert [(a["actor"], a["payload"]["reason"]) for a in case["audit"] if a["action"] == "deadline-met"] == [
         ("dana", "letter seen in the school's reply")]
+    shown = resdesk("case", ref, "--now", "2026-12-21T10:00", "--config", config).stdout
+    assert "met (done Thu 17 Dec 2026 15:30)" in shown
     again = resdesk("act", "deadline-met", ref, "outcome-letter", "--reason", "twice", *now)
     assert again.returncode == 2 and "already recorded done" in again.stderr
