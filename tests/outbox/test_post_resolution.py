@@ -142,6 +142,21 @@ def test_recording_the_letter_sent_stops_its_overdue_alert_and_reads_met(store, 
                                 reason="again", calendar_for=_calendar)
 
 
+def test_a_letter_recorded_sent_before_its_reminder_is_neither_reminded_nor_alerted(store, smtp_server, tmp_path):
+    """GIVEN the case resolved Wed 9 Dec WHEN the business unit records the outcome letter sent on Thu 10 Dec
+    THEN nothing further is due for the case, and the ticks of Fri 11 Dec and Mon 14 Dec send nothing."""
+    ref, settings = _settled_after_resolution(store, smtp_server, tmp_path)
+    with store.transaction() as tx:
+        record_deadline_met(tx, REGISTRY, ref, "outcome-letter", local(2026, 12, 10, 10, 0), actor="dana",
+                            reason="letter copied to us", calendar_for=_calendar)
+    assert run_tick(store, settings, REGISTRY, local(2026, 12, 10, 10, 1), sender_for(smtp_server)).sent == []
+    assert _stored_next_due(store, ref) is None
+    for moment in (local(2026, 12, 11, 9, 30), local(2026, 12, 14, 9, 30)):
+        report = run_tick(store, settings, REGISTRY, moment, sender_for(smtp_server))
+        assert report.sent == [] and report.queued == []
+    assert smtp_server.messages == []
+
+
 def test_a_letter_recorded_sent_after_its_time_reads_missed(store, smtp_server, tmp_path):
     """GIVEN the case past its outcome letter's time (alerted Mon 14 Dec) WHEN the business unit records it
     sent on Mon 14 Dec THEN it reads missed; a date before the resolution's day is refused."""
