@@ -73,7 +73,7 @@ def run() -> list[str]:
         *rows,
         "",
         f"Tick with {large:,} owed ÷ tick with {small:,} owed: **{ratio:.1f}×** — linear means at most "
-        f"{large / small:.0f}×: **{verdict}**. Each owed acknowledgement is rendered (its PDF) in the pool of "
-        "worker processes (32 or more owed), "
+        f"{large / small:.0f}×: **{verdict}**. Each owed acknowledgement is rendered (its PDF) on the render "
+        "workers, one per core, "
         "then sent with one indexed rate-limit query per recipient.",
     ]

@@ -4,8 +4,9 @@ the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
 Public surface: ``open_store`` and its unit of work, the audit chain check, the
 pure stage-state rules, the correlation lookups and the listing views; finding cases
 (``find_cases``, ``chase_list``), a person's corrections (``resdesk.cases.corrections``),
-recording a deadline counted from the resolution done
-(``record_deadline_met``), checking a case (``verify_case``) and the workspace's users (``resdesk.cases.users``).
+recording a deadline counted from the resolution done (``record_deadline_met``), checking a
+case (``verify_case``), the workspace's users (``resdesk.cases.users``) and the named leases that
+keep one watcher to a mailbox and one sender to the outbox (``resdesk.cases.leases``).
 """
 
 from resdesk.cases.archive import Archive, sha256_hex

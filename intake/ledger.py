@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Protocol as Interface
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from resdesk.cases.models import (
@@ -37,7 +37,6 @@ from resdesk.cases.models import (
     FINAL_STATES,
     IGNORED,
     QUARANTINED,
-    Lease,
     Mailbox,
     Message,
 )
@@ -393,45 +392,6 @@ class Ledger:
                 at=now,
             )
             return change
-
-    # -- leases ------------------------------------------------------------------------------
-
-    def acquire_lease(self, name: str, holder: str, ttl: timedelta | float, *, now: datetime | None = None) -> bool:
-        """Take the named lease if it is free, expired, or already ours; True if we hold it."""
-        now = _now(now)
-        try:
-            with self.store.transaction() as tx:
-                lease = tx.session.get(Lease, name, with_for_update=True)
-                if lease is None:
-                    tx.session.add(Lease(name=name, holder=holder, expires_at=now + _seconds(ttl)))
-                    return True
-                if lease.holder != holder and lease.expires_at > now:
-                    return False
-                lease.holder = holder
-                lease.expires_at = now + _seconds(ttl)
-                return True
-        except IntegrityError:
-            return False
-
-    def renew_lease(self, name: str, holder: str, ttl: timedelta | float, *, now: datetime | None = None) -> bool:
-        """Extend our lease; False if another worker took it over (a lapsed lease nobody took is still ours)."""
-        now = _now(now)
-        with self.store.transaction() as tx:
-            lease = tx.session.get(Lease, name, with_for_update=True)
-            if lease is None or lease.holder != holder:
-                return False
-            lease.expires_at = now + _seconds(ttl)
-            return True
-
-    def release_lease(self, name: str, holder: str) -> None:
-        with self.store.transaction() as tx:
-            tx.session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
-
-    def lease_holder(self, name: str, *, now: datetime | None = None) -> str | None:
-        now = _now(now)
-        with self.store.transaction() as tx:
-            lease = tx.session.get(Lease, name)
-            return lease.holder if lease is not None and lease.expires_at > now else None
 
 
 def _sha256_text(value: str) -> str:

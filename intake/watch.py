@@ -34,7 +34,8 @@ from typing import Protocol as Interface
 from sqlalchemy import select
 
 from resdesk.cases import metrics
-from resdesk.cases.holders import holder_is_gone, holder_name
+from resdesk.cases import leases
+from resdesk.cases.holders import holder_name
 from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from resdesk.cases.store import Store
 from resdesk.intake.ledger import Claim, Ledger
@@ -130,24 +131,18 @@ class Watcher:
         A lease held by a watcher process on this machine that no longer runs is
         taken over at once rather than waited out.
         """
-        if not self.ledger.acquire_lease(self.lease_name, self.worker, self.lease_seconds):
-            holder = self.ledger.lease_holder(self.lease_name)
-            if holder is None or not holder_is_gone(holder):
-                return False
-            log.warning("the watcher %s stopped without releasing %s; taking it over", holder, self.lease_name)
-            self.ledger.release_lease(self.lease_name, holder)
-            if not self.ledger.acquire_lease(self.lease_name, self.worker, self.lease_seconds):
-                return False
+        if not leases.take(self.store, self.lease_name, self.worker, self.lease_seconds):
+            return False
         released = self.ledger.reclaim_abandoned(self.source.account, self.source.folder, self.worker)
         if released:
             log.warning("%d message(s) left unfinished by a stopped watcher will be retried", released)
         return True
 
     def renew(self) -> bool:
-        return self.ledger.renew_lease(self.lease_name, self.worker, self.lease_seconds)
+        return leases.renew(self.store, self.lease_name, self.worker, self.lease_seconds)
 
     def release(self) -> None:
-        self.ledger.release_lease(self.lease_name, self.worker)
+        leases.release(self.store, self.lease_name, self.worker)
 
     # -- one pass ----------------------------------------------------------------------------
 

@@ -1,43 +1,33 @@
-"""Rendering planned messages on every core: a pool of worker processes.
+"""Rendering planned messages on every core: threads over the render workers.
 
 ``assemble_all(planned, sender)`` yields ``(planned, Assembled or error)`` in the
-order given. A handful of messages (fewer than ``POOL_FROM``, the usual tick after
-a drain) are rendered here, in this process: starting workers would cost more
-than it saves. More than that go to ``workers`` worker processes (started with
-``spawn``: a worker shares no lock, connection or thread with the process that
-asked), at most ``2 × workers`` in flight, so memory stays bounded however many
-are owed. A render that fails with a ``ResdeskError`` or ``ValueError`` is
+order given. Layout, where the time goes, happens in render worker processes
+(``render.worker``): the product's shared ``RenderPool`` keeps up to one per core
+started. So this module needs no processes of its own: ``workers`` threads each
+build one message at a time here (composing its mail, filling its Word copy) and
+hand its documents to an idle render worker, so as many documents are laid out at
+once as there are cores. At most ``2 × workers`` messages are in hand at once, so
+memory stays bounded however many are owed. A single message is built in the
+calling thread. A render that fails with a ``ResdeskError`` or ``ValueError`` is
 yielded as that error, for the tick to report; the others still render.
 
-The per-document time and memory limits of a render worker belong to the render
-worker itself; this pool only spreads the work.
+The per-document time and memory limits belong to the render workers themselves;
+this module only spreads the work.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 from resdesk.errors import ResdeskError
+from resdesk.render.worker import worker_count
 
 from .assemble import Assembled, assemble
 from .plan import Planned
 
-__all__ = ["POOL_FROM", "default_workers", "assemble_all"]
-
-POOL_FROM = 32  # fewer render here: starting a worker (its imports, its fonts) costs seconds
-
-
-def default_workers() -> int:
-    """One worker per core this process may use, at most four."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+__all__ = ["assemble_all"]
 
 
 def _assemble(planned: Planned, sender: str) -> Assembled | Exception:
@@ -48,16 +38,17 @@ def _assemble(planned: Planned, sender: str) -> Assembled | Exception:
 
 
 def assemble_all(
-    planned: Iterable[Planned], sender: str, workers: int | None = None, *, pool_from: int = POOL_FROM
+    planned: Iterable[Planned], sender: str, workers: int | None = None
 ) -> Iterator[tuple[Planned, Assembled | Exception]]:
-    """Each of ``planned`` rendered and built into its mail, in order (see the module's notes)."""
+    """Each of ``planned`` rendered and built into its mail, in order (see the module's notes);
+    ``workers``: how many at once (default: one per core, at most four)."""
     items = list(planned)
-    workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(items) < pool_from:
+    workers = min(worker_count() if workers is None else workers, len(items))
+    if workers <= 1:
         for item in items:
             yield item, _assemble(item, sender)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resdesk-render") as pool:
         waiting: deque[tuple[Planned, Future]] = deque()
         pending = iter(items)
         for item in pending:

@@ -38,12 +38,12 @@ from email.parser import BytesHeaderParser
 from typing import Any, Callable, Protocol as TypingProtocol, Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from . import queue
-from resdesk.cases.holders import holder_is_gone, holder_name
+from resdesk.cases import leases
+from resdesk.cases.holders import holder_name
 from resdesk.cases import metrics
-from resdesk.cases.models import PENDING, Case, Event, Lease, Message, Outbound, utcnow
+from resdesk.cases.models import PENDING, Case, Event, Message, Outbound
 from resdesk.cases.store import Store, Tx
 from resdesk.cases.timeline import CASE_RESOLVED, DEADLINE_MET, NOTICE_SENT, STAGE_ENTERED
 from resdesk.errors import ProtocolError
@@ -86,34 +86,15 @@ class MailSender(TypingProtocol):
 
 def take_lease(store: Store) -> bool:
     """Take the sender lease if it is free, lapsed, ours, or held by a dead process on this host."""
-    now = utcnow()
-    try:
-        with store.transaction() as tx:
-            lease = tx.session.get(Lease, LEASE, with_for_update=True)
-            if lease is None:
-                tx.session.add(Lease(name=LEASE, holder=_HOLDER, expires_at=now + LEASE_TTL))
-                return True
-            if lease.holder != _HOLDER and lease.expires_at > now and not holder_is_gone(lease.holder):
-                return False
-            lease.holder = _HOLDER
-            lease.expires_at = now + LEASE_TTL
-            return True
-    except IntegrityError:  # another process created the lease at the same moment
-        return False
+    return leases.take(store, LEASE, _HOLDER, LEASE_TTL)
 
 
 def _renew_lease(store: Store) -> None:
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE, with_for_update=True)
-        if lease is not None and lease.holder == _HOLDER:
-            lease.expires_at = utcnow() + LEASE_TTL
+    leases.renew(store, LEASE, _HOLDER, LEASE_TTL)
 
 
 def release_lease(store: Store) -> None:
-    with store.transaction() as tx:
-        lease = tx.session.get(Lease, LEASE)
-        if lease is not None and lease.holder == _HOLDER:
-            tx.session.delete(lease)
+    leases.release(store, LEASE, _HOLDER)
 
 
 # -- recovery ---------------------------------------------------------------------------------

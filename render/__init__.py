@@ -47,16 +47,17 @@ from .text import render_text
 from .addresses import clean_header_text, parse_one_address
 from .record import case_record_view, write_case_record
 from .recordcheck import check_record, read_record
-from .worker import RenderLimits, RenderWorker, configure_default_worker, default_worker
+from .worker import RenderLimits, RenderPool, RenderWorker, configure_default_pool, default_pool
 
 __all__ = [
     "render_subject_access_index",
     "check_record",
     "read_record",
     "RenderLimits",
+    "RenderPool",
     "RenderWorker",
-    "configure_default_worker",
-    "default_worker",
+    "configure_default_pool",
+    "default_pool",
     "case_record_view",
     "write_case_record",
     "AcknowledgementView",

@@ -29,7 +29,7 @@ from resdesk.forms.values import without_controls
 from .fetcher import ASSET_BASE_URL, RefusedURL
 from .formatting import FILTERS
 from .timeline import timeline_chart
-from .worker import default_worker
+from .worker import default_pool
 
 __all__ = [
     "render_html",
@@ -159,7 +159,7 @@ def html_to_pdf(
     Anything the HTML asks to load other than a packaged asset raises ``RefusedURL``; nothing
     is read from disk or the network. A render past a limit raises ``RenderError`` naming it.
     """
-    return default_worker().run("pdf", html, pdf_variant=pdf_variant, attachments=attachments, tagged=tagged)
+    return default_pool().run("pdf", html, pdf_variant=pdf_variant, attachments=attachments, tagged=tagged)
 
 
 def write_pdf_in_this_process(

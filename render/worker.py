@@ -9,7 +9,11 @@ killed; the next render starts a fresh one. Either way the caller gets a ``Rende
 naming the limit, and nothing else in the calling process is disturbed.
 
 Each worker is independent, so a pool is simply several of them: ``RenderWorker`` holds no
-global state, and ``default_worker()`` is only the one the product's own calls share.
+global state. ``RenderPool`` shares up to one worker per core (``worker_count``) among threads:
+a render takes an idle worker, starts another while all are busy and fewer than the pool's size
+run, and otherwise waits its turn; workers stay started, so a long-running watcher renders a
+burst of acknowledgements on every core without starting anything. ``default_pool()`` is the
+pool the product's own render calls share.
 
 The protocol on the pipe is length-prefixed pickles (both ends are this module): a request
 ``(task, args, kwargs)``; an answer ``("ok", value)``, ``("refused", url, reason)`` or
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import os
 import pickle
 import struct
 import subprocess
@@ -30,7 +35,7 @@ from typing import Any, BinaryIO
 
 from resdesk.errors import RenderError
 
-__all__ = ["RenderLimits", "RenderWorker", "default_worker", "configure_default_worker", "TASKS"]
+__all__ = ["RenderLimits", "RenderPool", "RenderWorker", "TASKS", "configure_default_pool", "default_pool", "worker_count"]
 
 # Task name -> "module:function", run inside the worker.
 TASKS = {
@@ -174,26 +179,85 @@ class RenderWorker:
             return ("died", None)
 
 
-_default: RenderWorker | None = None
+def worker_count() -> int:
+    """One render worker per core this process may use, at most four (each maps about 300 MiB)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+class RenderPool:
+    """Up to ``size`` render workers shared by threads (see the module's notes).
+
+    ``run(task, *args, **kwargs)`` is ``RenderWorker.run`` on an idle worker: same value, same
+    ``RenderError``. Thread-safe; ``size`` renders run at once, the rest wait their turn.
+    """
+
+    def __init__(self, limits: RenderLimits | None = None, size: int | None = None) -> None:
+        self.limits = limits or RenderLimits()
+        self.size = size or worker_count()
+        self._ready = threading.Condition()
+        self._idle: list[RenderWorker] = []
+        self._started: list[RenderWorker] = []
+
+    def run(self, task: str, *args: object, **kwargs: object) -> Any:
+        worker = self._take()
+        try:
+            return worker.run(task, *args, **kwargs)
+        finally:
+            with self._ready:
+                self._idle.append(worker)
+                self._ready.notify()
+
+    def _take(self) -> RenderWorker:
+        """The worker used last among the idle ones (its process is warm), a new one while fewer than
+        ``size`` exist, or the next to come free."""
+        with self._ready:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._started) < self.size:
+                    worker = RenderWorker(self.limits)
+                    self._started.append(worker)
+                    return worker
+                self._ready.wait()
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the pool's running workers."""
+        with self._ready:
+            return [pid for pid in (w.pid for w in self._started) if pid is not None]
+
+    def close(self) -> None:
+        """Stop every worker's process (each starts again when next used)."""
+        with self._ready:
+            workers = list(self._started)
+        for worker in workers:
+            worker.close()
+
+
+_default: RenderPool | None = None
 _default_lock = threading.Lock()
 
 
-def default_worker() -> RenderWorker:
-    """The worker the product's own render calls share (default limits until configured)."""
+def default_pool() -> RenderPool:
+    """The render workers the product's own render calls share (default limits until configured)."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = RenderWorker()
+            _default = RenderPool()
         return _default
 
 
-def configure_default_worker(limits: RenderLimits) -> None:
-    """Use ``limits`` for the shared worker from now on (the shell passes the settings' limits)."""
+def configure_default_pool(limits: RenderLimits) -> None:
+    """Use ``limits`` for the shared workers from now on (the shell passes the settings' limits)."""
     global _default
     with _default_lock:
         if _default is not None and _default.limits == limits:
             return
-        old, _default = _default, RenderWorker(limits)
+        old, _default = _default, RenderPool(limits)
     if old is not None:
         old.close()
 

@@ -50,10 +50,10 @@ def our_addresses(settings: Settings) -> frozenset[str]:
 
 def configure_rendering(settings: Settings) -> None:
     """Render documents under the settings' limits (``limits.render_seconds``, ``render_memory_mb``)."""
-    from resdesk.render.worker import RenderLimits, configure_default_worker
+    from resdesk.render.worker import RenderLimits, configure_default_pool
 
     limits = RenderLimits(settings.limits.render_seconds, settings.limits.render_memory_mb)
-    configure_default_worker(limits)
+    configure_default_pool(limits)
 
 
 def build_processor(settings: Settings, store, *, ledger=None, clock=None, readers: bool = False):

@@ -23,11 +23,8 @@
 - ``wait`` first asks whether a UID at or above the last snapshot's UIDNEXT is in
   the folder (NOOP, then ``UID SEARCH UID n:*``): the server announces new mail
   only once, possibly in the reply to an earlier FETCH or MOVE. Then it uses
-  IDLE when offered, else repeats that check every ``poll_seconds``. No
-  announcement is left unread: one that came with IDLE's continuation (which
-  imaplib files aside) or that already sits in the connection's read buffer
-  (where waiting on the socket cannot see it) ends the wait at once, and leaving
-  IDLE reads everything the server sent meanwhile. The IDLE is also sliced: every
+  IDLE when offered (``idle.idle_once``: no announcement is left unread), else
+  repeats that check every ``poll_seconds``. The IDLE is sliced: every
   ``wake_check_seconds`` (and at most every ``idle_seconds``, well within the 29
   minutes RFC 2177 allows) it is left, the folder checked again and IDLE
   re-entered, so an announcement a server never sends costs seconds, not the
@@ -54,6 +51,7 @@ from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
 from resdesk.intake.sources.folders import FolderNaming, folder_naming
+from resdesk.intake.sources.idle import idle_once
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 from resdesk.signin import TokenSource
@@ -62,11 +60,6 @@ from resdesk.signin.refusals import NOT_CONNECTED, not_connected, refused_token
 T = TypeVar("T")
 
 _DROPPED = (imaplib.IMAP4.abort, OSError, EOFError)
-_NEW_MAIL = {b"EXISTS", b"RECENT"}
-
-
-class _ConnectionLost(ConnectionError):
-    """The server said BYE, or the socket closed while idling."""
 
 
 def is_loopback(host: str) -> bool:
@@ -76,10 +69,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _signals_new_mail(responses: list[tuple]) -> bool:
-    return any(len(r) >= 2 and r[1] in _NEW_MAIL for r in responses)
 
 
 def _groups_of_bytes(sized: list[tuple[int, int]], max_bytes: int, budget: int) -> Iterator[list[tuple[int, int]]]:
@@ -95,37 +84,6 @@ def _groups_of_bytes(sized: list[tuple[int, int]], max_bytes: int, budget: int) 
         total += cost
     if group:
         yield group
-
-
-def _stashed_new_mail(client: IMAPClient) -> list[tuple]:
-    """EXISTS/RECENT the server sent before IDLE's continuation: imaplib files them aside
-    (``untagged_responses``) instead of handing them to ``idle_check``."""
-    stashed = client._imap.untagged_responses
-    found = [(0, kind) for kind in (b"EXISTS", b"RECENT") if stashed.pop(kind.decode(), None)]
-    return found
-
-
-def _buffered_input(client: IMAPClient) -> bool:
-    """Whether lines from the server are already read off the socket (into the TLS layer or the
-    connection's reader), where a wait for the socket to become readable would not see them."""
-    sock = client.socket()
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    reader = getattr(client._imap, "file", None)
-    if reader is None or not hasattr(reader, "peek"):
-        return False
-    timeout = sock.gettimeout()
-    sock.setblocking(False)
-    try:
-        return bool(reader.peek(1))
-    except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-        return False
-    finally:
-        sock.settimeout(timeout)
-
-
-def _says_bye(responses: list[tuple]) -> bool:
-    return any(r and r[0] == b"BYE" for r in responses)
 
 
 class ImapSource:
@@ -420,19 +378,7 @@ class ImapSource:
                 if not self._can_idle:
                     time.sleep(min(self.poll_seconds, left))
                     continue
-                _stashed_new_mail(client)  # older announcements: the search just now has covered them
-                client.idle()
-                try:
-                    # Announcements that came with the IDLE's continuation, or that are already read
-                    # into the connection's buffer, are never seen by a wait on the socket: look first.
-                    responses = _stashed_new_mail(client)
-                    if not responses and not _buffered_input(client):
-                        responses = client.idle_check(timeout=min(left, self.idle_seconds, self.wake_check_seconds))
-                    if _says_bye(responses):
-                        raise _ConnectionLost("the server ended the session during IDLE")
-                finally:
-                    _, trailing = client.idle_done()  # reads whatever the server sent meanwhile
-                if _signals_new_mail(responses + list(trailing)):
+                if idle_once(client, min(left, self.idle_seconds, self.wake_check_seconds)):
                     return True
 
         return self._call(watch)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from resdesk.cases import open_store
+from resdesk.cases import leases, open_store
 from resdesk.cases.models import Message
 from resdesk.intake.ledger import Ledger, LedgerKey
 
@@ -71,8 +71,7 @@ def test_two_processes_on_postgresql_never_claim_or_take_over_the_same_message(p
 def test_lease_on_postgresql(postgres, tmp_path):
     """GIVEN a PostgreSQL case file WHEN two watchers want one mailbox THEN only one holds the lease."""
     store = open_store(postgres.new_database(), tmp_path / "archive")
-    ledger = Ledger(store)
-    assert ledger.acquire_lease("mailbox:inbox", "a", timedelta(seconds=30), now=T0)
-    assert not ledger.acquire_lease("mailbox:inbox", "b", timedelta(seconds=30), now=T0)
-    assert ledger.lease_holder("mailbox:inbox", now=T0) == "a"
+    assert leases.take(store, "mailbox:inbox", "a", timedelta(seconds=30), now=T0)
+    assert not leases.take(store, "mailbox:inbox", "b", timedelta(seconds=30), now=T0)
+    assert leases.holder_of(store, "mailbox:inbox", now=T0) == "a"
     store.close()

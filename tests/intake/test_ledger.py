@@ -171,18 +171,38 @@ def test_the_same_content_under_a_new_uidvalidity_is_a_duplicate(ledger, store):
     assert _row(store, again.ledger_id).duplicate_of == first.ledger_id
 
 
-def test_one_lease_holder_at_a_time(ledger):
+def test_one_lease_holder_at_a_time(store):
     """GIVEN two watchers on one mailbox WHEN both ask for the lease THEN one holds it; the other gets it only
     after release or expiry."""
-    assert ledger.acquire_lease("mailbox:inbox", "watcher-a", 30, now=T0)
-    assert not ledger.acquire_lease("mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=5))
-    assert ledger.renew_lease("mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=20))
-    assert not ledger.acquire_lease("mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=40))
-    assert ledger.acquire_lease("mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=51))
-    assert not ledger.renew_lease("mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=52))
-    ledger.release_lease("mailbox:inbox", "watcher-b")
-    assert ledger.lease_holder("mailbox:inbox", now=T0 + timedelta(seconds=53)) is None
-    assert ledger.acquire_lease("mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=53))
+    from resdesk.cases import leases
+
+    assert leases.take(store, "mailbox:inbox", "watcher-a", 30, now=T0)
+    assert not leases.take(store, "mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=5))
+    assert leases.renew(store, "mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=20))
+    assert not leases.take(store, "mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=40))
+    assert leases.take(store, "mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=51))
+    assert not leases.renew(store, "mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=52))
+    leases.release(store, "mailbox:inbox", "watcher-b")
+    assert leases.holder_of(store, "mailbox:inbox", now=T0 + timedelta(seconds=53)) is None
+    assert leases.take(store, "mailbox:inbox", "watcher-a", 30, now=T0 + timedelta(seconds=53))
+
+
+def test_a_lease_held_by_a_process_that_has_exited_is_taken_over_at_once(store):
+    """GIVEN a lease held, far from expiry, by a process on this host that has exited (a watcher killed
+    with SIGKILL) WHEN another holder asks for it THEN it gets it at once; a live holder's is refused."""
+    import subprocess
+    import sys
+
+    from resdesk.cases import leases
+    from resdesk.cases.holders import holder_name
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = holder_name("x").replace(f":{os.getpid()}:", f":{int(dead.stdout)}:")
+    assert leases.take(store, "mailbox:inbox", gone, 3600, now=T0)
+    assert leases.take(store, "mailbox:inbox", "watcher-b", 30, now=T0 + timedelta(seconds=1))
+    assert leases.holder_of(store, "mailbox:inbox", now=T0 + timedelta(seconds=2)) == "watcher-b"
+    assert leases.take(store, "outbox-sender", holder_name("live"), 3600, now=T0)
+    assert not leases.take(store, "outbox-sender", "watcher-c", 30, now=T0 + timedelta(seconds=1))
 
 
 CLAIMING_WORKER = """

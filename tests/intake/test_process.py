@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from resdesk.cases import open_store
+from resdesk.cases import leases, open_store
 from resdesk.cases.models import Event, Message
 from resdesk.intake.ledger import Ledger
 from resdesk.intake.process import IntakePolicy, IntakeProcessor
@@ -257,10 +257,10 @@ def test_sigterm_stops_the_watcher_cleanly_and_frees_the_mailbox(tmp_path):
                 time.sleep(0.1)
             time.sleep(1.0)  # idling now
             lease = f"mailbox:maildir:{maildir}:INBOX"
-            assert Ledger(store).lease_holder(lease) is not None
+            assert leases.holder_of(store, lease) is not None
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0, (tmp_path / "watch.log").read_text()
-            assert Ledger(store).lease_holder(lease) is None
+            assert leases.holder_of(store, lease) is None
             assert len(list((maildir / ".Resdesk.Processed" / "new").iterdir())) == 1
         finally:
             if process.poll() is None:

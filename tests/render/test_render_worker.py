@@ -67,3 +67,32 @@ def test_the_worker_keeps_refusing_local_files_and_unknown_tasks(worker):
         renderer.run("pdf", '<img src="file:///etc/passwd">')
     with pytest.raises(RenderError, match="no render task"):
         renderer.run("shell", "ls")
+
+
+def test_a_pool_lays_out_documents_on_as_many_workers_as_its_size_and_keeps_them_started(tmp_path):
+    """GIVEN a render pool of two workers WHEN three threads each render two documents at once THEN every
+    document is a valid PDF of its own text, no more than two worker processes ever ran (the third thread
+    waited its turn), two did run, and the same two are still running for the next render."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from resdesk.render.worker import RenderPool
+
+    pool = RenderPool(RenderLimits(seconds=120), size=2)
+    seen: set[int] = set()
+
+    def render(n: int) -> bytes:
+        pdf = pool.run("pdf", f"<p>Document {n}</p>" + "<p>line</p>" * 200)
+        seen.update(pool.pids)
+        return pdf
+
+    try:
+        with ThreadPoolExecutor(max_workers=3) as threads:
+            pdfs = list(threads.map(render, range(6)))
+        for pdf in pdfs:
+            qpdf_check(pdf, tmp_path)
+        assert len(seen) == 2 and set(pool.pids) == seen
+        pool.run("pdf", "<p>Later</p>")
+        assert set(pool.pids) == seen
+    finally:
+        pool.close()
+    assert pool.pids == [] and not any(_alive(pid) for pid in seen)

@@ -182,11 +182,11 @@ def test_the_workspace_renders_under_the_settings_render_limits(sqlite_store):
     """GIVEN settings with limits.render_seconds 7 and limits.render_memory_mb 900 WHEN the app ``resdesk serve``
     runs is built THEN the shared render worker (which makes the record and report PDFs it serves) uses them."""
     from resdesk.commands.serve import workspace_app
-    from resdesk.render import RenderLimits, default_worker
+    from resdesk.render import RenderLimits, default_pool
     from resdesk.settings import load_settings
 
     settings = load_settings(None, environ={"RESDESK_STORAGE__DATABASE": str(sqlite_store.engine.url),
                                             "RESDESK_LIMITS__RENDER_SECONDS": "7",
                                             "RESDESK_LIMITS__RENDER_MEMORY_MB": "900"})
     workspace_app(settings, sqlite_store)
-    assert default_worker().limits == RenderLimits(7, 900)
+    assert default_pool().limits == RenderLimits(7, 900)
