@@ -21,7 +21,11 @@ def holder_is_gone(holder: str) -> bool:
     pid_text = rest.split(":", 1)[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
-    pid = int(pid_text)
+    return process_ended(int(pid_text))
+
+
+def process_ended(pid: int) -> bool:
+    """True when no process on this host has ``pid`` any more, or it is a zombie (never this process)."""
     if pid == os.getpid():
         return False
     try:
@@ -29,7 +33,7 @@ def holder_is_gone(holder: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
+        return False  # running, as another user
     return _is_zombie(pid)
 
 

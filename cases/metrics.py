@@ -1,14 +1,16 @@
 """The service's Prometheus metrics: counters the watcher and the tick record as they work, and gauges
 read from the case file at each scrape (so every process's work counts, whichever serves ``/metrics``).
 
-Recorded in-process (``REGISTRY``):
+Recorded by the process doing the work (``REGISTRY``; with prometheus-client's multiprocess mode on,
+as ``resdesk serve``, ``watch`` and ``tick`` turn it on, in that process's file of the shared folder, so
+``/metrics`` sums every process):
 
 ``resdesk_messages_filed_total{state}``             messages the watcher filed, by ledger state
 ``resdesk_acknowledgement_latency_seconds``         from a message's arrival in the ledger to its
                                                     acknowledgement being sent (histogram)
-``resdesk_outbound_sent_total{kind}`` / ``_failed_total{kind}``   messages sent, or given up, by this process
+``resdesk_outbound_sent_total{kind}`` / ``_failed_total{kind}``   messages sent, or given up on
 
-Read from the case file (``CaseFileCollector``):
+Read from the case file (``CaseFileCollector``), once per scrape, never summed over processes:
 
 ``resdesk_ledger_messages{state}``                  messages in the ledger by state (``quarantined`` …)
 ``resdesk_outbox_messages{state}``                  outbox rows by state (pending, sent, failed, unconfirmed…)

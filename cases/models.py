@@ -399,3 +399,15 @@ class CaseFileKey(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitCount(Base):
+    """A running window of a rate limit (failed sign-ins per account or per address) shared by every
+    workspace process (``cases.ratelimits``): the SHA-256 of the limiter's key, the count so far, and
+    when the window ends."""
+
+    __tablename__ = "rate_limit_counts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

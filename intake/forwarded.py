@@ -6,6 +6,13 @@ nothing of its own — no document, no ``Outcome:`` line, no typed-in form — a
 message is protocol mail, the attached message is what is recorded: its subject, body, typed
 labels, attached forms, sender and date. The outer mail's thread headers, sender
 authentication and defects stay with it, because the outer mail is what arrived.
+
+The same holds one level down, and the next: a colleague who forwards a forward (in Outlook,
+by dragging the mail into a new one, which saves it as an embedded message) sends a message
+that itself carries nothing of its own, so the message it carries is read instead, down to
+``limits.MESSAGE_DEPTH`` levels below the mail that arrived. The deepest protocol mail reached
+through messages that say nothing of their own is the one recorded; each level it was read
+through is noted as a flaw ("read from the attached message …").
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from resdesk.cases.timeline import outcome_from_text
 from resdesk.intake.classify import Classification, classify, template_attachments
+from resdesk.intake.limits import MESSAGE_DEPTH
 from resdesk.intake.message import InboundMessage, parse_message
 from resdesk.errors import IntakeError
 
@@ -34,7 +42,13 @@ class Carried:
 
 def carried_message(outer: InboundMessage, our_addresses: set[str]) -> Carried | None:
     """The attached message to read in place of ``outer``, or None (see the module docstring)."""
-    if outcome_from_text(outer.new_text) is not None:
+    return _carried(outer, our_addresses, level=1)
+
+
+def _carried(outer: InboundMessage, our_addresses: set[str], *, level: int) -> Carried | None:
+    """The message ``outer`` carries at ``level`` (1: attached to the mail that arrived), or one
+    it carries in turn when that one says nothing of its own."""
+    if level > MESSAGE_DEPTH or outcome_from_text(outer.new_text) is not None:
         return None
     attached = [a for a in outer.attachments if a.content_type in _MESSAGE_TYPES and a.data]
     if not attached or template_attachments(outer):
@@ -54,8 +68,10 @@ def carried_message(outer: InboundMessage, our_addresses: set[str]) -> Carried |
             defects=tuple(dict.fromkeys((*outer.defects, *inner.defects))),
             flaws=tuple(dict.fromkeys((*outer.flaws, *inner.flaws, f"read from the attached message {attachment.filename}"))),
         )
+        deeper = _carried(merged, our_addresses, level=level + 1)
+        if deeper is not None:
+            return deeper
         classification = classify(merged, our_addresses)
         if classification.is_protocol_mail:
             return Carried(merged, attachment.data, classification)
     return None
-

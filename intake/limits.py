@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["InboundLimits", "over_limit"]
+__all__ = ["MESSAGE_DEPTH", "InboundLimits", "over_limit"]
+
+#: How many levels of messages carried inside an inbound message intake opens. A message attached
+#: to the mail that arrived (``message/rfc822``, an Outlook ``.msg``, one a ``winmail.dat`` embeds)
+#: is level 1, a message embedded in that one level 2, and so on. Deeper nesting is no forward a
+#: person makes by hand (Outlook's "drag the mail into a new mail" adds one level each time), so
+#: it is refused with a reason rather than offered as a setting. Each level is bounded besides by
+#: its container's own limits (a ``.msg``: 25 MB, 100 attachments in all).
+MESSAGE_DEPTH = 4
 
 _ADDRESS_HEADERS = frozenset({b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-to", b"resent-cc"})
 # Each is a fixed string or one bounded class: matched in linear time.

@@ -31,7 +31,7 @@ from resdesk.intake.reading import IntakePolicy, Reading
 from resdesk.protocols import Protocol
 from resdesk.protocols.facts import ESTIMATED, definition
 
-__all__ = ["ACTOR", "CaseRecorder", "person_name"]
+__all__ = ["ACTOR", "CaseRecorder", "list_identifier", "person_name"]
 
 ACTOR = "resdesk-intake"
 # A date of birth further back than this is kept but flagged: support for care leavers runs to 25
@@ -47,6 +47,15 @@ def person_name(name: str | None) -> str | None:
     if not name:
         return None
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "\u2026"
+
+
+def list_identifier(list_id: str | None) -> str | None:
+    """The identifier of a List-Id header (RFC 2919 §2: an optional phrase, then the identifier in
+    angle brackets), lower case; None when there is none."""
+    if not list_id:
+        return None
+    inside = list_id.rpartition("<")[2].partition(">")[0] if "<" in list_id else list_id
+    return inside.strip().lower() or None
 
 
 class CaseRecorder:
@@ -66,16 +75,22 @@ class CaseRecorder:
 
     def _record_parties(self, tx: Tx, case: Case, message: InboundMessage, automatic: bool) -> None:
         """The sender and everyone copied (From, To, Cc) are parties, with their agency by domain;
-        our own addresses and the business unit are not."""
+        our own addresses, the business unit, and the mailing list the message came through (its
+        address read from its List-Id, RFC 2919: ``eh-leads@lists.example`` is ``eh-leads.lists.example``)
+        are not: the protocol's notices, reminders and overdue alerts go to parties, and a list is
+        never written to."""
         if automatic:
             return
         ours = {a.lower() for a in self.policy.our_addresses}
         if self.policy.business_unit:
             ours.add(parseaddr(self.policy.business_unit)[1].lower())
         domains = dict(self.policy.agency_domains)
+        mailing_list = list_identifier(message.list_id)
         for address in (message.sender, *message.to, *message.cc):
             if address is None or not address.address or address.address.lower() in ours:
                 continue
+            if mailing_list and address.address.lower().replace("@", ".", 1) == mailing_list:
+                continue  # the list the message came through: no person, and never to be written to
             tx.add_party(case, name=person_name(address.name), email=address.address,
                          agency=agency_of(address.address, domains))
 

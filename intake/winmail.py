@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from resdesk.errors import IntakeError
+from resdesk.intake.limits import MESSAGE_DEPTH
 from resdesk.intake.rtfbody import UnreadableRtf, rtf_body_text
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ _RTF_COMPRESSED = 0x1009  # PR_RTF_COMPRESSED ([MS-OXPROPS])
 _FIXED_SIZES = {0x0002: 2, 0x000B: 2, 0x0003: 4, 0x0004: 4, 0x000A: 4,
                 0x0005: 8, 0x0006: 8, 0x0007: 8, 0x0014: 8, 0x0040: 8, 0x0048: 16}
 _VARIABLE_TYPES = {0x0000, 0x000D, 0x001E, 0x001F, 0x0102}
-_MAX_DEPTH = 4
 
 
 class WinmailError(IntakeError):
@@ -131,8 +131,8 @@ class _Implausible(Exception):
 
 def _check_stream(data: bytes, depth: int) -> None:
     """Walk the TNEF objects the way the decoder will, refusing impossible counts."""
-    if depth > _MAX_DEPTH:
-        raise _Implausible("attachments nested too deeply")
+    if depth > MESSAGE_DEPTH:
+        raise _Implausible(f"it nests messages more than {MESSAGE_DEPTH} deep")
     offset = 6
     while offset + 12 < len(data):
         level, name = data[offset], struct.unpack_from("<H", data, offset + 1)[0]

@@ -1,8 +1,9 @@
 """Health and metrics for a running service: ``/healthz`` and ``/metrics`` as one small WSGI app.
 
 ``monitoring_app`` answers ``GET /healthz`` (JSON, 200 when healthy, 503 when not; see
-``resdesk.cases.health``) and ``GET /metrics`` (Prometheus text: the in-process counters of
-``resdesk.cases.metrics``, the case-file gauges read at each scrape, and
+``resdesk.cases.health``) and ``GET /metrics`` (Prometheus text: the counters of
+``resdesk.cases.metrics`` summed over every service process (``resdesk.counting``), the case-file
+gauges read at each scrape, and
 ``resdesk_token_refresh_failures_total{provider}`` from ``resdesk.signin``). The web interface mounts
 the same two routes (``with_monitoring``, used by ``resdesk serve``); ``resdesk watch --metrics-port
 PORT`` serves them from the watcher itself.
@@ -30,20 +31,26 @@ def health_report(store, settings: Settings, now: datetime | None = None) -> dic
 
 
 def service_registry(store, settings: Settings, protocols) -> CollectorRegistry:
-    """A registry with the in-process counters and the case file's gauges (overdue stages counted by the
-    protocols' clocks as at each scrape)."""
+    """A registry with the counters of every service process (summed from ``service.metrics_dir``, see
+    ``resdesk.counting``; this process's own alone when it is empty) and the case file's gauges, read once
+    at each scrape (overdue stages counted by the protocols' clocks)."""
     from resdesk.cases import case_summaries, metrics
-    from resdesk.commands.deadline import calendar_for
+    from resdesk.counting import SharedCounters, counters_folder, counts_into
     from resdesk.signin.base import TOKEN_REFRESH_FAILURES
+    from resdesk.commands.deadline import calendar_for
 
     def overdue() -> int:
         rows = case_summaries(store, protocols, datetime.now(timezone.utc), lambda p: calendar_for(p, settings))
         return sum(1 for row in rows if row["overdue"])
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.REGISTRY)
+    folder = counters_folder(settings)
+    if folder is not None and counts_into(folder):
+        registry.register(SharedCounters(folder))  # every service process's counters, this one's too
+    else:  # this process counts alone, in its own memory
+        registry.register(metrics.REGISTRY)
+        registry.register(TOKEN_REFRESH_FAILURES)
     registry.register(metrics.CaseFileCollector(store, overdue))
-    registry.register(TOKEN_REFRESH_FAILURES)
     return registry
 
 

@@ -309,6 +309,12 @@ class ServiceSettings(_Section):
     mailbox_silent_minutes: float = Field(
         30.0, description="The health check fails when no watcher has read the mailbox for this long (minutes).",
     )
+    metrics_dir: str = Field(
+        "var/metrics",
+        description="Folder where `resdesk serve`, `watch` and `tick` write their counters (prometheus-client's "
+        "multiprocess mode), so `/metrics` from any of them sums every process's work; every service must name "
+        "the same folder. Empty: each process counts its own work alone.",
+    )
 
 
 class WebSettings(_Section):
@@ -333,6 +339,13 @@ class WebSettings(_Section):
     )
     login_limit_per_address: str = Field(
         "20 per 15 minutes", description="Failed sign-ins allowed from one client address before HTTP 429."
+    )
+    rate_limit_storage: str = Field(
+        "casefile://",
+        description="Where the sign-in limits are counted: `casefile://` (the case file, shared by every "
+        "`resdesk serve` process and kept through restarts), or a storage URI of the `limits` package such as "
+        "`redis://HOST:6379` (`memory://` counts in each process alone). A URI holding a password belongs in "
+        "RESDESK_WEB__RATE_LIMIT_STORAGE.",
     )
     threads: int = Field(8, gt=0, description="Worker threads of the web server.")
 

@@ -3,7 +3,8 @@
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Strict, Secure unless
 turned off for loopback, ending after ``web.idle_minutes`` unused); every
 state-changing request needs Flask-WTF's CSRF token (403 without); failed
-sign-ins are limited per account and per address by Flask-Limiter (429). Every
+sign-ins are limited per account and per address by Flask-Limiter (429), counted in
+the case file by default (``web.rate_limit_storage``), so every process shares them. Every
 response carries a strict Content-Security-Policy with ``frame-ancestors 'none'``
 and ``Cache-Control: no-store``. Routes live in blueprints (``BLUEPRINTS``), so
 another part of the product can add its own with ``app.register_blueprint``.
@@ -15,14 +16,17 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits.errors import ConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from resdesk.cases import users
+from resdesk.errors import UsageError
 from resdesk.protocols import WorkingCalendar, to_local
 from resdesk.web.access import PUBLIC, allowed
 
@@ -102,7 +106,7 @@ def create_app(settings, store, *, registry=None, processor=None, clock=None) ->
         tuple(settings.partnership.extra_closure_days),
     )
     CSRFProtect(app)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[])
+    limiter = _limiter(app, web.rate_limit_storage, store)
     app.jinja_env.filters["when"] = _when
     app.jinja_env.globals["allowed"] = lambda needed: allowed(getattr(g.get("user"), "role", None), needed)
     install_login(app, limiter, web)
@@ -113,6 +117,19 @@ def create_app(settings, store, *, registry=None, processor=None, clock=None) ->
     app.after_request(_security_headers)
     _error_pages(app)
     return app
+
+
+def _limiter(app: Flask, storage_uri: str, store) -> Limiter:
+    """Flask-Limiter counting into ``storage_uri``: ``casefile://`` is the case file (``cases.ratelimits``,
+    shared by every process), anything else a ``limits`` storage URI (``redis://…``)."""
+    from resdesk.cases.ratelimits import SCHEME
+
+    options = {"store": store} if urlsplit(storage_uri).scheme == SCHEME else {}
+    try:
+        return Limiter(get_remote_address, app=app, storage_uri=storage_uri, storage_options=options,
+                       default_limits=[])
+    except ConfigurationError as exc:
+        raise UsageError(f"Setting web.rate_limit_storage is invalid: {exc}.") from None
 
 
 def _signed_in() -> users.SignedIn | None:

@@ -1,7 +1,8 @@
 """Signing in and out: ``/login`` (fields ``username`` and ``password``) and ``/logout``.
 
 Failed sign-ins are counted per account and per client address by Flask-Limiter
-(only failures count; past the limit every attempt, right or wrong, gets 429). A
+(only failures count; past the limit every attempt, right or wrong, gets 429), in the
+storage ``web.rate_limit_storage`` names (the case file by default). A
 successful sign-in starts a fresh session; each attempt is in the audit chain.
 """
 

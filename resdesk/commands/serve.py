@@ -19,12 +19,16 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import waitress
-
+    from resdesk.counting import share_counters
     from resdesk.settings import load_settings
-    from resdesk.wiring import open_store_for
 
     settings = load_settings(args.config)
+    share_counters(settings)  # before the workspace is imported: it makes the counters
+
+    import waitress
+
+    from resdesk.wiring import open_store_for
+
     store = open_store_for(settings)
     host, port = args.host or settings.web.host, args.port or settings.web.port
     try:

@@ -38,15 +38,18 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from resdesk.cases import open_store
-    from resdesk.protocols import parse_when
-    from resdesk.outbox.dispatch import run_tick
     from resdesk.commands.protocols import registry_for
-    from resdesk.output import print_json
-
-    from resdesk.logs import configure_logging
+    from resdesk.counting import share_counters
 
     registry, settings = registry_for(args)
+    counters = share_counters(settings)  # before the outbox is imported: it makes the counters
+
+    from resdesk.cases import open_store
+    from resdesk.logs import configure_logging
+    from resdesk.outbox.dispatch import run_tick
+    from resdesk.output import print_json
+    from resdesk.protocols import parse_when
+
     configure_logging(settings.service.log_format)
     now = parse_when(args.now, what="--now time") if args.now else datetime.now(timezone.utc)
     store = open_store(settings.storage.database, settings.storage.archive)
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         report = run_tick(store, settings, registry, now)
     finally:
         store.close()
+    if counters is not None:
+        _fold_counters(counters)
     if args.json:
         print_json(report.as_json())
     else:
@@ -66,6 +71,19 @@ def run(args: argparse.Namespace) -> int:
         # The reason may quote a value from the case; it is in the alert and in --json, not here.
         print(f"resdesk: {error['key']} could not be prepared (see its alert, or --json).", file=sys.stderr)
     return 1 if report.errors or report.failed else 0
+
+
+def _fold_counters(folder) -> None:
+    """Fold the counter files of ended processes (``resdesk.counting.fold_ended``); a failure only warns:
+    the tick's own work is done, and the files are summed as they are."""
+    import logging
+
+    from resdesk.counting import fold_ended
+
+    try:
+        fold_ended(folder)
+    except (OSError, RuntimeError, ValueError) as exc:
+        logging.getLogger("resdesk.tick").warning("The counters in %s could not be folded (%s).", folder, exc)
 
 
 def _print(report) -> None:

@@ -1,4 +1,4 @@
-"""``resdesk watch [--config FILE] [--once]``: run the mail watcher."""
+"""``resdesk watch [--config FILE] [--once [--now WHEN]]``: run the mail watcher."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def register(subparsers) -> None:
     parser.add_argument("--config", metavar="FILE", help="settings file (default resdesk.toml)")
     parser.add_argument("--once", action="store_true", help="drain the mailbox and exit")
     parser.add_argument("--json", action="store_true", help="print what was handled as one JSON document")
+    parser.add_argument("--now", metavar="WHEN",
+                        help="with --once: drain as if it were this time (ISO 8601, local time unless a zone is "
+                        "given): the time given to mail without a usable Date, and the time the stage clock and "
+                        "the outbox count at (default: now)")
     parser.add_argument("--metrics-port", metavar="PORT", type=int,
                         help="serve /healthz and /metrics (Prometheus) on this port while watching")
     parser.add_argument("--metrics-host", metavar="HOST", default="127.0.0.1",
@@ -27,15 +31,20 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from resdesk.counting import share_counters
+    from resdesk.settings import load_settings
+
+    settings = load_settings(args.config)
+    share_counters(settings)  # before the intake is imported: it makes the counters
+
     from resdesk.logs import configure_logging
     from resdesk.output import print_json
     from resdesk.progress import ProgressBar
-    from resdesk.settings import load_settings
     from resdesk.wiring import build_intake
 
-    settings = load_settings(args.config)
+    clock = _fixed_clock(args)
     configure_logging(settings.service.log_format)  # our own progress; libraries only when they warn
-    intake = build_intake(settings, readers=True)
+    intake = build_intake(settings, readers=True, clock=clock)
     monitoring = _serve_metrics(intake, args)
     stop = threading.Event()
 
@@ -50,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     bar = ProgressBar("draining")
-    after_batch, after_drain = _tick_after_drain(intake)
+    after_batch, after_drain = _tick_after_drain(intake, clock)
     try:
         report = intake.watcher.run(
             once=args.once,
@@ -81,6 +90,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fixed_clock(args):
+    """The clock ``--now`` sets, or None for the wall clock; ``UsageError`` without ``--once`` (a
+    watcher that keeps running cannot stay at one moment)."""
+    if args.now is None:
+        return None
+    from resdesk.errors import UsageError
+    from resdesk.protocols import parse_when
+
+    if not args.once:
+        raise UsageError("--now needs --once: a watcher that keeps running counts at the time it is.")
+    now = parse_when(args.now, what="--now time")
+    return lambda: now
+
+
 def _serve_metrics(intake, args):
     """/healthz and /metrics from this process, when --metrics-port is given."""
     if args.metrics_port is None:
@@ -98,13 +121,14 @@ def _serve_metrics(intake, args):
                          f"({exc.strerror}).") from None
 
 
-def _tick_after_drain(intake):
+def _tick_after_drain(intake, clock=None):
     """(after each batch, after each drain): send what the case file now owes. The cases each fetch
     batch touched are planned as soon as it is recorded (acknowledgements, notices), so a backlog's
     first messages are answered before its last are read; after the drain, the whole case file every five minutes (reminders and
     overdue alerts, whose time comes without any mail), a page at a time with a look at the
     mailbox between pages: new mail stops the pass until it is drained and acknowledged, then the
-    pass goes on where it stopped (``outbox.sweep``)."""
+    pass goes on where it stopped (``outbox.sweep``). ``clock`` gives the time the outbox plans at
+    (default: the wall clock); what a batch touched is always found by the wall clock."""
     if not intake.settings.smtp.enabled:
         return None, None
     from datetime import datetime, timezone
@@ -114,20 +138,24 @@ def _tick_after_drain(intake):
     from resdesk.outbox.sweep import WholeFileSweep
     from resdesk.wiring import tick
 
-    state = {"since": datetime.now(timezone.utc)}
+    def wall() -> datetime:
+        return datetime.now(timezone.utc)
+
+    planning_time = clock or wall
+    state = {"since": wall()}
     sweep = WholeFileSweep(intake.store)
 
     def touched(report=None, *, always: bool = False) -> None:
-        now = datetime.now(timezone.utc)
+        since = wall()
         case_ids = touched_since(intake.store, state["since"])
         if case_ids or always:  # after a batch that touched no case there is nothing to plan
-            tick(intake, now, case_ids=case_ids)
-        state["since"] = now
+            tick(intake, planning_time(), case_ids=case_ids)
+        state["since"] = since
 
     def after(report) -> None:
         touched(always=True)
         while (page := sweep.next_page()) is not None:
-            tick(intake, datetime.now(timezone.utc), case_ids=page)
+            tick(intake, planning_time(), case_ids=page)
             try:
                 if intake.watcher.source.wait(0):
                     return  # mail came: drain and acknowledge it, then carry on with the pass

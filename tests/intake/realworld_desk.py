@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import email
 import mailbox
+from datetime import datetime, timedelta
 from email import policy
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import select
 
 from resdesk.cases import open_store
-from resdesk.cases.models import Case, Document, Event, Message
+from resdesk.cases.models import Case, Document, Event, Message, Party
 from resdesk.cli import main
 
 REALWORLD = Path(__file__).parent / "realworld"
@@ -26,6 +29,7 @@ class RealDesk:
 
     def __init__(self, root: Path):
         self.root = root
+        self.latest: datetime | None = None  # the latest Date of the mail delivered
         self.maildir = root / "maildir"
         self.inbox = mailbox.Maildir(self.maildir, create=True)
         self.outbox = root / "outbox"
@@ -53,9 +57,15 @@ archive = "{root / 'archive'}"
         if isinstance(raw, (str, Path)):
             raw = (REALWORLD / raw).read_bytes()
         self.inbox.add(raw)
+        dated = _date_of(raw)
+        if dated is not None and (self.latest is None or dated > self.latest):
+            self.latest = dated
 
     def watch(self) -> None:
-        assert main(["watch", "--once", "--json", "--config", str(self.config)]) == 0
+        """Drain the inbox five minutes after the latest Date delivered (the wall clock when none has
+        one), so what the case file owes does not depend on the day the tests run."""
+        when = [] if self.latest is None else ["--now", (self.latest + timedelta(minutes=5)).isoformat()]
+        assert main(["watch", "--once", "--json", *when, "--config", str(self.config)]) == 0
 
     def tick(self, now: str) -> None:
         assert main(["tick", "--json", "--now", now, "--config", str(self.config)]) == 0
@@ -88,6 +98,18 @@ archive = "{root / 'archive'}"
     def documents(self) -> list[dict]:
         return self._all(select(Document).order_by(Document.id))
 
+    def parties(self) -> list[dict]:
+        return self._all(select(Party).order_by(Party.id))
+
 
 def _detached(row) -> dict:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def _date_of(raw: bytes) -> datetime | None:
+    """The Date header of ``raw`` as an aware time, or None when it has none that reads."""
+    try:
+        dated = parsedate_to_datetime(str(BytesHeaderParser().parsebytes(raw)["Date"] or ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return dated if dated.tzinfo is not None else None

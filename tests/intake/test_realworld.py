@@ -88,3 +88,16 @@ def test_f01_legacy_check_boxes_stored_as_on_off_and_true_false_are_read():
     fields = read_form(data, "escalation-onoff.docx").fields
     assert fields["current_level_of_need"] == "early-help"
     assert fields["perceived_level_of_need"] == "child-in-need"
+
+
+def test_watch_now_needs_once_and_a_time_it_can_read(desk, capsys):
+    """GIVEN the shared inbox WHEN ``resdesk watch --now`` is run without ``--once``, or with a time it
+    cannot read THEN each is refused with exit status 2 and one sentence saying why, and nothing is drained."""
+    from resdesk.cli import main
+
+    desk.deliver("m09-unknown-8bit/01-unknown-8bit.eml")
+    assert main(["watch", "--now", "2026-11-23T10:00", "--config", str(desk.config)]) == 2
+    assert "--now needs --once" in capsys.readouterr().err
+    assert main(["watch", "--once", "--now", "next tuesday", "--config", str(desk.config)]) == 2
+    assert "Cannot read the --now time 'next tuesday'" in capsys.readouterr().err
+    assert desk.ledger() == []

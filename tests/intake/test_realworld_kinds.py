@@ -347,14 +347,20 @@ def _alerts():
 # 10 -----------------------------------------------------------------------------------------------
 
 def test_a_summary_through_a_distribution_list_is_recorded_but_not_acknowledged(desk):
-    """GIVEN a person's stage 1 summary sent through a list (Precedence: list, List-Id) WHEN drained
-    THEN the case is opened at stage 2 and nothing is sent to the list."""
+    """GIVEN a person's stage 1 summary sent through a list (Precedence: list, List-Id) WHEN drained,
+    and again when stage 2 is long overdue THEN the case is opened at stage 2, its sender is a party
+    but the list is not, and nothing is ever sent to the list: not an acknowledgement, not the overdue
+    alert that goes to the case's parties."""
     desk.deliver(f"{KINDS}/k10-distribution-list.eml")
     desk.watch()
     (detail,) = recorded(desk)
     assert detail["outcome"] == "escalated" and detail["acknowledge"] is False
     assert [c["stage"] for c in desk.cases()] == [2]
-    assert not [m for m in desk.sent() if "eh-leads@lists.council.example" in str(m["To"])]
+    desk.tick("2027-01-20T12:00")
+    assert any("Overdue" in str(m["Subject"]) for m in desk.sent())
+    assert not [m for m in desk.sent() if "eh-leads@lists.council.example" in f"{m['To']} {m['Cc']}"]
+    parties = {p["email"] for p in desk.parties()}
+    assert "amy.clarke@council-early-help.example" in parties and "eh-leads@lists.council.example" not in parties
 
 
 # 11 -----------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The workspace on a small real case file (see casefile.py), and the browser its e2e tests drive.
 
 ``case_file`` is fresh for each test that changes cases; ``shared_case_file`` is built once
-per module for tests that only read (and sign in, which every test's own app counts afresh).
+per module for tests that only read (and sign in: the sign-in counts live in the case file, so each
+test's app starts by clearing them).
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ def client(app):
 
 @pytest.fixture
 def shared_app(shared_case_file):
-    """A new workspace app (with its own sign-in counts) on the module's case file."""
-    return _app(shared_case_file)
+    """A new workspace app on the module's case file, its sign-in counts cleared."""
+    app = _app(shared_case_file)
+    for limiter in app.extensions["limiter"]:
+        limiter.reset()
+    return app
 
 
 @pytest.fixture
