@@ -4,9 +4,9 @@ the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
 Public surface: ``open_store`` and its unit of work, the audit chain check, the
 pure stage-state rules, the correlation lookups and the listing views; finding cases
 (``find_cases``, ``chase_list``), a person's corrections (``resdesk.cases.corrections``),
-checking a case (``verify_case``), the workspace's users (``resdesk.cases.users``) and the
-named leases that keep one watcher to a mailbox and one sender to the outbox
-(``resdesk.cases.leases``).
+recording a deadline counted from the resolution done (``record_deadline_met``), checking a
+case (``verify_case``), the workspace's users (``resdesk.cases.users``) and the named leases that
+keep one watcher to a mailbox and one sender to the outbox (``resdesk.cases.leases``).
 """
 
 from resdesk.cases.archive import Archive, sha256_hex
@@ -40,6 +40,7 @@ from resdesk.cases.corrections import (
     reopen_case,
     set_stage,
 )
+from resdesk.cases.deadlines import record_deadline_met
 from resdesk.cases.users import UnknownUser, add_user, authenticate, disable_user, list_users, reset_password
 from resdesk.cases.timeline import (
     OUTCOMES,
@@ -70,6 +71,7 @@ __all__ = [
     "list_users",
     "merge_cases",
     "move_message",
+    "record_deadline_met",
     "reopen_case",
     "reset_password",
     "set_stage",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from resdesk.protocols import CaseEvent, CaseResolved, Protocol, StageEntered
+from resdesk.protocols import CaseEvent, CaseResolved, DeadlineMet, Protocol, StageEntered
 from resdesk.errors import ProtocolError
 
 RESOLVED_OUTCOME, ESCALATED, ACTIONS_AGREED = "resolved", "escalated", "actions-agreed"
@@ -32,6 +32,7 @@ FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"
 REOPENED = "reopened"
+DEADLINE_MET = "deadline-met"  # a person recorded a deadline counted from the resolution done (cases.deadlines)
 
 _OUTCOME_WORDS = {
     "resolved": RESOLVED_OUTCOME,
@@ -196,7 +197,8 @@ def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
     """The stage clock's events from stored events (anything with kind, stage, variant, at).
 
     A case re-opened by a person after resolution (``reopened``) loses the resolution
-    it re-opened, so its clock runs again from the stage entered then.
+    it re-opened, so its clock runs again from the stage entered then. A ``deadline-met``
+    event (``detail["deadline"]`` the deadline's name) is the clock's ``DeadlineMet``.
     """
     result: list[CaseEvent] = []
     for event in sorted(events, key=lambda e: e.at):
@@ -206,4 +208,6 @@ def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
             result.append(CaseResolved(at=event.at))
         elif event.kind == REOPENED:
             result = [e for e in result if not isinstance(e, CaseResolved)]
+        elif event.kind == DEADLINE_MET and (getattr(event, "detail", None) or {}).get("deadline"):
+            result.append(DeadlineMet(deadline=str(event.detail["deadline"]), at=event.at))
     return result

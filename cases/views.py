@@ -235,7 +235,7 @@ def case_timeline(
                         "estimated": t.estimated,
                         "deadlines": [
                             {"name": d.name, "what": d.what, "counts_from": d.counts_from, "due": _iso(d.due),
-                             "basis": d.basis, "status": d.status.value, "source": d.source}
+                             "basis": d.basis, "status": d.status.value, "source": d.source, "done": _iso(d.done)}
                             for d in t.deadlines
                         ],
                     }

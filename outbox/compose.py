@@ -70,7 +70,9 @@ def compose_notice(
 
 def compose_reminder(view: ReminderView, *, idempotency_key: str, sender: str) -> OutboundMail:
     """A reminder before a due time, or an overdue alert, with the PDF."""
-    if view.kind == "overdue" and view.deadline:
+    if view.resolved and view.deadline:
+        title = f"{'Overdue' if view.kind == 'overdue' else 'Reminder'} after the resolution: {view.deadline}"
+    elif view.kind == "overdue" and view.deadline:
         title = f"Overdue at stage {view.stage}: {view.deadline}"
     elif view.kind == "overdue":
         title = f"Overdue: stage {view.stage}"

@@ -131,8 +131,9 @@ def plan_all(
     Without ``case_ids`` only the cases whose ``next_due`` is at or before ``now`` are read (one
     indexed query): those changed since they were planned, and those whose next reminder, deadline
     or alert has come (``outbox.due``). Each case planned gets its ``next_due`` anew: ``now`` while
-    it still owes something the outbox does not hold, else the moment it can next be owed anything
-    (None: never again unless it changes). Cases are read ``PLAN_PAGE`` at a time with their events,
+    it still owes something the outbox does not hold (a notice its rule skips, a condition not met
+    or automatic mail, is not owed; one owed but with no usable address is), else the moment it
+    can next be owed anything (None: never again unless it changes). Cases are read ``PLAN_PAGE`` at a time with their events,
     parties and facts in bulk queries and let go once planned, so time and memory grow with the
     cases planned, not with the case file.
     """
@@ -180,7 +181,9 @@ def plan_all(
                          "recipient": s.recipient, "subject": s.title}
                         for s in new_superseded
                     )
-                    owes = bool(new or new_skipped or new_superseded)
+                    # A notice skipped by its rule (a condition not met, automatic mail) is not owed:
+                    # only one owed but unsendable keeps the case due, as the superseded until recorded.
+                    owes = bool(new or any(s.unsendable for s in new_skipped) or new_superseded)
                 due.append({"b_id": case.id, "b_seen": case.updated_at,
                             "b_due": now if owes else next_due(snapshot, protocol, calendar, now)})
             _store_next_due(tx, due)

@@ -12,9 +12,12 @@ tick plans only the cases whose ``next_due`` has come. It is the earliest moment
   cumulative target passing (at once for a deadline in hours, otherwise in the next working
   hours), and, for a stage with no fixed timescale, the next working day's opening (its review
   count moves by working day);
+- for a resolved case, its deadlines counted from the resolution not recorded done (an outcome
+  letter): each one's reminder and its passing, by the same rule;
 - a case not resolved is looked at again within ``LONGEST_WAIT`` whatever it holds.
 
-Returns None when nothing further can be owed (a resolved case whose events have all come).
+Returns None when nothing further can be owed (a resolved case whose events have all come and
+whose deadlines counted from the resolution are recorded done or have had their alert's moment).
 A case changed meanwhile is due at once (``cases.due``), whatever this said.
 """
 
@@ -22,12 +25,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from resdesk.protocols import Protocol, WorkingCalendar, to_local
+from resdesk.protocols import CaseClock, DeadlineTiming, Protocol, StageTiming, WorkingCalendar, to_local
 from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot
 
 from .planned import CLOCK_SKEW, RESOLVED, WORKING_HOURS, clock_at, in_working_hours
-from .reminders import deadline_reminder_at, reminder_from
+from .reminders import deadline_reminder_at, deadline_started, reminder_from
 
 __all__ = ["LONGEST_WAIT", "next_due"]
 
@@ -69,9 +72,24 @@ def next_due(snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalend
     for event in snapshot.events:
         anytime(event.at - CLOCK_SKEW)
         anytime(event.at)
+
+    def deadlines(timing: StageTiming, clock: CaseClock, owned: list[DeadlineTiming]) -> None:
+        rules = protocol.stage(timing.stage, timing.variant).deadlines
+        hourly = {d.name for d in rules if d.timescale.hours is not None}
+        for own in owned:
+            owed = anytime if own.name in hourly else in_hours
+            if own.done is None:
+                owed(own.due + _PASSED)
+            reminder = deadline_reminder_at(own, own.name in hourly, deadline_started(own, timing, clock), calendar)
+            if reminder is not None and own.due > now:
+                owed(reminder)
+
+    clock = clock_at(protocol, snapshot, now, calendar)
+    if clock.resolved_stage is not None:
+        deadlines(clock.resolved_stage, clock, clock.resolution_deadlines)
     if snapshot.status != RESOLVED:
         found.append(now + LONGEST_WAIT)
-        current = clock_at(protocol, snapshot, now, calendar).current
+        current = clock.current
         if current is not None:
             rules = protocol.stage(current.stage, current.variant)
             if current.due is not None:
@@ -82,11 +100,6 @@ def next_due(snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalend
             else:
                 tomorrow = to_local(now).date() + timedelta(days=1)
                 in_hours(datetime.combine(tomorrow, WORKING_HOURS[0], tzinfo=LOCAL) if working else now)
-            hourly = {d.name for d in rules.deadlines if d.timescale.hours is not None}
-            for own in current.deadlines:
-                (anytime if own.name in hourly else in_hours)(own.due + _PASSED)
-                reminder = deadline_reminder_at(own, own.name in hourly, current.started, calendar)
-                if reminder is not None and own.due > now:
-                    (anytime if own.name in hourly else in_hours)(reminder)
+            deadlines(current, clock, list(current.deadlines))
             in_hours(current.cumulative_due + _PASSED if current.cumulative_due else None)
     return min(found) if found else None

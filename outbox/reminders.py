@@ -20,14 +20,29 @@ one message each, under keys that name the deadline:
   whatever the hour; otherwise in the next working hours;
 - ``review:<case>:<stage>:<n>``: a stage with no fixed timescale is reviewed every
   ``partnership.review_every_working_days`` working days from its start (a local
-  setting, said so in the letter), the n-th time in working hours.
+  setting, said so in the letter), the n-th time in working hours;
+- ``reminder:<case>:<stage>:<deadline>:<due>`` and ``overdue:<case>:<stage>:<deadline>:<due>``
+  for a *resolved* case: its deadlines counted from the resolution (``counts_from =
+  "resolution"``: Oldham's and Sandwell's outcome letter within a further 2 working days,
+  Sandwell's outcome and learning within one calendar month), by the same rule, ``<stage>``
+  the stage resolved at, until a person records the deadline done (``cases.record_deadline_met``);
+  the alert goes once its time has passed with nothing recorded (it reads ``not-recorded``).
+
+Who gets a resolved case's reminders: the same people as the running stage's, the business unit
+and every agency party on the case. The seeds name who must act — the receiving agency writes to
+the complainant agency (Sandwell Appendix 2), the responsible practitioner to the complainant
+practitioner (Oldham §3), the SCSP disseminates the outcome and learning to all parties (Sandwell
+Appendix 1, stage 4) — but the case file cannot tell which party is the receiving agency (its
+agencies come from mail and forms, ``responding_agency`` is free text), so no party is left out:
+the one who must write is reminded, the one written to learns it is owed, and the business unit,
+who records it done, is told first.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from resdesk.protocols import DeadlineTiming, Protocol, StageStatus, StageTiming, WorkingCalendar, to_local
+from resdesk.protocols import CaseClock, DeadlineTiming, Protocol, StageStatus, StageTiming, WorkingCalendar, to_local
 from resdesk.protocols.timeparse import LOCAL
 from resdesk.render.snapshot import CaseSnapshot, addr_spec
 from resdesk.render.views import Party, ReminderView
@@ -85,20 +100,34 @@ def review_count(timing: StageTiming, now: datetime, calendar: WorkingCalendar, 
     return max(0, calendar.working_days_between(to_local(timing.started).date(), to_local(now).date()) // every)
 
 
+def passed_unrecorded(own: DeadlineTiming) -> bool:
+    """A deadline past its time with nothing recorded that it was done: ``overdue`` while its stage
+    runs; one counted from the resolution reads ``not-recorded`` until a person records it done."""
+    return own.status is StageStatus.OVERDUE or (
+        own.counts_from == "resolution" and own.status is StageStatus.NOT_RECORDED)
+
+
+def deadline_started(own: DeadlineTiming, timing: StageTiming, clock: CaseClock) -> datetime | None:
+    """What a deadline's reminder counts ``started`` from (``reminder_from``): the resolution for one
+    counted from it, else the stage's start."""
+    return clock.resolved if own.counts_from == "resolution" else timing.started
+
+
 def reminders(
     snapshot: CaseSnapshot, protocol: Protocol, calendar: WorkingCalendar, now: datetime, recipients: Recipients
 ) -> list[Planned]:
-    """Every reminder, review reminder and overdue alert the running stage is owed at ``now``."""
-    if snapshot.status == RESOLVED:
-        return []
+    """Every reminder, review reminder and overdue alert the case is owed at ``now``: the running
+    stage's, or a resolved case's for its deadlines counted from the resolution."""
     clock = clock_at(protocol, snapshot, now, calendar)
-    current = clock.current
-    if current is None:
+    resolved_stage = clock.resolved_stage
+    current = clock.current if snapshot.status != RESOLVED else None
+    timing = resolved_stage if resolved_stage is not None else current
+    if timing is None:
         return []
     working = in_working_hours(now, calendar)
     bu = recipients.for_contact("business_unit", "Business Unit")[0]
     people = ([(bu, "Business Unit")] if bu else []) + recipients.parties(snapshot)
-    stage = stage_label(current.stage, current.variant)
+    stage = stage_label(timing.stage, timing.variant)
     in_reply_to, references = conversation(snapshot)
     found: list[Planned] = []
 
@@ -108,16 +137,28 @@ def reminders(
             view = ReminderView(
                 kind=kind, case_ref=snapshot.ref, protocol_name=protocol_name(protocol), sender_agency=protocol.name,
                 recipient=Party(name=name, email=addr_spec(address)), issued_at=now, as_of=now,
-                stage=current.stage, stage_name=current.name, due=due, basis=basis, next_action=clock.next_action,
-                local_setting=local, deadline=deadline,
+                stage=timing.stage, stage_name=timing.name, due=due, basis=basis, next_action=clock.next_action,
+                local_setting=local, deadline=deadline, resolved=clock.resolved if resolved_stage is not None else None,
             )
             target_key = key if index == 0 and address == bu else f"{key}:party:{slug(addr_spec(address), 64)}"
             found.append(Planned(
                 key=target_key, kind=kind, document="reminder", case_ref=snapshot.ref, recipient=address, view=view,
                 in_reply_to=in_reply_to, references=references,
-                description=f"{words}: stage {current.stage}" + (f" due {due_key(due)}" if due else "") + f" to {name}",
+                description=f"{words}: stage {timing.stage}" + (f" due {due_key(due)}" if due else "") + f" to {name}",
             ))
 
+    rules = {d.name: d for d in protocol.stage(timing.stage, timing.variant).deadlines}
+    for own in clock.resolution_deadlines if resolved_stage is not None else current.deadlines:
+        hourly = own.name in rules and rules[own.name].timescale.hours is not None
+        remind_at = deadline_reminder_at(own, hourly, deadline_started(own, timing, clock), calendar)
+        if passed_unrecorded(own) and (hourly or working):
+            owe("overdue", f"overdue:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
+                f"overdue: {own.what}", deadline=own.what)
+        elif remind_at is not None and remind_at <= now <= own.due and (hourly or working):
+            owe("reminder", f"reminder:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
+                f"reminder: {own.what}", deadline=own.what)
+    if resolved_stage is not None:
+        return found
     if current.due is not None:
         hourly = protocol.stage(current.stage, current.variant).timescale.hours is not None
         if now > current.due and (hourly or working):
@@ -132,16 +173,6 @@ def reminders(
         if count:
             owe("reminder", f"review:{snapshot.ref}:{stage}:{count}", None, current.basis,
                 f"review reminder {count}", local=True)
-    rules = {d.name: d for d in protocol.stage(current.stage, current.variant).deadlines}
-    for own in current.deadlines:
-        hourly = own.name in rules and rules[own.name].timescale.hours is not None
-        remind_at = deadline_reminder_at(own, hourly, current.started, calendar)
-        if own.status is StageStatus.OVERDUE and (hourly or working):
-            owe("overdue", f"overdue:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
-                f"overdue: {own.what}", deadline=own.what)
-        elif remind_at is not None and remind_at <= now <= own.due and (hourly or working):
-            owe("reminder", f"reminder:{snapshot.ref}:{stage}:{own.name}:{due_key(own.due)}", own.due, own.basis,
-                f"reminder: {own.what}", deadline=own.what)
     cumulative = current.cumulative_due
     if cumulative is not None and now > cumulative and working:
         days = protocol.stage(current.stage, current.variant).cumulative_working_days

@@ -45,7 +45,7 @@ from resdesk.cases.holders import holder_name
 from resdesk.cases import metrics
 from resdesk.cases.models import PENDING, Case, Event, Message, Outbound
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import CASE_RESOLVED, NOTICE_SENT, STAGE_ENTERED
+from resdesk.cases.timeline import CASE_RESOLVED, DEADLINE_MET, NOTICE_SENT, STAGE_ENTERED
 from resdesk.errors import ProtocolError
 from resdesk.protocols import Registry, to_local
 from resdesk.render.snapshot import EventSnapshot
@@ -237,6 +237,8 @@ def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tup
     - A reminder or overdue alert written before the case recorded a stage entry or a resolution
       (``Event.recorded_at`` after the row's ``created_at``): it speaks of a stage or a due time
       the case has left, and planning writes what the case owes now.
+    - A reminder or overdue alert of a deadline a person has recorded done (``deadline-met``,
+      ``cases.record_deadline_met``), whenever it was written: nothing about it is owed.
 
     A message sent before and queued again by a person (``resdesk act resend``) is theirs to
     decide, and is never superseded."""
@@ -264,6 +266,9 @@ def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tup
 
 def _timed_superseded(tx: Tx, row: Outbound) -> tuple[str, str] | None:
     """``_superseded`` for a reminder or an overdue alert."""
+    done = _deadline_recorded_done(tx, row)
+    if done is not None:
+        return _case_ref(tx, row), done
     moved = tx.session.execute(
         select(Event.kind, Event.stage, Event.at)
         .where(Event.case_id == row.case_id, Event.kind.in_((STAGE_ENTERED, CASE_RESOLVED)),
@@ -276,6 +281,27 @@ def _timed_superseded(tx: Tx, row: Outbound) -> tuple[str, str] | None:
     ref = _case_ref(tx, row)
     return ref, (f"superseded: the case moved on ({what}, dated {to_local(moved.at):%a %d %b %Y %H:%M}) "
                  f"after this {'overdue alert' if row.kind == 'overdue' else 'reminder'} was written")
+
+
+def _deadline_recorded_done(tx: Tx, row: Outbound) -> str | None:
+    """The reason a reminder or overdue alert of one of a stage's own deadlines
+    (``<kind>:<case>:<stage>:<deadline>:<due>...``, ``outbox.reminders``) is superseded, when a
+    person recorded that deadline done after the resolution it counts from; else None."""
+    parts = row.idempotency_key.split(":")
+    if len(parts) < 5:
+        return None
+    name, due = parts[3], ":".join(parts[4:]).split(":party:")[0]
+    for detail, at in tx.session.execute(
+        select(Event.detail, Event.at).where(Event.case_id == row.case_id, Event.kind == DEADLINE_MET)
+    ):
+        detail = detail or {}
+        if detail.get("deadline") != name or detail.get("due") != due:
+            continue
+        who = detail.get("by") or "a person"
+        return (f"superseded: {who} recorded {detail.get('what') or name} done "
+                f"({to_local(at):%a %d %b %Y %H:%M}) before this "
+                f"{'overdue alert' if row.kind == 'overdue' else 'reminder'} was sent")
+    return None
 
 
 def send_due(store: Store, sender: MailSender, settings, registry: Registry, now: datetime, report: Any) -> None:

@@ -91,7 +91,17 @@ class CaseResolved:
     at: datetime
 
 
-CaseEvent = StageEntered | CaseResolved
+@dataclass(frozen=True)
+class DeadlineMet:
+    """A person recorded that the deadline named ``deadline`` (a ``Stage.deadlines`` name) was met
+    at ``at``: the outcome letter sent. Read for the deadlines that count from the resolution, which
+    the case file cannot otherwise see done; ``at`` on a day before the resolution's is not read."""
+
+    deadline: str
+    at: datetime
+
+
+CaseEvent = StageEntered | CaseResolved | DeadlineMet
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,10 @@ class DeadlineTiming:
 
     ``status``: ``on-time``/``due-today``/``overdue`` while it can still be met and nothing
     says it was; ``met``/``missed`` where the case file can see it (entering the next stage,
-    the stage ending by the deadline); ``not-recorded`` once its time has passed and nothing
-    the case file holds says whether it was done (an outcome letter written by an agency).
+    the stage ending by the deadline, or, for one counted from the resolution, a person recording
+    it done: ``done`` is when it was done, by or after ``due``); ``not-recorded`` once its time
+    has passed and nothing the case file holds says whether it was done (an outcome letter
+    written by an agency that nobody recorded).
     """
 
     name: str
@@ -111,6 +123,7 @@ class DeadlineTiming:
     basis: str
     status: StageStatus
     source: str
+    done: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,18 @@ class CaseClock:
     def recorded(self) -> list[StageTiming]:
         """The stages the case file knows of (every stage but the ``not-recorded`` ones)."""
         return [t for t in self.stages if t.status is not StageStatus.NOT_RECORDED]
+
+    @property
+    def resolved_stage(self) -> StageTiming | None:
+        """The stage the case was resolved at; None while no resolution is recorded."""
+        return self.recorded[-1] if self.resolved is not None and self.recorded else None
+
+    @property
+    def resolution_deadlines(self) -> list[DeadlineTiming]:
+        """The resolved stage's deadlines counted from the resolution (an outcome letter); empty
+        while the case is not resolved."""
+        stage = self.resolved_stage
+        return [d for d in stage.deadlines if d.counts_from == "resolution"] if stage else []
 
     @property
     def overdue(self) -> bool:
@@ -206,13 +231,18 @@ def evaluate(
     own trigger). Stages from ``cumulative_from_stage`` up to the first one heard
     of are listed ``not-recorded``, never ``met``. ``conditions`` (the case's flag
     facts) choose the variant of a split stage (LSCP/LSAB step 4 by ``urgent``).
+    A ``DeadlineMet`` (the latest for each name) makes a deadline counted from the
+    resolution ``met``, or ``missed`` when done after its due time.
     """
     now = to_local(now)
     stage_starts = {number: to_local(at) for number, at in (stage_starts or {}).items()}
     ordered: Sequence[CaseEvent] = sorted(events, key=lambda e: to_local(e.at))
     entries: list[tuple[Stage, datetime, bool]] = []
     resolved: datetime | None = None
+    done = {event.deadline: to_local(event.at) for event in ordered if isinstance(event, DeadlineMet)}
     for event in ordered:
+        if isinstance(event, DeadlineMet):
+            continue
         if resolved is not None:
             break  # nothing after resolution moves the clock
         if isinstance(event, StageEntered):
@@ -253,7 +283,7 @@ def evaluate(
                 status=status,
                 cumulative_status=_status(cumulative, ended, now) if cumulative else None,
                 estimated=estimated,
-                deadlines=_deadlines(stage, started, due, ended, escalated, now, calendar, conditions),
+                deadlines=_deadlines(stage, started, due, ended, escalated, now, calendar, conditions, done),
             )
         )
 
@@ -271,10 +301,13 @@ def evaluate(
 def _deadlines(
     stage: Stage, started: datetime, due: datetime | None, ended: datetime | None, escalated: bool,
     now: datetime, calendar: WorkingCalendar, conditions: Mapping[str, bool] | None,
+    done: Mapping[str, datetime] | None = None,
 ) -> tuple[DeadlineTiming, ...]:
     """The stage's own deadlines that apply to this case (condition true; a ``resolution`` one only
     when the case was resolved at this stage; a ``stage-due`` one only when the stage has a due time
-    and was not resolved), each with its due time and status."""
+    and was not resolved), each with its due time and status; ``done`` (deadline name -> when a
+    person recorded it done) settles a ``resolution`` one done on or after the resolution's day
+    (local; a date given without a time is its midnight)."""
     conditions = conditions or {}
     resolved_here = ended is not None and not escalated
     found: list[DeadlineTiming] = []
@@ -286,10 +319,14 @@ def _deadlines(
             continue
         deadline_due = due_after(deadline.timescale, anchor, calendar)
         assert deadline_due is not None  # a Deadline always has a timescale with a time
+        met_at = (done or {}).get(deadline.name) if deadline.counts_from == "resolution" else None
+        if met_at is not None and met_at.date() < anchor.date():
+            met_at = None  # done before this resolution's day: it belongs to another (a case re-opened)
+        status = (_status(deadline_due, met_at, now) if met_at is not None
+                  else _deadline_status(deadline, deadline_due, ended, escalated, now))
         found.append(DeadlineTiming(
             name=deadline.name, what=deadline.what, counts_from=deadline.counts_from, due=deadline_due,
-            basis=deadline.timescale.basis, status=_deadline_status(deadline, deadline_due, ended, escalated, now),
-            source=deadline.source,
+            basis=deadline.timescale.basis, status=status, source=deadline.source, done=met_at,
         ))
     return tuple(found)
 

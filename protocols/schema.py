@@ -167,7 +167,10 @@ class Deadline(_Strict):
     stage 3's five) or ``resolution`` (the case resolved at this stage, e.g. an outcome
     letter "within a further 2 working days", Sandwell's outcome "within one month").
     ``met_by_stage_end`` says the stage ending (escalated or resolved) by the deadline meets it;
-    otherwise the case file cannot see it done, and once past it is ``not-recorded``.
+    otherwise the case file cannot see it done, and once past it is ``not-recorded`` — unless it
+    counts from the resolution and the business unit records it done (``DeadlineMet``): then
+    ``met``, or ``missed`` when done after its time. A resolved case is reminded of and alerted
+    to those by the running stage's rule (``outbox.reminders``) until they are recorded.
     """
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")

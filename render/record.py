@@ -104,6 +104,13 @@ def case_record_view(
             status=DEADLINE_STATUS.get(t["status"], "open"),
         )
         for t in clock
+    ] + [  # each stage's own deadlines (an outcome letter), "met at" when recorded done
+        DeadlineRow(
+            stage=t["stage"], stage_name=d["what"], due=_at(d["due"]),
+            basis=d["basis"] + (" from the resolution" if d["counts_from"] == "resolution" else ""),
+            met_at=_at(d.get("done")), status=DEADLINE_STATUS.get(d["status"], "open"),
+        )
+        for t in clock for d in t.get("deadlines") or []
     ]
     events = [
         EventRow(at=_at(e["at"]), kind=e["kind"], description=_describe(e),

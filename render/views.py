@@ -163,6 +163,9 @@ class ReminderView(Letter):
     deadline: str = Field(
         "", description="A deadline of the stage other than its own timescale (what is due), e.g. the meeting's date set."
     )
+    resolved: datetime | None = Field(
+        None, description="When the case was resolved, for a deadline counted from the resolution (an outcome letter)."
+    )
 
 
 class ResolutionNoticeView(Letter):

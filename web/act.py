@@ -1,6 +1,7 @@
 """Acting on a case (business-unit role): move a message, accept a message from someone not on
 the case, merge two cases, re-open or close, set the stage, set or clear a case fact, clear
-"needs review", add a note, add a party, resend or cancel an outbound message.
+"needs review", add a note, add a party, record a deadline counted from the resolution done (the
+outcome letter sent), resend or cancel an outbound message.
 
 Each is a POST with the form's CSRF token and a required ``reason``; each becomes an
 event on the case and an audit entry naming the user. A refused correction (no
@@ -140,6 +141,25 @@ def add_party(ref: str):
         tx, ref, form.get("email", ""), now, actor=who, reason=why,
         name=form.get("name"), agency=form.get("agency"), role=form.get("role")),
         "The party was added: their mail about this case is now a party's.", url_for("see.case", ref=ref))
+
+
+@blueprint.post("/cases/<ref>/deadlines")
+@requires(BUSINESS_UNIT)
+def deadline_met(ref: str):
+    """Record a resolved case's deadline counted from the resolution done (``cases.record_deadline_met``);
+    ``done`` is the day (or moment) it was done, today when left blank."""
+    from resdesk.cases import record_deadline_met
+    from resdesk.protocols import parse_when
+
+    ws = workspace()
+    name, done = request.form.get("deadline", "").strip(), request.form.get("done", "").strip()
+
+    def work(tx, now, who, why):
+        when = parse_when(done, what="date it was done") if done else None
+        record_deadline_met(tx, ws.registry, ref, name, now, actor=who, reason=why, calendar_for=ws.calendar_for,
+                            done=when)
+
+    return perform(work, f"The {name} deadline is recorded done.", url_for("see.case", ref=ref))
 
 
 @blueprint.post("/cases/<ref>/messages/<int:ledger_id>/accept")

@@ -81,8 +81,12 @@ def case(ref: str):
     ws = workspace()
     document = _document(ref)
     now = ws.now()
+    deadlines = [dict(dl, stage=t["stage"], variant=t["variant"]) for t in document["clock"] for dl in t["deadlines"]]
+    # What the business unit may record done: a resolved case's deadlines counted from the resolution.
+    owed = [dl for dl in (document["clock"][-1]["deadlines"] if document["resolved_at"] and document["clock"] else [])
+            if dl["counts_from"] == "resolution" and not dl["done"]]
     return render_template("case.html", d=document, chart=chart_for(document, now), facts=_facts(document),
-                           fact_names=list(FACTS),
+                           fact_names=list(FACTS), deadlines=deadlines, owed_deadlines=owed,
                            stages=[s.number for s in ws.registry.get(document["protocol"]).stages]
                            if document["protocol"] in ws.registry.ids() else [])
 

@@ -21,6 +21,8 @@ ACTIONS = {
     "note": ("add a note to a case (the note is the reason)", ["ref"]),
     "add-party": ("add someone to a case by e-mail address: their mail about it is then a party's",
                   ["ref", "email"]),
+    "deadline-met": ("record a resolved case's deadline counted from the resolution done (the outcome letter sent)",
+                     ["ref", "deadline"]),
     "resend": ("send an outbound message again at the next tick", ["message_id"]),
     "cancel": ("cancel an outbound message not yet sent", ["message_id"]),
 }
@@ -28,7 +30,8 @@ ACTIONS = {
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "act", help="correct a case: move or accept a message, merge, re-open, close, set stage, clear review, note, add a party, resend, cancel",
+        "act", help="correct a case: move or accept a message, merge, re-open, close, set stage, clear review, note, "
+                    "add a party, record a deadline met, resend, cancel",
         description="The business unit's corrections, each an audited event with who, when and why.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -39,6 +42,8 @@ def register(subparsers) -> None:
             sub.add_argument(dest, metavar=dest.upper(), type=int if kind == "int" else str)
         if name == "reopen":
             sub.add_argument("--stage", type=int, help="the stage that runs again (default: the last one)")
+        if name == "deadline-met":
+            sub.add_argument("--done", metavar="WHEN", help="when it was done, e.g. the letter's date (default: now)")
         if name == "add-party":
             sub.add_argument("--name", help="their name")
             sub.add_argument("--agency", help="their agency (e.g. Oldham Council Children's Social Care)")
@@ -53,7 +58,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from resdesk.cases import corrections
+    from resdesk.cases import corrections, record_deadline_met
+    from resdesk.commands.deadline import calendar_for
     from resdesk.outbox import corrections as outbound
     from resdesk.protocols import default_registry, parse_when
     from resdesk.settings import load_settings
@@ -90,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         "note": lambda tx: corrections.add_note(tx, args.ref, why, now, actor=who),
         "add-party": lambda tx: corrections.add_party(tx, args.ref, args.email, now, actor=who, reason=why,
                                                       name=args.name, agency=args.agency, role=args.role),
+        "deadline-met": lambda tx: record_deadline_met(
+            tx, registry, args.ref, args.deadline, now, actor=who, reason=why,
+            calendar_for=lambda p: calendar_for(p, settings),
+            done=parse_when(args.done, what="--done time") if args.done else None),
         "resend": lambda tx: outbound.resend(tx, args.message_id, now, actor=who, reason=why),
         "cancel": lambda tx: outbound.cancel(tx, args.message_id, now, actor=who, reason=why),
     }[args.action]

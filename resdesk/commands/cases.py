@@ -204,7 +204,9 @@ def _print_timeline(d: dict) -> None:
         started = _when(t["started"]) + (" (estimated)" if t.get("estimated") else "")
         print(f"  {label:<6} {t['name'][:40]:<40} started {started}  due {due}  {t['status']}")
         for deadline in t.get("deadlines") or []:
-            print(f"         {deadline['what'][:60]}: due {_when(deadline['due'])} ({deadline['basis']})  {deadline['status']}")
+            done = f" (done {_when(deadline['done'])})" if deadline.get("done") else ""
+            print(f"         {deadline['what'][:60]}: due {_when(deadline['due'])} ({deadline['basis']})  "
+                  f"{deadline['status']}{done}")
     print("\nEvents")
     for e in d["events"]:
         stage = f" stage {e['stage']}" if e["stage"] is not None else ""

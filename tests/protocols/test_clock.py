@@ -9,6 +9,7 @@ import pytest
 from resdesk.protocols import (
     LOCAL,
     CaseResolved,
+    DeadlineMet,
     StageEntered,
     StageStatus,
     Timescale,
@@ -178,6 +179,28 @@ def test_sandwell_outcome_within_one_calendar_month_and_letters_within_a_further
     at_2 = [StageEntered(2, local(2026, 12, 21, 10)), CaseResolved(local(2026, 12, 24, 11))]
     letter = _deadline(evaluate(sandwell, at_2, local(2026, 12, 24, 12), ENGLAND), 2, "outcome-letter")
     assert letter.due == local(2026, 12, 30, 23, 59, 59)
+
+
+def test_a_deadline_counted_from_the_resolution_recorded_done_reads_met_or_missed():
+    """GIVEN Sandwell resolved at stage 2 on Thu 24 Dec 2026, the outcome letter due Wed 30 Dec WHEN a person
+    records it done on Tue 29 Dec THEN it reads met with that moment, and stays met once its time has passed;
+    WHEN recorded done on Thu 31 Dec THEN missed; WHEN the only record is dated before the resolution's day
+    (it belonged to an earlier resolution of a re-opened case) THEN it is not read: not-recorded once past."""
+    sandwell = default_registry().get("sandwell")
+    at_2 = [StageEntered(2, local(2026, 12, 21, 10)), CaseResolved(local(2026, 12, 24, 11))]
+    on_time = [*at_2, DeadlineMet("outcome-letter", local(2026, 12, 29, 15))]
+    for now in (local(2026, 12, 29, 16), local(2027, 1, 4, 9)):
+        letter = _deadline(evaluate(sandwell, on_time, now, ENGLAND), 2, "outcome-letter")
+        assert (letter.status, letter.done) == (StageStatus.MET, local(2026, 12, 29, 15))
+    late = [*at_2, DeadlineMet("outcome-letter", local(2026, 12, 31, 9))]
+    assert _deadline(evaluate(sandwell, late, local(2027, 1, 4, 9), ENGLAND), 2, "outcome-letter").status is (
+        StageStatus.MISSED)
+    earlier = [*at_2, DeadlineMet("outcome-letter", local(2026, 12, 23, 9))]
+    letter = _deadline(evaluate(sandwell, earlier, local(2027, 1, 4, 9), ENGLAND), 2, "outcome-letter")
+    assert (letter.status, letter.done) == (StageStatus.NOT_RECORDED, None)
+    resolved = evaluate(sandwell, on_time, local(2026, 12, 29, 16), ENGLAND)
+    assert resolved.resolved == local(2026, 12, 24, 11)  # a deadline recorded done does not move the clock
+    assert [d.name for d in resolved.resolution_deadlines] == ["outcome-letter"]
 
 
 def test_sandwell_imminent_risk_referral_the_same_working_day_only_when_the_fact_is_set():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 
 import pytest
 
@@ -84,6 +85,57 @@ def test_sandwell_imminent_risk_the_same_working_day_then_resolved_at_stage_2_wi
     # The referral's time has passed with the stage over, and nothing in the case file says whether it was made.
     assert _deadlines(case, 1) == [("imminent-risk-referral", "2026-12-07T23:59:59+00:00", "not-recorded")]
     assert _deadlines(case, 2) == [("outcome-letter", "2026-12-11T23:59:59+00:00", "on-time")]
+
+
+def test_sandwell_outcome_letter_reminded_and_alerted_after_the_resolution_until_recorded_sent(tmp_path):
+    """GIVEN Sandwell cases resolved at stage 2 on Wed 9 Dec, the outcome letter due within a further 2
+    working days (Fri 11 Dec) WHEN the tick runs on Thu 10 Dec THEN nothing goes; on Fri 11 Dec THEN the
+    letter's reminder goes to the business unit and both agencies; on Mon 14 Dec (after the weekend) the
+    overdue alert goes for the case whose letter nobody recorded; WHEN the business unit records the other
+    case's letter sent on the Friday (``resdesk act deadline-met``) THEN that case gets no alert, and its
+    clock and auditor record read the letter met."""
+    s = Scenario(tmp_path, "sandwell")
+    for n, ref in ((1, "SAN-2026-0001"), (3, "SAN-2026-0002")):
+        opened = mail(local(2026, 12, 7, 10, 0), "Escalation & Resolution Protocol: Stage 1 Summary",
+                      ["Outcome: escalated"], sender="Rae Moss <rae.moss@school.example>",
+                      cc="Sam Lee <sam.lee@trust.example>", n=n)
+        resolved = mail(local(2026, 12, 9, 11, 0), f"Escalation & Resolution Protocol: Stage 2 Summary [{ref}]",
+                        ["Outcome: resolved"], sender="Rae Moss <rae.moss@school.example>", n=n + 1)
+        s.run(local(2026, 12, 7, 10, 5), opened)
+        s.run(local(2026, 12, 9, 11, 5), resolved)
+    everyone = [BU, ("rae.moss@school.example",), ("sam.lee@trust.example",)]
+    what = "the receiving agency's letter to the complainant agency confirming the outcome"
+    assert s.run(local(2026, 12, 10, 16, 0)) == []
+    reminded = s.run(local(2026, 12, 11, 9, 5))
+    assert _subjects(reminded) == sorted((f"Reminder after the resolution: {what}", to) for to in everyone * 2)
+    first_case = [m for m in reminded if "[SAN-2026-0001" in m.subject]
+    body = _body(first_case, f"Reminder after the resolution: {what}", BU)
+    assert f"{what} is due Friday 11 December 2026 at 23:59 (2 working days)" in body
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["act", "deadline-met", "SAN-2026-0002", "outcome-letter", "--done", "2026-12-11T15:00",
+                       "--reason", "the trust's letter was copied to us", "--as", "Pat Jones",
+                       "--now", "2026-12-11T16:00", "--config", str(s.config)])
+    assert status == 0
+    assert s.run(local(2026, 12, 12, 10, 0)) == []
+    alerted = s.run(local(2026, 12, 14, 9, 5))
+    assert _subjects(alerted) == sorted((f"Overdue after the resolution: {what}", to) for to in everyone)
+    assert all("[SAN-2026-0001-" in m.subject for m in alerted)
+    assert _deadlines(s.case("SAN-2026-0001", local(2026, 12, 14, 9, 6)), 2) == [
+        ("outcome-letter", "2026-12-11T23:59:59+00:00", "not-recorded")]
+    case = s.case("SAN-2026-0002", local(2026, 12, 14, 9, 6))
+    assert _deadlines(case, 2) == [("outcome-letter", "2026-12-11T23:59:59+00:00", "met")]
+    record = tmp_path / "record.pdf"
+    assert main(["case", "SAN-2026-0002", "--pdf", str(record), "--now", "2026-12-14T09:10",
+                 "--config", str(s.config)]) == 0
+    text = " ".join(subprocess.run(["pdftotext", str(record), "-"], check=True, capture_output=True,
+                                   text=True).stdout.split())
+    # The record's table of deadlines: the letter due Fri 11 Dec, met at 15:00 that day.
+    assert "2:thereceivingagency'slettertothecomplainantagencyconfirmingtheoutcome2workingdaysfromtheresolution" \
+           "11/12/202623:5911/12/202615:00met" in text.replace(" ", "")  # pdftotext breaks the narrow columns
+    assert ("Recorded done (met): the receiving agency's letter to the complainant agency confirming the outcome, "
+            "by Pat Jones: the trust's letter was copied to us") in text
 
 
 def test_sandwell_outcome_and_learning_within_one_calendar_month_of_the_stage_4_meeting(tmp_path):

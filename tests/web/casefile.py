@@ -90,3 +90,18 @@ def csrf_token(html: str) -> str:
 def sign_in(client, name: str, password: str = PASSWORD):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def resolved_early(store, at: datetime) -> str:
+    """A new Oldham case resolved at early resolution (stage 0) at ``at``, opened an hour before:
+    its responsible practitioner's written outcome is due within a further 2 working days (§3).
+    Returns its ref."""
+    from datetime import timedelta
+
+    from resdesk.protocols import default_registry
+
+    oldham = default_registry().get("oldham")
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, at - timedelta(hours=1), child_name="Poppy Hart")
+        tx.record_stage_summary(case, oldham, 0, "resolved", at)
+        return case.ref

@@ -152,6 +152,39 @@ def test_business_unit_adds_a_party_from_the_case_page(served, driver):
 
 
 
+def test_business_unit_records_an_outcome_letter_sent_from_the_case_page(served, driver):
+    """GIVEN an Oldham case resolved early an hour ago (the server's clock is the real one), its outcome letter
+    due within a further 2 working days WHEN the business unit picks the letter in the case page's form and
+    records it done today with a reason THEN the page says so, the deadline reads met with today's moment,
+    the form is gone, and the audit trail names why; an empty reason is refused by the form itself."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.web.casefile import resolved_early
+
+    url, case_file = served
+    store = _store(case_file)
+    try:
+        ref = resolved_early(store, datetime.now(timezone.utc) - timedelta(hours=1))
+    finally:
+        store.close()
+    browser.sign_in(driver, url, "bu", PASSWORD)
+    driver.get(url + f"/cases/{ref}")
+    status = driver.find_element(By.CSS_SELECTOR, "#deadline-outcome-letter .deadline-status")
+    assert status.text in ("on-time", "due-today")
+    form = driver.find_element(By.ID, "deadline-met-form")
+    assert [o.get_attribute("value") for o in Select(form.find_element(By.NAME, "deadline")).options] == [
+        "outcome-letter"]
+    form.find_element(By.TAG_NAME, "button").click()  # no reason: the browser keeps the form (required)
+    assert driver.find_elements(By.ID, "deadline-met-form")
+    _fill(form, reason="The practitioner's email to the school was forwarded to us")
+    browser.click_and_wait(driver, form.find_element(By.TAG_NAME, "button"))
+    assert "outcome-letter deadline is recorded done" in driver.find_element(By.CSS_SELECTOR, ".flash.done").text
+    assert driver.find_element(By.CSS_SELECTOR, "#deadline-outcome-letter .deadline-status").text == "met"
+    assert not driver.find_elements(By.ID, "deadline-met-form")
+    assert ("deadline-met: The practitioner's email to the school was forwarded to us"
+            in driver.find_element(By.ID, "audit").text)
+
+
 def test_business_unit_accepts_a_message_from_someone_not_on_the_case(served, driver):
     """GIVEN OLD-2026-0002 on the review list for a stage 1 summary from someone not on it (changing
     nothing) WHEN the business unit presses "Accept this message" under it, giving a reason THEN the page
