@@ -9,9 +9,11 @@ and recorded on the same case exactly as a party's message is (``CaseRecorder.re
 stage it reports and its outcome, its forms and facts, its sender and everyone copied as
 parties, so their later mail counts too, and the acknowledgement it is owed), dated when the
 message was sent, in one unit of work with a ``message-accepted`` event and audit entry naming
-who accepted it and why. If the case was on the review list for this message alone, it leaves it.
+who accepted it and why. If the case was on the review list for this message alone, it leaves it;
+while another held message waits, that message's reason becomes the case's.
 
-A message is accepted once, on the case it was filed on, under that case's partnership.
+A message is accepted once (two people at once: the message's row is held, and the second is
+refused), on the case it is filed on (moved there or not), under that case's partnership.
 """
 
 from __future__ import annotations
