@@ -193,6 +193,15 @@ def after_stage_notification(protocol: Protocol, state: CaseState, stage: int, a
     return Transition(state, tuple(events))
 
 
+def awaiting_acceptance(events: Iterable[Any]) -> set[int]:
+    """Ledger ids of the messages filed on a case from someone not on it (``message-not-on-case``,
+    ``intake.authority``) that no one has accepted yet (``message-accepted``, ``intake.accepting``),
+    from the case's stored events."""
+    events = list(events)
+    held = {e.ledger_id for e in events if e.kind == MESSAGE_NOT_ON_CASE and e.ledger_id is not None}
+    return held - {e.ledger_id for e in events if e.kind == MESSAGE_ACCEPTED}
+
+
 def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
     """The stage clock's events from stored events (anything with kind, stage, variant, at).
 

@@ -16,7 +16,7 @@ from resdesk.cases.archive import sha256_hex
 from resdesk.cases.models import NEEDS_REVIEW, RESOLVED, AuditEntry, Case, Message, Outbound
 from resdesk.cases.facts import clock_inputs, facts_of, needed_facts
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import MESSAGE_ACCEPTED, MESSAGE_NOT_ON_CASE, clock_events
+from resdesk.cases.timeline import awaiting_acceptance, clock_events
 from resdesk.cases.verify import entry_document
 from resdesk.protocols import CaseClock, Protocol, Registry, WorkingCalendar, evaluate, to_local
 from resdesk.errors import ProtocolError
@@ -129,13 +129,6 @@ def case_summaries(
     return list(iter_case_summaries(store, registry, now, calendar_for))
 
 
-def _awaiting_acceptance(case: Case) -> set[int]:
-    """Ledger ids of the messages filed on the case from someone not on it (``intake.authority``)
-    that no one has accepted yet (``intake.accepting``)."""
-    held = {e.ledger_id for e in case.events if e.kind == MESSAGE_NOT_ON_CASE and e.ledger_id is not None}
-    return held - {e.ledger_id for e in case.events if e.kind == MESSAGE_ACCEPTED}
-
-
 def case_timeline(
     store: Store, ref: str, registry: Registry, now: datetime, calendar_for: CalendarFor = _default_calendar
 ) -> dict[str, Any]:
@@ -152,7 +145,7 @@ def case_timeline(
             select(AuditEntry).where(AuditEntry.case_ref == case.ref).order_by(AuditEntry.seq)
         ).scalars()
         document = _summary(case, len(messages), clock)
-        held = _awaiting_acceptance(case)
+        held = awaiting_acceptance(case.events)
         document.update(
             {
                 "child": {

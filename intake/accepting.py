@@ -27,7 +27,7 @@ from sqlalchemy import or_, select
 from resdesk.cases.corrections import MERGED, required_reason
 from resdesk.cases.models import NEEDS_REVIEW, OPEN, RESOLVED, Case, Event, Message
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import MESSAGE_ACCEPTED, MESSAGE_NOT_ON_CASE
+from resdesk.cases.timeline import MESSAGE_ACCEPTED, MESSAGE_NOT_ON_CASE, awaiting_acceptance
 from resdesk.cases.timeline import NEEDS_REVIEW as FLAGGED
 from resdesk.errors import UsageError
 from resdesk.intake.reading import Refused
@@ -101,14 +101,7 @@ def _flag_reason(tx: Tx, case: Case, ledger_id: int, message_id: str | None) -> 
 
 def _still_held(tx: Tx, case: Case, accepting: int) -> list[Message]:
     """The case's other messages from someone not on it that no one has accepted, newest last."""
-    events = tx.session.execute(
-        select(Event.kind, Event.ledger_id).where(
-            Event.case_id == case.id, Event.kind.in_((MESSAGE_NOT_ON_CASE, MESSAGE_ACCEPTED)),
-            Event.ledger_id.is_not(None))
-    ).all()
-    held = {ledger for kind, ledger in events if kind == MESSAGE_NOT_ON_CASE}
-    held -= {ledger for kind, ledger in events if kind == MESSAGE_ACCEPTED} | {accepting}
-    return [tx.session.get(Message, ledger) for ledger in sorted(held)]
+    return [tx.session.get(Message, ledger) for ledger in sorted(awaiting_acceptance(case.events) - {accepting})]
 
 
 def _answer_the_review(tx: Tx, case: Case, row: Message, flagged: str | None) -> bool:
