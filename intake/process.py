@@ -44,7 +44,7 @@ from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.message import InboundMessage
 from resdesk.intake.readers import ReaderPool, read_here
 from resdesk.intake.reading import IntakePolicy, MessageReader, Reading, Refused
-from resdesk.intake.recording import ACTOR, CaseRecorder
+from resdesk.intake.recording import ACTOR, CaseRecorder, received_kind
 from resdesk.intake.senders import domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
 from resdesk.intake.watch import Filing
@@ -281,7 +281,7 @@ class IntakeProcessor:
         the case goes on the business unit's review list (``intake.authority``); a person may accept
         it later (``intake.accepting``)."""
         message = reading.message
-        kinds = {name: f"received-{form.kind}" for name, form in reading.forms}
+        kinds = {name: received_kind(form) for name, form in reading.forms}
         for name, (media_type, data) in reading.files.items():
             tx.add_document(case, kinds.get(name, "attachment"), name, media_type, data, actor=ACTOR)
         for attachment in reading.kept:

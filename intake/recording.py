@@ -31,7 +31,7 @@ from resdesk.intake.reading import IntakePolicy, Reading
 from resdesk.protocols import Protocol
 from resdesk.protocols.facts import ESTIMATED, definition
 
-__all__ = ["ACTOR", "CaseRecorder", "list_identifier", "person_name"]
+__all__ = ["ACTOR", "CaseRecorder", "list_identifier", "person_name", "received_kind"]
 
 ACTOR = "resdesk-intake"
 # A date of birth further back than this is kept but flagged: support for care leavers runs to 25
@@ -47,6 +47,11 @@ def person_name(name: str | None) -> str | None:
     if not name:
         return None
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "\u2026"
+
+
+def received_kind(form) -> str:
+    """The document kind a received form is filed under (``received-stage-summary``, …)."""
+    return f"received-{form.kind}"
 
 
 def list_identifier(list_id: str | None) -> str | None:
@@ -204,7 +209,7 @@ class CaseRecorder:
         when, message_id = reading.when, reading.message.message_id
         if file_document and filename in reading.files:
             media_type, data = reading.files[filename]
-            tx.add_document(case, f"received-{form.kind}", filename, media_type, data, actor=ACTOR)
+            tx.add_document(case, received_kind(form), filename, media_type, data, actor=ACTOR)
         tx.add_event(
             case, FORM_READ, when, stage=case.stage, message_id=message_id, ledger_id=ledger_id,
             detail={"kind": form.kind, "filename": filename, "fields": fields},
