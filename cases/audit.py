@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from resdesk.cases import pending
 from resdesk.cases.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def append(
         "prev_hash": prev_hash,
         "hash": link_hash(prev_hash, canonical(seq, at, actor, action, case_ref, payload_sha256=digest)),
     }
-    session.connection().execute(_WRITE, row)
+    pending.hold(session, _WRITE, row)
     session.info[_TAIL] = (innermost_transaction(session), (seq, row["hash"]))
     return Link(seq, row["hash"])
 

@@ -84,8 +84,13 @@ class StoreKnownCases:
 
         Correlation passes ``In-Reply-To`` then ``References`` newest first, so the
         closest message in the thread decides.
+
+        Asked inside a unit of work, it finds cases opened or written to earlier in the same unit
+        without flushing what that unit has pending: everything it reads is in the database already
+        (a case's row and its ledger rows are written at once, its events before any query,
+        ``cases.pending``), and a case's reference and partnership never change in a unit of work.
         """
-        with self._tx() as tx:
+        with self._tx() as tx, tx.session.no_autoflush:
             for message_id in message_ids:
                 forms = _message_id_forms([message_id])
                 if not forms:

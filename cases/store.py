@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from resdesk.cases.archive import Archive
 from resdesk.cases.due import mark_changed_cases
 from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
+from resdesk.cases import pending
 from resdesk.cases.tx import SYSTEM_ACTOR, Tx, UnknownCase
 from resdesk.errors import StoreError
 
@@ -27,10 +28,12 @@ __all__ = ["SYSTEM_ACTOR", "Store", "Tx", "UnknownCase", "open_store"]
 
 
 class _CaseFileSession(Session):
-    """A session on the case file: every flush marks the cases it changes for planning (``cases.due``)."""
+    """A session on the case file: every flush marks the cases it changes for planning (``cases.due``),
+    and the rows it holds (``cases.pending``) are written before anything reads them."""
 
 
 event.listen(_CaseFileSession, "before_flush", mark_changed_cases)
+pending.listen(_CaseFileSession)
 
 
 class Store:

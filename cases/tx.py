@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
+from resdesk.cases import pending
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.models import (
     PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
@@ -208,7 +209,7 @@ class Tx:
             "case_id": case.id, "kind": kind, "at": at, "stage": stage, "variant": variant,
             "detail": detail or {}, "message_id": message_id, "ledger_id": ledger_id, "recorded_at": utcnow(),
         }
-        self.session.connection().execute(_WRITE_EVENT, row)
+        pending.hold(self.session, _WRITE_EVENT, row)
         self._mark_for_planning(case)
         if "events" in case.__dict__:
             self.session.expire(case, ["events"])

@@ -276,3 +276,69 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def _thanks(n: int, sender: str, parent: str) -> bytes:
+    """A person's short answer on a thread (no stage, no outcome), as the drain bench's replies are."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"] = sender, "escalations@partnership.example"
+    msg["Subject"], msg["Date"] = "Re: our conversation", "Mon, 14 Dec 2026 11:00:00 +0000"
+    msg["Message-ID"], msg["In-Reply-To"] = f"<thanks-{n}@agency.example>", parent
+    msg.set_content("Thanks, noted.")
+    return msg.as_bytes()
+
+
+class CountsItsTransactions:
+    """Our own processor interface around the real one: notes which unit of work records each message."""
+
+    def __init__(self, inner):
+        self.inner, self.units = inner, []
+
+    def prepare_many(self, fetched):
+        return self.inner.prepare_many(fetched)
+
+    def file(self, tx, fetched, claim, prepared):
+        self.units.append(id(tx))
+        return self.inner.file(tx, fetched, claim, prepared)
+
+    def process(self, fetched, claim):
+        self.units.append(None)
+        return self.inner.process(fetched, claim)
+
+    def quarantine(self, fetched, claim, reason):
+        return self.inner.quarantine(fetched, claim, reason)
+
+
+def test_a_reply_finds_the_case_its_thread_opened_earlier_in_the_same_batch(tmp_path):
+    """GIVEN three summaries that each open a case, a reply to each from its sender, and a reply to the
+    first reply, all in one fetch batch WHEN the watcher records them in one transaction THEN every reply
+    is recorded on the case its thread opened in that transaction (found by Message-ID, none left as
+    'a reply on no known case'), the audit chain verifies, and the same mail recorded one message at a
+    time gives the same cases, ledger and events."""
+    from resdesk.cases import verify_chain
+
+    senders = [f"Agent {i} <agent{i}@agency{i}.example>" for i in range(3)]
+    mail = [summary(1, "escalated", n=i, sender=senders[i]) for i in range(3)]
+    mail += [_thanks(i, senders[i], f"<summary-1-{i}@police.example>") for i in range(3)]
+    mail.append(_thanks(9, senders[0], "<thanks-0@agency.example>"))
+    batched, single = _desk(tmp_path / "batched"), _desk(tmp_path / "single")
+    batched.watcher.processor = counted = CountsItsTransactions(batched.processor)
+    single.watcher.processor = SingleOnly(single.processor)
+    for desk in (batched, single):
+        for raw in mail:
+            desk.deliver(raw)
+    assert batched.drain().filed["done"] == 7
+    single.drain()
+    assert len(counted.units) == 7 and len(set(counted.units)) == 1 and None not in counted.units
+    assert _outcome(batched) == _outcome(single)
+    events = batched.events("message-recorded")
+    with batched.store.transaction() as tx:
+        recorded = {e.message_id: tx.case_by_id(e.case_id).ref for e in events}
+    assert len(set(recorded.values())) == 3
+    for i in range(3):
+        assert recorded[f"<thanks-{i}@agency.example>"] == recorded[f"<summary-1-{i}@police.example>"]
+    assert recorded["<thanks-9@agency.example>"] == recorded["<summary-1-0@police.example>"]
+    assert all(row.state == "done" and row.case_id is not None for row in batched.ledger_rows())
+    assert verify_chain(batched.store) == (True, None)

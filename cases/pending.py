@@ -1,0 +1,79 @@
+"""Rows that are never changed once written (events, audit entries), held for a unit of work and
+written together, one executemany per table, at its next flush point.
+
+A unit of work that records a batch of messages appends thousands of such rows; one statement
+each cost more than the rest of the recording. ``hold(session, statement, row)`` keeps the row in
+the session instead, and ``write_held(session)`` writes everything held, in the order it was held.
+Every session on the case file (``cases.store``) writes what it holds
+
+- before any statement run through the session (a query, a lazy load, ``session.get`` going to the
+  database: the ``do_orm_execute`` hook), so whatever the unit of work reads finds every row it
+  wrote, exactly as if each had been written at once;
+- before a savepoint begins and before one is released (so a savepoint rolled back undoes only
+  what was held inside it), and before the transaction commits;
+
+and forgets what it holds when its transaction, or the savepoint they were held in, rolls back.
+A statement run on ``session.connection()`` directly does not pass the hook: code that reads held
+tables that way calls ``write_held`` first (``cases.audit`` reads the chain's tail so, once a
+transaction, before anything is held).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.dml import Insert
+
+__all__ = ["hold", "listen", "write_held"]
+
+_HELD = "resdesk.held-rows"
+
+
+class _Held:
+    """What one session holds: the connection to write on, and rows by INSERT statement."""
+
+    __slots__ = ("connection", "rows")
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.rows: dict[Insert, list[dict[str, Any]]] = {}
+
+
+def hold(session: Session, statement: Insert, row: dict[str, Any]) -> None:
+    """Hold ``row`` for ``statement`` (an INSERT built once) until the session's next flush point."""
+    held = session.info.get(_HELD)
+    if held is None:
+        held = session.info[_HELD] = _Held(session.connection())
+    held.rows.setdefault(statement, []).append(row)
+
+
+def write_held(session: Session) -> None:
+    """Write every row the session holds: one executemany per statement, in the order held."""
+    held = session.info.pop(_HELD, None)
+    if held is None:
+        return
+    for statement, rows in held.rows.items():
+        held.connection.execute(statement, rows)
+
+
+def _forget(session: Session, *_: Any) -> None:
+    session.info.pop(_HELD, None)
+
+
+def _before_statement(orm_execute_state) -> None:
+    write_held(orm_execute_state.session)
+
+
+def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:  # written on the held connection, so before the SAVEPOINT itself
+        write_held(session)
+
+
+def listen(session_class: type[Session]) -> None:
+    """Have every session of ``session_class`` write what it holds at its flush points (see the module's notes)."""
+    event.listen(session_class, "do_orm_execute", _before_statement)
+    event.listen(session_class, "after_transaction_create", _before_savepoint)
+    event.listen(session_class, "before_commit", write_held)
+    event.listen(session_class, "after_soft_rollback", _forget)
