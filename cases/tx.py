@@ -57,6 +57,7 @@ _WRITE_EVENT = insert(Event.__table__)
 _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
+_BY_REF = "resdesk.cases-by-ref"
 
 
 @functools.cache
@@ -117,12 +118,28 @@ class Tx:
         case = Case(**row | {"id": written.inserted_primary_key[0]}, parties=[], facts=[], documents=[], events=[])
         make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
         self.session.add(case)
+        self._known_by_ref()[ref] = case
         self._marked().add(case.id)  # due at once already: PLAN_AT_ONCE is its first next_due
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
 
     def case_by_ref(self, ref: str) -> Case | None:
-        return self.session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
+        """The case with reference ``ref`` (``OLD-2026-0007``, any letter case), or None.
+
+        Without writing out what the unit of work has pending first: a case's row is written when it
+        is opened (``create_case``), a reference never changes and a case is never deleted, so the
+        pending changes cannot alter the answer; a case this unit of work opened or found already is
+        answered from memory."""
+        ref = ref.strip().upper()
+        known = self._known_by_ref()
+        case = known.get(ref)
+        if case is not None and case in self.session:
+            return case
+        with self.session.no_autoflush:
+            case = self.session.execute(select(Case).where(Case.ref == ref)).scalar_one_or_none()
+        if case is not None:
+            known[ref] = case
+        return case
 
     def case_by_id(self, case_id: int) -> Case | None:
         return self.session.get(Case, case_id)
@@ -227,6 +244,16 @@ class Tx:
         set_committed_value(case, "next_due", PLAN_AT_ONCE)
         set_committed_value(case, "updated_at", now)
         marked.add(case.id)
+
+    def _known_by_ref(self) -> dict[str, Case]:
+        """Cases this (innermost) transaction opened or found, by reference (a savepoint that ends may
+        have undone an opening, so a new one starts afresh)."""
+        transaction = audit_chain.innermost_transaction(self.session)
+        held, known = self.session.info.get(_BY_REF, (None, {}))
+        if held is not transaction:
+            known = {}
+            self.session.info[_BY_REF] = (transaction, known)
+        return known
 
     def _marked(self) -> set[int]:
         """Ids of the cases marked for planning in the innermost transaction (a savepoint that ends
