@@ -256,10 +256,13 @@ class IntakeProcessor:
         the case, by a configured domain, or at the partnership itself) or ``stranger``."""
         if not sender or "@" not in sender:
             return "stranger"
-        parties = {p.email.strip().lower() for p in case.parties if p.email and "@" in p.email}
+        with tx.session.no_autoflush:
+            parties = {p.email.strip().lower() for p in case.parties if p.email and "@" in p.email}
         if sender in parties:
             return "party"
-        sent = tx.session.execute(select(Outbound.recipients).where(Outbound.case_id == case.id)).scalars()
+        with tx.session.no_autoflush:  # parties added but not yet written are in case.parties; no outbound mail is
+            sent = tx.session.execute(  # written in intake's unit of work, so nothing pending changes the answer
+                select(Outbound.recipients).where(Outbound.case_id == case.id)).scalars().all()
         if any(sender in {str(r).strip().lower() for r in (recipients or [])} for recipients in sent):
             return "recipient"
         configured = [*self.policy.allowed_sender_domains, *(d for d, _ in self.policy.agency_domains)]
