@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from resdesk.cases import pending
+from resdesk.cases.pending import innermost_transaction
 from resdesk.cases.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -75,12 +76,6 @@ class Link(NamedTuple):
 
     seq: int
     hash: str
-
-
-def innermost_transaction(session: Session):
-    """The session's innermost transaction (a savepoint's, if one is open): what a cache kept for
-    the rest of a transaction is tied to, since a savepoint that ends may undo what it wrote."""
-    return session.get_nested_transaction() or session.get_transaction()
 
 
 def _tail(session: Session) -> tuple[int, str]:

@@ -22,11 +22,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["hold", "listen", "write_held"]
+__all__ = ["hold", "innermost_transaction", "kept_for_transaction", "listen", "write_held"]
+
+T = TypeVar("T")
 
 _HELD = "resdesk.held-rows"
 
@@ -38,11 +43,11 @@ class _Held:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.rows: dict[Insert, list[dict[str, Any]]] = {}
+        self.rows: dict[UpdateBase, list[dict[str, Any]]] = {}
 
 
-def hold(session: Session, statement: Insert, row: dict[str, Any]) -> None:
-    """Hold ``row`` for ``statement`` (an INSERT built once) until the session's next flush point."""
+def hold(session: Session, statement: UpdateBase, row: dict[str, Any]) -> None:
+    """Hold ``row`` for ``statement`` (an INSERT or UPDATE built once) until the session's next flush point."""
     held = session.info.get(_HELD)
     if held is None:
         held = session.info[_HELD] = _Held(session.connection())
@@ -56,6 +61,24 @@ def write_held(session: Session) -> None:
         return
     for statement, rows in held.rows.items():
         held.connection.execute(statement, rows)
+
+
+def innermost_transaction(session: Session):
+    """The session's innermost transaction (a savepoint's, if one is open): what a cache kept for
+    the rest of a transaction is tied to, since a savepoint that ends may undo what it wrote."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def kept_for_transaction(session: Session, name: str, new: Callable[[], T]) -> T:
+    """What the session keeps under ``name`` for its innermost transaction (made by ``new`` when that
+    transaction has none yet): a savepoint that ends may have undone what it was about, so the next
+    transaction starts afresh."""
+    held, kept = session.info.get(name, (None, None))
+    transaction = innermost_transaction(session)
+    if held is not transaction:
+        kept = new()
+        session.info[name] = (transaction, kept)
+    return kept
 
 
 def _forget(session: Session, *_: Any) -> None:

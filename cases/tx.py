@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -58,6 +58,8 @@ _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
 _BY_REF = "resdesk.cases-by-ref"
+_TAKEN = "resdesk.references-taken"
+_COUNT_TO = update(_COUNTERS).where(_COUNTERS.c.key == bindparam("counter_key")).values(last=bindparam("set_last"))
 
 
 @functools.cache
@@ -90,8 +92,16 @@ class Tx:
     def next_reference(self, prefix: str, year: int) -> str:
         """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
         key = f"{prefix}-{year}"
-        connection = self.session.connection()  # the counter row is all it touches: nothing pending to write first
-        number = connection.execute(_counter_upsert(connection.dialect.name), {"key": key}).scalar_one()
+        taken = pending.kept_for_transaction(self.session, _TAKEN, dict)
+        if key in taken:
+            # The first count of the transaction locked the counter's row (PostgreSQL; SQLite's write
+            # lock is the transaction's) until commit: the next numbers are ours, written at the flush point.
+            number = taken[key] + 1
+            pending.hold(self.session, _COUNT_TO, {"counter_key": key, "set_last": number})
+        else:
+            connection = self.session.connection()  # the counter row is all it touches: nothing pending to write first
+            number = connection.execute(_counter_upsert(connection.dialect.name), {"key": key}).scalar_one()
+        taken[key] = number
         return f"{key}-{number:04d}"
 
     def create_case(
@@ -114,8 +124,12 @@ class Tx:
             "ref": ref, "protocol": protocol.id, "status": "open", "opened_at": at,
             "child_identifier": child_identifier, "child_name": child_name, "child_dob": child_dob,
         })
-        row = {column.key: None for column in _CASES.c} | written.last_inserted_params()
-        case = Case(**row | {"id": written.inserted_primary_key[0]}, parties=[], facts=[], documents=[], events=[])
+        configure_mappers()  # at once, once configured
+        case = Case._sa_class_manager.new_instance()  # filled in as loading a row fills it: no change history
+        case.__dict__.update({column.key: None for column in _CASES.c} | written.last_inserted_params()
+                             | {"id": written.inserted_primary_key[0]})
+        for name in ("parties", "facts", "documents", "events"):
+            set_committed_value(case, name, [])
         make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
         self.session.add(case)
         self._known_by_ref()[ref] = case
@@ -246,24 +260,12 @@ class Tx:
         marked.add(case.id)
 
     def _known_by_ref(self) -> dict[str, Case]:
-        """Cases this (innermost) transaction opened or found, by reference (a savepoint that ends may
-        have undone an opening, so a new one starts afresh)."""
-        transaction = audit_chain.innermost_transaction(self.session)
-        held, known = self.session.info.get(_BY_REF, (None, {}))
-        if held is not transaction:
-            known = {}
-            self.session.info[_BY_REF] = (transaction, known)
-        return known
+        """Cases this (innermost) transaction opened or found, by reference."""
+        return pending.kept_for_transaction(self.session, _BY_REF, dict)
 
     def _marked(self) -> set[int]:
-        """Ids of the cases marked for planning in the innermost transaction (a savepoint that ends
-        may have undone its marks, so a new one starts afresh)."""
-        transaction = audit_chain.innermost_transaction(self.session)
-        held, marked = self.session.info.get(_MARKED, (None, set()))
-        if held is not transaction:
-            marked = set()
-            self.session.info[_MARKED] = (transaction, marked)
-        return marked
+        """Ids of the cases marked for planning in the innermost transaction."""
+        return pending.kept_for_transaction(self.session, _MARKED, set)
 
     def state_of(self, case: Case) -> CaseState:
         return CaseState(

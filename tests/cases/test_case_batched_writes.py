@@ -172,3 +172,63 @@ def test_an_event_marks_its_case_for_planning_even_if_the_case_is_let_go(store, 
         assert case.next_due == PLAN_AT_ONCE
         assert case.updated_at > before
         assert [e.detail["text"] for e in case.events if e.kind == "note"] == ["first", "second"]
+
+
+def test_cases_opened_together_take_consecutive_references_and_the_next_transaction_follows(store, oldham):
+    """GIVEN three cases opened in one transaction, one in a savepoint inside it and one after the
+    savepoint WHEN a later transaction opens another THEN the references run on without a gap or a
+    repeat (the counter is counted up in the database once a transaction, or savepoint, and its later
+    numbers are written with the rest)."""
+    with store.transaction() as tx:
+        refs = [tx.create_case(oldham, AT).ref for _ in range(3)]
+        with tx.session.begin_nested():
+            refs.append(tx.create_case(oldham, AT).ref)
+        refs.append(tx.create_case(oldham, AT).ref)
+    with store.transaction() as tx:
+        refs.append(tx.create_case(oldham, AT).ref)
+    assert refs == [f"OLD-2026-000{n}" for n in range(1, 7)]
+    with store.transaction() as tx:
+        assert [c.ref for c in tx.all_cases()] == refs
+
+
+def test_events_held_for_the_transaction_are_read_back_and_a_savepoint_undoes_only_its_own(store, oldham):
+    """GIVEN events recorded on a new case, some inside a savepoint that is released and one inside a
+    savepoint that is rolled back WHEN the same transaction reads the case's events, and again after
+    commit THEN every event recorded outside the rolled-back savepoint is there, in order, and the
+    audit chain verifies."""
+    from resdesk.cases.models import Event
+
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        tx.add_event(case, "note", AT, detail={"text": "before"})
+        kept = tx.session.begin_nested()
+        tx.add_event(case, "note", AT, detail={"text": "kept"})
+        kept.commit()
+        dropped = tx.session.begin_nested()
+        tx.add_event(case, "note", AT, detail={"text": "dropped"})
+        tx.audit("resdesk", "dropped", case.ref, {})
+        dropped.rollback()
+        tx.add_event(case, "note", AT, detail={"text": "after"})
+        inside = [e.detail["text"] for e in tx.session.query(Event).filter_by(kind="note").order_by(Event.id)]
+        ref = case.ref
+    assert inside == ["before", "kept", "after"]
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        assert [e.detail["text"] for e in case.events if e.kind == "note"] == ["before", "kept", "after"]
+    assert verify_chain(store) == (True, None)
+
+
+def test_held_rows_of_a_transaction_that_fails_are_never_written(store, oldham):
+    """GIVEN a transaction that opens a case and records an event, then fails WHEN it rolls back THEN
+    neither the case, its event nor its audit entries are in the case file, and the chain verifies."""
+    from resdesk.cases.models import AuditEntry, Case, Event
+
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            case = tx.create_case(oldham, AT)
+            tx.add_event(case, "note", AT, detail={"text": "lost"})
+            raise RuntimeError("the disk was full")
+    with store.transaction() as tx:
+        assert tx.session.query(Case).count() == tx.session.query(Event).count() == 0
+        assert tx.session.query(AuditEntry).count() == 0
+    assert verify_chain(store) == (True, None)
