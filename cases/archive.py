@@ -18,14 +18,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import itertools
 import os
-import tempfile
+import secrets
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from resdesk.errors import StoreError
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
 def sha256_hex(content: bytes) -> str:
@@ -82,6 +86,8 @@ class Archive:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self._held: dict[Path, Path] = {}  # final path -> temporary file written but not yet synced
+        self._run = f"{os.getpid()}-{secrets.token_hex(6)}"  # temporary names: this run's, never another's
+        self._names = itertools.count()
         self._lock = threading.Lock()
 
     def path_for(self, section: str, digest: str, suffix: str) -> Path:
@@ -97,11 +103,20 @@ class Archive:
         with self._lock:
             if target in self._held:
                 return digest, target
-        if target.exists() and target.stat().st_size == len(content):
-            return digest, target
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            if os.stat(target).st_size == len(content):
+                return digest, target
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
+        try:
+            temporary = str(target.parent / f".incoming-{self._run}-{next(self._names)}")
+            try:
+                handle = os.open(temporary, _NEW_FILE, 0o600)
+            except FileNotFoundError:  # the first file in its folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle = os.open(temporary, _NEW_FILE, 0o600)
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(content)

@@ -9,7 +9,6 @@ session's next flush (``Tx``'s docstring says which).
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -309,8 +308,9 @@ class Tx:
                     "status": state.status,
                     "stage": state.stage,
                     "variant": state.variant,
-                    "events": [
-                        {**asdict(e), "at": e.at.isoformat()} for e in transition.events
+                    "events": [  # NewEvent's fields, in order (the entry's JSON copies the detail)
+                        {"kind": e.kind, "at": e.at.isoformat(), "stage": e.stage, "variant": e.variant,
+                         "detail": e.detail} for e in transition.events
                     ],
                     "message_id": message_id,
                 },

@@ -232,3 +232,20 @@ def test_held_rows_of_a_transaction_that_fails_are_never_written(store, oldham):
         assert tx.session.query(Case).count() == tx.session.query(Event).count() == 0
         assert tx.session.query(AuditEntry).count() == 0
     assert verify_chain(store) == (True, None)
+
+
+def test_a_stage_change_audits_every_field_of_each_new_event(store, oldham):
+    """GIVEN a case WHEN a stage summary moves it on THEN the stage-state-changed audit entry lists each
+    new event with every field the event has (kind, time, stage, variant, detail)."""
+    import json
+    from dataclasses import asdict
+
+    from resdesk.cases.models import AuditEntry
+
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        transition = tx.record_stage_summary(case, oldham, 1, "escalated", AT)
+    with store.transaction() as tx:
+        entry = tx.session.query(AuditEntry).filter_by(action="stage-state-changed").one()
+    expected = [{**asdict(e), "at": e.at.isoformat()} for e in transition.events]
+    assert transition.events and entry.payload["events"] == json.loads(json.dumps(expected, default=str))
