@@ -90,6 +90,7 @@ def _tail(session: Session) -> tuple[int, str]:
     transaction, tail = session.info.get(_TAIL, (None, None))
     if tail is not None and transaction is innermost_transaction(session):
         return tail
+    pending.write_held(session)  # read past the session's hook: whatever it holds goes first
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # Serialise appenders: the chain has one tail.
@@ -103,10 +104,11 @@ def append(
 ) -> Link:
     """Write the next link of the chain inside the caller's transaction; returns its place (``Link``).
 
-    The entry is inserted at once on the transaction's connection (one prepared statement, not
-    the unit of work: an audit entry is never changed, and a batch of messages appends thousands),
-    so it is in the database for any later read of the same transaction and goes with its commit
-    or rollback. The chain's tail is read once per transaction (``_tail``), so N appends cost one
+    The entry is held and written with the transaction's other entries by one executemany, not
+    through the unit of work (an audit entry is never changed, and a batch of messages appends
+    thousands), before any statement the session runs, before a savepoint and at commit
+    (``cases.pending``): it is there for any later read of the same transaction and goes with its
+    commit or rollback. The chain's tail is read once per transaction (``_tail``), so N appends cost one
     SELECT. Nothing is built of the entry but its row: read entries back as ``AuditEntry``."""
     payload = json.loads(json.dumps(payload, default=str))  # what the JSON column will give back
     tail_seq, prev_hash = _tail(session)

@@ -14,8 +14,10 @@ Every session on the case file (``cases.store``) writes what it holds
 
 and forgets what it holds when its transaction, or the savepoint they were held in, rolls back.
 A statement run on ``session.connection()`` directly does not pass the hook: code that reads held
-tables that way calls ``write_held`` first (``cases.audit`` reads the chain's tail so, once a
-transaction, before anything is held).
+tables that way calls ``write_held`` first (as ``cases.audit`` does before it reads the chain's tail).
+
+``kept_for_transaction`` keeps what a unit of work remembers until its innermost transaction ends
+(the references it has counted, the cases it has found or marked for planning).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """One unit of work on the case file (``Tx``): what opens, finds and changes cases inside
 ``Store.transaction()``, and the errors it raises.
 
-Rows that are never changed once written (a new case, its events and audit entries) go straight
-to the database by prepared statements on the transaction's connection; the rest waits for the
-session's next flush (``Tx``'s docstring says which).
+Rows that are never changed once written go around the unit of work: a new case by one prepared
+INSERT at once, its events and audit entries held and written together before anything reads them
+(``cases.pending``); the rest waits for the session's next flush (``Tx``'s docstring says which).
 """
 
 from __future__ import annotations
@@ -76,11 +76,13 @@ def _counter_upsert(dialect: str):
 class Tx:
     """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
 
-    Rows that are never changed once written go straight to the database, each by one prepared
-    statement on the transaction's connection: a new case (``create_case``), its events
-    (``add_event``) and audit entries (``audit``). What else its methods add or change (parties,
-    facts, documents, a case's stage and status) is written with the session's next flush — before
-    any query, at the latest at commit — and has no ``id`` until then."""
+    Rows that are never changed once written go around the unit of work: a new case
+    (``create_case``) by one prepared INSERT at once, so it has its ``id``; its events (``add_event``)
+    and audit entries (``audit``) are held and written together, one executemany per table, before
+    any statement the session runs, before a savepoint and at commit (``cases.pending``), so whatever
+    the transaction reads finds them. What else its methods add or change (parties, facts, documents,
+    a case's stage and status) is written with the session's next flush — before a query that may
+    depend on it, at the latest at commit — and has no ``id`` until then."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -230,9 +232,9 @@ class Tx:
     ) -> None:
         """Record an event on ``case`` (times timezone-aware; ``stage`` a protocol stage number).
 
-        The row is written at once with one prepared INSERT on the transaction's connection, not
-        through the unit of work: a case's events are never changed once recorded, and a backlog of
-        mail records thousands. The case is marked for planning (``cases.due``), and its loaded
+        The row is held and written with the transaction's other events by one executemany before
+        anything reads them (``cases.pending``), not through the unit of work: a case's events are
+        never changed once recorded, and a backlog of mail records thousands. The case is marked for planning (``cases.due``), and its loaded
         ``events`` list is let go so the next read of it has the new one (read events back as
         ``Event``: none is built here)."""
         row = {
