@@ -8,21 +8,19 @@ INSERT at once, its events and audit entries held and written together before an
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
-from resdesk.cases import pending
+from resdesk.cases import pending, references
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.models import (
-    PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, ReferenceCounter, utcnow,
+    PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, utcnow,
 )
 from resdesk.cases.timeline import (
     CaseState,
@@ -49,7 +47,6 @@ class UnknownCase(StoreError):
         super().__init__(f"There is no case {ref} in the case file.")
 
 
-_COUNTERS = ReferenceCounter.__table__
 _CASES = Case.__table__
 _WRITE_CASE = insert(_CASES)
 _WRITE_EVENT = insert(Event.__table__)
@@ -57,20 +54,6 @@ _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
 _BY_REF = "resdesk.cases-by-ref"
-_TAKEN = "resdesk.references-taken"
-_COUNT_TO = update(_COUNTERS).where(_COUNTERS.c.key == bindparam("counter_key")).values(last=bindparam("set_last"))
-
-
-@functools.cache
-def _counter_upsert(dialect: str):
-    """Count a reference key up by one (from 1 when new) and return its number: one statement, built once."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(_COUNTERS)
-        .values(key=bindparam("key"), last=1)
-        .on_conflict_do_update(index_elements=["key"], set_={"last": _COUNTERS.c.last + 1})
-        .returning(_COUNTERS.c.last)
-    )
 
 
 class Tx:
@@ -91,19 +74,8 @@ class Tx:
     # -- cases -------------------------------------------------------------------------------
 
     def next_reference(self, prefix: str, year: int) -> str:
-        """The next case reference for a prefix and year, e.g. ``OLD-2026-0007``."""
-        key = f"{prefix}-{year}"
-        taken = pending.kept_for_transaction(self.session, _TAKEN, dict)
-        if key in taken:
-            # The first count of the transaction locked the counter's row (PostgreSQL; SQLite's write
-            # lock is the transaction's) until commit: the next numbers are ours, written at the flush point.
-            number = taken[key] + 1
-            pending.hold(self.session, _COUNT_TO, {"counter_key": key, "set_last": number})
-        else:
-            connection = self.session.connection()  # the counter row is all it touches: nothing pending to write first
-            number = connection.execute(_counter_upsert(connection.dialect.name), {"key": key}).scalar_one()
-        taken[key] = number
-        return f"{key}-{number:04d}"
+        """The next case reference for a prefix and year, e.g. ``OLD-2026-0007`` (``cases.references``)."""
+        return references.next_reference(self.session, prefix, year)
 
     def create_case(
         self,
