@@ -146,8 +146,9 @@ def add_party(ref: str):
 @blueprint.post("/cases/<ref>/deadlines")
 @requires(BUSINESS_UNIT)
 def deadline_met(ref: str):
-    """Record a resolved case's deadline counted from the resolution done (``cases.record_deadline_met``);
-    ``done`` is the day (or moment) it was done, today when left blank."""
+    """Record one of a case's deadlines a person keeps done (``cases.record_deadline_met``: a running
+    stage's referral to MASH, a resolved case's outcome letter); ``done`` is the day (or moment) it was
+    done, today when left blank."""
     from resdesk.cases import record_deadline_met
     from resdesk.protocols import parse_when
 

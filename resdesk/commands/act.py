@@ -21,7 +21,8 @@ ACTIONS = {
     "note": ("add a note to a case (the note is the reason)", ["ref"]),
     "add-party": ("add someone to a case by e-mail address: their mail about it is then a party's",
                   ["ref", "email"]),
-    "deadline-met": ("record a resolved case's deadline counted from the resolution done (the outcome letter sent)",
+    "deadline-met": ("record a deadline kept outside the case file done (the MASH referral made, the outcome "
+                     "letter sent)",
                      ["ref", "deadline"]),
     "resend": ("send an outbound message again at the next tick", ["message_id"]),
     "cancel": ("cancel an outbound message not yet sent", ["message_id"]),
