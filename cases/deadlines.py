@@ -14,20 +14,30 @@ deadline reads ``met``, or ``missed`` when done after its due time, instead of `
 ``not-recorded``, and its reminders and overdue alerts stop (those still waiting in the outbox
 are superseded, ``outbox.sending``). One counted from the stage's due time (Gloucestershire's
 escalation to stage four) is met by entering the next stage, which the case file sees.
+
+A record made in error is withdrawn with ``withdraw_deadline_met``: a ``deadline-met-withdrawn``
+event naming the record it withdraws, after which the clock reads the deadline as if it had never
+been recorded (overdue, or ``not-recorded``, once its time has passed) and it can be recorded
+again. A reminder or alert superseded while the record stood is not sent again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from resdesk.cases.corrections import MERGED, required_reason
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import DEADLINE_MET
+from resdesk.cases.models import Event
+from resdesk.cases.timeline import DEADLINE_MET, DEADLINE_MET_WITHDRAWN, withdrawn_records
 from resdesk.cases.views import CalendarFor, clock_for
 from resdesk.errors import UsageError
 from resdesk.protocols import DeadlineTiming, Registry, StageStatus, to_local
 
-__all__ = ["DEADLINE_MET", "record_deadline_met", "recordable_deadlines"]
+__all__ = [
+    "DEADLINE_MET", "DEADLINE_MET_WITHDRAWN", "record_deadline_met", "recordable_deadlines", "withdraw_deadline_met",
+]
 
 
 def record_deadline_met(
@@ -96,3 +106,41 @@ def recordable_deadlines(store: Store, registry: Registry, ref: str, at: datetim
             return []
         clock = clock_for(case, registry, at, calendar_for)
         return [{"stage": t.stage, "name": d.name, "what": d.what, "due": d.due} for t, d in clock.recordable]
+
+
+def withdraw_deadline_met(
+    tx: Tx, registry: Registry, ref: str, deadline: str, at: datetime, *, actor: str, reason: str,
+    calendar_for: CalendarFor,
+) -> DeadlineTiming | None:
+    """Withdraw the standing record that case ``ref``'s deadline named ``deadline`` was done (made
+    in error), at ``at`` (aware) by ``actor`` for ``reason``: an event naming the record's id and an
+    audit entry. Returns the deadline as the clock now reads it (None when it no longer applies).
+
+    ``UsageError`` for no reason, a case merged away, or a name with no standing record (the
+    message names the deadlines recorded done); ``UnknownCase`` for a reference the case file does
+    not hold."""
+    reason = required_reason(reason)
+    case = tx.require_case(ref)
+    if case.status == MERGED:
+        raise UsageError(f"Case {case.ref} was merged into another; withdraw the record on that case.")
+    events = tx.session.execute(
+        select(Event).where(Event.case_id == case.id, Event.kind.in_((DEADLINE_MET, DEADLINE_MET_WITHDRAWN)))
+        .order_by(Event.id)
+    ).scalars().all()
+    withdrawn = withdrawn_records(events)
+    standing = [e for e in events if e.kind == DEADLINE_MET and e.id not in withdrawn]
+    name = (deadline or "").strip()
+    records = [e for e in standing if (e.detail or {}).get("deadline") == name]
+    if not records:
+        known = ", ".join(sorted({(e.detail or {}).get("deadline") for e in standing})) or "none"
+        raise UsageError(f"Case {case.ref} has no record of a deadline '{name}' done to withdraw "
+                         f"(recorded done: {known}).")
+    record = records[-1]
+    detail = {"by": actor, "reason": reason, "deadline": name, "withdraws": record.id,
+              "what": (record.detail or {}).get("what"), "done": (record.detail or {}).get("done"),
+              "recorded_by": (record.detail or {}).get("by")}
+    tx.add_event(case, DEADLINE_MET_WITHDRAWN, at, stage=record.stage, variant=record.variant, detail=detail)
+    tx.audit(actor, DEADLINE_MET_WITHDRAWN, case.ref, detail, at=at)
+    after = clock_for(case, registry, at, calendar_for)
+    return next((d for t in reversed(after.recorded) for d in t.deadlines
+                 if t.stage == record.stage and d.name == name), None)

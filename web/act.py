@@ -163,6 +163,20 @@ def deadline_met(ref: str):
     return perform(work, f"The {name} deadline is recorded done.", url_for("see.case", ref=ref))
 
 
+@blueprint.post("/cases/<ref>/deadlines/withdraw")
+@requires(BUSINESS_UNIT)
+def withdraw_deadline_met(ref: str):
+    """Withdraw a deadline's record of done made in error (``cases.withdraw_deadline_met``)."""
+    from resdesk.cases import withdraw_deadline_met as withdraw
+
+    ws = workspace()
+    name = request.form.get("deadline", "").strip()
+    return perform(lambda tx, now, who, why: withdraw(tx, ws.registry, ref, name, now, actor=who, reason=why,
+                                                      calendar_for=ws.calendar_for),
+                   f"The record of the {name} deadline done is withdrawn: it reads as never recorded.",
+                   url_for("see.case", ref=ref))
+
+
 @blueprint.post("/cases/<ref>/messages/<int:ledger_id>/accept")
 @requires(BUSINESS_UNIT)
 def accept_message(ref: str, ledger_id: int):

@@ -84,8 +84,10 @@ def case(ref: str):
     deadlines = [dict(dl, stage=t["stage"], variant=t["variant"]) for t in document["clock"] for dl in t["deadlines"]]
     # What the business unit may record done: the clock's ``recordable`` deadlines (cases.deadlines).
     owed = recordable_deadlines(ws.store, ws.registry, ref, now, ws.calendar_for)
+    recorded = [dl for dl in deadlines if dl["done"]] if document["status"] != "merged" else []
     return render_template("case.html", d=document, chart=chart_for(document, now), facts=_facts(document),
                            fact_names=list(FACTS), deadlines=deadlines, owed_deadlines=owed,
+                           recorded_deadlines=recorded,
                            stages=[s.number for s in ws.registry.get(document["protocol"]).stages]
                            if document["protocol"] in ws.registry.ids() else [])
 

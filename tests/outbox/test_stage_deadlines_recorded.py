@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from resdesk.cases import Outbound, case_timeline, record_deadline_met, set_fact
+from resdesk.cases import Event, Outbound, case_timeline, record_deadline_met, set_fact, withdraw_deadline_met
 from resdesk.errors import UsageError
 from resdesk.outbox.dispatch import run_tick
 from resdesk.protocols import WorkingCalendar
@@ -123,3 +123,42 @@ def test_a_past_stage_s_referral_nobody_recorded_can_be_recorded_late(store, smt
     referral = _referral(store, ref, local(2026, 12, 10, 9, 5))
     assert (referral["status"], referral["done"]) == ("missed", "2026-12-08T12:00:00+00:00")
     assert case_timeline(store, ref, REGISTRY, local(2026, 12, 10, 9, 5))["stage"] == 2
+
+
+def test_a_record_made_in_error_is_withdrawn_and_the_deadline_is_reminded_and_alerted_again(store, smtp_server,
+                                                                                         tmp_path):
+    """GIVEN the referral recorded made on Sat 5 Dec 16:00 WHEN the business unit withdraws that record on Mon
+    7 Dec 09:00 (it was another child's) THEN the clock reads it due today with nothing done, the Monday tick
+    reminds and the Tuesday tick alerts, the withdrawal names who and why and the record it withdrew; it can be
+    recorded again; withdrawing with no reason, or a deadline with no standing record, is refused."""
+    ref, settings = _settled(store, smtp_server, tmp_path)
+    with store.transaction() as tx:
+        record_deadline_met(tx, REGISTRY, ref, REFERRAL, local(2026, 12, 5, 17, 0), actor="dana",
+                            reason="made", calendar_for=_calendar, done=local(2026, 12, 5, 16, 0))
+    with store.transaction() as tx:
+        for name, reason, refusal in ((REFERRAL, " ", "needs a reason"),
+                                      ("outcome-letter", "wrong", r"no record of a deadline 'outcome-letter' done "
+                                                                   r"to withdraw \(recorded done: imminent-risk-referral\)")):
+            with pytest.raises(UsageError, match=refusal):
+                withdraw_deadline_met(tx, REGISTRY, ref, name, local(2026, 12, 7, 9, 0), actor="sam", reason=reason,
+                                      calendar_for=_calendar)
+        now_reads = withdraw_deadline_met(tx, REGISTRY, ref, REFERRAL, local(2026, 12, 7, 9, 0), actor="sam",
+                                          reason="recorded on the wrong case", calendar_for=_calendar)
+    assert (now_reads.status.value, now_reads.done) == ("due-today", None)
+    monday = run_tick(store, settings, REGISTRY, local(2026, 12, 7, 9, 30), sender_for(smtp_server))
+    assert f"reminder:{ref}:1:{REFERRAL}:{DUE}" in [s["key"] for s in monday.sent]
+    tuesday = run_tick(store, settings, REGISTRY, local(2026, 12, 8, 9, 5), sender_for(smtp_server))
+    assert f"overdue:{ref}:1:{REFERRAL}:{DUE}" in [s["key"] for s in tuesday.sent]
+    case = case_timeline(store, ref, REGISTRY, local(2026, 12, 8, 9, 10))
+    (withdrawal,) = [e for e in case["events"] if e["kind"] == "deadline-met-withdrawn"]
+    assert (withdrawal["detail"]["by"], withdrawal["detail"]["reason"], withdrawal["detail"]["recorded_by"]) == (
+        "sam", "recorded on the wrong case", "dana")
+    with store.transaction() as tx:
+        recorded = tx.session.execute(select(Event.id).where(Event.kind == "deadline-met")).scalar_one()
+    assert withdrawal["detail"]["withdraws"] == recorded
+    assert [a["actor"] for a in case["audit"] if a["action"] == "deadline-met-withdrawn"] == ["sam"]
+    assert _referral(store, ref, local(2026, 12, 8, 9, 10))["status"] == "overdue"
+    with store.transaction() as tx:
+        again = record_deadline_met(tx, REGISTRY, ref, REFERRAL, local(2026, 12, 8, 9, 20), actor="sam",
+                                    reason="made this morning", calendar_for=_calendar)
+    assert again.status.value == "missed"

@@ -143,3 +143,44 @@ def test_the_case_page_records_a_running_stage_s_referral_to_mash_made(case_file
     assert "The imminent-risk-referral deadline is recorded done." in page
     assert 'id="deadline-met-form"' not in page
     assert '<tr id="deadline-imminent-risk-referral"><td>1</td>' in page and '<td class="deadline-status">met</td>' in page
+
+
+def test_a_record_of_done_made_in_error_is_withdrawn_from_the_case_page_and_the_command_line(
+        case_file, client, resdesk, tmp_path):
+    """GIVEN an Oldham case resolved early on Wed 16 Dec with its outcome letter recorded sent WHEN the business
+    unit withdraws that record from the case page with a reason THEN the page says so, the letter reads on-time
+    with nothing done and the form to record it is back; an auditor may not withdraw, nor anyone without the
+    CSRF token. WHEN it is recorded again and withdrawn with ``resdesk act withdraw-deadline-met`` THEN the same;
+    withdrawing again is refused, saying nothing is recorded."""
+    ref = resolved_early(case_file.store, RESOLVED)
+    sign_in(client, "bu")
+    _post(client, ref, deadline="outcome-letter", reason="the practitioner copied us in", done="2026-12-16")
+    page = client.get(f"/cases/{ref}").get_data(as_text=True)
+    assert 'id="withdraw-deadline-met-form"' in page and 'id="deadline-met-form"' not in page
+    forged = client.post(f"/cases/{ref}/deadlines/withdraw", data={"deadline": "outcome-letter", "reason": "x"})
+    assert forged.status_code in (400, 403)
+    token = csrf_token(page)
+    done = client.post(f"/cases/{ref}/deadlines/withdraw", follow_redirects=True, data={
+        "csrf_token": token, "deadline": "outcome-letter", "reason": "that letter was for another child"})
+    page = done.get_data(as_text=True)
+    assert "The record of the outcome-letter deadline done is withdrawn" in page
+    assert '<tr id="deadline-outcome-letter">' in page and '<td class="deadline-status">on-time</td>' in page
+    assert 'id="deadline-met-form"' in page and 'id="withdraw-deadline-met-form"' not in page
+    assert "deadline-met-withdrawn: that letter was for another child" in page
+    client.get("/logout")
+    sign_in(client, "auditor")
+    token = csrf_token(client.get("/cases").get_data(as_text=True))
+    assert client.post(f"/cases/{ref}/deadlines/withdraw", data={
+        "csrf_token": token, "deadline": "outcome-letter", "reason": "x"}).status_code == 403
+
+    config = str(browser.write_config(case_file, tmp_path / "resdesk.toml", 8080))
+    now = ("--now", "2026-12-18T09:00", "--config", config)
+    assert resdesk("act", "deadline-met", ref, "outcome-letter", "--reason", "sent", *now).returncode == 0
+    withdrawn = resdesk("act", "withdraw-deadline-met", ref, "outcome-letter", "--reason", "wrong again", "--as", "dana",
+                        *now)
+    assert withdrawn.returncode == 0 and "withdraw-deadline-met done by dana" in withdrawn.stdout
+    case = json.loads(resdesk("case", ref, "--json", "--now", "2026-12-18T09:05", "--config", config).stdout)
+    (stage_0,) = case["clock"]
+    assert [(d["name"], d["done"], d["status"]) for d in stage_0["deadlines"]] == [("outcome-letter", None, "due-today")]
+    again = resdesk("act", "withdraw-deadline-met", ref, "outcome-letter", "--reason", "twice", *now)
+    assert again.returncode == 2 and "no record of a deadline 'outcome-letter' done to withdraw" in again.stderr
