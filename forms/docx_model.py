@@ -93,6 +93,11 @@ def on_off(element, ns: str = W) -> bool | None:
     return True if text in _ON else False if text in _OFF else None
 
 
+# Tags the walk meets on every run, named once.
+_T, _TAB, _BREAKS, _NO_BREAK_HYPHEN = w("t"), w("tab"), (w("br"), w("cr")), w("noBreakHyphen")
+_SYM, _FLD_CHAR, _SDT, _P = w("sym"), w("fldChar"), w("sdt"), w("p")
+
+
 class _Walker:
     """Turns elements into text while collecting legacy form fields."""
 
@@ -117,21 +122,21 @@ class _Walker:
             tag = child.tag
             if not isinstance(tag, str) or tag in _SKIP:
                 continue
-            if tag == w("t"):
+            if tag == _T:
                 self._emit(parts, child.text or "")
-            elif tag == w("tab"):
+            elif tag == _TAB:
                 self._emit(parts, "\t")
-            elif tag in (w("br"), w("cr")):
+            elif tag in _BREAKS:
                 self._emit(parts, "\n")
-            elif tag == w("noBreakHyphen"):
+            elif tag == _NO_BREAK_HYPHEN:
                 self._emit(parts, "-")
-            elif tag == w("sym"):
+            elif tag == _SYM:
                 self._emit(parts, _symbol(child))
-            elif tag == w("fldChar"):
+            elif tag == _FLD_CHAR:
                 self._field_char(child, parts)
-            elif tag == w("sdt"):
+            elif tag == _SDT:
                 self._sdt(child, parts)
-            elif tag == w("p"):
+            elif tag == _P:
                 if parts and not parts[-1].endswith("\n"):
                     parts.append("\n")
                 self._walk(child, parts)
