@@ -4,7 +4,8 @@
 forgive as defects, and reads a malformed address header the way mail programs show it.
 ``reading_policy`` is the ``email`` package's default policy that parses each header once: the
 package parses a header value anew on every ``get`` (``Content-Type`` alone a dozen times while
-one message is parsed and read), so a message parsed with it decodes each value once.
+one message is parsed and read), so a message parsed with it decodes each value once, and a MIME
+header value seen in an earlier message (``text/plain; charset="utf-8"``) is not parsed again.
 ``HeaderReader`` takes a plain value (``_PLAIN_TEXT``, ``_PLAIN_MESSAGE_ID``,
 ``_PLAIN_MAILBOXES``: printable ASCII, no encoded word, plain addresses), which the structured
 parser gives back exactly as written, as written without parsing it; the parser's address
@@ -73,7 +74,8 @@ def safe_header_text(value: str) -> str:
 class _HeadersParsedOnce(HeaderRegistry):
     """The standard header registry, keeping every header object it makes: the same name and
     value give the same (immutable) header object without being parsed again. The class for a
-    kind of header is made once too (the standard registry makes a new class on every call)."""
+    kind of header is made once too (the standard registry makes a new class on every call).
+    MIME headers' objects are kept for every message (``_SHARED``), the rest for this one."""
 
     _classes: dict[type, type] = {}  # registered header class -> the class made from it; a dozen at most
 
@@ -89,10 +91,27 @@ class _HeadersParsedOnce(HeaderRegistry):
         return made
 
     def __call__(self, name: str, value: str):
-        made = self._made.get((name, value))
+        key = (name, value)
+        made = self._made.get(key)
         if made is None:
-            made = self._made[(name, value)] = super().__call__(name, value)
+            shared = name.lower() in _SHARED_NAMES
+            made = _SHARED.get(key) if shared else None
+            if made is None:
+                made = super().__call__(name, value)
+                if shared:
+                    if len(_SHARED) >= _SHARED_LIMIT:
+                        _SHARED.clear()
+                    _SHARED[key] = made
+            self._made[key] = made
         return made
+
+
+# MIME headers whose values repeat from message to message ("text/plain; charset=utf-8", "7bit",
+# "1.0"): their parsed header objects, immutable, are shared by every message this process reads,
+# up to ``_SHARED_LIMIT`` distinct values (then the store starts again).
+_SHARED_NAMES = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
+_SHARED: dict[tuple[str, str], object] = {}
+_SHARED_LIMIT = 2048
 
 
 def reading_policy() -> EmailPolicy:

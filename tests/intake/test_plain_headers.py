@@ -80,3 +80,17 @@ def test_a_message_of_plain_headers_reads_as_one_of_parsed_headers():
     assert (quick.sender, quick.to, quick.subject, quick.message_id, quick.in_reply_to) == (
         slow.sender, slow.to, slow.subject, slow.message_id, slow.in_reply_to)
     assert quick.defects == slow.defects == ()
+
+
+def test_mime_headers_shared_between_messages_stay_bounded_and_read_per_message():
+    """GIVEN more messages with distinct Content-Type values than the shared store keeps WHEN all are
+    parsed THEN each message still reads its own attachment type and name, and the store stays bounded."""
+    from resdesk.intake import headers
+
+    for n in range(headers._SHARED_LIMIT + 50):
+        raw = (b"From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+               b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+               b"Content-Type: application/x-form-%d; name=f%d.bin\r\n\r\ndata\r\n--b--\r\n" % (n, n))
+        message = parse_message(raw)
+        assert [(a.filename, a.content_type) for a in message.attachments] == [(f"f{n}.bin", f"application/x-form-{n}")]
+        assert len(headers._SHARED) <= headers._SHARED_LIMIT
