@@ -4,7 +4,8 @@ the hash-chained audit log and the outbox table, in SQLite or PostgreSQL.
 Public surface: ``open_store`` and its unit of work, the audit chain check, the
 pure stage-state rules, the correlation lookups and the listing views; finding cases
 (``find_cases``, ``chase_list``), a person's corrections (``resdesk.cases.corrections``),
-recording a deadline counted from the resolution done (``record_deadline_met``), checking a
+recording a deadline kept outside the case file done and withdrawing such a record
+(``record_deadline_met``, ``withdraw_deadline_met``), checking a
 case (``verify_case``), the workspace's users (``resdesk.cases.users``) and the named leases that
 keep one watcher to a mailbox and one sender to the outbox (``resdesk.cases.leases``).
 """
@@ -40,7 +41,7 @@ from resdesk.cases.corrections import (
     reopen_case,
     set_stage,
 )
-from resdesk.cases.deadlines import record_deadline_met
+from resdesk.cases.deadlines import record_deadline_met, recordable_deadlines, withdraw_deadline_met
 from resdesk.cases.users import UnknownUser, add_user, authenticate, disable_user, list_users, reset_password
 from resdesk.cases.timeline import (
     OUTCOMES,
@@ -72,6 +73,8 @@ __all__ = [
     "merge_cases",
     "move_message",
     "record_deadline_met",
+    "recordable_deadlines",
+    "withdraw_deadline_met",
     "reopen_case",
     "reset_password",
     "set_stage",

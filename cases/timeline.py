@@ -32,7 +32,8 @@ FORM_READ = "form-read"
 NOTICE_SENT = "notice-sent"
 DUPLICATE = "duplicate"
 REOPENED = "reopened"
-DEADLINE_MET = "deadline-met"  # a person recorded a deadline counted from the resolution done (cases.deadlines)
+DEADLINE_MET = "deadline-met"  # a person recorded a deadline kept outside the case file done (cases.deadlines)
+DEADLINE_MET_WITHDRAWN = "deadline-met-withdrawn"  # a person withdrew such a record, made in error (cases.deadlines)
 
 _OUTCOME_WORDS = {
     "resolved": RESOLVED_OUTCOME,
@@ -207,9 +208,12 @@ def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
 
     A case re-opened by a person after resolution (``reopened``) loses the resolution
     it re-opened, so its clock runs again from the stage entered then. A ``deadline-met``
-    event (``detail["deadline"]`` the deadline's name) is the clock's ``DeadlineMet``.
+    event (``detail["deadline"]`` the deadline's name) is the clock's ``DeadlineMet``, unless a
+    ``deadline-met-withdrawn`` event names its id (``detail["withdraws"]``).
     """
+    events = list(events)
     result: list[CaseEvent] = []
+    withdrawn = withdrawn_records(events)
     for event in sorted(events, key=lambda e: e.at):
         if event.kind == STAGE_ENTERED and event.stage is not None:
             result.append(StageEntered(stage=event.stage, at=event.at, variant=event.variant))
@@ -217,6 +221,14 @@ def clock_events(events: Iterable[Any]) -> list[CaseEvent]:
             result.append(CaseResolved(at=event.at))
         elif event.kind == REOPENED:
             result = [e for e in result if not isinstance(e, CaseResolved)]
-        elif event.kind == DEADLINE_MET and (getattr(event, "detail", None) or {}).get("deadline"):
+        elif (event.kind == DEADLINE_MET and (getattr(event, "detail", None) or {}).get("deadline")
+              and getattr(event, "id", None) not in withdrawn):
             result.append(DeadlineMet(deadline=str(event.detail["deadline"]), at=event.at))
     return result
+
+
+def withdrawn_records(events: Iterable[Any]) -> set[int]:
+    """The ids of ``deadline-met`` events a ``deadline-met-withdrawn`` event withdrew (anything with
+    kind and detail)."""
+    return {int(withdraws) for event in events if event.kind == DEADLINE_MET_WITHDRAWN
+            and (withdraws := (getattr(event, "detail", None) or {}).get("withdraws")) is not None}

@@ -45,7 +45,9 @@ from resdesk.cases.holders import holder_name
 from resdesk.cases import metrics
 from resdesk.cases.models import PENDING, Case, Event, Message, Outbound
 from resdesk.cases.store import Store, Tx
-from resdesk.cases.timeline import CASE_RESOLVED, DEADLINE_MET, NOTICE_SENT, STAGE_ENTERED
+from resdesk.cases.timeline import (
+    CASE_RESOLVED, DEADLINE_MET, DEADLINE_MET_WITHDRAWN, NOTICE_SENT, STAGE_ENTERED, withdrawn_records,
+)
 from resdesk.errors import ProtocolError
 from resdesk.protocols import Registry, to_local
 from resdesk.render.snapshot import EventSnapshot
@@ -238,7 +240,7 @@ def _superseded(tx: Tx, row: Outbound, registry: Registry, now: datetime) -> tup
       (``Event.recorded_at`` after the row's ``created_at``): it speaks of a stage or a due time
       the case has left, and planning writes what the case owes now.
     - A reminder or overdue alert of a deadline a person has recorded done (``deadline-met``,
-      ``cases.record_deadline_met``), whenever it was written: nothing about it is owed.
+      ``cases.record_deadline_met``, not withdrawn), whenever it was written: nothing about it is owed.
 
     A message sent before and queued again by a person (``resdesk act resend``) is theirs to
     decide, and is never superseded."""
@@ -286,14 +288,19 @@ def _timed_superseded(tx: Tx, row: Outbound) -> tuple[str, str] | None:
 def _deadline_recorded_done(tx: Tx, row: Outbound) -> str | None:
     """The reason a reminder or overdue alert of one of a stage's own deadlines
     (``<kind>:<case>:<stage>:<deadline>:<due>...``, ``outbox.reminders``) is superseded, when a
-    person recorded that deadline done after the resolution it counts from; else None."""
+    person recorded that deadline done (and has not withdrawn the record); else None."""
     parts = row.idempotency_key.split(":")
     if len(parts) < 5:
         return None
     name, due = parts[3], ":".join(parts[4:]).split(":party:")[0]
-    for detail, at in tx.session.execute(
-        select(Event.detail, Event.at).where(Event.case_id == row.case_id, Event.kind == DEADLINE_MET)
-    ):
+    recorded = tx.session.execute(
+        select(Event.id, Event.kind, Event.detail, Event.at)
+        .where(Event.case_id == row.case_id, Event.kind.in_((DEADLINE_MET, DEADLINE_MET_WITHDRAWN)))
+    ).all()
+    withdrawn = withdrawn_records(recorded)
+    for event_id, kind, detail, at in recorded:
+        if kind != DEADLINE_MET or event_id in withdrawn:
+            continue
         detail = detail or {}
         if detail.get("deadline") != name or detail.get("due") != due:
             continue

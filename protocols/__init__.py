@@ -14,10 +14,9 @@ from resdesk.protocols.clock import (
     StageEntered,
     StageStatus,
     StageTiming,
-    cumulative_due,
-    due_after,
     evaluate,
 )
+from resdesk.protocols.dues import cumulative_due, due_after
 from resdesk.protocols.registry import Registry, default_registry, load_file
 from resdesk.protocols.schema import NO_FIXED_TIMESCALE, Deadline, Nation, NoticeKind, Notification, Protocol, Stage, Timescale
 from resdesk.protocols.timeparse import LOCAL, parse_when, to_local

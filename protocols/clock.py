@@ -1,31 +1,21 @@
 """The stage clock: from a protocol, a case's events and ``now``, what is due and what next.
 
-Pure: nothing here reads the clock, the network or the database. The deadline
-rules are PRODUCT §4:
-
-- within N working days of T: 23:59:59 local on the N-th working day after T's
-  local date (that date is day 0, whatever the hour and whether or not it is a
-  working day);
-- within N hours: T + N hours of elapsed time;
-- same day: 23:59:59 local on T's date; the same working day (``same_working_day``):
-  23:59:59 on T's date if a working day, else on the next working day;
-- within N calendar months: 23:59:59 local on the same day of the month N months on
-  (the month's last day when it is shorter), whatever the working days;
-- otherwise there is no due time ("no fixed timescale");
-- a cumulative target counts N working days from the case's start the same way.
+Pure: nothing here reads the clock, the network or the database. When each timescale falls
+due is PRODUCT §4's deadline rules (``protocols.dues``); this module applies them to a case's
+stages, its cumulative target and each stage's own deadlines.
 """
 
 from __future__ import annotations
 
-import calendar as month_calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 from resdesk.protocols.calendar import WorkingCalendar
-from resdesk.protocols.schema import Deadline, Notification, Protocol, Stage, Timescale
-from resdesk.protocols.timeparse import end_of_local_day, to_local
+from resdesk.protocols.dues import cumulative_due, due_after
+from resdesk.protocols.schema import Deadline, Notification, Protocol, Stage
+from resdesk.protocols.timeparse import to_local
 
 
 class StageStatus(str, Enum):
@@ -37,42 +27,6 @@ class StageStatus(str, Enum):
     MET_ESTIMATED = "met (estimated)"  # ended by a due time counted from an estimated start: not known
     MISSED = "missed"  # the stage ended after its due time
     NOT_RECORDED = "not-recorded"  # a stage before the first the case file heard of: nothing is known of it
-
-
-def due_after(timescale: Timescale, start: datetime, calendar: WorkingCalendar) -> datetime | None:
-    """When a stage with this timescale, started at ``start``, is due; None if never."""
-    start = to_local(start)
-    if timescale.same_working_day:
-        day = start.date()
-        return end_of_local_day(day if calendar.is_working_day(day) else calendar.add_working_days(day, 1))
-    if timescale.working_days is not None:
-        return end_of_local_day(calendar.add_working_days(start.date(), timescale.working_days))
-    if timescale.hours is not None:
-        # Elapsed time: add in UTC, so a clock change in between is counted as it happened.
-        return to_local(start.astimezone(timezone.utc) + timedelta(hours=timescale.hours))
-    if timescale.same_day:
-        return end_of_local_day(start.date())
-    if timescale.calendar_months is not None:
-        return end_of_local_day(add_calendar_months(start.date(), timescale.calendar_months))
-    return None
-
-
-def add_calendar_months(day: date, months: int) -> date:
-    """The same day of the month ``months`` later; the month's last day when it has no such day."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
-
-
-def cumulative_due(
-    stage: Stage, case_start: datetime | None, calendar: WorkingCalendar
-) -> datetime | None:
-    """The stage's cumulative target counted from the case's start, where the seed gives one."""
-    if stage.cumulative_working_days is None or case_start is None:
-        return None
-    return end_of_local_day(
-        calendar.add_working_days(to_local(case_start).date(), stage.cumulative_working_days)
-    )
 
 
 @dataclass(frozen=True)
@@ -94,14 +48,22 @@ class CaseResolved:
 @dataclass(frozen=True)
 class DeadlineMet:
     """A person recorded that the deadline named ``deadline`` (a ``Stage.deadlines`` name) was met
-    at ``at``: the outcome letter sent. Read for the deadlines that count from the resolution, which
-    the case file cannot otherwise see done; ``at`` on a day before the resolution's is not read."""
+    at ``at``: the outcome letter sent, the MARF completed and the case referred to MASH. Read for
+    the deadlines a person records done (``RECORDED_DONE``), which the case file cannot otherwise
+    see done; ``at`` on a day before the deadline's own start (the stage's start, or the
+    resolution) is not read."""
 
     deadline: str
     at: datetime
 
 
 CaseEvent = StageEntered | CaseResolved | DeadlineMet
+
+# The deadlines a person records done (``DeadlineMet``): what they ask for is done outside the
+# case file (an outcome letter written after the resolution; a MARF and a referral to MASH, a
+# meeting's date set, while the stage runs). One counted from the stage's due time asks for the
+# next stage, which the case file sees entered.
+RECORDED_DONE = ("stage-start", "resolution")
 
 
 @dataclass(frozen=True)
@@ -110,10 +72,10 @@ class DeadlineTiming:
 
     ``status``: ``on-time``/``due-today``/``overdue`` while it can still be met and nothing
     says it was; ``met``/``missed`` where the case file can see it (entering the next stage,
-    the stage ending by the deadline, or, for one counted from the resolution, a person recording
-    it done: ``done`` is when it was done, by or after ``due``); ``not-recorded`` once its time
-    has passed and nothing the case file holds says whether it was done (an outcome letter
-    written by an agency that nobody recorded).
+    the stage ending by the deadline, or, for one counted from the stage's start or the
+    resolution, a person recording it done: ``done`` is when it was done, by or after ``due``);
+    ``not-recorded`` once its time has passed and nothing the case file holds says whether it
+    was done (an outcome letter written by an agency that nobody recorded).
     """
 
     name: str
@@ -175,6 +137,16 @@ class CaseClock:
         return [d for d in stage.deadlines if d.counts_from == "resolution"] if stage else []
 
     @property
+    def recordable(self) -> list[tuple[StageTiming, DeadlineTiming]]:
+        """The deadlines a person may record done now, each with its stage: those counted from a
+        recorded stage's start (``RECORDED_DONE``) and the resolved stage's counted from the
+        resolution, that nothing yet shows done (none recorded, none ``met`` by the stage's end)."""
+        found = [(t, d) for t in self.recorded for d in t.deadlines if d.counts_from == "stage-start"]
+        stage = self.resolved_stage
+        found += [(stage, d) for d in self.resolution_deadlines] if stage is not None else []
+        return [(t, d) for t, d in found if d.done is None and d.status is not StageStatus.MET]
+
+    @property
     def overdue(self) -> bool:
         current = self.current
         return current is not None and StageStatus.OVERDUE in (current.status, current.cumulative_status)
@@ -231,8 +203,9 @@ def evaluate(
     own trigger). Stages from ``cumulative_from_stage`` up to the first one heard
     of are listed ``not-recorded``, never ``met``. ``conditions`` (the case's flag
     facts) choose the variant of a split stage (LSCP/LSAB step 4 by ``urgent``).
-    A ``DeadlineMet`` (the latest for each name) makes a deadline counted from the
-    resolution ``met``, or ``missed`` when done after its due time.
+    A ``DeadlineMet`` (the latest for each name) makes a deadline a person records done
+    (``RECORDED_DONE``: counted from its stage's start or the resolution) ``met``, or
+    ``missed`` when done after its due time.
     """
     now = to_local(now)
     stage_starts = {number: to_local(at) for number, at in (stage_starts or {}).items()}
@@ -306,8 +279,10 @@ def _deadlines(
     """The stage's own deadlines that apply to this case (condition true; a ``resolution`` one only
     when the case was resolved at this stage; a ``stage-due`` one only when the stage has a due time
     and was not resolved), each with its due time and status; ``done`` (deadline name -> when a
-    person recorded it done) settles a ``resolution`` one done on or after the resolution's day
-    (local; a date given without a time is its midnight)."""
+    person recorded it done) settles one a person records (``RECORDED_DONE``) done on or after
+    the day it counts from (local; a date given without a time is its midnight). One met by the
+    stage's end (``met_by_stage_end``) stays ``met`` when the stage ended in time, whatever was
+    recorded."""
     conditions = conditions or {}
     resolved_here = ended is not None and not escalated
     found: list[DeadlineTiming] = []
@@ -319,11 +294,12 @@ def _deadlines(
             continue
         deadline_due = due_after(deadline.timescale, anchor, calendar)
         assert deadline_due is not None  # a Deadline always has a timescale with a time
-        met_at = (done or {}).get(deadline.name) if deadline.counts_from == "resolution" else None
+        met_at = (done or {}).get(deadline.name) if deadline.counts_from in RECORDED_DONE else None
         if met_at is not None and met_at.date() < anchor.date():
-            met_at = None  # done before this resolution's day: it belongs to another (a case re-opened)
-        status = (_status(deadline_due, met_at, now) if met_at is not None
-                  else _deadline_status(deadline, deadline_due, ended, escalated, now))
+            met_at = None  # done before the day it counts from: it belongs to another (a case re-opened)
+        status = _deadline_status(deadline, deadline_due, ended, escalated, now)
+        if met_at is not None and status is not StageStatus.MET:
+            status = _status(deadline_due, met_at, now)
         found.append(DeadlineTiming(
             name=deadline.name, what=deadline.what, counts_from=deadline.counts_from, due=deadline_due,
             basis=deadline.timescale.basis, status=status, source=deadline.source, done=met_at,

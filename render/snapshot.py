@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from resdesk.cases.timeline import (
-    CASE_RESOLVED, DEADLINE_MET, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED, STAGE_SUMMARY,
+    CASE_RESOLVED, DEADLINE_MET, DEADLINE_MET_WITHDRAWN, FORM_READ, MESSAGE_RECORDED, NEEDS_REVIEW, STAGE_ENTERED,
+    STAGE_SUMMARY,
 )
 from resdesk.cases.facts import ClockInputs, FactValue, clock_inputs, facts_of
 from resdesk.forms.values import identifier_label
@@ -156,6 +157,9 @@ def describe_event(event: EventSnapshot) -> str:
         return f"Sent {d.get('kind', 'message')} to {', '.join(d.get('recipients', []))}"
     if event.kind == DEADLINE_MET:
         return (f"Recorded done ({d.get('status') or 'met'}): {d.get('what') or d.get('deadline')}"
+                + (f", by {d['by']}: {d.get('reason') or ''}" if d.get("by") else ""))
+    if event.kind == DEADLINE_MET_WITHDRAWN:
+        return (f"Record of done withdrawn: {d.get('what') or d.get('deadline')}"
                 + (f", by {d['by']}: {d.get('reason') or ''}" if d.get("by") else ""))
     return event.kind.replace("-", " ").capitalize()
 

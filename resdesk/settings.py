@@ -11,24 +11,21 @@ read from ``$CREDENTIALS_DIRECTORY``: ``mailbox-password``, ``smtp-password``, `
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Mapping
 
 from email.utils import getaddresses
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from resdesk.errors import UsageError
 from resdesk.protocols.schema import CONTACT_KEYS
+from resdesk.settings_sources import Credentials, Environment, SettingsFile, merged
 
-ENV_PREFIX = "RESDESK_"
-SECRET_KEYS = {
-    ("mailbox", "password"), ("smtp", "password"), ("mailbox", "client_secret"), ("smtp", "client_secret"),
-    ("web", "secret_key"),
-}
 Auth = Literal["password", "microsoft", "google"]
 
 
@@ -351,8 +348,11 @@ class WebSettings(_Section):
     threads: int = Field(8, gt=0, description="Worker threads of the web server.")
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(BaseSettings):
+    """Every setting, by section. Built with no arguments it holds the defaults only: ``load_settings``
+    names the file and the environment it reads."""
+
+    model_config = SettingsConfigDict(extra="forbid")
 
     partnership: PartnershipSettings = Field(default_factory=PartnershipSettings)
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
@@ -363,76 +363,30 @@ class Settings(BaseModel):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     web: WebSettings = Field(default_factory=WebSettings)
 
-
-SECTIONS = {
-    "partnership": PartnershipSettings,
-    "mailbox": MailboxSettings,
-    "smtp": SmtpSettings,
-    "storage": StorageSettings,
-    "limits": LimitsSettings,
-    "retention": RetentionSettings,
-    "service": ServiceSettings,
-    "web": WebSettings,
-}
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings,)  # load_settings reads the file, the environment and the credentials
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, object]]:
-    overrides: dict[str, dict[str, object]] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
-        if section not in SECTIONS:
-            continue
-        field = SECTIONS[section].model_fields.get(key)
-        if field is None:
-            raise UsageError(f"The environment variable {name} names no setting.")
-        annotation = str(field.annotation)
-        if annotation.startswith("list"):
-            parsed: object = [item.strip() for item in value.split(",") if item.strip()]
-        else:
-            parsed = value
-        overrides.setdefault(section, {})[key] = parsed
-    return overrides
+SECTIONS = {name: field.annotation for name, field in Settings.model_fields.items()}
 
 
-def _credentials(environ: dict[str, str]):
-    """Secrets handed over by systemd's ``LoadCredential=``: ``mailbox-password``, ``smtp-password``,
-    ``mailbox-client-secret``, ``smtp-client-secret``."""
-    folder = environ.get("CREDENTIALS_DIRECTORY")
-    if not folder:
-        return
-    for section, key in sorted(SECRET_KEYS):
-        file = Path(folder) / f"{section}-{key.replace('_', '-')}"
-        if file.is_file():
-            yield section, key, file.read_text(encoding="utf-8").strip()
-
-
-def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read settings from ``path`` (or ``resdesk.toml`` if present) and the environment."""
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (or ``resdesk.toml`` in the working folder, if present), then the
+    environment (``environ``, default the process's), which wins, with systemd credentials filling
+    secrets the environment leaves unset. ``UsageError``, one sentence naming the setting, for a
+    missing named file, a file that is not TOML or holds a secret, a variable naming no setting, or
+    a value the settings refuse."""
     environ = dict(os.environ if environ is None else environ)
-    data: dict[str, dict[str, object]] = {}
-    explicit = path is not None
-    file = Path(path) if explicit else Path("resdesk.toml")
-    if file.exists():
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"The settings file {file} is not valid TOML ({exc}).") from None
-        for section, key in SECRET_KEYS:
-            if key in data.get(section, {}):
-                raise UsageError(
-                    f"The settings file {file} holds [{section}] {key}; secrets may come only from "
-                    f"the environment ({ENV_PREFIX}{section.upper()}__{key.upper()})."
-                )
-    elif explicit:
+    file = Path(path) if path is not None else Path("resdesk.toml")
+    if path is not None and not file.exists():
         raise UsageError(f"The settings file {file} does not exist.")
-    for section, values in _env_overrides(environ).items():
-        data.setdefault(section, {}).update(values)
-    for section, key, value in _credentials(environ):
-        data.setdefault(section, {}).setdefault(key, value)
     try:
-        return Settings.model_validate(data)
+        layers = [SettingsFile(Settings, file)(), Credentials(Settings, environ)(), Environment(Settings, environ)()]
+        return Settings(**merged(layers))
+    except SettingsError as exc:
+        raise UsageError(f"A setting from the environment cannot be read: {exc}.") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])

@@ -146,8 +146,9 @@ def add_party(ref: str):
 @blueprint.post("/cases/<ref>/deadlines")
 @requires(BUSINESS_UNIT)
 def deadline_met(ref: str):
-    """Record a resolved case's deadline counted from the resolution done (``cases.record_deadline_met``);
-    ``done`` is the day (or moment) it was done, today when left blank."""
+    """Record one of a case's deadlines a person keeps done (``cases.record_deadline_met``: a running
+    stage's referral to MASH, a resolved case's outcome letter); ``done`` is the day (or moment) it was
+    done, today when left blank."""
     from resdesk.cases import record_deadline_met
     from resdesk.protocols import parse_when
 
@@ -160,6 +161,20 @@ def deadline_met(ref: str):
                             done=when)
 
     return perform(work, f"The {name} deadline is recorded done.", url_for("see.case", ref=ref))
+
+
+@blueprint.post("/cases/<ref>/deadlines/withdraw")
+@requires(BUSINESS_UNIT)
+def withdraw_deadline_met(ref: str):
+    """Withdraw a deadline's record of done made in error (``cases.withdraw_deadline_met``)."""
+    from resdesk.cases import withdraw_deadline_met as withdraw
+
+    ws = workspace()
+    name = request.form.get("deadline", "").strip()
+    return perform(lambda tx, now, who, why: withdraw(tx, ws.registry, ref, name, now, actor=who, reason=why,
+                                                      calendar_for=ws.calendar_for),
+                   f"The record of the {name} deadline done is withdrawn: it reads as never recorded.",
+                   url_for("see.case", ref=ref))
 
 
 @blueprint.post("/cases/<ref>/messages/<int:ledger_id>/accept")

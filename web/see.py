@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template
 
-from resdesk.cases import UnknownCase
+from resdesk.cases import UnknownCase, recordable_deadlines
 from resdesk.cases.models import AUDITOR, Document, Message
 from resdesk.cases.verify import verify_case
 from resdesk.protocols.facts import FACTS
@@ -82,11 +82,12 @@ def case(ref: str):
     document = _document(ref)
     now = ws.now()
     deadlines = [dict(dl, stage=t["stage"], variant=t["variant"]) for t in document["clock"] for dl in t["deadlines"]]
-    # What the business unit may record done: a resolved case's deadlines counted from the resolution.
-    owed = [dl for dl in (document["clock"][-1]["deadlines"] if document["resolved_at"] and document["clock"] else [])
-            if dl["counts_from"] == "resolution" and not dl["done"]]
+    # What the business unit may record done: the clock's ``recordable`` deadlines (cases.deadlines).
+    owed = recordable_deadlines(ws.store, ws.registry, ref, now, ws.calendar_for)
+    recorded = [dl for dl in deadlines if dl["done"]] if document["status"] != "merged" else []
     return render_template("case.html", d=document, chart=chart_for(document, now), facts=_facts(document),
                            fact_names=list(FACTS), deadlines=deadlines, owed_deadlines=owed,
+                           recorded_deadlines=recorded,
                            stages=[s.number for s in ws.registry.get(document["protocol"]).stages]
                            if document["protocol"] in ws.registry.ids() else [])
 

@@ -4,7 +4,7 @@
   refused unless the host is a loopback address. Password login, or SASL XOAUTH2
   with a token from ``token_source`` (Microsoft 365, Google Workspace), asked for
   afresh on every connection so a session that outlived its token signs in
-  again on reconnect (see ``resdesk.signin``).
+  again on reconnect (``imap_session``; see ``resdesk.signin``).
 - The folder is SELECTed read-write; its UIDVALIDITY comes from the SELECT.
 - ``snapshot`` SELECTs the folder again (a fresh view and a current UIDVALIDITY;
   the implicit close never expunges) then runs ``UID SEARCH NOT KEYWORD
@@ -30,7 +30,7 @@
   re-entered, so an announcement a server never sends costs seconds, not the
   whole wait.
 - A dropped connection (server restart, ``BYE``, reset, timeout) is reopened
-  with exponential backoff (``backoff_seconds`` doubling up to
+  with exponential backoff (tenacity; ``backoff_seconds`` doubling up to
   ``max_backoff_seconds``, at most ``reconnect_attempts`` tries) and the
   operation is run again; every operation here is safe to repeat. After
   ``reconnect_attempts`` failures an ``IntakeError`` is raised.
@@ -47,20 +47,18 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from resdesk.intake.sources.folders import FolderNaming, folder_naming
 from resdesk.intake.sources.idle import idle_once
 from resdesk.intake.sources.base import FILED_KEYWORD, FetchedMessage, MessageRef, check_refs_belong
 from resdesk.errors import IntakeError, UsageError
 from resdesk.signin import TokenSource
-from resdesk.signin.refusals import NOT_CONNECTED, not_connected, refused_token
+from resdesk.signin.refusals import NOT_CONNECTED, not_connected
+from resdesk.intake.sources.imap_session import DROPPED, quietly_close, signed_in
 
 T = TypeVar("T")
-
-_DROPPED = (imaplib.IMAP4.abort, OSError, EOFError)
-
 
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
@@ -143,18 +141,9 @@ class ImapSource:
     # -- connection -------------------------------------------------------------------------------
 
     def _open(self) -> IMAPClient:
+        client = signed_in(self.host, self.port, self.security, self.ssl_context, self.timeout, self.username,
+                           self._password, self._tokens)
         try:
-            client = IMAPClient(self.host, port=self.port, ssl=self.security == "ssl",
-                                ssl_context=self.ssl_context, timeout=self.timeout)
-        except ssl.SSLCertVerificationError as exc:
-            raise self._untrusted(exc) from None
-        try:
-            if self.security == "starttls":
-                try:
-                    client.starttls(self.ssl_context)
-                except ssl.SSLCertVerificationError as exc:
-                    raise self._untrusted(exc) from None
-            self._login(client)
             capabilities = client.capabilities()
             self.naming = folder_naming(client)
             try:
@@ -168,7 +157,7 @@ class ImapSource:
                     f"The IMAP folder {self.folder} of {self.account} cannot be opened ({exc})."
                 ) from None
         except BaseException:
-            _quietly_close(client)
+            quietly_close(client)
             raise
         if self._uidvalidity != int(selected[b"UIDVALIDITY"]):
             self._horizon = None  # the folder was recreated: the last snapshot says nothing now
@@ -178,56 +167,37 @@ class ImapSource:
         self._folders = set()
         return client
 
-    def _login(self, client: IMAPClient) -> None:
-        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a current token."""
-        if self._tokens is None:
-            try:
-                client.login(self.username, self._password)
-            except LoginError as exc:
-                raise IntakeError(
-                    f"The IMAP server {self.host}:{self.port} refused the login of {self.username} "
-                    f"({to_unicode(str(exc))})."
-                ) from None
-            return
-        token = self._tokens.token()  # raises SignInError naming the setting to fix
-        try:
-            client.oauth2_login(self.username, token)
-        except LoginError as exc:
-            # The words may come as the server's parting BYE, which imaplib keeps among the untagged
-            # responses when the socket closes before the tagged reply.
-            said = [str(exc)] + [to_unicode(b) for b in getattr(client, "_imap").untagged_responses.get("BYE", [])]
-            if any(NOT_CONNECTED in text for text in said):
-                raise not_connected(self.username) from None
-            raise refused_token(
-                "IMAP", f"{self.host}:{self.port}", self._tokens.provider, self.username, to_unicode(str(exc))
-            ) from None
-
-    def _untrusted(self, exc: ssl.SSLCertVerificationError) -> IntakeError:
-        return IntakeError(
-            f"The IMAP server {self.host}:{self.port} presented a certificate that is not trusted "
-            f"({exc.verify_message}); set [mailbox] ca_file if it comes from a private authority."
-        )
-
     def _call(self, operation: Callable[[IMAPClient], T]) -> T:
-        """Run ``operation`` on a live connection, reconnecting with backoff when it drops."""
-        failures = 0
-        while True:
-            try:
-                if self._client is None:
-                    self._client = self._open()
-                    if failures:
-                        self.reconnects += 1
-                return operation(self._client)
-            except _DROPPED as exc:
-                _quietly_close(self._client)
-                self._client = None
-                failures += 1
-                if failures > self.reconnect_attempts:
-                    raise IntakeError(
-                        f"The IMAP connection to {self.host}:{self.port} was lost and did not come back "
-                        f"after {self.reconnect_attempts} attempts ({type(exc).__name__}: {exc})."
-                    ) from None
-                time.sleep(min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (failures - 1)))
+        """Run ``operation`` on a live connection, reconnecting with backoff when it drops (tenacity:
+        ``backoff_seconds`` doubling up to ``max_backoff_seconds``, ``reconnect_attempts`` reconnects);
+        ``IntakeError`` once they are spent."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(DROPPED),
+            stop=stop_after_attempt(self.reconnect_attempts + 1),
+            wait=wait_exponential(multiplier=self.backoff_seconds, max=self.max_backoff_seconds),
+            before_sleep=lambda _: self._drop(),
+            sleep=time.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if self._client is None:
+                        self._client = self._open()
+                        if attempt.retry_state.attempt_number > 1:
+                            self.reconnects += 1
+                    return operation(self._client)
+        except DROPPED as exc:
+            self._drop()
+            raise IntakeError(
+                f"The IMAP connection to {self.host}:{self.port} was lost and did not come back "
+                f"after {self.reconnect_attempts} attempts ({type(exc).__name__}: {exc})."
+            ) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def _drop(self) -> None:
+        quietly_close(self._client)
+        self._client = None
 
     @property
     def can_move(self) -> bool:
@@ -399,19 +369,10 @@ class ImapSource:
                 # session in an unknown state: say goodbye, but never wait long for the answer.
                 self._client.socket().settimeout(CLOSE_TIMEOUT_SECONDS)
                 self._client.logout()
-            except (*_DROPPED, imaplib.IMAP4.error):
+            except (*DROPPED, imaplib.IMAP4.error):
                 pass
-            _quietly_close(self._client)
+            quietly_close(self._client)
             self._client = None
 
 
 CLOSE_TIMEOUT_SECONDS = 2.0
-
-
-def _quietly_close(client: IMAPClient | None) -> None:
-    if client is None:
-        return
-    try:
-        client.shutdown()
-    except (*_DROPPED, imaplib.IMAP4.error):
-        pass

@@ -21,8 +21,11 @@ ACTIONS = {
     "note": ("add a note to a case (the note is the reason)", ["ref"]),
     "add-party": ("add someone to a case by e-mail address: their mail about it is then a party's",
                   ["ref", "email"]),
-    "deadline-met": ("record a resolved case's deadline counted from the resolution done (the outcome letter sent)",
+    "deadline-met": ("record a deadline kept outside the case file done (the MASH referral made, the outcome "
+                     "letter sent)",
                      ["ref", "deadline"]),
+    "withdraw-deadline-met": ("withdraw a deadline's record of done made in error: it reads as never recorded",
+                              ["ref", "deadline"]),
     "resend": ("send an outbound message again at the next tick", ["message_id"]),
     "cancel": ("cancel an outbound message not yet sent", ["message_id"]),
 }
@@ -31,7 +34,7 @@ ACTIONS = {
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "act", help="correct a case: move or accept a message, merge, re-open, close, set stage, clear review, note, "
-                    "add a party, record a deadline met, resend, cancel",
+                    "add a party, record a deadline met or withdraw that record, resend, cancel",
         description="The business unit's corrections, each an audited event with who, when and why.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -58,7 +61,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from resdesk.cases import corrections, record_deadline_met
+    from resdesk.cases import corrections, record_deadline_met, withdraw_deadline_met
     from resdesk.commands.deadline import calendar_for
     from resdesk.outbox import corrections as outbound
     from resdesk.protocols import default_registry, parse_when
@@ -100,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
             tx, registry, args.ref, args.deadline, now, actor=who, reason=why,
             calendar_for=lambda p: calendar_for(p, settings),
             done=parse_when(args.done, what="--done time") if args.done else None),
+        "withdraw-deadline-met": lambda tx: withdraw_deadline_met(
+            tx, registry, args.ref, args.deadline, now, actor=who, reason=why,
+            calendar_for=lambda p: calendar_for(p, settings)),
         "resend": lambda tx: outbound.resend(tx, args.message_id, now, actor=who, reason=why),
         "cancel": lambda tx: outbound.cancel(tx, args.message_id, now, actor=who, reason=why),
     }[args.action]

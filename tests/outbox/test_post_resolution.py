@@ -194,10 +194,11 @@ def test_a_queued_reminder_of_a_letter_recorded_sent_is_superseded(store, smtp_s
     assert smtp_server.messages == []
 
 
-def test_only_a_resolved_case_s_named_deadline_can_be_recorded(store):
-    """GIVEN a case still open at stage 1, and a resolved one WHEN a deadline is recorded done on the open
-    case, or a name the resolved case does not have THEN each is refused, saying why (the resolved case's
-    deadlines named), and nothing is recorded; with no reason it is refused too."""
+def test_only_a_deadline_the_case_has_to_record_can_be_recorded(store):
+    """GIVEN a case still open at stage 1 (no child at imminent risk), and a resolved one WHEN the outcome
+    letter is recorded done on the open case, or a name the resolved case does not have THEN each is refused,
+    saying why (the deadlines the case has to record named, none for the open case), and nothing is recorded;
+    with no reason it is refused too."""
     ref = _resolved_at_stage_2(store)
     with store.transaction() as tx:
         open_case = tx.create_case(SANDWELL, RESOLVED_AT)
@@ -205,9 +206,11 @@ def test_only_a_resolved_case_s_named_deadline_can_be_recorded(store):
         open_ref = open_case.ref
     at = local(2026, 12, 10, 10, 0)
     attempts = [
-        (open_ref, "outcome-letter", "why", "is not resolved"),
-        (ref, "outcome-leter", "why", r"no deadline 'outcome-leter' counted from its resolution \(its deadlines "
-                                      r"counted from the resolution: outcome-letter\)"),
+        (open_ref, "outcome-letter", "why", r"no deadline 'outcome-letter' that a person records done \(its deadlines "
+                                            r"to record: none now\)\. An outcome letter's deadline counts from the "
+                                            r"resolution"),
+        (ref, "outcome-leter", "why", r"no deadline 'outcome-leter' that a person records done \(its deadlines "
+                                      r"to record: outcome-letter\)"),
         (ref, "outcome-letter", "  ", "needs a reason"),
     ]
     for case_ref, name, reason, refusal in attempts:

@@ -146,6 +146,36 @@ def test_lscp_urgent_step_4_sets_the_meeting_date_in_24_hours_and_the_step_runs_
     assert (calm.recorded[-1].variant, calm.recorded[-1].deadlines) == ("non-urgent", ())
 
 
+def test_a_deadline_counted_from_the_stage_s_start_recorded_done_and_what_a_person_may_record():
+    """GIVEN LSCP/LSAB urgent step 4 entered Tue 24 Nov 11:00 (its meeting date due Wed 25 Nov 11:00) WHEN a
+    person records the date set on Wed 25 Nov 10:00 THEN it reads met and is no longer one to record; WHEN
+    recorded at 12:00 THEN missed; WHEN recorded the day before the step began THEN not read (still overdue,
+    still to record); WHEN the step ended by the deadline THEN it is met by the step's end, whatever a late
+    record says, and not one to record; a deadline counted from the stage's due time is never one to record."""
+    lscp = default_registry().get("lscp-lsab")
+    urgent = {"urgent": True}
+    events = [StageEntered(3, local(2026, 11, 20, 10)), StageEntered(4, local(2026, 11, 24, 11))]
+    now = local(2026, 11, 26, 9)
+    open_ = evaluate(lscp, events, now, ENGLAND, conditions=urgent)
+    assert [(t.stage, d.name) for t, d in open_.recordable] == [(4, "meeting-date-set")]
+    on_time = evaluate(lscp, [*events, DeadlineMet("meeting-date-set", local(2026, 11, 25, 10))], now, ENGLAND,
+                       conditions=urgent)
+    date_set = _deadline(on_time, 4, "meeting-date-set")
+    assert (date_set.status, date_set.done, on_time.recordable) == (StageStatus.MET, local(2026, 11, 25, 10), [])
+    late = evaluate(lscp, [*events, DeadlineMet("meeting-date-set", local(2026, 11, 25, 12))], now, ENGLAND,
+                    conditions=urgent)
+    assert _deadline(late, 4, "meeting-date-set").status is StageStatus.MISSED
+    before = evaluate(lscp, [*events, DeadlineMet("meeting-date-set", local(2026, 11, 23, 12))], now, ENGLAND,
+                      conditions=urgent)
+    assert (_deadline(before, 4, "meeting-date-set").status, len(before.recordable)) == (StageStatus.OVERDUE, 1)
+    ended = [*events, CaseResolved(local(2026, 11, 25, 9)), DeadlineMet("meeting-date-set", local(2026, 11, 25, 12))]
+    resolved = evaluate(lscp, ended, now, ENGLAND, conditions=urgent)
+    assert (_deadline(resolved, 4, "meeting-date-set").status, resolved.recordable) == (StageStatus.MET, [])
+    glos = default_registry().get("gloucestershire")
+    running = evaluate(glos, [StageEntered(3, local(2026, 12, 2, 10))], local(2026, 12, 10, 9), ENGLAND)
+    assert _deadline(running, 3, "escalate-to-stage-4") and running.recordable == []
+
+
 def test_gloucestershire_escalation_to_stage_4_no_later_than_one_working_day():
     """GIVEN Gloucestershire stage 3 entered Wed 2 Dec 2026 WHEN stage 4 is entered Thu 10 Dec, or Fri 11 Dec
     THEN stage 3 is due Wed 9 Dec (5 working days: 3, 4, 7, 8, 9) and the escalation Thu 10 Dec: met, then missed."""

@@ -22,7 +22,8 @@ def test_readme_documents_every_setting():
 
 
 def test_file_then_environment(tmp_path):
-    """GIVEN a settings file and an environment override THEN the environment wins."""
+    """GIVEN a settings file and an environment override THEN the environment wins; a list is written
+    comma-separated or in JSON, and an empty value is an empty list."""
     config = tmp_path / "resdesk.toml"
     config.write_text('[partnership]\nprotocol = "sandwell"\n[mailbox]\nkind = "imap"\nport = 143\n')
     settings = load_settings(config, environ={"RESDESK_MAILBOX__PORT": "1993", "RESDESK_PARTNERSHIP__ALLOWED_SENDER_DOMAINS": "a.example, b.example"})
@@ -30,6 +31,10 @@ def test_file_then_environment(tmp_path):
     assert settings.mailbox.kind == "imap"
     assert settings.mailbox.port == 1993
     assert settings.partnership.allowed_sender_domains == ["a.example", "b.example"]
+    as_json = load_settings(config, environ={"RESDESK_PARTNERSHIP__ALLOWED_SENDER_DOMAINS": '["c.example"]'})
+    assert as_json.partnership.allowed_sender_domains == ["c.example"]
+    emptied = load_settings(config, environ={"RESDESK_PARTNERSHIP__ALLOWED_SENDER_DOMAINS": ""})
+    assert emptied.partnership.allowed_sender_domains == []
 
 
 def test_password_in_file_is_refused(tmp_path):

@@ -1,6 +1,6 @@
-"""Recording a resolved case's deadline counted from the resolution done (the outcome letter sent),
+"""Recording a deadline kept outside the case file done (here a resolved case's outcome letter sent),
 from the case page and from ``resdesk act deadline-met``: refused without a reason, for a name the
-case does not have, on an open case; audited with who and why once done."""
+case does not have to record, on an open case with none; audited with who and why once done."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_the_case_page_records_the_outcome_letter_sent_and_refuses_what_makes_no
     refusals = [
         (ref, {"deadline": "outcome-letter", "reason": " "}, "needs a reason"),
         (ref, {"deadline": "outcome-leter", "reason": "sent"}, "no deadline &#39;outcome-leter&#39;"),
-        ("OLD-2026-0001", {"deadline": "outcome-letter", "reason": "sent"}, "is not resolved"),
+        ("OLD-2026-0001", {"deadline": "outcome-letter", "reason": "sent"}, "it can be recorded once the case is resolved"),
     ]
     for case_ref, form, refusal in refusals:
         answer = _post(client, case_ref, **form)
@@ -96,9 +96,9 @@ def test_resdesk_act_deadline_met_records_it_and_refuses_what_makes_no_sense(cas
         resdesk("act", "deadline-met", ref, "outcome-letter", *now)
     assert usage.value.code == 2
     for case_ref, name, extra, refusal in (
-        (ref, "letter", (), "has no deadline 'letter' counted from its resolution (its deadlines counted from "
-                            "the resolution: outcome-letter)"),
-        ("OLD-2026-0001", "outcome-letter", (), "is not resolved"),
+        (ref, "letter", (), "has no deadline 'letter' that a person records done (its deadlines to record: "
+                            "outcome-letter)"),
+        ("OLD-2026-0001", "outcome-letter", (), "(its deadlines to record: none now)"),
         (ref, "outcome-letter", ("--done", "2026-12-15"), "cannot have been done before that day"),
     ):
         refused = resdesk("act", "deadline-met", case_ref, name, "--reason", "sent", *extra, *now)
@@ -116,3 +116,71 @@ def test_resdesk_act_deadline_met_records_it_and_refuses_what_makes_no_sense(cas
     assert "met (done Thu 17 Dec 2026 15:30)" in shown
     again = resdesk("act", "deadline-met", ref, "outcome-letter", "--reason", "twice", *now)
     assert again.returncode == 2 and "already recorded done" in again.stderr
+
+
+def test_the_case_page_records_a_running_stage_s_referral_to_mash_made(case_file, client):
+    """GIVEN a Sandwell case at stage 1 since Mon 14 Dec with the child at imminent risk (the MARF and MASH
+    referral due that day, overdue now) WHEN the business unit opens the case page THEN the form offers that
+    deadline under its stage; WHEN it records it made on Mon 14 Dec THEN the page reads it met and offers
+    nothing more to record."""
+    from resdesk.cases import set_fact
+    from resdesk.protocols import default_registry
+
+    sandwell = default_registry().get("sandwell")
+    raised = NOW - timedelta(days=2)
+    with case_file.store.transaction() as tx:
+        case = tx.create_case(sandwell, raised, child_name="Poppy Hart")
+        set_fact(tx, case, "imminent_risk", True, by="dana", reason="the summary says so", at=raised)
+        tx.record_stage_summary(case, sandwell, 1, "actions-agreed", raised)
+        ref = case.ref
+    sign_in(client, "bu")
+    page = client.get(f"/cases/{ref}").get_data(as_text=True)
+    assert 'id="deadline-met-form"' in page
+    assert ('<option value="imminent-risk-referral">Stage 1: a MARF completed and the case referred to MASH '
+            '(due Mon 14 Dec 2026 23:59)</option>') in page
+    done = _post(client, ref, deadline="imminent-risk-referral", reason="MASH confirmed it", done="2026-12-14")
+    page = done.get_data(as_text=True)
+    assert "The imminent-risk-referral deadline is recorded done." in page
+    assert 'id="deadline-met-form"' not in page
+    assert '<tr id="deadline-imminent-risk-referral"><td>1</td>' in page and '<td class="deadline-status">met</td>' in page
+
+
+def test_a_record_of_done_made_in_error_is_withdrawn_from_the_case_page_and_the_command_line(
+        case_file, client, resdesk, tmp_path):
+    """GIVEN an Oldham case resolved early on Wed 16 Dec with its outcome letter recorded sent WHEN the business
+    unit withdraws that record from the case page with a reason THEN the page says so, the letter reads on-time
+    with nothing done and the form to record it is back; an auditor may not withdraw, nor anyone without the
+    CSRF token. WHEN it is recorded again and withdrawn with ``resdesk act withdraw-deadline-met`` THEN the same;
+    withdrawing again is refused, saying nothing is recorded."""
+    ref = resolved_early(case_file.store, RESOLVED)
+    sign_in(client, "bu")
+    _post(client, ref, deadline="outcome-letter", reason="the practitioner copied us in", done="2026-12-16")
+    page = client.get(f"/cases/{ref}").get_data(as_text=True)
+    assert 'id="withdraw-deadline-met-form"' in page and 'id="deadline-met-form"' not in page
+    forged = client.post(f"/cases/{ref}/deadlines/withdraw", data={"deadline": "outcome-letter", "reason": "x"})
+    assert forged.status_code in (400, 403)
+    token = csrf_token(page)
+    done = client.post(f"/cases/{ref}/deadlines/withdraw", follow_redirects=True, data={
+        "csrf_token": token, "deadline": "outcome-letter", "reason": "that letter was for another child"})
+    page = done.get_data(as_text=True)
+    assert "The record of the outcome-letter deadline done is withdrawn" in page
+    assert '<tr id="deadline-outcome-letter">' in page and '<td class="deadline-status">on-time</td>' in page
+    assert 'id="deadline-met-form"' in page and 'id="withdraw-deadline-met-form"' not in page
+    assert "deadline-met-withdrawn: that letter was for another child" in page
+    client.get("/logout")
+    sign_in(client, "auditor")
+    token = csrf_token(client.get("/cases").get_data(as_text=True))
+    assert client.post(f"/cases/{ref}/deadlines/withdraw", data={
+        "csrf_token": token, "deadline": "outcome-letter", "reason": "x"}).status_code == 403
+
+    config = str(browser.write_config(case_file, tmp_path / "resdesk.toml", 8080))
+    now = ("--now", "2026-12-18T09:00", "--config", config)
+    assert resdesk("act", "deadline-met", ref, "outcome-letter", "--reason", "sent", *now).returncode == 0
+    withdrawn = resdesk("act", "withdraw-deadline-met", ref, "outcome-letter", "--reason", "wrong again", "--as", "dana",
+                        *now)
+    assert withdrawn.returncode == 0 and "withdraw-deadline-met done by dana" in withdrawn.stdout
+    case = json.loads(resdesk("case", ref, "--json", "--now", "2026-12-18T09:05", "--config", config).stdout)
+    (stage_0,) = case["clock"]
+    assert [(d["name"], d["done"], d["status"]) for d in stage_0["deadlines"]] == [("outcome-letter", None, "due-today")]
+    again = resdesk("act", "withdraw-deadline-met", ref, "outcome-letter", "--reason", "twice", *now)
+    assert again.returncode == 2 and "no record of a deadline 'outcome-letter' done to withdraw" in again.stderr
