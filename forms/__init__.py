@@ -10,7 +10,6 @@ Every problem is a ``resdesk.errors.FormError`` naming the file, the field and
 the reason. Kinds and field names are PRODUCT §6.
 """
 
-from resdesk.forms.blank import blank_docx, blank_pdf, fill_docx, fill_pdf
 from resdesk.forms.layout import LEVEL_DISPLAY
 from resdesk.forms.pdf_reader import read_pdf_fields
 from resdesk.forms.read import read_form
@@ -52,3 +51,13 @@ __all__ = [
     "read_form",
     "read_pdf_fields",
 ]
+
+
+def __getattr__(name: str):
+    """The template writers (``blank_docx``, ``blank_pdf``, ``fill_docx``, ``fill_pdf``) on first use:
+    they load python-docx and pypdf, which a process that only reads forms (the intake reader) never needs."""
+    if name in ("blank_docx", "blank_pdf", "fill_docx", "fill_pdf"):
+        from resdesk.forms import blank
+
+        return getattr(blank, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

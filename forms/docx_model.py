@@ -93,6 +93,23 @@ def on_off(element, ns: str = W) -> bool | None:
     return True if text in _ON else False if text in _OFF else None
 
 
+# Tags the walk meets on every run, named once.
+_T, _TAB, _BREAKS, _NO_BREAK_HYPHEN = w("t"), w("tab"), (w("br"), w("cr")), w("noBreakHyphen")
+_SYM, _FLD_CHAR, _SDT, _P = w("sym"), w("fldChar"), w("sdt"), w("p")
+_SDT_PR, _SDT_CONTENT, _TAG, _ALIAS, _DATE = w("sdtPr"), w("sdtContent"), w("tag"), w("alias"), w("date")
+_SHOWING_PLACEHOLDER, _CHECKBOX, _LISTS = w("showingPlcHdr"), f"{{{W14}}}checkbox", (w("dropDownList"), w("comboBox"))
+
+
+def _first_children(element) -> dict:
+    """Each child's tag -> the first child with that tag (what ``element.find(tag)`` gives), read in
+    one pass over the children; empty for no element."""
+    found: dict = {}
+    if element is not None:
+        for child in element:
+            found.setdefault(child.tag, child)
+    return found
+
+
 class _Walker:
     """Turns elements into text while collecting legacy form fields."""
 
@@ -117,21 +134,21 @@ class _Walker:
             tag = child.tag
             if not isinstance(tag, str) or tag in _SKIP:
                 continue
-            if tag == w("t"):
+            if tag == _T:
                 self._emit(parts, child.text or "")
-            elif tag == w("tab"):
+            elif tag == _TAB:
                 self._emit(parts, "\t")
-            elif tag in (w("br"), w("cr")):
+            elif tag in _BREAKS:
                 self._emit(parts, "\n")
-            elif tag == w("noBreakHyphen"):
+            elif tag == _NO_BREAK_HYPHEN:
                 self._emit(parts, "-")
-            elif tag == w("sym"):
+            elif tag == _SYM:
                 self._emit(parts, _symbol(child))
-            elif tag == w("fldChar"):
+            elif tag == _FLD_CHAR:
                 self._field_char(child, parts)
-            elif tag == w("sdt"):
+            elif tag == _SDT:
                 self._sdt(child, parts)
-            elif tag == w("p"):
+            elif tag == _P:
                 if parts and not parts[-1].endswith("\n"):
                     parts.append("\n")
                 self._walk(child, parts)
@@ -177,12 +194,13 @@ class _Walker:
             self.model.controls.append(Control("legacy", name, "", value, self._row_of(entry["element"])))
 
     def _sdt(self, element, parts: list[str]) -> None:
-        props = element.find(w("sdtPr"))
-        content = element.find(w("sdtContent"))
-        tag = _attr(props.find(w("tag")), "val") if props is not None else None
-        alias = _attr(props.find(w("alias")), "val") if props is not None else None
-        placeholder = props is not None and props.find(w("showingPlcHdr")) is not None
-        checkbox = props.find(f"{{{W14}}}checkbox") if props is not None else None
+        own = _first_children(element)
+        props, content = own.get(_SDT_PR), own.get(_SDT_CONTENT)
+        settings = _first_children(props)
+        tag = _attr(settings.get(_TAG), "val")
+        alias = _attr(settings.get(_ALIAS), "val")
+        placeholder = _SHOWING_PLACEHOLDER in settings
+        checkbox = settings.get(_CHECKBOX)
         value: object
         if checkbox is not None:
             value = bool(on_off(checkbox.find(f"{{{W14}}}checked"), W14))
@@ -198,12 +216,11 @@ class _Walker:
                 self._emit(parts, "".join(inner))
             value = None if placeholder else text
             if props is not None and not placeholder:
-                date = props.find(w("date"))
-                full = _attr(date, "fullDate")
+                full = _attr(settings.get(_DATE), "fullDate")
                 if full:
                     value = full[:10]
-                for list_tag in ("dropDownList", "comboBox"):
-                    choices = props.find(w(list_tag))
+                for list_tag in _LISTS:
+                    choices = settings.get(list_tag)
                     if choices is not None:
                         for item in choices.findall(w("listItem")):
                             if (_attr(item, "displayText") or "") == text and _attr(item, "value"):

@@ -3,7 +3,8 @@
 Content controls tagged with field names (our blank templates) are read first;
 legacy form fields and label/value tables laid out as the seeds print them fill
 in anything the controls did not give. The package must already have passed
-``forms.safety.check_docx``.
+``forms.safety.check_docx``, whose checked XML parts it reads when given them (the package is
+then not unpacked a second time).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -23,9 +25,8 @@ from resdesk.forms.records import KINDS, FormRecord
 from resdesk.errors import FormError
 
 
-def _main_part(package: zipfile.ZipFile) -> str:
-    """The main document part named by the package's relationships (usually word/document.xml)."""
-    names = set(package.namelist())
+def _main_part(names: set[str]) -> str:
+    """The main document part among a package's entry names (usually word/document.xml)."""
     if "word/document.xml" in names:
         return "word/document.xml"
     for name in names:
@@ -62,11 +63,16 @@ def guess_kind(model: DocumentModel, read) -> str | None:
     return best if scores[best] >= 2 else None
 
 
-def read_docx(data: bytes, filename: str | None = None) -> FormRecord:
-    """A filled Word form (bytes already checked by ``forms.safety``) as a validated record."""
+def read_docx(data: bytes, filename: str | None = None, *, parts: Mapping[str, bytes] | None = None) -> FormRecord:
+    """A filled Word form (bytes already checked by ``forms.safety``) as a validated record.
+    ``parts`` are the XML parts ``safety.check_docx`` returned for ``data``; without them the
+    main document part is unpacked from ``data``."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            xml = package.read(_main_part(package))
+        if parts is not None:
+            xml = parts[_main_part(set(parts))]
+        else:
+            with zipfile.ZipFile(io.BytesIO(data)) as package:
+                xml = package.read(_main_part(set(package.namelist())))
     except FormError as exc:
         raise FormError(exc.reason, file=filename) from None
     except (zipfile.BadZipFile, zlib.error, KeyError, OSError, EOFError, ValueError, NotImplementedError) as exc:

@@ -99,10 +99,17 @@ def match_column(kind: str, text: str) -> tuple[str, int, str | None] | None:
             return index[key]
     # A header cell may run on with guidance ("Child Details: Name: DOB: Age:").
     plain = normalise(_PARENS.sub(" ", text))
-    for key, place in index.items():
-        if len(key.split()) >= 2 and plain.startswith(key + " "):
+    for start, place in _run_on_starts(kind):
+        if plain.startswith(start):
             return place
     return None
+
+
+@cache
+def _run_on_starts(kind: str) -> tuple[tuple[str, tuple[str, int, str | None]], ...]:
+    """Each column header of two words or more, with the space a run-on cell has after it, and its
+    place; in ``column_index`` order, so the first that starts a cell is the one named."""
+    return tuple((key + " ", place) for key, place in column_index(kind).items() if len(key.split()) >= 2)
 
 
 def context_of(kind: str, text: str) -> str | None:

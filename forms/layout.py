@@ -2,7 +2,8 @@
 
 One description per form kind drives both the blank templates (Word and PDF)
 and the label matching of the readers, so a label printed on our template is
-always one the readers know. Labels are copied from the seeds: Oldham 2025
+always one the readers know; ``display_value`` writes a value as every writer puts it in a
+box (the Word and PDF templates, the typed-in email text). Labels are copied from the seeds: Oldham 2025
 Appendix 2 (Resolution Notice), Sandwell Appendix 3 (Multi-Agency Escalation of
 Safeguarding Concern) and Appendix 4 (Agency Escalation Summary Log).
 """
@@ -10,6 +11,7 @@ Safeguarding Concern) and Appendix 4 (Agency Escalation Summary Log).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from resdesk.forms.values import LEVELS_OF_NEED
 from resdesk.protocols import AREAS
@@ -349,3 +351,16 @@ STAGE_SUMMARY = Template(
 TEMPLATES: dict[str, Template] = {
     t.kind: t for t in (RESOLUTION_NOTICE, ESCALATION_CONCERN, SUMMARY_LOG, STAGE_SUMMARY)
 }
+
+
+def display_value(field: Field, value: object) -> str:
+    """How a record value is written into a form box (UK dates, Yes/No, level names)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field.choices:
+        return dict(field.choices).get(str(value), str(value))
+    return str(value)

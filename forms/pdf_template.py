@@ -24,9 +24,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from resdesk.forms.layout import TEMPLATES, Field, Section, Table
+from resdesk.forms.layout import TEMPLATES, Field, Section, Table, display_value
 from resdesk.forms.records import ROW_TYPES
-from resdesk.forms.word_template import display_value
 
 PAGE_W, PAGE_H = 595.0, 842.0
 MARGIN = 42.0

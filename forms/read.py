@@ -29,8 +29,7 @@ def read_form(data: bytes, filename: str | None = None, *, max_bytes: int = safe
     safety.check_size(data, filename, max_bytes)
     kind = safety.sniff(data, filename)
     if kind == "docx":
-        safety.check_docx(data, filename)
-        return read_docx(data, filename)
+        return read_docx(data, filename, parts=safety.check_docx(data, filename))
     if kind == "pdf":
         safety.check_pdf(data, filename)
         return read_pdf(data, filename)

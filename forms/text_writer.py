@@ -9,8 +9,7 @@ A table cell is one line: line breaks in it become spaces and ``|`` becomes ``/`
 from __future__ import annotations
 
 from resdesk.forms import labels
-from resdesk.forms.layout import TEMPLATES, Field
-from resdesk.forms.word_template import display_value
+from resdesk.forms.layout import TEMPLATES, Field, display_value
 
 
 def _line_label(kind: str, field: Field) -> str:

@@ -21,7 +21,7 @@ from docx.oxml import parse_xml
 from docx.shared import Pt, RGBColor
 
 from resdesk.forms.docx_model import TICKED, UNTICKED, W, W14
-from resdesk.forms.layout import TEMPLATES, Column, Field, Section, Table
+from resdesk.forms.layout import TEMPLATES, Column, Field, Section, Table, display_value
 from resdesk.forms.records import ROW_TYPES
 
 _NS = f'xmlns:w="{W}" xmlns:w14="{W14}"'
@@ -183,19 +183,6 @@ def _save(document) -> bytes:
 def blank_docx(kind: str) -> bytes:
     """A blank Word template of ``kind`` with content controls tagged by field name."""
     return _save(build_document(kind))
-
-
-def display_value(field: Field, value: object) -> str:
-    """How a record value is written into a form box (UK dates, Yes/No, level names)."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if field.choices:
-        return dict(field.choices).get(str(value), str(value))
-    return str(value)
 
 
 def _set_content(sdt, field: Field, value: object) -> None:

@@ -12,18 +12,25 @@ Public surface:
 - the business unit's decisions on quarantined mail: ``release``, ``file_on_case``, ``dismiss``.
 """
 
+from importlib import import_module
+
 from resdesk.intake.classify import Classification, classify
 from resdesk.intake.correlate import correlate, find_reference, format_reference
-from resdesk.intake.ledger import Ledger
 from resdesk.intake.message import InboundMessage, parse_message, safe_header_text
-from resdesk.intake.process import IntakePolicy, IntakeProcessor
 from resdesk.intake.readers import ReaderPool
 from resdesk.intake.reading import MessageReader
-from resdesk.intake.recording import CaseRecorder
 from resdesk.intake.senders import check_sender
-from resdesk.intake.sources import ImapSource, MailSource, MaildirSource, connect_source
-from resdesk.intake.watch import DrainReport, Filing, Watcher
-from resdesk.intake.quarantine import dismiss, file_on_case, quarantined, release
+
+# The case file's side, imported on first use (name -> its module): the reader process
+# (``readers``) reads mail with the modules above and never loads SQLAlchemy or the models.
+_RECORDING = {
+    "Ledger": "ledger",
+    "IntakePolicy": "process", "IntakeProcessor": "process",
+    "CaseRecorder": "recording",
+    "ImapSource": "sources", "MailSource": "sources", "MaildirSource": "sources", "connect_source": "sources",
+    "DrainReport": "watch", "Filing": "watch", "Watcher": "watch",
+    "dismiss": "quarantine", "file_on_case": "quarantine", "quarantined": "quarantine", "release": "quarantine",
+}
 
 __all__ = [
     "dismiss",
@@ -53,3 +60,13 @@ __all__ = [
     "parse_message",
     "safe_header_text",
 ]
+
+
+def __getattr__(name: str):
+    """A public name of the case file's side, its module imported on first use (``_RECORDING``)."""
+    module = _RECORDING.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

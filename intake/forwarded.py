@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from resdesk.cases.timeline import outcome_from_text
 from resdesk.intake.classify import Classification, classify, template_attachments
 from resdesk.intake.limits import MESSAGE_DEPTH
 from resdesk.intake.message import InboundMessage, parse_message
@@ -61,10 +60,16 @@ def _carried(outer: InboundMessage, our_addresses: set[str], *, level: int, stan
     """The message ``outer`` carries at ``level`` (1: attached to the mail that arrived), or one
     it carries in turn when that one says nothing of its own. When ``outer`` stands alone (a stage 3
     notification), only a message that stands alone as well (the notification it forwards) replaces it."""
-    if level > MESSAGE_DEPTH or outcome_from_text(outer.new_text) is not None:
+    if level > MESSAGE_DEPTH:
         return None
     attached = [a for a in outer.attachments if a.content_type in _MESSAGE_TYPES and a.data]
     if not attached or template_attachments(outer):
+        return None
+    # Imported here: most mail carries no message, and the reader process then never loads the case
+    # file's package (``cases.timeline`` is pure, but its package brings SQLAlchemy and the models).
+    from resdesk.cases.timeline import outcome_from_text
+
+    if outcome_from_text(outer.new_text) is not None:
         return None
     for attachment in attached:
         try:

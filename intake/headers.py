@@ -4,7 +4,12 @@
 forgive as defects, and reads a malformed address header the way mail programs show it.
 ``reading_policy`` is the ``email`` package's default policy that parses each header once: the
 package parses a header value anew on every ``get`` (``Content-Type`` alone a dozen times while
-one message is parsed and read), so a message parsed with it decodes each value once.
+one message is parsed and read), so a message parsed with it decodes each value once, and a MIME
+header value seen in an earlier message (``text/plain; charset="utf-8"``) is not parsed again.
+``HeaderReader`` takes a plain value (``_PLAIN_TEXT``, ``_PLAIN_MESSAGE_ID``,
+``_PLAIN_MAILBOXES``: printable ASCII, no encoded word, plain addresses), which the structured
+parser gives back exactly as written, as written without parsing it; the parser's address
+grammar costs more than the rest of reading an ordinary message's headers.
 ``safe_header_text`` is applied to everything it returns, so no value read from inbound
 mail can carry a line break into an outbound header. ``ledger_headers`` reads the subject,
 sender and Message-ID the message ledger keeps, before the message is read in full.
@@ -14,11 +19,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import errors, policy
 from email.header import decode_header, make_header
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy, compat32
@@ -50,6 +56,8 @@ def safe_header_text(value: str) -> str:
     injection needs a line break, and some mailers treat U+2028 or NEL as one), replaces
     undecodable characters, and folds runs of whitespace into one space.
     """
+    if value.isascii() and value.isprintable():  # no control or separator but the space: only folding
+        return " ".join(value.split())
     cleaned = []
     for char in value:
         category = unicodedata.category(char)
@@ -66,7 +74,8 @@ def safe_header_text(value: str) -> str:
 class _HeadersParsedOnce(HeaderRegistry):
     """The standard header registry, keeping every header object it makes: the same name and
     value give the same (immutable) header object without being parsed again. The class for a
-    kind of header is made once too (the standard registry makes a new class on every call)."""
+    kind of header is made once too (the standard registry makes a new class on every call).
+    MIME headers' objects are kept for every message (``_SHARED``), the rest for this one."""
 
     _classes: dict[type, type] = {}  # registered header class -> the class made from it; a dozen at most
 
@@ -82,10 +91,27 @@ class _HeadersParsedOnce(HeaderRegistry):
         return made
 
     def __call__(self, name: str, value: str):
-        made = self._made.get((name, value))
+        key = (name, value)
+        made = self._made.get(key)
         if made is None:
-            made = self._made[(name, value)] = super().__call__(name, value)
+            shared = name.lower() in _SHARED_NAMES
+            made = _SHARED.get(key) if shared else None
+            if made is None:
+                made = super().__call__(name, value)
+                if shared:
+                    if len(_SHARED) >= _SHARED_LIMIT:
+                        _SHARED.clear()
+                    _SHARED[key] = made
+            self._made[key] = made
         return made
+
+
+# MIME headers whose values repeat from message to message ("text/plain; charset=utf-8", "7bit",
+# "1.0"): their parsed header objects, immutable, are shared by every message this process reads,
+# up to ``_SHARED_LIMIT`` distinct values (then the store starts again).
+_SHARED_NAMES = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
+_SHARED: dict[tuple[str, str], object] = {}
+_SHARED_LIMIT = 2048
 
 
 def reading_policy() -> EmailPolicy:
@@ -108,10 +134,11 @@ class HeaderReader:
         self._flaws = defects if flaws is None else flaws
 
     def _values(self, name: str) -> list[object]:
-        return [parsed for _, parsed in self._pairs(name)]
+        return [parsed for _, parsed in self._pairs(name, _plain_reader(name))]
 
-    def _pairs(self, name: str) -> list[tuple[str, object]]:
-        """(unfolded raw text, parsed header) for every occurrence of ``name``."""
+    def _pairs(self, name: str, plain: Callable[[str], object | None] | None = None) -> list[tuple[str, object]]:
+        """(unfolded raw text, parsed header) for every occurrence of ``name``. A text ``plain``
+        reads (not None) is not parsed: what ``plain`` read stands for the parsed header."""
         pairs: list[tuple[str, object]] = []
         for raw in self._raw.get(name.lower(), []):
             text = raw if isinstance(raw, str) else str(raw)
@@ -120,6 +147,10 @@ class HeaderReader:
                 if not utf8:  # raw UTF-8 is allowed (RFC 6532); anything else is guessed at
                     self._flaws.append(f"8-bit characters in the {name} header are not UTF-8; read as Windows-1252")
             text = "".join(text.splitlines())
+            known = plain(text) if plain is not None else None
+            if known is not None:
+                pairs.append((text, known))
+                continue
             try:
                 pairs.append((text, self._policy.header_fetch_parse(name, text)))
             except Exception as exc:
@@ -149,12 +180,15 @@ class HeaderReader:
         show it: the last <angle address> of each item is the address and the rest its
         display name, so "jane@agency.example <evil@x.example>" is from evil@x.example."""
         found: list[Address] = []
-        for text, value in self._pairs(name):
+        for text, value in self._pairs(name, _plain_mailboxes):
             items: list[tuple[str, str]] = []
             try:
-                if any(isinstance(d, errors.InvalidHeaderDefect) for d in value.defects):  # type: ignore[attr-defined]
+                if isinstance(value, tuple):  # plain mailboxes, read as the parser reads them
+                    items = list(value)
+                elif any(isinstance(d, errors.InvalidHeaderDefect) for d in value.defects):  # type: ignore[attr-defined]
                     raise ValueError("malformed")
-                items = [(i.display_name, i.addr_spec) for i in value.addresses]  # type: ignore[attr-defined]
+                else:
+                    items = [(i.display_name, i.addr_spec) for i in value.addresses]  # type: ignore[attr-defined]
             except Exception:
                 self._defects.append(f"malformed {name} header; read loosely")
                 items = _loose_addresses(_decode_words(text))
@@ -172,6 +206,41 @@ class HeaderReader:
                 tokens = [f"<{text.strip()}>"]  # seen from some mailers: an id without brackets
             ids.extend(safe_header_text(t) for t in tokens)
         return list(dict.fromkeys(ids))
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"  # RFC 5322 atext
+_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_MAILBOX = rf"(?:({_ATOM}(?: {_ATOM})*) <({_ADDRESS})>|({_ADDRESS}))"
+# Shapes the structured parser (policy.default) gives back exactly as written (checked in tests/intake).
+_PLAIN_TEXT = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")  # no encoded word ("=?") either
+_PLAIN_MESSAGE_ID = re.compile(rf"<{_ADDRESS}>")
+_PLAIN_MAILBOXES = re.compile(rf"{_MAILBOX}(?:, {_MAILBOX})*")
+_ONE_MAILBOX = re.compile(_MAILBOX)
+_STRUCTURED = HeaderRegistry().registry  # header name (lower case) -> its class; any other is unstructured
+
+
+def _plain_text(text: str) -> str | None:
+    """``text`` when an unstructured header's parser would give it back as written, else None."""
+    return text if "=?" not in text and _PLAIN_TEXT.fullmatch(text) else None
+
+
+def _plain_message_id(text: str) -> str | None:
+    return text if "=?" not in text and _PLAIN_MESSAGE_ID.fullmatch(text) else None
+
+
+def _plain_reader(name: str) -> Callable[[str], str | None] | None:
+    """How a plain value of header ``name`` is read without the parser; None when it is always parsed."""
+    if name.lower() == "message-id":
+        return _plain_message_id
+    return _plain_text if issubclass(_STRUCTURED.get(name.lower(), UnstructuredHeader), UnstructuredHeader) else None
+
+
+def _plain_mailboxes(text: str) -> tuple[tuple[str, str], ...] | None:
+    """(display name, address) of each mailbox of a plain address list ("Jane Doe <jd@x.example>,
+    jd@y.example"), as the parser reads them; None for any other address list."""
+    if "=?" in text or not _PLAIN_MAILBOXES.fullmatch(text):  # an atom may hold "=?"; an encoded word is decoded
+        return None
+    return tuple((name or "", angled or bare) for name, angled, bare in _ONE_MAILBOX.findall(text))
 
 
 def _decode_words(text: str) -> str:
@@ -235,13 +304,7 @@ def _is_plain_address(text: str) -> bool:
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _LEDGER_HEADERS = (("subject", "Subject"), ("sender", "From"), ("message_id", "Message-ID"))
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"  # RFC 5322 atext
-_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
-_PLAIN = {  # shapes policy.default gives back exactly as written (checked in tests/intake)
-    "Subject": re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?"),
-    "From": re.compile(rf"(?:{_ATOM}(?: {_ATOM})* <{_ADDRESS}>|{_ADDRESS})"),
-    "Message-ID": re.compile(rf"<{_ADDRESS}>"),
-}
+_PLAIN = {"Subject": _PLAIN_TEXT, "From": _ONE_MAILBOX, "Message-ID": _PLAIN_MESSAGE_ID}  # see _plain_text
 
 
 def ledger_headers(raw: bytes | None) -> dict[str, str | None]:

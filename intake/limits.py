@@ -3,7 +3,9 @@
 The ``email`` package and the text steps after it take time that grows faster than the input
 on some shapes (100,000 addresses in one ``To:``, 10,000 encoded words, megabyte-long lines).
 So before anything parses a message, one pass over its bytes — each check a single linear
-scan, no backtracking pattern — measures what those steps would face, and a message over a
+scan, no backtracking pattern, and the costlier counts made only when a quick bound (the
+message's length, its colons) does not already rule the limit out — measures what
+those steps would face, and a message over a
 limit is quarantined with a reason that names the limit (the ``limits.*`` setting) and the
 size found. Pure: bytes and limits in, a reason or None out.
 """
@@ -44,7 +46,10 @@ class InboundLimits:
 
 
 def _header_end(raw: bytes) -> int:
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i != -1]
+    """Where the first blank line (CRLF or bare LF) starts; the whole message when there is none."""
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf == -1 else crlf + 1)  # only one before the CRLF one counts
+    ends = [i for i in (crlf, lf) if i != -1]
     return min(ends) if ends else len(raw)
 
 
@@ -62,13 +67,7 @@ def _unfolded_headers(head: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def _longest_line(raw: bytes) -> int:
-    longest, start = 0, 0
-    while True:
-        end = raw.find(b"\n", start)
-        if end == -1:
-            return max(longest, len(raw) - start)
-        longest = max(longest, end - start)
-        start = end + 1
+    return max(map(len, raw.split(b"\n")))
 
 
 def over_limit(raw: bytes, limits: InboundLimits) -> str | None:
@@ -94,16 +93,20 @@ def over_limit(raw: bytes, limits: InboundLimits) -> str | None:
                     f"its {name.decode('ascii', 'replace').title()} header lists {addresses:,} addresses, "
                     f"over the limit of {limits.addresses_per_header:,} (limits.addresses_per_header)"
                 )
-    longest = _longest_line(raw)
+    longest = _longest_line(raw) if len(raw) > limits.line_chars else 0  # no line is longer than the message
     if longest > limits.line_chars:
         return (
             f"it has a line of {longest:,} characters, over the limit of {limits.line_chars:,} "
             "(limits.line_chars)"
         )
-    parts = len(_PART_HEADER.findall(raw, end))
+    # Each part header holds a colon of its own, so the colons after the headers bound the part
+    # headers; the patterns, which try every position, count exactly only past that bound (base64
+    # holds no colon, so an ordinary message is never counted by pattern).
+    colons = raw.count(b":", end)
+    parts = len(_PART_HEADER.findall(raw, end)) if colons > limits.parts else 0
     if parts > limits.parts:
         return f"it has {parts:,} MIME parts, over the limit of {limits.parts:,} (limits.parts)"
-    attachments = len(_ATTACHMENT.findall(raw, end))
+    attachments = len(_ATTACHMENT.findall(raw, end)) if colons > limits.attachments else 0
     if attachments > limits.attachments:
         return (
             f"it carries {attachments:,} attachments, over the limit of {limits.attachments:,} "
