@@ -43,7 +43,7 @@ __all__ = [
 def record_deadline_met(
     tx: Tx, registry: Registry, ref: str, deadline: str, at: datetime, *, actor: str, reason: str,
     calendar_for: CalendarFor, done: datetime | None = None,
-) -> DeadlineTiming:
+) -> DeadlineTiming | None:
     """Record that case ``ref``'s deadline named ``deadline`` was done at ``done`` (default ``at``,
     the moment of recording; both timezone-aware; a bare date's midnight counts as that day), by
     ``actor`` for ``reason``: an event on the case and an audit entry; ``calendar_for`` gives a
@@ -90,8 +90,7 @@ def record_deadline_met(
               "status": "met" if done <= timing.due else "missed"}
     tx.add_event(case, DEADLINE_MET, done, stage=stage.stage, variant=stage.variant, detail=detail)
     tx.audit(actor, DEADLINE_MET, case.ref, detail, at=at)
-    after = clock_for(case, registry, at, calendar_for)
-    return next(d for t in reversed(after.recorded) for d in t.deadlines if t.stage == stage.stage and d.name == name)
+    return _as_read_now(case, registry, at, calendar_for, stage.stage, name)
 
 
 def recordable_deadlines(store: Store, registry: Registry, ref: str, at: datetime,
@@ -141,6 +140,12 @@ def withdraw_deadline_met(
               "recorded_by": (record.detail or {}).get("by")}
     tx.add_event(case, DEADLINE_MET_WITHDRAWN, at, stage=record.stage, variant=record.variant, detail=detail)
     tx.audit(actor, DEADLINE_MET_WITHDRAWN, case.ref, detail, at=at)
-    after = clock_for(case, registry, at, calendar_for)
-    return next((d for t in reversed(after.recorded) for d in t.deadlines
-                 if t.stage == record.stage and d.name == name), None)
+    return _as_read_now(case, registry, at, calendar_for, record.stage, name)
+
+
+def _as_read_now(case, registry: Registry, at: datetime, calendar_for: CalendarFor, stage: int | None,
+                 name: str) -> DeadlineTiming | None:
+    """Deadline ``name`` of ``stage`` (its latest time at that stage) as the clock reads the case at ``at``;
+    None when it no longer applies."""
+    clock = clock_for(case, registry, at, calendar_for)
+    return next((d for t in reversed(clock.recorded) for d in t.deadlines if t.stage == stage and d.name == name), None)

@@ -114,9 +114,9 @@ class Tx:
         """The case with reference ``ref`` (``OLD-2026-0007``, any letter case), or None.
 
         Without writing out what the unit of work has pending first: a case's row is written when it
-        is opened (``create_case``), a reference never changes and a case is never deleted, so the
-        pending changes cannot alter the answer; a case this unit of work opened or found already is
-        answered from memory."""
+        is opened (``create_case``) and a reference never changes, so the pending changes cannot alter
+        the answer; a case this unit of work opened or found already is answered from memory while it
+        is in the session (retention's disposal deletes a case and takes it out of the session)."""
         ref = ref.strip().upper()
         known = self._known_by_ref()
         case = known.get(ref)

@@ -1,7 +1,8 @@
 """Acting on a case (business-unit role): move a message, accept a message from someone not on
 the case, merge two cases, re-open or close, set the stage, set or clear a case fact, clear
-"needs review", add a note, add a party, record a deadline counted from the resolution done (the
-outcome letter sent), resend or cancel an outbound message.
+"needs review", add a note, add a party, record a deadline kept outside the case file done (a
+stage's MASH referral, a resolved case's outcome letter) or withdraw such a record made in error,
+resend or cancel an outbound message.
 
 Each is a POST with the form's CSRF token and a required ``reason``; each becomes an
 event on the case and an audit entry naming the user. A refused correction (no
