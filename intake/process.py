@@ -42,7 +42,7 @@ from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.correlate import Correlation, correlate
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.message import InboundMessage
-from resdesk.intake.readers import ReaderPool, read_here
+from resdesk.intake.readers import Read, ReaderPool
 from resdesk.intake.reading import IntakePolicy, MessageReader, Reading, Refused
 from resdesk.intake.recording import ACTOR, CaseRecorder, received_kind
 from resdesk.intake.senders import domain_allowed
@@ -77,9 +77,11 @@ class IntakeProcessor:
         self.reader = MessageReader(policy, self._trusted_senders)
         self.recorder = CaseRecorder(protocol, policy)
         self._now = clock or (lambda: datetime.now(timezone.utc))
+        self._ahead: dict[int, tuple[FetchedMessage, object]] = {}  # read_ahead's, by the fetched message's id
 
     def close(self) -> None:
         """Stop the reader process, if one was started."""
+        self._drop_read_ahead()
         if self.readers is not None:
             self.readers.close()
 
@@ -125,23 +127,56 @@ class IntakeProcessor:
         except Refused as refused:
             return self._prepared(fetched, refused)
 
+    def read_ahead(self, fetched: list[FetchedMessage]) -> None:
+        """Start reading a fetch batch before its claims are taken (in the reader process, when there
+        is one), so it is read while the batch before it is recorded; ``prepare_many`` then takes the
+        readings of the messages claimed and drops the rest. Reading writes nothing: a message is
+        still claimed before anything of it is recorded or archived. A later call replaces what an
+        earlier one read and no ``prepare_many`` took."""
+        self._drop_read_ahead()
+        downloaded = [item for item in fetched if item.raw is not None]
+        if self.readers is None or not downloaded:
+            return
+        reads = self.readers.submit(self.reader, [item.raw for item in downloaded], self._now(), self._trusted())
+        self._ahead = {id(item): (item, read) for item, read in zip(downloaded, reads)}
+
+    def _drop_read_ahead(self) -> None:
+        for _, read in self._ahead.values():
+            read.cancel()
+        self._ahead = {}
+
     def prepare_many(self, fetched: list[FetchedMessage]) -> Iterator[Prepared | Exception]:
         """``prepare`` for each of a batch, in order, the reading done in the reader process when there
-        is one (``intake.readers``); a message whose reading or archiving failed yields the exception.
-        Archived copies are held back: the caller calls ``store.sync_archive()`` before committing
-        what it records of them (``Store.archive_message``)."""
-        downloaded = [item for item in fetched if item.raw is not None]
-        trusted = self._trusted_senders() if self.policy.allowed_sender_domains else frozenset()
-        now = self._now()
-        outcomes = (
-            self.readers.read_all(self.reader, [item.raw for item in downloaded], now, trusted)
-            if self.readers is not None else (read_here(self.reader, item.raw, now, trusted) for item in downloaded)
-        )
+        is one (``intake.readers``), or taken from ``read_ahead``; a message whose reading or archiving
+        failed yields the exception. The batch is handed to the reader at once; its results are
+        waited for one at a time as they are taken. Archived copies are held back: the caller calls
+        ``store.sync_archive()`` before committing what it records of them (``Store.archive_message``)."""
+        ahead, self._ahead = self._ahead, {}
+        reads: dict[int, object] = {}
+        for item in fetched:
+            pair = ahead.pop(id(item), None)
+            if pair is not None and pair[0] is item:
+                reads[id(item)] = pair[1]
+        for _, read in ahead.values():  # read ahead, but its claim went elsewhere
+            read.cancel()
+        rest = [item for item in fetched if item.raw is not None and id(item) not in reads]
+        if rest:
+            now, trusted = self._now(), self._trusted()
+            submitted = (self.readers.submit(self.reader, [item.raw for item in rest], now, trusted)
+                         if self.readers is not None else [Read(None, self.reader, item.raw, now, trusted, None) for item in rest])
+            reads.update(zip(map(id, rest), submitted))
+        return self._prepared_each(fetched, reads)
+
+    def _prepared_each(self, fetched: list[FetchedMessage], reads: dict) -> Iterator[Prepared | Exception]:
         for item in fetched:
             try:
-                yield self._prepared(item, None if item.raw is None else next(outcomes), sync=False)
+                outcome = None if item.raw is None else reads[id(item)].outcome()
+                yield self._prepared(item, outcome, sync=False)
             except Exception as exc:  # noqa: BLE001 - this message's fault, for the watcher to handle alone
                 yield exc
+
+    def _trusted(self) -> frozenset[str]:
+        return self._trusted_senders() if self.policy.allowed_sender_domains else frozenset()
 
     def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None", *, sync: bool = True) -> Prepared:
         """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded);

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator
 if TYPE_CHECKING:
     from resdesk.intake.reading import IntakePolicy, MessageReader, Reading
 
-__all__ = ["POOL_FROM", "ReaderPool", "read_here"]
+__all__ = ["POOL_FROM", "Read", "ReaderPool", "read_here"]
 
 log = logging.getLogger("resdesk.watch")
 
@@ -83,31 +83,24 @@ class ReaderPool:
     ) -> Iterator["Reading | Exception"]:
         """Each of ``raws`` read, in order: its ``Reading``, or the ``Refused`` or other exception it
         raised. ``reader`` reads in this process when the batch is small or the reader process fails."""
+        for read in self.submit(reader, raws, now, trusted):
+            yield read.outcome()
+
+    def submit(
+        self, reader: "MessageReader", raws: list[bytes], now: datetime, trusted: frozenset[str]
+    ) -> list["Read"]:
+        """Hand ``raws`` to the reader process at once (a batch of ``pool_from`` or more), without
+        waiting: one ``Read`` each, in order, whose ``outcome()`` is ``read_all``'s. A batch handed
+        over before the one being recorded is done is read while that one is recorded."""
         if len(raws) < self.pool_from:
-            for raw in raws:
-                yield read_here(reader, raw, now, trusted)
-            return
+            return [Read(self, reader, raw, now, trusted, None) for raw in raws]
         try:
             pool = self._started()
-            futures = [pool.submit(_read, raw, now, trusted) for raw in raws]
+            return [Read(self, reader, raw, now, trusted, pool.submit(_read, raw, now, trusted), pool) for raw in raws]
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             log.warning("the reader process could not take a batch (%s); reading it here", exc)
             self.close()
-            for raw in raws:
-                yield read_here(reader, raw, now, trusted)
-            return
-        for raw, future in zip(raws, futures):
-            if not future.done() and future.cancel():  # the reader has not reached it: read it here
-                yield read_here(reader, raw, now, trusted)
-                continue
-            try:
-                yield _outcome(future.result())
-            except BrokenProcessPool:
-                log.warning("the reader process stopped; reading the rest of the batch here")
-                self.close()
-                yield read_here(reader, raw, now, trusted)
-            except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
-                yield exc
+            return [Read(self, reader, raw, now, trusted, None) for raw in raws]
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -117,11 +110,50 @@ class ReaderPool:
             )
         return self._pool
 
-    def close(self) -> None:
-        """Stop the reader process (a new one starts at the next large batch)."""
+    def close(self, process: ProcessPoolExecutor | None = None) -> None:
+        """Stop the reader process (a new one starts at the next large batch); given ``process``, only
+        if that is still the reader (one found stopped, not a reader started since for a later batch)."""
+        if process is not None and process is not self._pool:
+            return
+        if process is not None:
+            log.warning("the reader process stopped; reading the rest of its messages here")
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Read:
+    """One message handed to the reader (``ReaderPool.submit``), or with no ``future`` to be read in
+    this process: its outcome when asked for."""
+
+    __slots__ = ("pool", "reader", "raw", "now", "trusted", "future", "process")
+
+    def __init__(self, pool: ReaderPool | None, reader: "MessageReader", raw: bytes, now: datetime,
+                 trusted: frozenset[str], future: "Future | None", process: ProcessPoolExecutor | None = None):
+        self.pool, self.reader, self.raw, self.now, self.trusted = pool, reader, raw, now, trusted
+        self.future, self.process = future, process
+
+    def outcome(self) -> "Reading | Exception":
+        """The message's ``Reading``, or the ``Refused`` or other exception it raised. If the reader
+        has not begun it, it is taken back and read here, so the caller never waits on a queue."""
+        future, self.future = self.future, None
+        if future is None or (not future.done() and future.cancel()):
+            return read_here(self.reader, self.raw, self.now, self.trusted)
+        try:
+            return _outcome(future.result())
+        except BrokenProcessPool:
+            self.pool.close(self.process)
+            return read_here(self.reader, self.raw, self.now, self.trusted)
+        except CancelledError:  # the reader was closed with it queued
+            return read_here(self.reader, self.raw, self.now, self.trusted)
+        except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
+            return exc
+
+    def cancel(self) -> None:
+        """Not wanted after all (its claim went elsewhere): the reader skips it if it has not begun it."""
+        if self.future is not None:
+            self.future.cancel()
+            self.future = None
 
 
 def read_here(reader: "MessageReader", raw: bytes, now: datetime, trusted: frozenset[str]) -> "Reading | Exception":

@@ -66,6 +66,18 @@ class Filing:
     reason: str | None = None
 
 
+@dataclass
+class _Claimed:
+    """A fetch batch once claimed: claims recorded together, claims recorded alone (tried since the
+    ledger was read, out of attempts, or not downloaded), messages to claim and record one at a time
+    after them, and the prepared messages of ``together`` as they are read."""
+
+    together: list[tuple[FetchedMessage, Claim]]
+    alone: list[tuple[FetchedMessage, Claim]]
+    later: list[FetchedMessage]
+    ready: object = None  # an iterator over prepare_many's results
+
+
 class MessageProcessor(Interface):
     """Records one claimed message; completes the claim in the same transaction."""
 
@@ -172,30 +184,52 @@ class Watcher:
         report.seen = len(todo)
         if progress:
             progress(0, len(todo))
-        for start in range(0, len(todo), FETCH_BATCH):
-            batch = todo[start : start + FETCH_BATCH]
-            if not self.renew():
-                raise IntakeError(
-                    f"The lease on {self.lease_name} was taken by another watcher; stopping so that no message "
-                    "is handled twice."
-                )
-            to_file: dict[str, list[MessageRef]] = {}
-            if stop is not None and stop.is_set():
-                break  # asked to stop: the rest waits for the next run, unclaimed
-            for fetched, state in self._handle_fetched(list(self.source.fetch(batch, self.max_bytes)), known):
-                report.filed[state] += 1
-                destination = self._destination(state)
-                if destination is not None:
-                    to_file.setdefault(destination, []).append(fetched.ref)
-            # Filed after their records are committed: a crash in between leaves the moves owed,
-            # and the next drain makes them (see _file_owed_moves).
-            for destination, refs in to_file.items():
-                self.source.move_many(refs, destination)
-            if progress:  # UIDs that vanished meanwhile count as passed
-                progress(start + len(batch), len(todo))
-            if after_batch is not None:
-                after_batch(report)
+        batches = [todo[start : start + FETCH_BATCH] for start in range(0, len(todo), FETCH_BATCH)]
+        done = 0
+        try:
+            fetched = self._fetch_ahead(batches[0], known) if batches else []
+            for number, batch in enumerate(batches):
+                if not self.renew():
+                    raise IntakeError(
+                        f"The lease on {self.lease_name} was taken by another watcher; stopping so that no message "
+                        "is handled twice."
+                    )
+                if stop is not None and stop.is_set():
+                    break  # asked to stop: the rest waits for the next run, unclaimed
+                claimed = self._claim_fetched(fetched, known)
+                # The next batch is fetched and handed to the reader now, so it is read while this one is
+                # recorded; it is claimed only once this one is recorded and filed.
+                if number + 1 < len(batches) and not (stop is not None and stop.is_set()):
+                    fetched = self._fetch_ahead(batches[number + 1], known)
+                to_file: dict[str, list[MessageRef]] = {}
+                for item, state in self._record_claimed(claimed):
+                    report.filed[state] += 1
+                    destination = self._destination(state)
+                    if destination is not None:
+                        to_file.setdefault(destination, []).append(item.ref)
+                # Filed after their records are committed: a crash in between leaves the moves owed,
+                # and the next drain makes them (see _file_owed_moves).
+                for destination, refs in to_file.items():
+                    self.source.move_many(refs, destination)
+                done += len(batch)
+                if progress:  # UIDs that vanished meanwhile count as passed
+                    progress(done, len(todo))
+                if after_batch is not None:
+                    after_batch(report)
+        finally:
+            if hasattr(self.processor, "read_ahead"):
+                self.processor.read_ahead([])  # what was read ahead for a batch left unclaimed
         return report
+
+    def _fetch_ahead(self, batch: list[str], tried: dict[str, str]) -> list[FetchedMessage]:
+        """Fetch a batch and hand what will be claimed together to the processor's reader at once
+        (``processor.read_ahead``, where it has one): reading writes nothing, so it may begin before
+        the claim; what is recorded still waits for it."""
+        fetched = list(self.source.fetch(batch, self.max_bytes))
+        if hasattr(self.processor, "read_ahead"):
+            first, _ = self._split(fetched, tried)
+            self.processor.read_ahead([item for item in first if item.raw is not None])
+        return fetched
 
     def _ledger_states(self, uidvalidity: int, uids: list[str]) -> dict[str, str]:
         """Ledger state of every UID in the folder that the ledger has seen."""
@@ -230,44 +264,54 @@ class Watcher:
     def _destination(self, state: str) -> str | None:
         return {DONE: self.processed_folder, QUARANTINED: self.quarantine_folder}.get(state)
 
-    def _handle_fetched(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> list[tuple[FetchedMessage, str]]:
-        """Claim a fetch batch's new mail in one transaction, then record it ``RECORD_BATCH``
-        messages to a transaction; (message, ledger state) for each message handled here.
-
-        Claimed and recorded one at a time instead, as before batches: mail the ledger has seen
-        (``tried``: its worker stopped or it failed; it may be the cause, and must not cost others
-        their attempts), a message whose content repeats earlier in the batch (matched as a
-        duplicate only once the first is complete), and every message of a batch whose
-        transaction failed."""
-        if not hasattr(self.processor, "prepare_many"):
-            return [(f, state) for f in fetched if (state := self._handle(f)) is not None]
-        seen: set[str] = set()
-        first, later, wanted = [], [], []
+    @staticmethod
+    def _split(fetched: list[FetchedMessage], tried: dict[str, str]) -> tuple[list[FetchedMessage], list[FetchedMessage]]:
+        """(claimed together, handled one at a time): mail the ledger has seen (``tried``: its worker
+        stopped or it failed; it may be the cause, and must not cost others their attempts) and a
+        message whose content repeats earlier in the batch (matched as a duplicate only once the
+        first is complete) go one at a time."""
+        seen: set[str | None] = set()
+        first, later = [], []
         for item in fetched:
             sha256 = _sha256(item.raw)
             if str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen):
                 later.append(item)
             else:
                 first.append(item)
-                wanted.append((item.ref, sha256, {"received_at": datetime.now(timezone.utc), **ledger_headers(item.raw)}))
             seen.add(sha256)
+        return first, later
+
+    def _claim_fetched(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> "_Claimed":
+        """Claim a fetch batch's new mail in one committed transaction (mail tried before, and a
+        repeat within the batch, are claimed later, one at a time: ``_split``)."""
+        if not hasattr(self.processor, "prepare_many"):
+            return _Claimed([], [], fetched)
+        first, later = self._split(fetched, tried)
+        wanted = [(item.ref, _sha256(item.raw), {"received_at": datetime.now(timezone.utc), **ledger_headers(item.raw)})
+                  for item in first]
         claims = self.ledger.claim_many(wanted, self.worker)
-        handled: list[tuple[FetchedMessage, str]] = []
+        alone: list[tuple[FetchedMessage, Claim]] = []
         together: list[tuple[FetchedMessage, Claim]] = []
         for item, claim in zip(first, claims):
             if claim is None:
                 continue  # finished meanwhile, or held by a live claim
             if claim.exhausted or claim.attempts > 1 or item.raw is None:  # tried since the ledger was read; too big
-                handled.append((item, self._with_claim(item, claim)))
+                alone.append((item, claim))
             else:
                 together.append((item, claim))
         # Read all of them at once (in the reader process, when there is one), recording each
         # RECORD_BATCH as soon as it is read, while the rest are still being read.
         ready = self.processor.prepare_many([item for item, _ in together])
-        for start in range(0, len(together), RECORD_BATCH):
-            chunk = together[start : start + RECORD_BATCH]
-            handled.extend(self._record_together(chunk, [next(ready) for _ in chunk]))
-        handled.extend((f, state) for f in later if (state := self._handle(f)) is not None)
+        return _Claimed(together, alone, later, ready)
+
+    def _record_claimed(self, claimed: "_Claimed") -> list[tuple[FetchedMessage, str]]:
+        """Record a claimed batch ``RECORD_BATCH`` messages to a transaction, then the rest one at a
+        time; (message, ledger state) for each message handled here."""
+        handled = [(item, self._with_claim(item, claim)) for item, claim in claimed.alone]
+        for start in range(0, len(claimed.together), RECORD_BATCH):
+            chunk = claimed.together[start : start + RECORD_BATCH]
+            handled.extend(self._record_together(chunk, [next(claimed.ready) for _ in chunk]))
+        handled.extend((f, state) for f in claimed.later if (state := self._handle(f)) is not None)
         return handled
 
     def _record_together(self, items: list[tuple[FetchedMessage, Claim]], prepared: list) -> list[tuple[FetchedMessage, str]]:
