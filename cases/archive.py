@@ -98,20 +98,41 @@ class Archive:
 
         With ``sync=False`` the file is written under a temporary name and held back until
         ``sync()`` (see the module's contract). Raises StoreError when the folder cannot be written."""
+        digest, target, temporary = self.stage(section, content, suffix)
+        if temporary is None:
+            return digest, target
+        if not sync:
+            self.adopt(target, temporary)
+            return digest, target
+        try:
+            _fsync_path(temporary)
+            os.replace(temporary, target)
+            _fsync_path(target.parent)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
+        return digest, target
+
+    def stage(self, section: str, content: bytes, suffix: str) -> tuple[str, Path, Path | None]:
+        """Write ``content`` under a temporary name beside where it will lie, its data flushed only by a
+        later ``sync()``: (SHA-256, path, temporary file), the temporary None when the file is there
+        already or held back by this archive. Another process may stage (the watcher's reader does);
+        the file is in the archive once the archive that syncs it takes it up (``adopt``). StoreError when the
+        folder cannot be written."""
         digest = sha256_hex(content)
         target = self.path_for(section, digest, suffix)
         with self._lock:
             if target in self._held:
-                return digest, target
+                return digest, target, None
         try:
             if os.stat(target).st_size == len(content):
-                return digest, target
+                return digest, target, None
         except FileNotFoundError:
             pass
         except OSError as exc:
             raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
+        temporary = target.parent / f".incoming-{self._run}-{next(self._names)}"
         try:
-            temporary = str(target.parent / f".incoming-{self._run}-{next(self._names)}")
             try:
                 handle = os.open(temporary, _NEW_FILE, 0o600)
             except FileNotFoundError:  # the first file in its folder
@@ -120,21 +141,21 @@ class Archive:
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(content)
-                    if sync:
-                        stream.flush()
-                        os.fsync(stream.fileno())
-                if not sync:
-                    with self._lock:
-                        self._held[target] = Path(temporary)
-                    return digest, target
-                os.replace(temporary, target)
             except BaseException:
-                Path(temporary).unlink(missing_ok=True)
+                temporary.unlink(missing_ok=True)
                 raise
-            _fsync_path(target.parent)
         except OSError as exc:
             raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
-        return digest, target
+        return digest, target, temporary
+
+    def adopt(self, target: Path, temporary: Path) -> None:
+        """Hold back a file ``stage`` wrote (in this process or another) until ``sync()`` puts it in
+        place; one already held for the same path makes this copy redundant, and it is removed."""
+        with self._lock:
+            if target not in self._held:
+                self._held[target] = temporary
+                return
+        temporary.unlink(missing_ok=True)
 
     @property
     def pending(self) -> list[Path]:

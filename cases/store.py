@@ -9,6 +9,7 @@ process killed at any instant leaves either all of a change or none of it.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -44,6 +45,7 @@ class Store:
         self.archive = archive
         self.url = url
         self._local = threading.local()
+        self._syncing: ThreadPoolExecutor | None = None  # sync_archive_begin's one thread, made on first use
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -77,6 +79,27 @@ class Store:
         folder cannot be written."""
         return self.archive.put_message(raw, sync=sync)
 
+    def adopt_archived(self, staged: tuple[str, Path, Path | None]) -> tuple[str, Path]:
+        """Hold back a message another process staged in the archive (``Archive.stage``: its SHA-256,
+        path and temporary file) as ``archive_message(..., sync=False)`` would; returns (sha256, path)."""
+        digest, target, temporary = staged
+        target = self.archive.path_for("messages", digest, ".eml")  # where this archive keeps it
+        if temporary is not None:
+            temporary = Path(temporary)
+            if temporary.parent != target.parent or not temporary.name.startswith(".incoming-"):
+                raise StoreError(f"A staged copy at {temporary} is not in the archive beside {target}.")
+            self.archive.adopt(target, temporary)
+        return digest, target
+
+    def sync_archive_begin(self) -> "Future[list[Path]]":
+        """``sync_archive`` on a thread of its own, so the flush to disk overlaps the caller's work:
+        the caller takes ``.result()`` (which raises ``sync_archive``'s StoreError) before committing
+        anything that records the messages held back until now. Messages held back after this call
+        wait for the next sync."""
+        if self._syncing is None:
+            self._syncing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resdesk-archive-sync")
+        return self._syncing.submit(self.archive.sync)
+
     def sync_archive(self) -> list[Path]:
         """Put every message held back by ``sync=False`` durably in place, with one flush to disk;
         returns their paths. StoreError when the disk refuses: commit nothing that records them."""
@@ -85,6 +108,8 @@ class Store:
     def close(self) -> None:
         """Put any message still held back in place (harmless if unrecorded), then release the database."""
         try:
+            if self._syncing is not None:
+                self._syncing.shutdown(wait=True)
             self.archive.sync()
         finally:
             self.engine.dispose()

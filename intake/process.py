@@ -169,25 +169,31 @@ class IntakeProcessor:
 
     def _prepared_each(self, fetched: list[FetchedMessage], reads: dict) -> Iterator[Prepared | Exception]:
         for item in fetched:
+            read = reads.get(id(item))
             try:
-                outcome = None if item.raw is None else reads[id(item)].outcome()
-                yield self._prepared(item, outcome, sync=False)
+                outcome = None if read is None else read.outcome()
+                prepared = self._prepared(item, outcome, sync=False, staged=None if read is None else read.staged)
             except Exception as exc:  # noqa: BLE001 - this message's fault, for the watcher to handle alone
-                yield exc
+                prepared = exc
+            if read is not None and (isinstance(prepared, Exception) or prepared.archive is None):
+                read.discard()  # staged by the reader, but not to be archived
+            yield prepared
 
     def _trusted(self) -> frozenset[str]:
         return self._trusted_senders() if self.policy.allowed_sender_domains else frozenset()
 
-    def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None", *, sync: bool = True) -> Prepared:
+    def _prepared(self, fetched: FetchedMessage, outcome: "Reading | Exception | None", *, sync: bool = True,
+                  staged: tuple | None = None) -> Prepared:
         """What ``prepare`` gives for a message read as ``outcome`` (None: it was not downloaded);
-        with ``sync`` False its archived copy is held back for the batch (``Store.sync_archive``)."""
+        with ``sync`` False its archived copy is held back for the batch (``Store.sync_archive``), and
+        a copy the reader ``staged`` (``Archive.stage``) is the one held back."""
         if fetched.raw is None:
             return Prepared(refused=Refused(
                 f"the message is {fetched.size:,} bytes, over the {self.policy.max_bytes:,}-byte limit "
                 "(mailbox.max_message_bytes); it was not downloaded — ask the sender to send smaller attachments"
             ))
         if isinstance(outcome, Refused):
-            return Prepared(refused=outcome, archive=self._archive(fetched.raw, sync=sync))
+            return Prepared(refused=outcome, archive=self._archive(fetched.raw, sync=sync, staged=staged))
         if isinstance(outcome, Exception):
             raise outcome
         reading = outcome
@@ -197,15 +203,18 @@ class IntakeProcessor:
         if kind == "not-protocol":
             return Prepared(reading)
         case_token_key(self.store)  # read (or made) once, in a unit of work of its own, before any batch's
-        return Prepared(reading, archive=self._archive(fetched.raw, sync=sync))
+        return Prepared(reading, archive=self._archive(fetched.raw, sync=sync, staged=staged))
 
     def _trusted_senders(self) -> frozenset[str]:
         """Domains and addresses the business unit has trusted since the settings were written."""
         with self.store.transaction() as tx:
             return frozenset(tx.session.execute(select(TrustedSender.value)).scalars())
 
-    def _archive(self, raw: bytes, *, sync: bool = True) -> tuple[str, str]:
-        sha256, path = self.store.archive_message(raw, sync=sync)
+    def _archive(self, raw: bytes, *, sync: bool = True, staged: tuple | None = None) -> tuple[str, str]:
+        if staged is not None and not sync:
+            sha256, path = self.store.adopt_archived(staged)
+        else:
+            sha256, path = self.store.archive_message(raw, sync=sync)
         return sha256, str(path)
 
     def file(self, tx: Tx, fetched: FetchedMessage, claim: Claim, prepared: Prepared, *,

@@ -40,15 +40,20 @@ PARENT_CHECK_SECONDS = 1.0
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
 
 _reader: "MessageReader | None" = None  # in the reader process
+_archive = None  # in the reader process: the case file's archive, where it stages what it reads
 
 
-def _start(policy: "IntakePolicy", watcher: int) -> None:
+def _start(policy: "IntakePolicy", watcher: int, archive_root: str | None = None) -> None:
     """In the reader, as it starts: ``watcher`` is the process id of the watcher that asked for it,
     which may have died while this process was still starting."""
     from resdesk.intake.reading import MessageReader
 
-    global _reader
+    global _reader, _archive
     _reader = MessageReader(policy)
+    if archive_root is not None:
+        from resdesk.cases.archive import Archive
+
+        _archive = Archive(archive_root)
     threading.Thread(target=_leave_with, args=(watcher,), daemon=True, name="resdesk-reader-parent").start()
 
 
@@ -61,21 +66,37 @@ def _leave_with(parent: int) -> None:
 
 
 def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
-    """In the reader: ("read", Reading) or ("refused", reason, answerable, answer_to, fields)."""
+    """In the reader: (("read", Reading) or ("refused", reason, answerable, answer_to, fields), staged),
+    where ``staged`` is the message's copy staged in the archive (``Archive.stage``) when it will be
+    archived (mail that is not protocol mail is not), or None for the watcher to archive it."""
     from resdesk.intake.reading import Refused
 
     try:
-        return ("read", _reader.read(raw, now=now, trusted=trusted))
+        reading = _reader.read(raw, now=now, trusted=trusted)
     except Refused as refused:  # sent back as plain values: an exception's own attributes do not travel
-        return ("refused", refused.reason, refused.answerable, refused.answer_to, refused.fields)
+        return ("refused", refused.reason, refused.answerable, refused.answer_to, refused.fields), _staged(raw)
+    return ("read", reading), (_staged(raw) if reading.classification.kind != "not-protocol" else None)
+
+
+def _staged(raw: bytes):
+    """The message staged in the archive, held back for the watcher to sync (its temporary file's
+    name, never its path, travels: the watcher's archive decides); None where that failed, for the
+    watcher to archive it and report the fault."""
+    if _archive is None:
+        return None
+    try:
+        return _archive.stage("messages", raw, ".eml")
+    except Exception:  # noqa: BLE001 - the watcher archives it itself, and says why if it cannot
+        return None
 
 
 class ReaderPool:
     """One reader process for a watcher's batches (see the module's notes)."""
 
-    def __init__(self, policy: "IntakePolicy", *, pool_from: int = POOL_FROM):
+    def __init__(self, policy: "IntakePolicy", *, pool_from: int = POOL_FROM, archive_root: str | None = None):
         self.policy = policy
         self.pool_from = pool_from
+        self.archive_root = archive_root  # where the reader stages what it reads; None: the watcher archives
         self._pool: ProcessPoolExecutor | None = None
 
     def read_all(
@@ -106,7 +127,7 @@ class ReaderPool:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=(self.policy, os.getpid()),
+                initargs=(self.policy, os.getpid(), self.archive_root),
             )
         return self._pool
 
@@ -126,12 +147,13 @@ class Read:
     """One message handed to the reader (``ReaderPool.submit``), or with no ``future`` to be read in
     this process: its outcome when asked for."""
 
-    __slots__ = ("pool", "reader", "raw", "now", "trusted", "future", "process")
+    __slots__ = ("pool", "reader", "raw", "now", "trusted", "future", "process", "staged")
 
     def __init__(self, pool: ReaderPool | None, reader: "MessageReader", raw: bytes, now: datetime,
                  trusted: frozenset[str], future: "Future | None", process: ProcessPoolExecutor | None = None):
         self.pool, self.reader, self.raw, self.now, self.trusted = pool, reader, raw, now, trusted
         self.future, self.process = future, process
+        self.staged = None  # (SHA-256, path, temporary file) the reader staged in the archive, once read
 
     def outcome(self) -> "Reading | Exception":
         """The message's ``Reading``, or the ``Refused`` or other exception it raised. If the reader
@@ -140,7 +162,8 @@ class Read:
         if future is None or (not future.done() and future.cancel()):
             return read_here(self.reader, self.raw, self.now, self.trusted)
         try:
-            return _outcome(future.result())
+            result, self.staged = future.result()
+            return _outcome(result)
         except BrokenProcessPool:
             self.pool.close(self.process)
             return read_here(self.reader, self.raw, self.now, self.trusted)
@@ -150,10 +173,27 @@ class Read:
             return exc
 
     def cancel(self) -> None:
-        """Not wanted after all (its claim went elsewhere): the reader skips it if it has not begun it."""
-        if self.future is not None:
-            self.future.cancel()
-            self.future = None
+        """Not wanted after all (its claim went elsewhere): the reader skips it if it has not begun it,
+        and what it staged in the archive for it is removed."""
+        future, self.future = self.future, None
+        if future is not None and not future.cancel():
+            future.add_done_callback(_discard_staged)
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the copy the reader staged in the archive, if it is not to be kept."""
+        staged, self.staged = self.staged, None
+        if staged is not None and staged[2] is not None:
+            staged[2].unlink(missing_ok=True)
+
+
+def _discard_staged(future: "Future") -> None:
+    try:
+        _, staged = future.result()
+    except BaseException:  # noqa: BLE001 - nothing was staged
+        return
+    if staged is not None and staged[2] is not None:
+        staged[2].unlink(missing_ok=True)
 
 
 def read_here(reader: "MessageReader", raw: bytes, now: datetime, trusted: frozenset[str]) -> "Reading | Exception":

@@ -322,7 +322,9 @@ class Watcher:
         batch = [(item, claim, ready) for (item, claim), ready in zip(items, prepared) if not isinstance(ready, Exception)]
         states: list[tuple[FetchedMessage, str]] = []
         try:
-            self.store.sync_archive()  # the batch's archived copies, durable before anything refers to them
+            # The batch's archived copies are flushed to disk while it is recorded, and are durable
+            # before the commit that refers to them (a failed flush rolls the batch back).
+            syncing = self.store.sync_archive_begin()
             with self.store.transaction() as tx:
                 for item, claim, ready in batch:
                     token = CORRELATION_ID.set(correlation_id(item.ref))
@@ -331,6 +333,7 @@ class Watcher:
                     finally:
                         CORRELATION_ID.reset(token)
                     states.append((item, filing.state))
+                syncing.result()
         except Exception:  # noqa: BLE001 - nothing of the batch was written: each is tried on its own
             log.warning("a batch of %d message(s) could not be recorded together; recording each on its own",
                         len(batch))

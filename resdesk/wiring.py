@@ -77,7 +77,7 @@ def build_processor(settings: Settings, store, *, ledger=None, clock=None, reade
     from resdesk.intake.readers import ReaderPool
 
     return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock,
-                           readers=ReaderPool(policy) if readers else None)
+                           readers=ReaderPool(policy, archive_root=str(store.archive.root)) if readers else None)
 
 
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None,
