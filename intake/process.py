@@ -40,6 +40,7 @@ from resdesk.cases.tokens import case_token_key, code_matches
 from resdesk.intake.authority import Authority, authority_over_case
 from resdesk.intake.bounces import mark_bounced
 from resdesk.intake.correlate import Correlation, correlate
+from resdesk.intake.headers import ledger_headers
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.message import InboundMessage
 from resdesk.intake.readers import Read, ReaderPool
@@ -139,6 +140,13 @@ class IntakeProcessor:
             return
         reads = self.readers.submit(self.reader, [item.raw for item in downloaded], self._now(), self._trusted())
         self._ahead = {id(item): (item, read) for item, read in zip(downloaded, reads)}
+
+    def ledger_headers(self, fetched: FetchedMessage) -> dict:
+        """Its ledger row's headers (``intake.headers.ledger_headers``): the reader's, when it has read
+        the message ahead already, else worked out here."""
+        pair = self._ahead.get(id(fetched))
+        known = pair[1].ledger_headers() if pair is not None and pair[0] is fetched else None
+        return known if known is not None else ledger_headers(fetched.raw)
 
     def _drop_read_ahead(self) -> None:
         for _, read in self._ahead.values():

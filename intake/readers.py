@@ -66,16 +66,22 @@ def _leave_with(parent: int) -> None:
 
 
 def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
-    """In the reader: (("read", Reading) or ("refused", reason, answerable, answer_to, fields), staged),
-    where ``staged`` is the message's copy staged in the archive (``Archive.stage``) when it will be
-    archived (mail that is not protocol mail is not), or None for the watcher to archive it."""
+    """In the reader: (("read", Reading) or ("refused", reason, answerable, answer_to, fields), staged,
+    headers), where ``staged`` is the message's copy staged in the archive (``Archive.stage``) when it
+    will be archived (mail that is not protocol mail is not), or None for the watcher to archive it,
+    and ``headers`` its ledger row's (``intake.headers.ledger_headers``)."""
+    from resdesk.intake.headers import ledger_headers
     from resdesk.intake.reading import Refused
 
+    headers = ledger_headers(raw)
     try:
         reading = _reader.read(raw, now=now, trusted=trusted)
     except Refused as refused:  # sent back as plain values: an exception's own attributes do not travel
-        return ("refused", refused.reason, refused.answerable, refused.answer_to, refused.fields), _staged(raw)
-    return ("read", reading), (_staged(raw) if reading.classification.kind != "not-protocol" else None)
+        return ("refused", refused.reason, refused.answerable, refused.answer_to, refused.fields), _staged(raw), headers
+    if reading.classification.kind == "not-protocol":
+        return ("read", reading), None, headers
+    reading.stated_facts()  # worked out here, for the watcher to record
+    return ("read", reading), _staged(raw), headers
 
 
 def _staged(raw: bytes):
@@ -162,7 +168,7 @@ class Read:
         if future is None or (not future.done() and future.cancel()):
             return read_here(self.reader, self.raw, self.now, self.trusted)
         try:
-            result, self.staged = future.result()
+            result, self.staged, _ = future.result()
             return _outcome(result)
         except BrokenProcessPool:
             self.pool.close(self.process)
@@ -171,6 +177,14 @@ class Read:
             return read_here(self.reader, self.raw, self.now, self.trusted)
         except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
             return exc
+
+    def ledger_headers(self) -> dict | None:
+        """The ledger row's headers (``intake.headers.ledger_headers``) if the reader has read the
+        message already, else None (work them out here: nothing waits for the reader)."""
+        future = self.future
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()[2]
 
     def cancel(self) -> None:
         """Not wanted after all (its claim went elsewhere): the reader skips it if it has not begun it,
@@ -189,7 +203,7 @@ class Read:
 
 def _discard_staged(future: "Future") -> None:
     try:
-        _, staged = future.result()
+        _, staged, _ = future.result()
     except BaseException:  # noqa: BLE001 - nothing was staged
         return
     if staged is not None and staged[2] is not None:

@@ -20,6 +20,7 @@ from email.parser import BytesHeaderParser
 from resdesk.errors import FormError, HostileFile, IntakeError
 from resdesk.forms import read_email_text, read_form
 from resdesk.intake.classify import Classification, classify, no_automatic_reply
+from resdesk.intake.facts import FactReading, Mention, read_facts
 from resdesk.intake.forwarded import carried_message
 from resdesk.intake.headers import HeaderReader
 from resdesk.intake.limits import InboundLimits, over_limit
@@ -56,9 +57,19 @@ class Reading:
     kept: list[Attachment] = field(default_factory=list)  # other files, kept as documents on the case
     flaws: list[str] = field(default_factory=list)  # harmless faults noted on the message
     verification: str | None = None  # intake.senders' verdict: verified, unverified, not-checked
+    _stated: tuple | None = field(default=None, repr=False, compare=False)  # stated_facts(), once worked out
 
     def __post_init__(self) -> None:
         self.flaws.extend(self.message.flaws)
+
+    def stated_facts(self) -> tuple[list[FactReading], list[Mention]]:
+        """The facts the message states and the conditions it only mentions (``intake.facts.read_facts``
+        over its body and forms): worked out once, in the reader process where there is one, and
+        handed back as new lists each time."""
+        if self._stated is None:
+            self._stated = read_facts(self.message.body_text, [(form.kind, form.fields) for _, form in self.forms])
+        readings, mentions = self._stated
+        return list(readings), list(mentions)
 
 
 def _typed_form(body: str):

@@ -25,7 +25,7 @@ from resdesk.cases.timeline import (
 from resdesk.errors import ResdeskError
 from resdesk.forms import age_on
 from resdesk.intake.classify import Classification
-from resdesk.intake.facts import Mention, agency_of, read_facts
+from resdesk.intake.facts import Mention, agency_of
 from resdesk.intake.message import InboundMessage
 from resdesk.intake.reading import IntakePolicy, Reading
 from resdesk.protocols import Protocol
@@ -102,9 +102,7 @@ class CaseRecorder:
     def _record_facts(self, tx: Tx, case: Case, reading: Reading) -> None:
         """Facts the message states (typed lines, form fields) and the agencies on the case;
         a condition only mentioned in prose puts the case on the needs-review list, quoted."""
-        readings, mentions = read_facts(
-            reading.message.body_text, [(form.kind, form.fields) for _, form in reading.forms]
-        )
+        readings, mentions = reading.stated_facts()
         for fact in readings:
             try:
                 record_fact(tx, case, fact.name, fact.value, source=fact.source, by=ACTOR, at=reading.when,

@@ -287,7 +287,8 @@ class Watcher:
         if not hasattr(self.processor, "prepare_many"):
             return _Claimed([], [], fetched)
         first, later = self._split(fetched, tried)
-        wanted = [(item.ref, _sha256(item.raw), {"received_at": datetime.now(timezone.utc), **ledger_headers(item.raw)})
+        headers = getattr(self.processor, "ledger_headers", None) or (lambda item: ledger_headers(item.raw))
+        wanted = [(item.ref, _sha256(item.raw), {"received_at": datetime.now(timezone.utc), **headers(item)})
                   for item in first]
         claims = self.ledger.claim_many(wanted, self.worker)
         alone: list[tuple[FetchedMessage, Claim]] = []
