@@ -88,17 +88,21 @@ def test_completions_written_together_change_every_row_and_audit_what_was_claime
 
 
 def test_a_batch_with_one_claim_taken_over_meanwhile_writes_nothing(ledger, store):
-    """GIVEN three claims by one watcher, one of which another worker took over meanwhile WHEN the watcher records and completes all three in one transaction THEN the
-    commit fails with StoreError naming the lost message, and nothing of the batch is written: no
-    case, no event, no audit entry, the other two still claimed by the watcher."""
+    """GIVEN three claims by one watcher, one of which another worker took over meanwhile WHEN the
+    watcher records and completes all three in one transaction THEN its commit (the before-commit
+    hook writing the held completions) fails with StoreError naming the lost message, and nothing of
+    the batch is written: no case, no event, no audit entry, the other two still claimed by the watcher."""
     claims = _claim_batch(ledger, range(1, 4))
     assert ledger.claim(claims[1].key, claims[1].sha256, "watcher-2", now=T0 + timedelta(minutes=10))
     audited = _actions(store)
+    committing = False
     with pytest.raises(StoreError, match=r"message INBOX/2 by watcher-1 was taken over"):
         with store.transaction() as tx:
             _record_and_complete(tx, ledger, claims)
+            committing = True  # nothing read the case file since: the completions are written by the commit
+    assert committing
     rows = _rows(store)
-    assert (rows["1"].state, rows["1"].claimed_by) == (rows["3"].state, rows["3"].claimed_by) == ("claimed", "watcher-1")
+    assert [(rows[uid].state, rows[uid].claimed_by) for uid in "13"] == [("claimed", "watcher-1")] * 2
     assert (rows["2"].state, rows["2"].claimed_by, rows["2"].attempts) == ("claimed", "watcher-2", 2)
     with store.transaction() as tx:
         assert tx.all_cases() == [] and tx.session.execute(select(Event)).first() is None
