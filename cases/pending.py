@@ -13,6 +13,11 @@ Every session on the case file (``cases.store``) writes what it holds
   what was held inside it), and before the transaction commits;
 
 and forgets what it holds when its transaction, or the savepoint they were held in, rolls back.
+A statement held with ``unmatched`` (an UPDATE that must change one row per parameter set, such as
+the ledger's completion of a claim still held) is checked when written: if the executemany's summed
+rowcount falls short, ``unmatched`` names the fault, which is raised at that flush point and again
+at every later one (commit included) until the transaction, or the savepoint it was held in, rolls
+back; so a unit of work whose check failed can never commit, even if a caller swallowed the error.
 A statement run on ``session.connection()`` directly does not pass the hook: code that reads held
 tables that way calls ``write_held`` first (as ``cases.audit`` does before it reads the chain's tail).
 
@@ -31,38 +36,66 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["hold", "innermost_transaction", "kept_for_transaction", "listen", "write_held"]
+__all__ = ["Unmatched", "hold", "innermost_transaction", "kept_for_transaction", "listen", "write_held"]
 
 T = TypeVar("T")
 
 _HELD = "resdesk.held-rows"
+_REFUSED = "resdesk.held-rows-refused"
+
+Unmatched = Callable[[Connection, list[dict[str, Any]]], Exception]
+"""Names the fault when a checked statement's executemany changed fewer rows than it was given
+parameter sets: called with the connection and those parameter sets, returns the exception to raise."""
 
 
 class _Held:
-    """What one session holds: the connection to write on, and rows by INSERT statement."""
+    """What one session holds: the connection to write on, rows by statement, and the checked
+    statements' ``Unmatched``."""
 
-    __slots__ = ("connection", "rows")
+    __slots__ = ("connection", "rows", "checks")
 
     def __init__(self, connection: Connection):
         self.connection = connection
         self.rows: dict[UpdateBase, list[dict[str, Any]]] = {}
+        self.checks: dict[UpdateBase, Unmatched] = {}
 
 
-def hold(session: Session, statement: UpdateBase, row: dict[str, Any]) -> None:
-    """Hold ``row`` for ``statement`` (an INSERT or UPDATE built once) until the session's next flush point."""
+def hold(session: Session, statement: UpdateBase, row: dict[str, Any], *, unmatched: Unmatched | None = None) -> None:
+    """Hold ``row`` for ``statement`` (an INSERT or UPDATE built once) until the session's next flush point.
+
+    With ``unmatched``, every row must change exactly one row of the table when written (the
+    dialect must report a sane multi-row rowcount, as sqlite3 and psycopg do); otherwise the
+    exception it returns is raised and the unit of work can only roll back (see the module's notes)."""
     held = session.info.get(_HELD)
     if held is None:
         held = session.info[_HELD] = _Held(session.connection())
     held.rows.setdefault(statement, []).append(row)
+    if unmatched is not None:
+        held.checks[statement] = unmatched
 
 
 def write_held(session: Session) -> None:
-    """Write every row the session holds: one executemany per statement, in the order held."""
+    """Write every row the session holds: one executemany per statement, in the order held; a checked
+    statement that changed fewer rows than it was given raises its ``Unmatched`` fault (any exception)."""
+    _write(session)
+
+
+def _write(session: Session, held_in: SessionTransaction | None = None) -> None:
+    """``write_held``; ``held_in`` is the transaction the rows were held in (the innermost unless
+    given), which a failed check refuses."""
+    refused = session.info.get(_REFUSED)
+    if refused is not None:
+        raise refused[1]
     held = session.info.pop(_HELD, None)
     if held is None:
         return
     for statement, rows in held.rows.items():
-        held.connection.execute(statement, rows)
+        result = held.connection.execute(statement, rows)
+        check = held.checks.get(statement)
+        if check is not None and result.rowcount != len(rows):
+            fault = check(held.connection, rows)
+            session.info[_REFUSED] = (held_in or innermost_transaction(session), fault)
+            raise fault
 
 
 def innermost_transaction(session: Session):
@@ -83,8 +116,11 @@ def kept_for_transaction(session: Session, name: str, new: Callable[[], T]) -> T
     return kept
 
 
-def _forget(session: Session, *_: Any) -> None:
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     session.info.pop(_HELD, None)
+    refused = session.info.get(_REFUSED)
+    if refused is not None and refused[0] is previous_transaction:
+        del session.info[_REFUSED]  # the savepoint whose check failed is undone: the rest may go on
 
 
 def _before_statement(orm_execute_state) -> None:
@@ -93,7 +129,7 @@ def _before_statement(orm_execute_state) -> None:
 
 def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:  # written on the held connection, so before the SAVEPOINT itself
-        write_held(session)
+        _write(session, transaction.parent)  # held in the savepoint's parent
 
 
 def listen(session_class: type[Session]) -> None:

@@ -21,13 +21,11 @@ for quarantine with the reason "failed N times: ...".
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Protocol as Interface
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from resdesk.cases.models import (
@@ -40,8 +38,9 @@ from resdesk.cases.models import (
     Mailbox,
     Message,
 )
+from resdesk.cases import pending
 from resdesk.cases.store import Store, Tx
-from resdesk.errors import StoreError
+from resdesk.intake.completion import audited_reason, lost_claim, statement
 
 STATES = (CLAIMED, DONE, QUARANTINED, FAILED, IGNORED)
 
@@ -71,7 +70,8 @@ class Claim:
     must move it to quarantine and complete it as quarantined with ``reason``.
     ``duplicate_of`` is the ledger id of an already handled message with the same
     content (the same mail seen again, say under a new UIDVALIDITY): the holder
-    should record it as a duplicate, not as a new case event.
+    should record it as a duplicate, not as a new case event. ``sha256``, ``message_id`` and
+    ``attempts`` are the ledger row's as claimed: what the completion's audit entry records.
     """
 
     ledger_id: int
@@ -83,6 +83,7 @@ class Claim:
     reason: str | None = None
     duplicate_of: int | None = None
     ref: object = None  # the mail source's own reference, as passed to ``claim``
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,23 +96,6 @@ class UidValidityChange:
 
 def _key(ref: MessageKey) -> LedgerKey:
     return LedgerKey(str(ref.account), str(ref.folder), str(ref.uidvalidity), str(ref.uid))
-
-
-_MESSAGES = Message.__table__
-
-
-@functools.cache
-def _completion(columns: tuple[str, ...]):
-    """``UPDATE messages SET <columns> WHERE`` the claim is still the caller's ``RETURNING`` what the
-    audit entry needs; built once per set of columns, so the statement cache serves every later one."""
-    c = _MESSAGES.c
-    return (
-        update(_MESSAGES)
-        .where(c.id == bindparam("claim_id"), c.state == bindparam("claim_state"),
-               c.claimed_by == bindparam("claim_worker"), c.attempts == bindparam("claim_attempts"))
-        .values({name: bindparam(f"set_{name}", type_=c[name].type) for name in columns})
-        .returning(c.id, c.account, c.folder, c.uidvalidity, c.uid, c.sha256, c.message_id, c.case_id, c.attempts)
-    )
 
 
 def _now(now: datetime | None) -> datetime:
@@ -214,7 +198,7 @@ class Ledger:
                 claims.append(None)
             else:
                 claims.append(Claim(row.id, key, row.sha256, worker, row.attempts,
-                                    duplicate_of=firsts.get(row.sha256), ref=ref))
+                                    duplicate_of=firsts.get(row.sha256), ref=ref, message_id=row.message_id))
         return claims
 
     @staticmethod
@@ -246,7 +230,8 @@ class Ledger:
         if row.attempts > self.max_attempts:
             reason = f"failed {row.attempts - 1} times: {previous}"
             row.reason = reason
-            return True, Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason)
+            return True, Claim(row.id, key, row.sha256, worker, row.attempts, exhausted=True, reason=reason,
+                               message_id=row.message_id)
         return True, None
 
     def complete(
@@ -269,12 +254,15 @@ class Ledger:
         ``state`` is done, quarantined, ignored, or failed (retryable: the next claim
         takes it up again until the attempts run out). ``answer_to`` (whom the refusal
         reply goes to) and ``sender_verification`` (``intake.senders``' verdict) are kept on the
-        row. Raises ``StoreError`` if the claim was lost to another worker meanwhile, which
-        rolls the transaction back.
+        row. ``case_id`` is the case the message was recorded on; the audit entry names its reference.
 
-        One UPDATE (a statement built once per set of columns, run on the transaction's connection)
-        that checks the claim is still ours and returns what the audit entry needs, without loading
-        the row or writing out the caller's pending records first.
+        The UPDATE (a statement built once per set of columns, checking the claim is still ours) is
+        held with the transaction's events and audit entries (``cases.pending``) and written with every
+        other completion held beside it by one executemany, before anything reads the case file, before
+        a savepoint and at commit; the audit entry is built from ``claim``, not read back. If any claim
+        written together was lost to another worker meanwhile, fewer rows change than were completed,
+        and ``StoreError`` is raised there (at the latest by the commit), which rolls the whole
+        transaction back: nothing of it is written.
 
         The audit entry of a quarantined message keeps no refused value: its reason sentence (which
         may quote one) only as a SHA-256, and ``refused`` (field name -> refused value) as the field
@@ -296,33 +284,30 @@ class Ledger:
             values["answer_to"] = answer_to
         if sender_verification is not None:
             values["sender_verification"] = sender_verification
-        row = tx.session.connection().execute(
-            _completion(tuple(values)),
-            {**{f"set_{name}": value for name, value in values.items()}, "claim_id": claim.ledger_id,
-             "claim_state": CLAIMED, "claim_worker": claim.worker, "claim_attempts": claim.attempts},
-        ).one_or_none()
-        if row is None:
-            raise StoreError(
-                f"The claim on message {claim.key.folder}/{claim.key.uid} by {claim.worker} was taken over "
-                "before it was completed; its work is discarded."
-            )
-        tx.forget_loaded(Message, row.id)
-        case = tx.case_by_id(row.case_id) if row.case_id is not None else None
-        tx.audit(
+        tx.forget_loaded(Message, claim.ledger_id)  # its next read writes the completion out first
+        case = tx.case_by_id(case_id) if case_id is not None else None
+        key = claim.key
+        tx.audit(  # before the completion is held: the chain's first append may write out what is held
             claim.worker,
             f"message-{state}",
             case.ref if case else None,
             {
-                "ledger_id": row.id,
-                "account": row.account,
-                "folder": row.folder,
-                "uidvalidity": row.uidvalidity,
-                "uid": row.uid,
-                "sha256": row.sha256,
-                "message_id": row.message_id,
-                **_audited_reason(state, reason, refused),
-                "attempts": row.attempts,
+                "ledger_id": claim.ledger_id,
+                "account": key.account,
+                "folder": key.folder,
+                "uidvalidity": key.uidvalidity,
+                "uid": key.uid,
+                "sha256": claim.sha256,
+                "message_id": claim.message_id,
+                **audited_reason(state, reason, refused),
+                "attempts": claim.attempts,
             },
+        )
+        pending.hold(
+            tx.session, statement(tuple(values)),
+            {**{f"set_{name}": value for name, value in values.items()}, "claim_id": claim.ledger_id,
+             "claim_state": CLAIMED, "claim_worker": claim.worker, "claim_attempts": claim.attempts},
+            unmatched=lost_claim,
         )
 
     def reclaim_abandoned(self, account: str, folder: str, worker: str) -> int:
@@ -392,18 +377,3 @@ class Ledger:
                 at=now,
             )
             return change
-
-
-def _sha256_text(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _audited_reason(state: str, reason: str | None, refused: Mapping[str, str] | None) -> dict:
-    """What the audit chain keeps of why a message was completed: the reason itself, except for
-    refused (quarantined) messages, whose reason and refused values are kept only as SHA-256."""
-    if state != QUARANTINED:
-        return {"reason": reason}
-    return {
-        "reason_sha256": _sha256_text(reason) if reason is not None else None,
-        "refused_fields": {name: _sha256_text(str(value)) for name, value in (refused or {}).items()},
-    }

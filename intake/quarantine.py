@@ -92,7 +92,7 @@ def release(store: Store, processor, ledger_id: int, at: datetime, *, actor: str
         row.state, row.claimed_by, row.claimed_at, row.reason = CLAIMED, worker, at, None
         row.attempts += 1
         claim = Claim(row.id, LedgerKey(row.account, row.folder, row.uidvalidity, row.uid), row.sha256, worker,
-                      row.attempts)
+                      row.attempts, message_id=row.message_id)
         raw = Path(row.archive_path).read_bytes()
         tx.audit(actor, "quarantine-released", None,
                  {"ledger_id": row.id, "subject_sha256": _subject_hash(row.subject), "by": actor, "reason": reason, "trusted": trusted},
