@@ -26,6 +26,17 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def own_cpu_seconds(pid: int) -> float | None:
+    """A process's own CPU seconds so far (user and system, every thread; not its children's), from
+    ``/proc/PID/stat``."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def children_of(pid: int) -> list[int]:
     """The process's children, from every one of its threads' ``children`` lists."""
     found: list[int] = []
@@ -52,13 +63,15 @@ def descendants_of(pid: int) -> list[int]:
 class Measured:
     """One measured run: wall seconds, the process's own peak resident MB, the largest peak of
     any process it started (a render worker), its stdout, and the CPU seconds (user and system)
-    of it and every process it started and waited for (a reader process)."""
+    of it and every process it started and waited for (a reader process), and of the process alone
+    (as last seen, at most a twentieth of a second before it ended)."""
 
     seconds: float
     peak_mb: float
     child_peak_mb: float
     out: str
     cpu_seconds: float = 0.0
+    own_cpu_seconds: float = 0.0
 
     @property
     def tree_peak_mb(self) -> float:
@@ -85,9 +98,10 @@ def run_measured_tree(argv: list[str], env: dict[str, str] | None = None) -> Mea
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env or dict(os.environ), stdout=out,
                                    stderr=err)
-        peak, children = 0.0, {}
+        peak, children, own = 0.0, {}, 0.0
         while process.poll() is None:
             peak = max(peak, peak_rss_mb(process.pid) or 0.0)
+            own = max(own, own_cpu_seconds(process.pid) or 0.0)
             for child in descendants_of(process.pid):
                 children[child] = max(children.get(child, 0.0), peak_rss_mb(child) or 0.0)
             time.sleep(0.05)
@@ -97,4 +111,4 @@ def run_measured_tree(argv: list[str], env: dict[str, str] | None = None) -> Mea
         out.seek(0), err.seek(0)
         if process.returncode != 0:
             raise RuntimeError(f"python {' '.join(argv)} failed: {err.read().decode()[-2000:]}")
-        return Measured(elapsed, peak, max(children.values(), default=0.0), out.read().decode(), cpu)
+        return Measured(elapsed, peak, max(children.values(), default=0.0), out.read().decode(), cpu, own)
