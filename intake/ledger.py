@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Protocol as Interface
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from resdesk.cases.models import (
@@ -96,6 +96,15 @@ class UidValidityChange:
 
 def _key(ref: MessageKey) -> LedgerKey:
     return LedgerKey(str(ref.account), str(ref.folder), str(ref.uidvalidity), str(ref.uid))
+
+
+_MESSAGES = Message.__table__
+_CLAIM_NEW = insert(_MESSAGES)
+
+
+def _get(row: "Message | dict", name: str):
+    """A column of a ledger row, loaded (``Message``) or just written (its values)."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -173,18 +182,31 @@ class Ledger:
                 ).with_for_update()
             ).scalars()
         }
-        taken: list[tuple[MessageKey, LedgerKey, Message | None, Claim | None]] = []
+        taken: list[tuple[MessageKey, LedgerKey, Message | dict | None, Claim | None]] = []
+        new: list[dict] = []
         for (ref, sha256, headers), key in zip(wanted, keys):
             row = rows.get((key.uidvalidity, key.uid))
             if row is None:
                 row = rows[(key.uidvalidity, key.uid)] = self._new_row(key, sha256, worker, now, **headers)
-                tx.session.add(row)
+                new.append(row)
                 taken.append((ref, key, row, None))
+            elif isinstance(row, dict):  # the same message twice in one batch: claimed just above
+                taken.append((ref, key, None, None))
             else:
                 took, exhausted = self._take_over(row, key, sha256, worker, now, **headers)
                 taken.append((ref, key, row if took else None, exhausted))
-        tx.session.flush()
-        hashes = {row.sha256 for _, _, row, exhausted in taken if row is not None and exhausted is None and row.sha256}
+        tx.session.flush()  # the rows taken over
+        if new:  # new rows: one executemany, then their ids in one read (no row-at-a-time INSERT … RETURNING)
+            connection = tx.session.connection()
+            connection.execute(_CLAIM_NEW, new)
+            ids = {(uidvalidity, uid): id_ for id_, uidvalidity, uid in connection.execute(
+                select(_MESSAGES.c.id, _MESSAGES.c.uidvalidity, _MESSAGES.c.uid).where(
+                    _MESSAGES.c.account == account, _MESSAGES.c.folder == folder,
+                    _MESSAGES.c.uid.in_({row["uid"] for row in new})))}
+            for row in new:
+                row["id"] = ids[(row["uidvalidity"], row["uid"])]
+        hashes = {_get(row, "sha256") for _, _, row, exhausted in taken
+                  if row is not None and exhausted is None and _get(row, "sha256")}
         firsts = dict(tx.session.execute(
             select(Message.sha256, func.min(Message.id))
             .where(Message.account == account, Message.sha256.in_(hashes), Message.state.in_((DONE, QUARANTINED)))
@@ -197,14 +219,16 @@ class Ledger:
             elif row is None:
                 claims.append(None)
             else:
-                claims.append(Claim(row.id, key, row.sha256, worker, row.attempts,
-                                    duplicate_of=firsts.get(row.sha256), ref=ref, message_id=row.message_id))
+                sha256 = _get(row, "sha256")
+                claims.append(Claim(_get(row, "id"), key, sha256, worker, _get(row, "attempts"),
+                                    duplicate_of=firsts.get(sha256), ref=ref, message_id=_get(row, "message_id")))
         return claims
 
     @staticmethod
     def _new_row(key: LedgerKey, sha256, worker, now, message_id=None, subject=None, sender=None,
-                 received_at=None) -> Message:
-        return Message(
+                 received_at=None) -> dict:
+        """A new ledger row's values, claimed (written by ``_CLAIM_NEW``)."""
+        return dict(
             account=key.account, folder=key.folder, uidvalidity=key.uidvalidity, uid=key.uid,
             sha256=sha256, message_id=message_id, subject=subject, sender=sender,
             received_at=received_at, state=CLAIMED, attempts=1, claimed_by=worker, claimed_at=now,
