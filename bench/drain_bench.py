@@ -173,17 +173,16 @@ def run() -> list[str]:
         f"({ratio:.3f}).",
         *([] if ratio >= TARGET_RATIO else [
             "",
-            ("Why: the whole intake spends more CPU a message than this machine's cores can give at half the "
-             "minimal pipeline's rate (the CPU line below). " if cpu_bound < TARGET_RATIO else
-             f"Why: the watcher's own process used {watcher_cpu:.1f} s of CPU ({1000 * watcher_cpu / COUNT:.1f} ms a "
-             "message). It records on one core (Python runs one of its threads at a time), so the drain can take "
-             f"no less than that, a rate of at most {watcher_bound:.2f}× the minimal pipeline's, however the "
-             "reading is spread; the rest of its time the watcher waited on Dovecot, the disk and the cores it "
-             f"shares with its reader and Dovecot ({drain_cpu:.1f} s of CPU in all took {drain_seconds:.1f} s). "
-             if watcher_bound < TARGET_RATIO else
-             f"Why: the CPU it spends would allow {bound:.2f}× were both cores always busy (the CPU line below), "
-             f"but they are not: {drain_cpu:.1f} s of CPU took {drain_seconds:.1f} s, of which the watcher's own "
-             f"process used {watcher_cpu:.1f} s. ")
+            "Why: "
+            + ("the whole intake spends more CPU a message than this machine's cores can give at half the "
+               "minimal pipeline's rate (the CPU line below). " if cpu_bound < TARGET_RATIO else "")
+            + (f"The watcher's own process used {watcher_cpu:.1f} s of CPU ({1000 * watcher_cpu / COUNT:.1f} ms a "
+               "message); it records on one core (Python runs one of its threads at a time), so the drain can "
+               f"take no less than that, a rate of at most {watcher_bound:.2f}× the minimal pipeline's, however "
+               "the reading is spread. " if watcher_bound < TARGET_RATIO else "")
+            + (f"The CPU it spends would allow {bound:.2f}× were both cores always busy (the CPU line below), "
+               f"but they are not: {drain_cpu:.1f} s of CPU took {drain_seconds:.1f} s, of which the watcher's own "
+               f"process used {watcher_cpu:.1f} s. " if bound >= TARGET_RATIO else "")
             + "Reading (MIME, the Word template, classification, sender checks, the facts stated, the "
             "archived copy) runs in a reader process on the second core, a fetch batch ahead of recording; "
             "recording (correlation, the case's parties and facts through the ORM's unit of work, the stage "

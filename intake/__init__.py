@@ -28,7 +28,7 @@ _RECORDING = {
     "IntakePolicy": "process", "IntakeProcessor": "process",
     "CaseRecorder": "recording",
     "ImapSource": "sources", "MailSource": "sources", "MaildirSource": "sources", "connect_source": "sources",
-    "DrainReport": "watch", "Filing": "watch", "Watcher": "watch",
+    "DrainReport": "filing", "Filing": "filing", "Watcher": "watch",
     "dismiss": "quarantine", "file_on_case": "quarantine", "quarantined": "quarantine", "release": "quarantine",
 }
 

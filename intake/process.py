@@ -48,7 +48,7 @@ from resdesk.intake.reading import IntakePolicy, MessageReader, Reading, Refused
 from resdesk.intake.recording import ACTOR, CaseRecorder, received_kind
 from resdesk.intake.senders import domain_allowed
 from resdesk.intake.sources.base import FetchedMessage
-from resdesk.intake.watch import Filing
+from resdesk.intake.filing import Filing
 from resdesk.protocols import Protocol
 
 __all__ = ["IntakePolicy", "IntakeProcessor", "Prepared", "Refused"]

@@ -25,7 +25,7 @@ from resdesk.errors import UsageError
 from resdesk.intake.ledger import Claim, LedgerKey
 from resdesk.intake.message import parse_message
 from resdesk.intake.sources.base import FetchedMessage, MessageRef
-from resdesk.intake.watch import Filing
+from resdesk.intake.filing import Filing
 
 Trust = Literal["sender", "domain"]
 

@@ -22,14 +22,12 @@ ledger's bounded retries, with the reason.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol as Interface
 
 from sqlalchemy import select
 
@@ -38,6 +36,7 @@ from resdesk.cases import leases
 from resdesk.cases.holders import holder_name
 from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from resdesk.cases.store import Store
+from resdesk.intake.filing import CORRELATION_ID, DrainReport, MessageProcessor, correlation_id
 from resdesk.intake.ledger import Claim, Ledger
 from resdesk.intake.headers import ledger_headers
 from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
@@ -45,25 +44,8 @@ from resdesk.errors import IntakeError, ResdeskError
 
 log = logging.getLogger("resdesk.watch")
 
-CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("resdesk_correlation_id", default=None)
-"""The message in hand: a digest of its ledger key (account, folder, UIDVALIDITY, UID), the same on every
-attempt; log lines written while it is handled carry it, and nothing that names the child."""
-
-
-def correlation_id(ref: MessageRef) -> str:
-    key = f"{ref.account}\0{ref.folder}\0{ref.uidvalidity}\0{ref.uid}"
-    return "msg-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
 FETCH_BATCH = 50
 RECORD_BATCH = 25  # messages recorded in one transaction (a kill costs each of them one attempt)
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What the processor decided for one message: the ledger state and why."""
-
-    state: str  # done, quarantined or ignored
-    reason: str | None = None
 
 
 @dataclass
@@ -76,24 +58,6 @@ class _Claimed:
     alone: list[tuple[FetchedMessage, Claim]]
     later: list[FetchedMessage]
     ready: object = None  # an iterator over prepare_many's results
-
-
-class MessageProcessor(Interface):
-    """Records one claimed message; completes the claim in the same transaction."""
-
-    def process(self, fetched: FetchedMessage, claim: Claim) -> Filing: ...
-
-    def quarantine(
-        self, fetched: FetchedMessage | None, claim: Claim, reason: str, *, answer_to: str | None = None
-    ) -> Filing: ...
-
-
-@dataclass
-class DrainReport:
-    seen: int = 0
-    filed: dict[str, int] = field(default_factory=lambda: {DONE: 0, QUARANTINED: 0, IGNORED: 0, FAILED: 0})
-    moved_late: int = 0
-    uidvalidity_changed: bool = False
 
 
 ProgressCallback = Callable[[int, int], None]
