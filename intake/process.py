@@ -131,9 +131,11 @@ class IntakeProcessor:
     def read_ahead(self, fetched: list[FetchedMessage]) -> None:
         """Start reading a fetch batch before its claims are taken (in the reader process, when there
         is one), so it is read while the batch before it is recorded; ``prepare_many`` then takes the
-        readings of the messages claimed and drops the rest. Reading writes nothing: a message is
-        still claimed before anything of it is recorded or archived. A later call replaces what an
-        earlier one read and no ``prepare_many`` took."""
+        readings of the messages claimed and drops the rest. Reading records nothing: a message is
+        still claimed before anything of it is recorded, and the copy the reader stages in the archive
+        (``Archive.stage``) is a temporary file, put in place only once the message is claimed and
+        recorded, and removed when it is dropped. A later call replaces what an earlier one read and no
+        ``prepare_many`` took."""
         self._drop_read_ahead()
         downloaded = [item for item in fetched if item.raw is not None]
         if self.readers is None or not downloaded:

@@ -3,8 +3,13 @@
 Reading a message (parsing it, classifying it, checking its sender, reading its
 forms: ``MessageReader.read``) touches no case file, so while the watcher
 records one batch in the case file the next can be read in another process.
-``ReaderPool.read_all(raws, now, trusted)`` yields, in order, each message's
-``Reading`` or its refusal (``Refused``), or the exception a fault raised.
+``ReaderPool.submit(reader, raws, now, trusted)`` hands a batch over at once and
+gives one ``Read`` a message, whose ``outcome()`` is its ``Reading`` or its refusal
+(``Refused``), or the exception a fault raised; ``read_all`` yields them in order.
+Given the archive's folder, the reader also stages each message it will keep there
+(``Archive.stage``: a temporary file the watcher puts in place, or removes, once it
+knows whether the message was claimed), and works out its ledger headers and the
+facts it states, so the watcher does not.
 
 The reader is one worker process started with ``spawn`` (it shares no lock,
 connection or thread with the watcher), at the first batch of ``POOL_FROM`` or

@@ -6,11 +6,12 @@ One pass (``Watcher.drain``):
    recorded and alerted, and old ledger rows stay keyed by the old one;
 2. file anything the ledger finished but a crash left in the folder (the move
    happens after the commit, so it can be owed);
-3. for every UID the ledger has not finished, a fetch batch at a time: fetch the
-   batch, claim it in one committed transaction *before any work*, have the
-   processor read each message and then record up to ``RECORD_BATCH`` of them,
-   completing their claims, in one transaction; then move them to the processed or
-   quarantine folder. Mail that is not protocol mail stays where it is. Mail tried
+3. for every UID the ledger has not finished, a fetch batch at a time: claim the
+   batch in one committed transaction *before anything of it is recorded*, fetch the
+   next batch and hand it to the processor's reader (``read_ahead``: reading records
+   nothing, so it overlaps this batch's recording), record up to ``RECORD_BATCH`` of
+   this batch's messages, completing their claims, in one transaction; then move
+   them to the processed or quarantine folder. Mail that is not protocol mail stays where it is. Mail tried
    before, and every message of a batch whose transaction failed, is recorded on
    its own, so one bad message never costs another its record or its attempts.
 
