@@ -152,7 +152,7 @@ class Watcher:
         batches = [todo[start : start + FETCH_BATCH] for start in range(0, len(todo), FETCH_BATCH)]
         done = 0
         try:
-            fetched = self._fetch_ahead(batches[0], known) if batches else []
+            fetched = self._read_ahead(list(self.source.fetch(batches[0], self.max_bytes)), known) if batches else []
             for number, batch in enumerate(batches):
                 if not self.renew():
                     raise IntakeError(
@@ -161,11 +161,14 @@ class Watcher:
                     )
                 if stop is not None and stop.is_set():
                     break  # asked to stop: the rest waits for the next run, unclaimed
-                claimed = self._claim_fetched(fetched, known)
-                # The next batch is fetched and handed to the reader now, so it is read while this one is
+                # The next batch is fetched before this one is claimed (a mailbox that fails then leaves
+                # nothing claimed), and handed to the reader once it is, so it is read while this one is
                 # recorded; it is claimed only once this one is recorded and filed.
-                if number + 1 < len(batches) and not (stop is not None and stop.is_set()):
-                    fetched = self._fetch_ahead(batches[number + 1], known)
+                upcoming = (list(self.source.fetch(batches[number + 1], self.max_bytes))
+                            if number + 1 < len(batches) else None)
+                claimed = self._claim_fetched(fetched, known)
+                if upcoming is not None:
+                    fetched = self._read_ahead(upcoming, known)
                 to_file: dict[str, list[MessageRef]] = {}
                 for item, state in self._record_claimed(claimed):
                     report.filed[state] += 1
@@ -186,11 +189,10 @@ class Watcher:
                 self.processor.read_ahead([])  # what was read ahead for a batch left unclaimed
         return report
 
-    def _fetch_ahead(self, batch: list[str], tried: dict[str, str]) -> list[FetchedMessage]:
-        """Fetch a batch and hand what will be claimed together to the processor's reader at once
-        (``processor.read_ahead``, where it has one): reading writes nothing, so it may begin before
-        the claim; what is recorded still waits for it."""
-        fetched = list(self.source.fetch(batch, self.max_bytes))
+    def _read_ahead(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> list[FetchedMessage]:
+        """Hand what of a fetched batch will be claimed together to the processor's reader at once
+        (``processor.read_ahead``, where it has one): reading records nothing, so it may begin before
+        the claim; what is recorded still waits for it. Returns ``fetched``."""
         if hasattr(self.processor, "read_ahead"):
             first, _ = self._split(fetched, tried)
             self.processor.read_ahead([item for item in first if item.raw is not None])

@@ -179,3 +179,36 @@ def test_a_staged_copy_outside_its_place_in_the_archive_is_refused(tmp_path):
         assert store.adopt_archived((digest, target, None)) == (digest, target)
     finally:
         store.close()
+
+
+def test_a_mailbox_that_fails_fetching_the_next_batch_leaves_this_one_unclaimed(staging_desk, monkeypatch):
+    """GIVEN a backlog of two fetch batches and a mailbox whose second fetch fails WHEN the watcher
+    drains THEN the failure is raised before the first batch is claimed (nothing is left held by a
+    live claim to wait out), and the next drain records every message once, on its first attempt."""
+    from resdesk.errors import IntakeError
+
+    monkeypatch.setattr(watch, "FETCH_BATCH", 5)
+    desk = staging_desk
+    for raw in _backlog(10):
+        desk.deliver(raw)
+    source, fetches = desk.watcher.source, []
+
+    class FailsItsSecondFetch:
+        def __getattr__(self, name):
+            return getattr(source, name)
+
+        def fetch(self, uids, max_bytes):
+            fetches.append(list(uids))
+            if len(fetches) == 2:
+                raise IntakeError("The mailbox connection was lost while fetching messages.")
+            return source.fetch(uids, max_bytes)
+
+    desk.watcher.source = FailsItsSecondFetch()
+    with pytest.raises(IntakeError):
+        desk.drain()
+    assert len(fetches) == 2 and desk.ledger_rows() == []
+    desk.watcher.source = source
+    report = desk.drain()
+    assert report.filed["done"] == 10
+    assert all(r.state == "done" and r.attempts == 1 for r in desk.ledger_rows())
+    assert _incoming(desk.store.archive.root) == []
