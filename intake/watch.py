@@ -128,8 +128,9 @@ class Watcher:
         after_batch: Callable[[DrainReport], None] | None = None,
     ) -> DrainReport:
         """Handle every message in the folder that the ledger has not finished, a fetch batch at a
-        time; ``after_batch`` is called once each batch is recorded and filed (so what it owes, such
-        as acknowledgements, can go before the next batch is read)."""
+        time, the next batch read while one is recorded; ``after_batch`` is called once each batch is
+        recorded and filed (so what it owes, such as acknowledgements, can go before the next batch is
+        claimed). Raises ``IntakeError`` when the mailbox fails or another watcher took the lease."""
         report = DrainReport()
         uidvalidity, uids = self.source.snapshot()
         change = self.ledger.check_uidvalidity(self.source.account, self.source.folder, uidvalidity)
