@@ -30,6 +30,7 @@ from resdesk.errors import StoreError
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_MESSAGES, _MESSAGE_SUFFIX = "messages", ".eml"  # where raw messages lie, and as what
 
 
 def sha256_hex(content: bytes) -> str:
@@ -198,7 +199,15 @@ class Archive:
 
     def put_message(self, raw: bytes, *, sync: bool = True) -> tuple[str, Path]:
         """Archive a raw message as ``.eml`` (``sync=False``: held back until ``sync()``)."""
-        return self.put("messages", raw, ".eml", sync=sync)
+        return self.put(_MESSAGES, raw, _MESSAGE_SUFFIX, sync=sync)
+
+    def stage_message(self, raw: bytes) -> tuple[str, Path, Path | None]:
+        """``stage`` a raw message where ``put_message`` would keep it."""
+        return self.stage(_MESSAGES, raw, _MESSAGE_SUFFIX)
+
+    def message_path(self, digest: str) -> Path:
+        """Where a raw message with this SHA-256 lies (or will lie)."""
+        return self.path_for(_MESSAGES, digest, _MESSAGE_SUFFIX)
 
     def put_document(self, content: bytes, filename: str) -> tuple[str, Path]:
         """Archive a document, keeping its file extension."""

@@ -83,7 +83,7 @@ class Store:
         """Hold back a message another process staged in the archive (``Archive.stage``: its SHA-256,
         path and temporary file) as ``archive_message(..., sync=False)`` would; returns (sha256, path)."""
         digest, target, temporary = staged
-        target = self.archive.path_for("messages", digest, ".eml")  # where this archive keeps it
+        target = self.archive.message_path(digest)  # where this archive keeps it
         if temporary is not None:
             temporary = Path(temporary)
             if temporary.parent != target.parent or not temporary.name.startswith(".incoming-"):

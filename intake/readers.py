@@ -90,13 +90,14 @@ def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
 
 
 def _staged(raw: bytes):
-    """The message staged in the archive, held back for the watcher to sync (its temporary file's
-    name, never its path, travels: the watcher's archive decides); None where that failed, for the
-    watcher to archive it and report the fault."""
+    """The message staged in the archive (``Archive.stage_message``: SHA-256, path, temporary file),
+    for the watcher to adopt and sync; the watcher works the path out again from the SHA-256 and takes
+    only a temporary file beside it. None where staging failed, for the watcher to archive the message
+    and report the fault."""
     if _archive is None:
         return None
     try:
-        return _archive.stage("messages", raw, ".eml")
+        return _archive.stage_message(raw)
     except Exception:  # noqa: BLE001 - the watcher archives it itself, and says why if it cannot
         return None
 
@@ -202,15 +203,19 @@ class Read:
     def discard(self) -> None:
         """Remove the copy the reader staged in the archive, if it is not to be kept."""
         staged, self.staged = self.staged, None
-        if staged is not None and staged[2] is not None:
-            staged[2].unlink(missing_ok=True)
+        _remove_staged(staged)
 
 
 def _discard_staged(future: "Future") -> None:
+    """When a read no longer wanted ends: remove what it staged."""
     try:
         _, staged, _ = future.result()
     except BaseException:  # noqa: BLE001 - nothing was staged
         return
+    _remove_staged(staged)
+
+
+def _remove_staged(staged: tuple | None) -> None:
     if staged is not None and staged[2] is not None:
         staged[2].unlink(missing_ok=True)
 
