@@ -116,11 +116,13 @@ def set_fact(
     with tx.session.no_autoflush:  # facts set but not yet written are in the list too
         row = _row(case, fact.name)
     previous = None if row is None else row.value
+    values = {"value": typed, "source": source, "estimated": source == ESTIMATED, "set_by": by, "set_at": at,
+              "reason": reason, "detail": dict(detail or {})}
     if row is None:
-        row = CaseFact(case=case, name=fact.name)
-        tx.session.add(row)
-    row.value, row.source, row.estimated = typed, source, source == ESTIMATED
-    row.set_by, row.set_at, row.reason, row.detail = by, at, reason, dict(detail or {})
+        tx.insert_row(CaseFact, case, "facts", {"name": fact.name, **values})
+    else:
+        for key, new in values.items():
+            setattr(row, key, new)
     payload = {"name": fact.name, "value": typed, "previous": previous, "source": source, "reason": reason,
                **({"detail": dict(detail)} if detail else {})}
     tx.add_event(case, FACT_SET, at, stage=case.stage, detail=payload)
@@ -160,9 +162,10 @@ def record_fact(
     if held is None and source == ESTIMATED:
         # A first estimate is the time of the message that opened the case, which the case-opened
         # audit entry already records: it gets no event of its own (intake stays one write per fact read).
-        row = CaseFact(case=case, name=fact.name, value=parse_value(fact, value), source=ESTIMATED, estimated=True,
-                       set_by=by, set_at=at, reason="estimated", detail=dict(detail or {}))
-        tx.session.add(row)
+        tx.insert_row(CaseFact, case, "facts", {
+            "name": fact.name, "value": parse_value(fact, value), "source": ESTIMATED, "estimated": True,
+            "set_by": by, "set_at": at, "reason": "estimated", "detail": dict(detail or {}),
+        })
         return facts_of(case)[fact.name]
     if held is not None:
         if held.source == FROM_PERSON or (source == ESTIMATED and held.source != ESTIMATED):

@@ -9,9 +9,11 @@ INSERT at once, its events and audit entries held and written together before an
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -53,19 +55,34 @@ _WRITE_EVENT = insert(Event.__table__)
 _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
+T = TypeVar("T")
+
+
+def _changed(case: Case, collection: str) -> bool:
+    history = sa_inspect(case).attrs[collection].history
+    return bool(history.added or history.deleted)
+
+
+@cache
+def _inserts(model: type):
+    """The prepared INSERT of ``model``'s table, built once."""
+    return insert(model.__table__)
+
+
 _BY_REF = "resdesk.cases-by-ref"
 
 
 class Tx:
     """One unit of work on the case file; ``session`` is the SQLAlchemy session beneath.
 
-    Rows that are never changed once written go around the unit of work: a new case
-    (``create_case``) by one prepared INSERT at once, so it has its ``id``; its events (``add_event``)
-    and audit entries (``audit``) are held and written together, one executemany per table, before
-    any statement the session runs, before a savepoint and at commit (``cases.pending``), so whatever
-    the transaction reads finds them. What else its methods add or change (parties, facts, documents,
-    a case's stage and status) is written with the session's next flush — before a query that may
-    depend on it, at the latest at commit — and has no ``id`` until then."""
+    New rows go around the unit of work: a new case (``create_case``) and its new parties, facts and
+    documents (``insert_row``) by one prepared INSERT each, at once, so each has its ``id`` and the
+    flush has nothing of them to sort out; events (``add_event``) and audit entries (``audit``), never
+    changed once written, are held and written together, one executemany per table, before any
+    statement the session runs, before a savepoint and at commit (``cases.pending``), so whatever the
+    transaction reads finds them. What its methods change (a party's details, a fact's value, a case's
+    stage and status) is written with the session's next flush — before a query that may depend on
+    it, at the latest at commit."""
 
     def __init__(self, store: "Store", session: Session):
         self.store = store
@@ -97,18 +114,48 @@ class Tx:
             "ref": ref, "protocol": protocol.id, "status": "open", "opened_at": at,
             "child_identifier": child_identifier, "child_name": child_name, "child_dob": child_dob,
         })
-        configure_mappers()  # at once, once configured
-        case = Case._sa_class_manager.new_instance()  # filled in as loading a row fills it: no change history
-        case.__dict__.update({column.key: None for column in _CASES.c} | written.last_inserted_params()
-                             | {"id": written.inserted_primary_key[0]})
+        case = self._as_loaded(Case, written)
         for name in ("parties", "facts", "documents", "events"):
             set_committed_value(case, name, [])
-        make_transient_to_detached(case)  # as if read back: what changes later is an UPDATE
-        self.session.add(case)
         self._known_by_ref()[ref] = case
         self._marked().add(case.id)  # due at once already: PLAN_AT_ONCE is its first next_due
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
+
+    def _as_loaded(self, model: type[T], written) -> T:
+        """The row one prepared INSERT (``written``, its result) just wrote, put in the session as if
+        read back: filled in as loading fills it, with no change history, so what changes later is an
+        UPDATE and nothing is left for the next flush to write."""
+        configure_mappers()  # at once, once configured
+        row = model._sa_class_manager.new_instance()
+        row.__dict__.update({column.key: None for column in model.__table__.c} | written.last_inserted_params()
+                            | {"id": written.inserted_primary_key[0]})
+        make_transient_to_detached(row)
+        self.session.add(row)
+        return row
+
+    def insert_row(self, model: type[T], case: Case | None, collection: str, values: dict[str, Any]) -> T:
+        """A new row of ``model`` (``Party``, ``CaseFact``, ``Document``) on ``case``, written at once by
+        one prepared INSERT instead of at the session's next flush, and put in ``case``'s ``collection``
+        (``parties``, ``facts``, ``documents``) as if read back with it. Where that list holds changes not
+        yet written (a fact removed, say), the row is added to it as an ordinary pending change instead,
+        so nothing pending is lost; so is a row on a case not yet written, and one added inside a
+        savepoint (whose rollback must take it out of the list again). Raises what the INSERT raises
+        (``sqlalchemy.exc.IntegrityError``, …)."""
+        if self.session.in_nested_transaction() or case is not None and (
+            case.id is None or collection in case.__dict__ and _changed(case, collection)
+        ):  # a savepoint's rollback undoes only pending changes; the case, or its list, is still to be written
+            row = model(case=case, **values)
+            self.session.add(row)
+            return row
+        written = self.session.connection().execute(_inserts(model), {**values, "case_id": case.id if case else None})
+        row = self._as_loaded(model, written)
+        if case is not None:
+            set_committed_value(row, "case", case)
+            loaded = case.__dict__.get(collection)  # not loaded yet: loading it finds the row
+            if loaded is not None:
+                set_committed_value(case, collection, [*loaded, row])
+        return row
 
     def case_by_ref(self, ref: str) -> Case | None:
         """The case with reference ``ref`` (``OLD-2026-0007``, any letter case), or None.
@@ -186,9 +233,7 @@ class Tx:
                     party.agency = party.agency or agency
                     party.role = party.role or role
                     return party
-        party = Party(case=case, name=name, email=email, agency=agency, role=role)
-        self.session.add(party)
-        return party
+        return self.insert_row(Party, case, "parties", {"name": name, "email": email, "agency": agency, "role": role})
 
     def add_event(
         self,
@@ -354,11 +399,10 @@ class Tx:
         content-addressed file remains, which is harmless; a row never points at nothing.
         """
         digest, path = self.store.archive.put_document(content, filename)
-        document = Document(
-            case=case, kind=kind, filename=filename, media_type=media_type,
-            sha256=digest, size=len(content), path=str(path),
-        )
-        self.session.add(document)
+        document = self.insert_row(Document, case, "documents", {
+            "kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content),
+            "path": str(path),
+        })
         self.audit(
             actor, "document-archived", case.ref if case else None,
             {"kind": kind, "filename": filename, "media_type": media_type, "sha256": digest, "size": len(content)},

@@ -3,7 +3,8 @@
 Reading a message (parsing it, classifying it, checking its sender, reading its
 forms: ``MessageReader.read``) touches no case file, so while the watcher
 records one batch in the case file the next can be read in another process.
-``ReaderPool.submit(reader, raws, now, trusted)`` hands a batch over at once and
+``ReaderPool.submit(reader, raws, now, trusted)`` hands a batch over at once, ``CHUNK``
+messages to a task (each task costs the watcher's executor threads a wake-up), and
 gives one ``Read`` a message, whose ``outcome()`` is its ``Reading`` or its refusal
 (``Refused``), or the exception a fault raised; ``read_all`` yields them in order.
 Given the archive's folder, the reader also stages each message it will keep there
@@ -15,7 +16,7 @@ The reader is one worker process started with ``spawn`` (it shares no lock,
 connection or thread with the watcher), at the first batch of ``POOL_FROM`` or
 more messages, and kept until ``close``; it exits by itself within a second of the
 watcher's death, however the watcher died. When the watcher needs a message the
-reader has not reached yet, it takes it back and reads it itself, so neither waits
+reader has not reached yet, it takes back that message's chunk and reads it itself, so neither waits
 for the other while work is left. Fewer messages, the usual one or two of a
 watcher that is keeping up, are read in the calling process: handing them over
 would cost more than it saves. A reader that dies is replaced at the next batch,
@@ -24,6 +25,7 @@ and the batch it was reading is read in the calling process.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -43,6 +45,7 @@ log = logging.getLogger("resdesk.watch")
 
 PARENT_CHECK_SECONDS = 1.0
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
+CHUNK = 5  # messages handed over together: each hand-over wakes the watcher's executor threads once
 
 _reader: "MessageReader | None" = None  # in the reader process
 _archive = None  # in the reader process: the case file's archive, where it stages what it reads
@@ -89,6 +92,18 @@ def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
     return ("read", reading), _staged(raw), headers
 
 
+def _read_chunk(raws: list[bytes], now: datetime, trusted: frozenset[str]) -> list:
+    """In the reader: ``_read`` for each of ``raws``, in order; a message whose reading raised has the
+    exception in its place (sent back to the watcher), so one message's fault costs no other its reading."""
+    done = []
+    for raw in raws:
+        try:
+            done.append(_read(raw, now, trusted))
+        except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
+            done.append(exc)
+    return done
+
+
 def _staged(raw: bytes):
     """The message staged in the archive (``Archive.stage_message``: SHA-256, path, temporary file),
     for the watcher to adopt and sync; the watcher works the path out again from the SHA-256 and takes
@@ -129,7 +144,12 @@ class ReaderPool:
             return [Read(self, reader, raw, now, trusted, None) for raw in raws]
         try:
             pool = self._started()
-            return [Read(self, reader, raw, now, trusted, pool.submit(_read, raw, now, trusted), pool) for raw in raws]
+            reads = []
+            for start in range(0, len(raws), CHUNK):
+                chunk = raws[start : start + CHUNK]
+                handed = _Chunk(pool.submit(_read_chunk, chunk, now, trusted), len(chunk))
+                reads.extend(Read(self, reader, raw, now, trusted, handed, pool, index) for index, raw in enumerate(chunk))
+            return reads
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             log.warning("the reader process could not take a batch (%s); reading it here", exc)
             self.close()
@@ -155,49 +175,67 @@ class ReaderPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-class Read:
-    """One message handed to the reader (``ReaderPool.submit``), or with no ``future`` to be read in
-    this process: its outcome when asked for."""
+class _Chunk:
+    """Messages handed to the reader together (``CHUNK`` at most): one task, read in order, and how
+    many of them are still wanted (once none is, the task is dropped if the reader has not begun it)."""
 
-    __slots__ = ("pool", "reader", "raw", "now", "trusted", "future", "process", "staged")
+    __slots__ = ("future", "wanted")
+
+    def __init__(self, future: Future, wanted: int):
+        self.future, self.wanted = future, wanted
+
+
+class Read:
+    """One message handed to the reader (``ReaderPool.submit``) as ``index`` of ``chunk``, or with no
+    ``chunk`` to be read in this process: its outcome when asked for."""
+
+    __slots__ = ("pool", "reader", "raw", "now", "trusted", "chunk", "process", "index", "staged")
 
     def __init__(self, pool: ReaderPool | None, reader: "MessageReader", raw: bytes, now: datetime,
-                 trusted: frozenset[str], future: "Future | None", process: ProcessPoolExecutor | None = None):
+                 trusted: frozenset[str], chunk: "_Chunk | None", process: ProcessPoolExecutor | None = None,
+                 index: int = 0):
         self.pool, self.reader, self.raw, self.now, self.trusted = pool, reader, raw, now, trusted
-        self.future, self.process = future, process
+        self.chunk, self.process, self.index = chunk, process, index
         self.staged = None  # (SHA-256, path, temporary file) the reader staged in the archive, once read
 
     def outcome(self) -> "Reading | Exception":
         """The message's ``Reading``, or the ``Refused`` or other exception it raised. If the reader
-        has not begun it, it is taken back and read here, so the caller never waits on a queue."""
-        future, self.future = self.future, None
-        if future is None or (not future.done() and future.cancel()):
+        has not begun its chunk, the chunk is taken back and its messages are read here as they are
+        asked for, so the caller never waits on a queue."""
+        chunk, self.chunk = self.chunk, None
+        if chunk is None:
+            return read_here(self.reader, self.raw, self.now, self.trusted)
+        future = chunk.future
+        if not future.done() and future.cancel():
             return read_here(self.reader, self.raw, self.now, self.trusted)
         try:
-            result, self.staged, _ = future.result()
-            return _outcome(result)
+            done = future.result()[self.index]
         except BrokenProcessPool:
             self.pool.close(self.process)
             return read_here(self.reader, self.raw, self.now, self.trusted)
-        except CancelledError:  # the reader was closed with it queued
+        except CancelledError:  # taken back, or the reader was closed with it queued
             return read_here(self.reader, self.raw, self.now, self.trusted)
-        except Exception as exc:  # noqa: BLE001 - this message's own fault, for the watcher to handle
+        except Exception as exc:  # noqa: BLE001 - the chunk's task failed as a whole (it could not be sent)
             return exc
+        if isinstance(done, Exception):
+            return done
+        result, self.staged, _ = done
+        return _outcome(result)
 
     def ledger_headers(self) -> dict | None:
         """The ledger row's headers (``intake.headers.ledger_headers``) if the reader has read the
         message already, else None (work them out here: nothing waits for the reader)."""
-        future = self.future
-        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
-            return None
-        return future.result()[2]
+        done = _finished(self.chunk)
+        return None if done is None or isinstance(done[self.index], Exception) else done[self.index][2]
 
     def cancel(self) -> None:
-        """Not wanted after all (its claim went elsewhere): the reader skips it if it has not begun it,
-        and what it staged in the archive for it is removed."""
-        future, self.future = self.future, None
-        if future is not None and not future.cancel():
-            future.add_done_callback(_discard_staged)
+        """Not wanted after all (its claim went elsewhere): the reader skips its chunk if it has not
+        begun it and none of it is wanted, and what it staged in the archive for it is removed."""
+        chunk, self.chunk = self.chunk, None
+        if chunk is not None:
+            chunk.wanted -= 1
+            if not (chunk.wanted == 0 and chunk.future.cancel()):
+                chunk.future.add_done_callback(functools.partial(_discard_staged, self.index))
         self.discard()
 
     def discard(self) -> None:
@@ -206,13 +244,21 @@ class Read:
         _remove_staged(staged)
 
 
-def _discard_staged(future: "Future") -> None:
-    """When a read no longer wanted ends: remove what it staged."""
-    try:
-        _, staged, _ = future.result()
-    except BaseException:  # noqa: BLE001 - nothing was staged
-        return
-    _remove_staged(staged)
+def _finished(chunk: "_Chunk | None") -> list | None:
+    """What the reader gave for a chunk it has finished, or None (not finished, dropped or failed)."""
+    if chunk is None:
+        return None
+    future = chunk.future
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return None
+    return future.result()
+
+
+def _discard_staged(index: int, future: Future) -> None:
+    """When a chunk holding a message no longer wanted ends: remove what it staged for it."""
+    done = _finished(_Chunk(future, 0))
+    if done is not None and not isinstance(done[index], Exception):
+        _remove_staged(done[index][1])
 
 
 def _remove_staged(staged: tuple | None) -> None:

@@ -23,7 +23,6 @@ ledger's bounded retries, with the reason.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -66,10 +65,6 @@ ProgressCallback = Callable[[int, int], None]
 
 def default_worker_name() -> str:
     return holder_name(threading.get_ident())
-
-
-def _sha256(raw: bytes | None) -> str | None:
-    return hashlib.sha256(raw).hexdigest() if raw is not None else None
 
 
 class Watcher:
@@ -241,7 +236,7 @@ class Watcher:
         seen: set[str | None] = set()
         first, later = [], []
         for item in fetched:
-            sha256 = _sha256(item.raw)
+            sha256 = item.sha256
             if str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen):
                 later.append(item)
             else:
@@ -256,7 +251,7 @@ class Watcher:
             return _Claimed([], [], fetched)
         first, later = self._split(fetched, tried)
         headers = getattr(self.processor, "ledger_headers", None) or (lambda item: ledger_headers(item.raw))
-        wanted = [(item.ref, _sha256(item.raw), {"received_at": datetime.now(timezone.utc), **headers(item)})
+        wanted = [(item.ref, item.sha256, {"received_at": datetime.now(timezone.utc), **headers(item)})
                   for item in first]
         claims = self.ledger.claim_many(wanted, self.worker)
         alone: list[tuple[FetchedMessage, Claim]] = []
@@ -321,7 +316,7 @@ class Watcher:
     def _handle(self, fetched: FetchedMessage) -> str | None:
         """Claim and record one message on its own; None if it is finished or held by a live claim."""
         claim = self.ledger.claim(
-            fetched.ref, _sha256(fetched.raw), self.worker, received_at=datetime.now(timezone.utc),
+            fetched.ref, fetched.sha256, self.worker, received_at=datetime.now(timezone.utc),
             **ledger_headers(fetched.raw),
         )
         if claim is None:

@@ -44,6 +44,8 @@ host). A source is used by one thread at a time.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +76,12 @@ class FetchedMessage:
     @property
     def oversized(self) -> bool:
         return self.raw is None
+
+    @functools.cached_property
+    def sha256(self) -> str | None:
+        """The SHA-256 of ``raw`` (hex; the ledger's and the archive's key), worked out once; None
+        when the message was not downloaded."""
+        return hashlib.sha256(self.raw).hexdigest() if self.raw is not None else None
 
 
 @typing.runtime_checkable

@@ -249,3 +249,58 @@ def test_a_stage_change_audits_every_field_of_each_new_event(store, oldham):
         entry = tx.session.query(AuditEntry).filter_by(action="stage-state-changed").one()
     expected = [{**asdict(e), "at": e.at.isoformat()} for e in transition.events]
     assert transition.events and entry.payload["events"] == json.loads(json.dumps(expected, default=str))
+
+
+def test_parties_facts_and_documents_are_written_at_once_and_read_as_if_loaded(store, oldham):
+    """GIVEN a case opened in a transaction WHEN a party, a fact and a document are added to it THEN
+    each row is in the case file before any flush, in its case's list, with nothing left pending for
+    the next flush; a party changed later in the transaction is written by its commit; and after the
+    commit the case reads back with all three."""
+    from sqlalchemy import func, select
+
+    from resdesk.cases.facts import facts_of, record_fact
+    from resdesk.cases.models import CaseFact, Document, Party
+
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        party = tx.add_party(case, name="Dana", email="dana@police.example", agency="Police")
+        record_fact(tx, case, "case_start", AT, source="estimated", by="resdesk", at=AT)
+        document = tx.add_document(case, "attachment", "notes.txt", "text/plain", b"met today")
+        counted = {model: tx.session.connection().execute(select(func.count()).select_from(model)).scalar_one()
+                   for model in (Party, CaseFact, Document)}
+        assert counted == {Party: 1, CaseFact: 1, Document: 1}
+        assert party.id is not None and document.id is not None
+        assert case.parties == [party] and case.documents == [document] and "case_start" in facts_of(case)
+        assert not tx.session.new and not tx.session.dirty
+        assert tx.add_party(case, name="Dana W", email="DANA@police.example", role="DS") is party
+        ref = case.ref
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        assert [(p.name, p.email, p.agency, p.role) for p in case.parties] == [
+            ("Dana", "dana@police.example", "Police", "DS")]
+        assert [d.filename for d in case.documents] == ["notes.txt"]
+        assert facts_of(case)["case_start"].estimated
+
+
+def test_a_party_added_inside_a_savepoint_rolled_back_is_gone_from_its_case(store, oldham):
+    """GIVEN a case with one party WHEN another party and a fact are added inside a savepoint that is
+    rolled back THEN neither is in the case's lists or in the case file, and the transaction commits
+    the first party alone."""
+    from resdesk.cases.facts import facts_of, set_fact
+
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        tx.add_party(case, email="first@police.example")
+        savepoint = tx.session.begin_nested()
+        tx.add_party(case, email="second@police.example")
+        savepoint.rollback()
+        assert [p.email for p in case.parties] == ["first@police.example"]
+        savepoint = tx.session.begin_nested()
+        set_fact(tx, case, "case_start", AT, by="a.person", reason="from the referral", at=AT)
+        savepoint.rollback()
+        assert "case_start" not in facts_of(case)
+        ref = case.ref
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        assert [p.email for p in case.parties] == ["first@police.example"]
+        assert "case_start" not in facts_of(case)

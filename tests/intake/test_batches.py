@@ -162,6 +162,30 @@ def test_reading_in_the_reader_process_gives_what_reading_here_gives(tmp_path, r
     assert any(isinstance(a, Exception) for a in there) and any(not isinstance(a, Exception) for a in there)
 
 
+def test_a_message_whose_reading_breaks_in_the_reader_costs_the_rest_of_its_chunk_nothing(monkeypatch):
+    """GIVEN messages handed to the reader together (one task), of which one breaks the reading with
+    a fault that is not a refusal WHEN the reader reads them THEN that message's place holds the
+    fault, for the watcher to record it alone, and the others are read as if alone."""
+    from resdesk.intake import readers as reader_process
+
+    raws = _backlog(3)
+    now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    reading = MessageReader(POLICY)
+
+    class BreaksOnTheSecond:
+        def read(self, raw, *, now, trusted):
+            if raw == raws[1]:
+                raise RuntimeError("the form reader broke")
+            return reading.read(raw, now=now, trusted=trusted)
+
+    monkeypatch.setattr(reader_process, "_reader", BreaksOnTheSecond())
+    done = reader_process._read_chunk(raws, now, frozenset())
+    assert isinstance(done[1], RuntimeError) and str(done[1]) == "the form reader broke"
+    for raw, (result, _, headers) in ((raws[0], done[0]), (raws[2], done[2])):
+        assert result[0] == "read" and _shape(result[1]) == _shape(reading.read(raw, now=now, trusted=frozenset()))
+        assert headers["message_id"] is not None
+
+
 def _shape(outcome):
     if isinstance(outcome, Exception):
         return (type(outcome).__name__, str(outcome), getattr(outcome, "answer_to", None),

@@ -102,8 +102,8 @@ def test_what_was_read_ahead_for_messages_claimed_elsewhere_is_dropped(staging_d
                 assert desk.ledger.claim(item.ref, None, "another-watcher") is not None
                 taken.append(item.ref.uid)
             for _, read in list(inner._ahead.values()):
-                if read.future is not None:
-                    read.future.result()  # everything staged before the claims are taken
+                if read.chunk is not None:
+                    read.chunk.future.result()  # everything staged before the claims are taken
 
     desk.watcher.processor = ClaimedElsewhereOnceRead()
     report = desk.drain()
