@@ -184,12 +184,13 @@ def run() -> list[str]:
                f"but they are not: {drain_cpu:.1f} s of CPU took {drain_seconds:.1f} s, of which the watcher's own "
                f"process used {watcher_cpu:.1f} s. " if bound >= TARGET_RATIO else "")
             + "Reading (MIME, the Word template, classification, sender checks, the facts stated, the "
-            "archived copy) runs in a reader process on the second core, a fetch batch ahead of recording; "
-            "recording (correlation, the case's parties and facts through the ORM's unit of work, the stage "
+            "archived copy) runs in a reader process on the second core, up to two fetch batches ahead of "
+            "recording; recording (correlation, the case's new rows and their audit entries, the stage "
             "clock's transition, each event's JSON and each audit link's hash) in the watcher, one message at a "
             "time, with the readings taken back from the reader in its process. Claims, records, completions "
             "and moves go a batch at a time; the baseline inserts one row a message. The watcher's own start "
-            "(its imports, the case file's schema check, the reader process) is inside its time as well.",
+            "(its imports, the case file's schema check, the reader process) is inside its time as well, and "
+            "so are its waits on the disk (each commit's fsync) and on Dovecot (each batch's FETCH and MOVE).",
         ]),
         f"CPU (user and system; Dovecot's own not counted): the whole intake {drain_cpu:.1f} s, "
         f"{1000 * drain_cpu / COUNT:.1f} ms a message, in the watcher and its reader process (the watcher's own "

@@ -1,25 +1,24 @@
 """One unit of work on the case file (``Tx``): what opens, finds and changes cases inside
 ``Store.transaction()``, and the errors it raises.
 
-Rows that are never changed once written go around the unit of work: a new case by one prepared
-INSERT at once, its events and audit entries held and written together before anything reads them
-(``cases.pending``); the rest waits for the session's next flush (``Tx``'s docstring says which).
+New rows go around the unit of work: a new case and its parties, facts and documents by one prepared
+INSERT each, at once (``cases.rows``), its events and audit entries held and written together before
+anything reads them (``cases.pending``); changes wait for the session's next flush (``Tx``'s docstring
+says which).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from resdesk.cases import audit as audit_chain
-from resdesk.cases import pending, references
+from resdesk.cases import pending, references, rows
 from resdesk.cases.facts import clock_inputs, facts_of
 from resdesk.cases.models import (
     PLAN_AT_ONCE, Alert, Case, Document, Event, Message, Party, utcnow,
@@ -56,17 +55,6 @@ _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
 T = TypeVar("T")
-
-
-def _changed(case: Case, collection: str) -> bool:
-    history = sa_inspect(case).attrs[collection].history
-    return bool(history.added or history.deleted)
-
-
-@cache
-def _inserts(model: type):
-    """The prepared INSERT of ``model``'s table, built once."""
-    return insert(model.__table__)
 
 
 _BY_REF = "resdesk.cases-by-ref"
@@ -114,7 +102,7 @@ class Tx:
             "ref": ref, "protocol": protocol.id, "status": "open", "opened_at": at,
             "child_identifier": child_identifier, "child_name": child_name, "child_dob": child_dob,
         })
-        case = self._as_loaded(Case, written)
+        case = rows.as_loaded(self.session, Case, written)
         for name in ("parties", "facts", "documents", "events"):
             set_committed_value(case, name, [])
         self._known_by_ref()[ref] = case
@@ -122,40 +110,10 @@ class Tx:
         self.audit(actor, "case-opened", case.ref, {"protocol": protocol.id, "at": at.isoformat()})
         return case
 
-    def _as_loaded(self, model: type[T], written) -> T:
-        """The row one prepared INSERT (``written``, its result) just wrote, put in the session as if
-        read back: filled in as loading fills it, with no change history, so what changes later is an
-        UPDATE and nothing is left for the next flush to write."""
-        configure_mappers()  # at once, once configured
-        row = model._sa_class_manager.new_instance()
-        row.__dict__.update({column.key: None for column in model.__table__.c} | written.last_inserted_params()
-                            | {"id": written.inserted_primary_key[0]})
-        make_transient_to_detached(row)
-        self.session.add(row)
-        return row
-
     def insert_row(self, model: type[T], case: Case | None, collection: str, values: dict[str, Any]) -> T:
-        """A new row of ``model`` (``Party``, ``CaseFact``, ``Document``) on ``case``, written at once by
-        one prepared INSERT instead of at the session's next flush, and put in ``case``'s ``collection``
-        (``parties``, ``facts``, ``documents``) as if read back with it. Where that list holds changes not
-        yet written (a fact removed, say), the row is added to it as an ordinary pending change instead,
-        so nothing pending is lost; so is a row on a case not yet written, and one added inside a
-        savepoint (whose rollback must take it out of the list again). Raises what the INSERT raises
-        (``sqlalchemy.exc.IntegrityError``, …)."""
-        if self.session.in_nested_transaction() or case is not None and (
-            case.id is None or collection in case.__dict__ and _changed(case, collection)
-        ):  # a savepoint's rollback undoes only pending changes; the case, or its list, is still to be written
-            row = model(case=case, **values)
-            self.session.add(row)
-            return row
-        written = self.session.connection().execute(_inserts(model), {**values, "case_id": case.id if case else None})
-        row = self._as_loaded(model, written)
-        if case is not None:
-            set_committed_value(row, "case", case)
-            loaded = case.__dict__.get(collection)  # not loaded yet: loading it finds the row
-            if loaded is not None:
-                set_committed_value(case, collection, [*loaded, row])
-        return row
+        """A new row of ``model`` on ``case``, written at once and put in its ``collection`` as if read
+        back (``cases.rows.insert_row``, which says when it is left to the next flush instead)."""
+        return rows.insert_row(self.session, model, case, collection, values)
 
     def case_by_ref(self, ref: str) -> Case | None:
         """The case with reference ``ref`` (``OLD-2026-0007``, any letter case), or None.

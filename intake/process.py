@@ -78,11 +78,12 @@ class IntakeProcessor:
         self.reader = MessageReader(policy, self._trusted_senders)
         self.recorder = CaseRecorder(protocol, policy)
         self._now = clock or (lambda: datetime.now(timezone.utc))
-        self._ahead: dict[int, tuple[FetchedMessage, object]] = {}  # read_ahead's, by the fetched message's id
+        # read_ahead's, a batch each, oldest first: by the fetched message's id
+        self._ahead: list[dict[int, tuple[FetchedMessage, object]]] = []
 
     def close(self) -> None:
         """Stop the reader process, if one was started."""
-        self._drop_read_ahead()
+        self.drop_read_ahead()
         if self.readers is not None:
             self.readers.close()
 
@@ -130,30 +131,33 @@ class IntakeProcessor:
 
     def read_ahead(self, fetched: list[FetchedMessage]) -> None:
         """Start reading a fetch batch before its claims are taken (in the reader process, when there
-        is one), so it is read while the batch before it is recorded; ``prepare_many`` then takes the
-        readings of the messages claimed and drops the rest. Reading records nothing: a message is
-        still claimed before anything of it is recorded, and the copy the reader stages in the archive
+        is one), so it is read while the batches before it are recorded. Batches read ahead are taken
+        in the order they were given: ``prepare_many`` takes the readings of the oldest one's messages
+        that were claimed and drops the rest of that batch. Reading records nothing: a message is still
+        claimed before anything of it is recorded, and the copy the reader stages in the archive
         (``Archive.stage``) is a temporary file, put in place only once the message is claimed and
-        recorded, and removed when it is dropped. A later call replaces what an earlier one read and no
-        ``prepare_many`` took."""
-        self._drop_read_ahead()
+        recorded, and removed when it is dropped (``drop_read_ahead`` drops every batch not taken)."""
         downloaded = [item for item in fetched if item.raw is not None]
         if self.readers is None or not downloaded:
+            self._ahead.append({})
             return
         reads = self.readers.submit(self.reader, [item.raw for item in downloaded], self._now(), self._trusted())
-        self._ahead = {id(item): (item, read) for item, read in zip(downloaded, reads)}
+        self._ahead.append({id(item): (item, read) for item, read in zip(downloaded, reads)})
 
     def ledger_headers(self, fetched: FetchedMessage) -> dict:
         """Its ledger row's headers (``intake.headers.ledger_headers``): the reader's, when it has read
         the message ahead already, else worked out here."""
-        pair = self._ahead.get(id(fetched))
+        pair = self._ahead[0].get(id(fetched)) if self._ahead else None
         known = pair[1].ledger_headers() if pair is not None and pair[0] is fetched else None
         return known if known is not None else ledger_headers(fetched.raw)
 
-    def _drop_read_ahead(self) -> None:
-        for _, read in self._ahead.values():
-            read.cancel()
-        self._ahead = {}
+    def drop_read_ahead(self) -> None:
+        """Drop every batch read ahead and not taken by ``prepare_many`` (the drain stopped before
+        claiming it): what the reader has not begun is skipped, what it staged is removed."""
+        ahead, self._ahead = self._ahead, []
+        for batch in ahead:
+            for _, read in batch.values():
+                read.cancel()
 
     def prepare_many(self, fetched: list[FetchedMessage]) -> Iterator[Prepared | Exception]:
         """``prepare`` for each of a batch, in order, the reading done in the reader process when there
@@ -161,7 +165,7 @@ class IntakeProcessor:
         failed yields the exception. The batch is handed to the reader at once; its results are
         waited for one at a time as they are taken. Archived copies are held back: the caller calls
         ``store.sync_archive()`` before committing what it records of them (``Store.archive_message``)."""
-        ahead, self._ahead = self._ahead, {}
+        ahead = self._ahead.pop(0) if self._ahead else {}  # the oldest batch read ahead: this one's
         reads: dict[int, object] = {}
         for item in fetched:
             pair = ahead.pop(id(item), None)

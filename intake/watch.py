@@ -8,12 +8,13 @@ One pass (``Watcher.drain``):
    happens after the commit, so it can be owed);
 3. for every UID the ledger has not finished, a fetch batch at a time: claim the
    batch in one committed transaction *before anything of it is recorded*, fetch the
-   next batch and hand it to the processor's reader (``read_ahead``: reading records
-   nothing, so it overlaps this batch's recording), record up to ``RECORD_BATCH`` of
-   this batch's messages, completing their claims, in one transaction; then move
-   them to the processed or quarantine folder. Mail that is not protocol mail stays where it is. Mail tried
-   before, and every message of a batch whose transaction failed, is recorded on
-   its own, so one bad message never costs another its record or its attempts.
+   batch ``READ_AHEAD`` on and hand it to the processor's reader (``read_ahead``: reading
+   records nothing, so it overlaps the recording of the batches before it), record the
+   batch's messages, completing their claims, ``RECORD_BATCH`` to a transaction
+   (``intake.batch.BatchFiler``); then move them to the processed or quarantine folder.
+   Mail that is not protocol mail stays where it is. Mail tried before, and every message
+   of a transaction that failed, is recorded on its own, so one bad message never costs
+   another its record or its attempts.
 
 A worker must hold the mailbox's lease to drain it, so two watchers on one
 mailbox never work side by side: the second waits until the first stops. Nothing
@@ -25,39 +26,25 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from resdesk.cases import metrics
 from resdesk.cases import leases
 from resdesk.cases.holders import holder_name
 from resdesk.cases.models import DONE, FAILED, IGNORED, QUARANTINED, Message
 from resdesk.cases.store import Store
-from resdesk.intake.filing import CORRELATION_ID, DrainReport, MessageProcessor, correlation_id
-from resdesk.intake.ledger import Claim, Ledger
-from resdesk.intake.headers import ledger_headers
+from resdesk.intake.batch import BatchFiler
+from resdesk.intake.filing import DrainReport, MessageProcessor
+from resdesk.intake.ledger import Ledger
 from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
-from resdesk.errors import IntakeError, ResdeskError
+from resdesk.errors import IntakeError
 
 log = logging.getLogger("resdesk.watch")
 
 FETCH_BATCH = 50
-RECORD_BATCH = 25  # messages recorded in one transaction (a kill costs each of them one attempt)
-
-
-@dataclass
-class _Claimed:
-    """A fetch batch once claimed: claims recorded together, claims recorded alone (tried since the
-    ledger was read, out of attempts, or not downloaded), messages to claim and record one at a time
-    after them, and the prepared messages of ``together`` as they are read."""
-
-    together: list[tuple[FetchedMessage, Claim]]
-    alone: list[tuple[FetchedMessage, Claim]]
-    later: list[FetchedMessage]
-    ready: object = None  # an iterator over prepare_many's results
+READ_AHEAD = 2  # fetch batches handed to the reader before they are claimed
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -85,15 +72,25 @@ class Watcher:
     ):
         self.source = source
         self.store = store
-        self.processor = processor
         self.ledger = ledger or Ledger(store)
         self.worker = worker or default_worker_name()
+        self.filer = BatchFiler(store, self.ledger, processor, self.worker)
         self.processed_folder = processed_folder
         self.quarantine_folder = quarantine_folder
         self.max_bytes = max_bytes
         self.lease_seconds = lease_seconds
         self.lease_name = f"mailbox:{source.account}:{source.folder}"
         self.waiting = False  # True while idling for new mail
+        self._renewed = float("-inf")  # when the lease was last taken or renewed (time.monotonic())
+
+    @property
+    def processor(self) -> MessageProcessor:
+        """What reads and files each message (``intake.filing.MessageProcessor``)."""
+        return self.filer.processor
+
+    @processor.setter
+    def processor(self, processor: MessageProcessor) -> None:
+        self.filer.processor = processor
 
     # -- the lease -------------------------------------------------------------------------
 
@@ -105,13 +102,27 @@ class Watcher:
         """
         if not leases.take(self.store, self.lease_name, self.worker, self.lease_seconds):
             return False
+        self._renewed = time.monotonic()
         released = self.ledger.reclaim_abandoned(self.source.account, self.source.folder, self.worker)
         if released:
             log.warning("%d message(s) left unfinished by a stopped watcher will be retried", released)
         return True
 
     def renew(self) -> bool:
-        return leases.renew(self.store, self.lease_name, self.worker, self.lease_seconds)
+        """Extend the lease to ``lease_seconds`` from now; False if another watcher took it over."""
+        renewed = leases.renew(self.store, self.lease_name, self.worker, self.lease_seconds)
+        if renewed:
+            self._renewed = time.monotonic()
+        return renewed
+
+    def _still_holds_lease(self) -> bool:
+        """Before a batch is claimed: does this watcher still hold the lease? It is renewed once a
+        quarter of its term has passed since it was last taken or renewed (seconds on this process's
+        monotonic clock, which counts time the process spent stopped), so it can never lapse while the
+        watcher works, and a watcher held up past its term finds out; not a committed write a batch."""
+        if time.monotonic() - self._renewed < self.lease_seconds / 4:
+            return True
+        return self.renew()
 
     def release(self) -> None:
         leases.release(self.store, self.lease_name, self.worker)
@@ -148,25 +159,30 @@ class Watcher:
         batches = [todo[start : start + FETCH_BATCH] for start in range(0, len(todo), FETCH_BATCH)]
         done = 0
         try:
-            fetched = self._read_ahead(list(self.source.fetch(batches[0], self.max_bytes)), known) if batches else []
+            # READ_AHEAD batches are with the reader at any time: the one to be claimed next and the
+            # ones after it, so it has the next to read whenever it finishes one, and the watcher finds
+            # its readings done, however the time each takes varies.
+            ahead = [self._read_ahead(list(self.source.fetch(batch, self.max_bytes)), known)
+                     for batch in batches[:READ_AHEAD]]
             for number, batch in enumerate(batches):
-                if not self.renew():
+                if not self._still_holds_lease():
                     raise IntakeError(
                         f"The lease on {self.lease_name} was taken by another watcher; stopping so that no message "
                         "is handled twice."
                     )
                 if stop is not None and stop.is_set():
                     break  # asked to stop: the rest waits for the next run, unclaimed
-                # The next batch is fetched before this one is claimed (a mailbox that fails then leaves
-                # nothing claimed), and handed to the reader once it is, so it is read while this one is
-                # recorded; it is claimed only once this one is recorded and filed.
-                upcoming = (list(self.source.fetch(batches[number + 1], self.max_bytes))
-                            if number + 1 < len(batches) else None)
-                claimed = self._claim_fetched(fetched, known)
+                # The batch READ_AHEAD on is fetched before this one is claimed (a mailbox that fails then
+                # leaves nothing claimed), and handed to the reader once it is, so it is read while this
+                # one and the next are recorded; each batch is claimed only once the one before it is
+                # recorded and filed.
+                upcoming = (list(self.source.fetch(batches[number + READ_AHEAD], self.max_bytes))
+                            if number + READ_AHEAD < len(batches) else None)
+                claimed = self.filer.claim(ahead.pop(0), known)
                 if upcoming is not None:
-                    fetched = self._read_ahead(upcoming, known)
+                    ahead.append(self._read_ahead(upcoming, known))
                 to_file: dict[str, list[MessageRef]] = {}
-                for item, state in self._record_claimed(claimed):
+                for item, state in self.filer.record(claimed):
                     report.filed[state] += 1
                     destination = self._destination(state)
                     if destination is not None:
@@ -181,8 +197,8 @@ class Watcher:
                 if after_batch is not None:
                     after_batch(report)
         finally:
-            if hasattr(self.processor, "read_ahead"):
-                self.processor.read_ahead([])  # what was read ahead for a batch left unclaimed
+            if hasattr(self.processor, "drop_read_ahead"):
+                self.processor.drop_read_ahead()  # what was read ahead for batches left unclaimed
         return report
 
     def _read_ahead(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> list[FetchedMessage]:
@@ -190,7 +206,7 @@ class Watcher:
         (``processor.read_ahead``, where it has one): reading records nothing, so it may begin before
         the claim; what is recorded still waits for it. Returns ``fetched``."""
         if hasattr(self.processor, "read_ahead"):
-            first, _ = self._split(fetched, tried)
+            first, _ = self.filer.split(fetched, tried)
             self.processor.read_ahead([item for item in first if item.raw is not None])
         return fetched
 
@@ -226,131 +242,6 @@ class Watcher:
 
     def _destination(self, state: str) -> str | None:
         return {DONE: self.processed_folder, QUARANTINED: self.quarantine_folder}.get(state)
-
-    @staticmethod
-    def _split(fetched: list[FetchedMessage], tried: dict[str, str]) -> tuple[list[FetchedMessage], list[FetchedMessage]]:
-        """(claimed together, handled one at a time): mail the ledger has seen (``tried``: its worker
-        stopped or it failed; it may be the cause, and must not cost others their attempts) and a
-        message whose content repeats earlier in the batch (matched as a duplicate only once the
-        first is complete) go one at a time."""
-        seen: set[str | None] = set()
-        first, later = [], []
-        for item in fetched:
-            sha256 = item.sha256
-            if str(item.ref.uid) in tried or (sha256 is not None and sha256 in seen):
-                later.append(item)
-            else:
-                first.append(item)
-            seen.add(sha256)
-        return first, later
-
-    def _claim_fetched(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> "_Claimed":
-        """Claim a fetch batch's new mail in one committed transaction (mail tried before, and a
-        repeat within the batch, are claimed later, one at a time: ``_split``)."""
-        if not hasattr(self.processor, "prepare_many"):
-            return _Claimed([], [], fetched)
-        first, later = self._split(fetched, tried)
-        headers = getattr(self.processor, "ledger_headers", None) or (lambda item: ledger_headers(item.raw))
-        wanted = [(item.ref, item.sha256, {"received_at": datetime.now(timezone.utc), **headers(item)})
-                  for item in first]
-        claims = self.ledger.claim_many(wanted, self.worker)
-        alone: list[tuple[FetchedMessage, Claim]] = []
-        together: list[tuple[FetchedMessage, Claim]] = []
-        for item, claim in zip(first, claims):
-            if claim is None:
-                continue  # finished meanwhile, or held by a live claim
-            if claim.exhausted or claim.attempts > 1 or item.raw is None:  # tried since the ledger was read; too big
-                alone.append((item, claim))
-            else:
-                together.append((item, claim))
-        # Read all of them at once (in the reader process, when there is one), recording each
-        # RECORD_BATCH as soon as it is read, while the rest are still being read.
-        ready = self.processor.prepare_many([item for item, _ in together])
-        return _Claimed(together, alone, later, ready)
-
-    def _record_claimed(self, claimed: "_Claimed") -> list[tuple[FetchedMessage, str]]:
-        """Record a claimed batch ``RECORD_BATCH`` messages to a transaction, then the rest one at a
-        time; (message, ledger state) for each message handled here."""
-        handled = [(item, self._with_claim(item, claim)) for item, claim in claimed.alone]
-        for start in range(0, len(claimed.together), RECORD_BATCH):
-            chunk = claimed.together[start : start + RECORD_BATCH]
-            handled.extend(self._record_together(chunk, [next(claimed.ready) for _ in chunk]))
-        handled.extend((f, state) for f in claimed.later if (state := self._handle(f)) is not None)
-        return handled
-
-    def _record_together(self, items: list[tuple[FetchedMessage, Claim]], prepared: list) -> list[tuple[FetchedMessage, str]]:
-        """Record claimed messages, prepared (``processor.prepare_many``), in one transaction
-        (``processor.file`` for each); if it fails, each is recorded again on its own, so one bad
-        message costs no other its record. A message whose preparing failed is recorded on its own."""
-        alone = [(item, claim) for (item, claim), ready in zip(items, prepared) if isinstance(ready, Exception)]
-        batch = [(item, claim, ready) for (item, claim), ready in zip(items, prepared) if not isinstance(ready, Exception)]
-        states: list[tuple[FetchedMessage, str]] = []
-        try:
-            # The batch's archived copies are flushed to disk while it is recorded, and are durable
-            # before the commit that refers to them (a failed flush rolls the batch back).
-            syncing = self.store.sync_archive_begin()
-            with self.store.transaction() as tx:
-                for item, claim, ready in batch:
-                    token = CORRELATION_ID.set(correlation_id(item.ref))
-                    try:
-                        filing = self.processor.file(tx, item, claim, ready)
-                    finally:
-                        CORRELATION_ID.reset(token)
-                    states.append((item, filing.state))
-                syncing.result()
-        except Exception:  # noqa: BLE001 - nothing of the batch was written: each is tried on its own
-            log.warning("a batch of %d message(s) could not be recorded together; recording each on its own",
-                        len(batch))
-            states = []
-            alone = [(item, claim) for item, claim, _ in batch] + alone
-        for item, state in states:
-            metrics.MESSAGES_FILED.labels(state).inc()
-            token = CORRELATION_ID.set(correlation_id(item.ref))
-            try:
-                log.debug("message %s filed: %s", item.ref.uid, state)
-            finally:
-                CORRELATION_ID.reset(token)
-        states.extend((item, self._with_claim(item, claim)) for item, claim in alone)
-        return states
-
-    def _handle(self, fetched: FetchedMessage) -> str | None:
-        """Claim and record one message on its own; None if it is finished or held by a live claim."""
-        claim = self.ledger.claim(
-            fetched.ref, fetched.sha256, self.worker, received_at=datetime.now(timezone.utc),
-            **ledger_headers(fetched.raw),
-        )
-        if claim is None:
-            return None  # finished meanwhile, or held by a live claim
-        return self._with_claim(fetched, claim)
-
-    def _with_claim(self, fetched: FetchedMessage, claim: Claim) -> str:
-        """Record one claimed message in its own transaction; a failure leaves it retryable."""
-        token = CORRELATION_ID.set(correlation_id(fetched.ref))
-        try:
-            return self._record_alone(fetched, claim)
-        finally:
-            CORRELATION_ID.reset(token)
-
-    def _record_alone(self, fetched: FetchedMessage, claim: Claim) -> str:
-        try:
-            if claim.exhausted:
-                filing = self.processor.quarantine(fetched, claim, claim.reason or "failed too many times")
-            else:
-                filing = self.processor.process(fetched, claim)
-        except Exception as exc:  # noqa: BLE001 - any failure must leave the message retryable, not lost
-            reason = str(exc) if isinstance(exc, ResdeskError) else f"{type(exc).__name__}: {exc}"
-            # The reason can quote the message (a name, a date of birth): it goes to the ledger only.
-            log.error(
-                "message %s failed (attempt %d, %s); the reason is in its ledger row",
-                fetched.ref.uid, claim.attempts, type(exc).__name__,
-            )
-            with self.store.transaction() as tx:
-                self.ledger.complete(tx, claim, FAILED, reason)
-            metrics.MESSAGES_FILED.labels(FAILED).inc()
-            return FAILED
-        metrics.MESSAGES_FILED.labels(filing.state).inc()
-        log.debug("message %s filed: %s", fetched.ref.uid, filing.state)
-        return filing.state
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """How the services log: one line per event, plain for a person at a terminal, or JSON for a log
 collector (``service.log_format = "json"``: python-json-logger), each line carrying the correlation id
-of the message in hand (``intake.watch.CORRELATION_ID``).
+of the message in hand (``intake.filing.CORRELATION_ID``).
 
 No log line may name a child: the product logs ledger keys, UIDs, states and reasons, never names,
 dates of birth or form values; and every line passes through a filter that masks anything shaped
@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 
-from resdesk.intake.watch import CORRELATION_ID
+from resdesk.intake.filing import CORRELATION_ID
 
 NHS_NUMBER = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 MASK = "[identifier removed]"

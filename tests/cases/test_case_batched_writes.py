@@ -304,3 +304,23 @@ def test_a_party_added_inside_a_savepoint_rolled_back_is_gone_from_its_case(stor
         case = tx.require_case(ref)
         assert [p.email for p in case.parties] == ["first@police.example"]
         assert "case_start" not in facts_of(case)
+
+
+def test_a_fact_set_after_another_is_cleared_in_one_transaction_keeps_both_changes(store, oldham):
+    """GIVEN a case holding two facts WHEN one transaction clears one of them (a change not yet written)
+    and then sets a third THEN the case's list holds the kept fact and the new one, within the
+    transaction and after its commit, and not the cleared one."""
+    from resdesk.cases.facts import clear_fact, facts_of, set_fact
+
+    with store.transaction() as tx:
+        case = tx.create_case(oldham, AT)
+        set_fact(tx, case, "urgent", True, by="a.person", reason="said on the phone", at=AT)
+        set_fact(tx, case, "threshold-dispute", True, by="a.person", reason="the referral says so", at=AT)
+        ref = case.ref
+    with store.transaction() as tx:
+        case = tx.require_case(ref)
+        clear_fact(tx, case, "urgent", by="a.person", reason="not urgent after all", at=AT)
+        set_fact(tx, case, "imminent-risk", False, by="a.person", reason="checked with the school", at=AT)
+        assert sorted(facts_of(case)) == ["imminent-risk", "threshold-dispute"]
+    with store.transaction() as tx:
+        assert sorted(facts_of(tx.require_case(ref))) == ["imminent-risk", "threshold-dispute"]

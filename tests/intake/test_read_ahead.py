@@ -45,6 +45,9 @@ class NotesOrder:
     def ledger_headers(self, fetched):
         return self.inner.ledger_headers(fetched)
 
+    def drop_read_ahead(self):
+        return self.inner.drop_read_ahead()
+
     def prepare_many(self, fetched):
         return self.inner.prepare_many(fetched)
 
@@ -59,22 +62,23 @@ class NotesOrder:
         return self.inner.quarantine(fetched, claim, reason, **kwargs)
 
 
-def test_the_next_batch_is_read_while_the_one_claimed_is_recorded(staging_desk, monkeypatch):
-    """GIVEN a backlog of three fetch batches WHEN the watcher drains it THEN each later batch is handed
-    to the reader before the last message of the batch before it is recorded, every message is
-    recorded exactly once on its first attempt, each archived copy the reader staged is in place under
-    its SHA-256, and no staged copy is left behind."""
+def test_the_next_batches_are_read_while_the_one_claimed_is_recorded(staging_desk, monkeypatch):
+    """GIVEN a backlog of four fetch batches WHEN the watcher drains it THEN the first two are handed to
+    the reader before anything is recorded, and each later one before the last message of the batch
+    two before it is recorded; every message is recorded exactly once on its first attempt, each
+    archived copy the reader staged is in place under its SHA-256, and no staged copy is left behind."""
     monkeypatch.setattr(watch, "FETCH_BATCH", 10)
     desk = staging_desk
     desk.watcher.processor = order = NotesOrder(desk.processor)
-    for raw in _backlog(30):
+    for raw in _backlog(40):
         desk.deliver(raw)
     report = desk.drain()
-    assert report.filed["done"] == 30
+    assert watch.READ_AHEAD == 2 and report.filed["done"] == 40
     handed = [i for i, (what, _) in enumerate(order.log) if what == "read-ahead"]
     recorded = [i for i, (what, _) in enumerate(order.log) if what == "recorded"]
-    assert len(handed) == 3 and len(recorded) == 30
-    assert handed[1] < recorded[9] and handed[2] < recorded[19]  # batch 2 handed over before batch 1's last record
+    assert len(handed) == 4 and len(recorded) == 40
+    assert handed[1] < recorded[0]  # the first two batches with the reader before the first record
+    assert handed[2] < recorded[9] and handed[3] < recorded[19]  # batch 3 before batch 1's last record, …
     rows = desk.ledger_rows()
     assert all(r.state == "done" and r.attempts == 1 for r in rows)
     for row in rows:
@@ -101,7 +105,7 @@ def test_what_was_read_ahead_for_messages_claimed_elsewhere_is_dropped(staging_d
             for item in fetched[:4]:
                 assert desk.ledger.claim(item.ref, None, "another-watcher") is not None
                 taken.append(item.ref.uid)
-            for _, read in list(inner._ahead.values()):
+            for _, read in [pair for batch in inner._ahead for pair in batch.values()]:
                 if read.chunk is not None:
                     read.chunk.future.result()  # everything staged before the claims are taken
 

@@ -18,7 +18,7 @@ from io import StringIO
 from resdesk.cases.health import check_health
 from resdesk.cases.models import Lease, Mailbox, Outbound
 from resdesk.cli import main
-from resdesk.intake.watch import CORRELATION_ID
+from resdesk.intake.filing import CORRELATION_ID
 from resdesk.logs import configure_logging
 from tests.intake.mail import summary
 
