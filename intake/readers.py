@@ -225,7 +225,7 @@ class Read:
     def ledger_headers(self) -> dict | None:
         """The ledger row's headers (``intake.headers.ledger_headers``) if the reader has read the
         message already, else None (work them out here: nothing waits for the reader)."""
-        done = _finished(self.chunk)
+        done = _finished(self.chunk.future) if self.chunk is not None else None
         return None if done is None or isinstance(done[self.index], Exception) else done[self.index][2]
 
     def cancel(self) -> None:
@@ -244,11 +244,8 @@ class Read:
         _remove_staged(staged)
 
 
-def _finished(chunk: "_Chunk | None") -> list | None:
+def _finished(future: Future) -> list | None:
     """What the reader gave for a chunk it has finished, or None (not finished, dropped or failed)."""
-    if chunk is None:
-        return None
-    future = chunk.future
     if not future.done() or future.cancelled() or future.exception() is not None:
         return None
     return future.result()
@@ -256,7 +253,7 @@ def _finished(chunk: "_Chunk | None") -> list | None:
 
 def _discard_staged(index: int, future: Future) -> None:
     """When a chunk holding a message no longer wanted ends: remove what it staged for it."""
-    done = _finished(_Chunk(future, 0))
+    done = _finished(future)
     if done is not None and not isinstance(done[index], Exception):
         _remove_staged(done[index][1])
 

@@ -100,9 +100,10 @@ class Watcher:
         A lease held by a watcher process on this machine that no longer runs is
         taken over at once rather than waited out.
         """
+        asked = time.monotonic()  # read first: the lease runs from no earlier than this
         if not leases.take(self.store, self.lease_name, self.worker, self.lease_seconds):
             return False
-        self._renewed = time.monotonic()
+        self._renewed = asked
         released = self.ledger.reclaim_abandoned(self.source.account, self.source.folder, self.worker)
         if released:
             log.warning("%d message(s) left unfinished by a stopped watcher will be retried", released)
@@ -110,9 +111,10 @@ class Watcher:
 
     def renew(self) -> bool:
         """Extend the lease to ``lease_seconds`` from now; False if another watcher took it over."""
+        asked = time.monotonic()
         renewed = leases.renew(self.store, self.lease_name, self.worker, self.lease_seconds)
         if renewed:
-            self._renewed = time.monotonic()
+            self._renewed = asked
         return renewed
 
     def _still_holds_lease(self) -> bool:
