@@ -42,7 +42,6 @@ class Claimed:
     ready: object = None  # an iterator over prepare_many's results
 
 
-
 class BatchFiler:
     """Claims and records the watcher's fetch batches: ``worker`` is the claims' holder, ``processor``
     reads and files each message (``intake.filing.MessageProcessor``)."""
