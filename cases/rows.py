@@ -63,7 +63,9 @@ def insert_row(session: Session, model: type[T], case: Case | None, collection: 
 
 def _changed(case: Case, collection: str) -> bool:
     """Does ``case``'s loaded ``collection`` hold changes not yet written? (The unit of work keeps a
-    changed attribute's value as loaded in the state's ``committed_state`` until it is written.)"""
+    changed attribute's value as loaded in the state's ``committed_state`` until it is written.) A
+    guard no test reaches: in every path tried (a fact cleared, then another or the same set in one
+    transaction), such a change had been written before the next row was added."""
     return collection in instance_state(case).committed_state
 
 
