@@ -179,7 +179,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("account", "folder", "uidvalidity", "uid"),
-        Index("ix_messages_sha256", "sha256"),
+        Index("ix_messages_account_sha256", "account", "sha256"),  # the earlier copy of a message, by content
         Index("ix_messages_message_id", "message_id"),
         Index("ix_messages_state", "state"),
     )

@@ -173,12 +173,15 @@ class Ledger:
         """``claim_many``'s work inside ``tx``, for messages of one account and folder."""
         keys = [_key(ref) for ref, _, _ in wanted]
         account, folder = keys[0].account, keys[0].folder
+        # Every column of the ledger's unique key is given, so each row is found by a seek of its
+        # index, not by reading every row of the folder (a batch of a long backlog would be quadratic).
+        validities = {k.uidvalidity for k in keys}
         rows = {
             (row.uidvalidity, row.uid): row
             for row in tx.session.execute(
                 select(Message).where(
                     Message.account == account, Message.folder == folder,
-                    Message.uid.in_({k.uid for k in keys}),
+                    Message.uidvalidity.in_(validities), Message.uid.in_({k.uid for k in keys}),
                 ).with_for_update()
             ).scalars()
         }
@@ -202,7 +205,7 @@ class Ledger:
             ids = {(uidvalidity, uid): id_ for id_, uidvalidity, uid in connection.execute(
                 select(_MESSAGES.c.id, _MESSAGES.c.uidvalidity, _MESSAGES.c.uid).where(
                     _MESSAGES.c.account == account, _MESSAGES.c.folder == folder,
-                    _MESSAGES.c.uid.in_({row["uid"] for row in new})))}
+                    _MESSAGES.c.uidvalidity.in_(validities), _MESSAGES.c.uid.in_({row["uid"] for row in new})))}
             for row in new:
                 row["id"] = ids[(row["uidvalidity"], row["uid"])]
         hashes = {_get(row, "sha256") for _, _, row, exhausted in taken

@@ -373,3 +373,34 @@ def test_claiming_a_batch_gives_what_claiming_one_by_one_gives(tmp_path):
     shape = results[0][0]
     assert [s and s[0] for s in shape] == [None, None, "3", "4", "5", "6", "7"]
     assert shape[4][2] is True and shape[5][4] is not None  # uid 5 exhausted; uid 6 repeats uid 1's content
+
+
+def test_claiming_a_batch_reads_only_its_own_ledger_rows_by_index(store, ledger):
+    """GIVEN a ledger that already holds many finished rows of the same account and folder WHEN a batch
+    of fifty is claimed THEN every query the claim makes of the ledger is answered by a seek of an
+    index on all the columns it gives (the unique key; the account with the SHA-256), never by reading
+    every row of the account or folder, which made a long backlog's drain grow with its square
+    (SQLite's own query plans)."""
+    from sqlalchemy import event
+
+    earlier = [(key(uid), f"{uid:064x}", {}) for uid in range(1, 201)]
+    for claim in ledger.claim_many(earlier, "w0", now=T0):
+        with store.transaction() as tx:
+            ledger.complete(tx, claim, "done")
+    statements: list[tuple[str, object]] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and " messages" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        claims = ledger.claim_many([(key(uid), f"{uid % 220:064x}", {}) for uid in range(201, 251)], "me", now=T0)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert sum(c is not None and c.duplicate_of is not None for c in claims) == 30  # 221..250 repeat 1..30
+    assert len(statements) >= 3
+    with store.engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = " ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "(account=? AND folder=? AND uidvalidity=? AND uid=?)" in plan or "(account=? AND sha256=?)" in plan, plan
