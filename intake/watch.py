@@ -7,11 +7,13 @@ One pass (``Watcher.drain``):
 2. file anything the ledger finished but a crash left in the folder (the move
    happens after the commit, so it can be owed);
 3. for every UID the ledger has not finished, a fetch batch at a time: claim the
-   batch in one committed transaction *before anything of it is recorded*, fetch the
-   batch ``READ_AHEAD`` on and hand it to the processor's reader (``read_ahead``: reading
-   records nothing, so it overlaps the recording of the batches before it), record the
+   batch in one committed transaction *before anything of it is recorded*; record the
    batch's messages, completing their claims, ``RECORD_BATCH`` to a transaction
-   (``intake.batch.BatchFiler``); then move them to the processed or quarantine folder.
+   (``intake.batch.BatchFiler``), while the batch ``READ_AHEAD`` on is fetched on the
+   mailbox's own thread (``intake.mailbox``); hand that one to the processor's reader
+   (``read_ahead``: reading records nothing, so it overlaps the recording of the batches
+   before it); then move the recorded messages to the processed or quarantine folder, on
+   the mailbox's thread while the next batch is recorded.
    Mail that is not protocol mail stays where it is. Mail tried before, and every message
    of a transaction that failed, is recorded on its own, so one bad message never costs
    another its record or its attempts.
@@ -38,6 +40,7 @@ from resdesk.cases.store import Store
 from resdesk.intake.batch import BatchFiler
 from resdesk.intake.filing import DrainReport, MessageProcessor
 from resdesk.intake.ledger import Ledger
+from resdesk.intake.mailbox import MailboxThread
 from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
 from resdesk.errors import IntakeError
 
@@ -160,11 +163,12 @@ class Watcher:
             progress(0, len(todo))
         batches = [todo[start : start + FETCH_BATCH] for start in range(0, len(todo), FETCH_BATCH)]
         done = 0
+        mailbox = MailboxThread(lambda: self.source)  # the source is used on its thread until the drain ends
         try:
             # READ_AHEAD batches are with the reader at any time: the one to be claimed next and the
             # ones after it, so it has the next to read whenever it finishes one, and the watcher finds
             # its readings done, however the time each takes varies.
-            ahead = [self._read_ahead(list(self.source.fetch(batch, self.max_bytes)), known)
+            ahead = [self._read_ahead(mailbox.fetch(batch, self.max_bytes).result(), known)
                      for batch in batches[:READ_AHEAD]]
             for number, batch in enumerate(batches):
                 if not self._still_holds_lease():
@@ -174,31 +178,34 @@ class Watcher:
                     )
                 if stop is not None and stop.is_set():
                     break  # asked to stop: the rest waits for the next run, unclaimed
-                # The batch READ_AHEAD on is fetched before this one is claimed (a mailbox that fails then
-                # leaves nothing claimed), and handed to the reader once it is, so it is read while this
-                # one and the next are recorded; each batch is claimed only once the one before it is
-                # recorded and filed.
-                upcoming = (list(self.source.fetch(batches[number + READ_AHEAD], self.max_bytes))
-                            if number + READ_AHEAD < len(batches) else None)
+                mailbox.check()  # a move that failed stops the drain before another batch is claimed
                 claimed = self.filer.claim(ahead.pop(0), known)
-                if upcoming is not None:
-                    ahead.append(self._read_ahead(upcoming, known))
+                # The batch READ_AHEAD on is fetched while this one is recorded, and handed to the reader
+                # once it is; a mailbox that fails then raises once this batch is recorded, so nothing is
+                # left claimed. Each batch is claimed only once the one before it is recorded.
+                upcoming = (mailbox.fetch(batches[number + READ_AHEAD], self.max_bytes)
+                            if number + READ_AHEAD < len(batches) else None)
                 to_file: dict[str, list[MessageRef]] = {}
                 for item, state in self.filer.record(claimed):
                     report.filed[state] += 1
                     destination = self._destination(state)
                     if destination is not None:
                         to_file.setdefault(destination, []).append(item.ref)
-                # Filed after their records are committed: a crash in between leaves the moves owed,
-                # and the next drain makes them (see _file_owed_moves).
+                # Filed after their records are committed, on the mailbox's thread while the next batch is
+                # recorded: a crash in between leaves the moves owed, and the next drain makes them
+                # (see _file_owed_moves).
                 for destination, refs in to_file.items():
-                    self.source.move_many(refs, destination)
+                    mailbox.move(refs, destination)
                 done += len(batch)
                 if progress:  # UIDs that vanished meanwhile count as passed
                     progress(done, len(todo))
                 if after_batch is not None:
                     after_batch(report)
+                if upcoming is not None:
+                    ahead.append(self._read_ahead(upcoming.result(), known))
+            mailbox.finish()
         finally:
+            mailbox.abandon()  # after a fault: moves not begun are owed to the next drain
             if hasattr(self.processor, "drop_read_ahead"):
                 self.processor.drop_read_ahead()  # what was read ahead for batches left unclaimed
         return report
