@@ -153,11 +153,10 @@ class IntakeProcessor:
 
     def drop_read_ahead(self) -> None:
         """Drop every batch read ahead and not taken by ``prepare_many`` (the drain stopped before
-        claiming it): what the reader has not begun is skipped, what it staged is removed."""
+        claiming it): what the reader has not begun is skipped, what it staged is removed (once the
+        chunks it is reading end: ``Read.drop``)."""
         ahead, self._ahead = self._ahead, []
-        for batch in ahead:
-            for _, read in batch.values():
-                read.cancel()
+        Read.drop([read for batch in ahead for _, read in batch.values()])
 
     def prepare_many(self, fetched: list[FetchedMessage]) -> Iterator[Prepared | Exception]:
         """``prepare`` for each of a batch, in order, the reading done in the reader process when there

@@ -32,6 +32,7 @@ import os
 import threading
 import time
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
@@ -45,6 +46,7 @@ log = logging.getLogger("resdesk.watch")
 
 PARENT_CHECK_SECONDS = 1.0
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
+DROP_WAIT_SECONDS = 10.0  # how long dropping reads waits for a chunk the reader is reading
 CHUNK = 5  # messages handed over together: each hand-over wakes the watcher's executor threads once
 
 _reader: "MessageReader | None" = None  # in the reader process
@@ -71,6 +73,10 @@ def _leave_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(0)
+
+
+def _ready() -> None:
+    """In the reader: nothing; handed over to start the process (``ReaderPool.start``)."""
 
 
 def _read(raw: bytes, now: datetime, trusted: frozenset[str]):
@@ -155,6 +161,16 @@ class ReaderPool:
             self.close()
             return [Read(self, reader, raw, now, trusted, None) for raw in raws]
 
+    def start(self) -> None:
+        """Start the reader process now rather than at the first large batch (it starts in the
+        background: this returns at once). A reader that cannot be started is left to the first batch,
+        which then reads in the calling process."""
+        try:
+            self._started().submit(_ready)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            log.warning("the reader process could not be started (%s); large batches are read here", exc)
+            self.close()
+
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -228,15 +244,32 @@ class Read:
         done = _finished(self.chunk.future) if self.chunk is not None else None
         return None if done is None or isinstance(done[self.index], Exception) else done[self.index][2]
 
-    def cancel(self) -> None:
+    def cancel(self) -> Future | None:
         """Not wanted after all (its claim went elsewhere): the reader skips its chunk if it has not
-        begun it and none of it is wanted, and what it staged in the archive for it is removed."""
+        begun it and none of it is wanted, and what it staged in the archive for it is removed, once
+        the chunk ends if the reader is reading it. Returns that chunk's future in that case (see
+        ``drop``), else None."""
         chunk, self.chunk = self.chunk, None
-        if chunk is not None:
-            chunk.wanted -= 1
-            if not (chunk.wanted == 0 and chunk.future.cancel()):
-                chunk.future.add_done_callback(functools.partial(_discard_staged, self.index))
         self.discard()
+        if chunk is None:
+            return None
+        chunk.wanted -= 1
+        if chunk.wanted == 0 and chunk.future.cancel():
+            return None
+        chunk.future.add_done_callback(functools.partial(_discard_staged, self.index))
+        return chunk.future
+
+    @staticmethod
+    def drop(reads: "list[Read]", wait_seconds: float = DROP_WAIT_SECONDS) -> None:
+        """``cancel`` each of ``reads``, then wait (``wait_seconds`` at most) for the chunks the reader
+        is still reading, and remove what they staged: when this returns, no copy staged for them is
+        left in the archive (unless the reader took longer; it is removed when its chunk ends)."""
+        reading = [(read.index, future) for read in reads if (future := read.cancel()) is not None]
+        if not reading:
+            return
+        futures_wait({future for _, future in reading}, timeout=wait_seconds)
+        for index, future in reading:
+            _discard_staged(index, future)  # a chunk's done-callback may not have run yet
 
     def discard(self) -> None:
         """Remove the copy the reader staged in the archive, if it is not to be kept."""
