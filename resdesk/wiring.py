@@ -56,16 +56,13 @@ def configure_rendering(settings: Settings) -> None:
     configure_default_pool(limits)
 
 
-def build_processor(settings: Settings, store, *, ledger=None, clock=None, readers: bool = False):
-    """The intake processor for ``settings`` (the watcher's, and the workspace's for releasing
-    quarantined mail); with ``readers``, it reads large batches in a reader process (the watcher's)."""
-    from resdesk.intake.ledger import Ledger
+def intake_policy(settings: Settings):
+    """How the settings ask mail to be read (``intake.reading.IntakePolicy``): our addresses, the
+    senders allowed, the verifier trusted, the size and content limits."""
     from resdesk.intake.limits import InboundLimits
-    from resdesk.intake.process import IntakePolicy, IntakeProcessor
-    from resdesk.protocols import default_registry
+    from resdesk.intake.process import IntakePolicy
 
-    protocol = default_registry(settings.partnership.protocols_dir).get(settings.partnership.protocol)
-    policy = IntakePolicy(
+    return IntakePolicy(
         our_addresses=our_addresses(settings),
         allowed_sender_domains=tuple(settings.partnership.allowed_sender_domains),
         authserv_id=settings.partnership.authserv_id,
@@ -74,10 +71,30 @@ def build_processor(settings: Settings, store, *, ledger=None, clock=None, reade
         business_unit=parseaddr(settings.partnership.business_unit)[1] or None,
         limits=InboundLimits(**settings.limits.model_dump(exclude={"render_seconds", "render_memory_mb"})),
     )
+
+
+def start_readers(settings: Settings, archive_root: str | Path):
+    """The watcher's reader process (``intake.readers.ReaderPool``) for ``settings``, staging what it
+    reads in ``archive_root``, started now: its start (about a second, mostly imports) overlaps the
+    watcher's own, so a backlog found by the first drain is read from its first batch."""
     from resdesk.intake.readers import ReaderPool
 
-    return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock,
-                           readers=ReaderPool(policy, archive_root=str(store.archive.root)) if readers else None)
+    readers = ReaderPool(intake_policy(settings), archive_root=str(archive_root))
+    readers.start()
+    return readers
+
+
+def build_processor(settings: Settings, store, *, ledger=None, clock=None, readers=None):
+    """The intake processor for ``settings`` (the watcher's, and the workspace's for releasing
+    quarantined mail); given ``readers`` (``start_readers``), it reads large batches in that reader
+    process (the watcher's)."""
+    from resdesk.intake.ledger import Ledger
+    from resdesk.intake.process import IntakeProcessor
+    from resdesk.protocols import default_registry
+
+    protocol = default_registry(settings.partnership.protocols_dir).get(settings.partnership.protocol)
+    return IntakeProcessor(store, ledger or Ledger(store), protocol, intake_policy(settings), clock=clock,
+                           readers=readers)
 
 
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None,
@@ -89,13 +106,19 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     from resdesk.intake.watch import Watcher
     from resdesk.protocols import default_registry
 
-    configure_rendering(settings)
-    registry = default_registry(settings.partnership.protocols_dir)
-    protocol = registry.get(settings.partnership.protocol)
-    store = store or open_store_for(settings)
-    source = source or connect_source(settings.mailbox)
+    reader_pool = start_readers(settings, store.archive.root if store else settings.storage.archive) if readers else None
+    try:
+        configure_rendering(settings)
+        registry = default_registry(settings.partnership.protocols_dir)
+        protocol = registry.get(settings.partnership.protocol)
+        store = store or open_store_for(settings)
+        source = source or connect_source(settings.mailbox)
+    except BaseException:
+        if reader_pool is not None:
+            reader_pool.close()
+        raise
     ledger = Ledger(store)
-    processor = build_processor(settings, store, ledger=ledger, clock=clock, readers=readers)
+    processor = build_processor(settings, store, ledger=ledger, clock=clock, readers=reader_pool)
     watcher = Watcher(
         source,
         store,

@@ -219,3 +219,26 @@ def test_an_oversized_message_is_quarantined_unread_while_mail_flows(dovecot, ma
     assert [r[0] for r in rows] == ["done", "quarantined", "done"]
     assert "over the 26,214,400-byte limit" in rows[1][1]
     assert len(dovecot.folder_uids(mail_user, "Resdesk/Quarantine")) == 1
+
+
+def test_the_watchers_reader_process_starts_with_it_and_stops_when_it_closes(dovecot, mail_user, tmp_path):
+    """GIVEN the settings of a watcher WHEN its intake is built with a reader process (``resdesk
+    watch``) THEN the reader is running before any mail is drained (its start overlaps the watcher's
+    own), and closing the intake stops it; built without one, no process is started."""
+    import multiprocessing
+
+    env = environment(dovecot, mail_user, tmp_path)
+    settings = load_settings(None, environ={k: v for k, v in env.items() if k.startswith("RESDESK_")})
+    before = set(multiprocessing.active_children())
+    plain = build_intake(settings)
+    try:
+        assert set(multiprocessing.active_children()) == before
+    finally:
+        plain.close()
+    intake = build_intake(settings, readers=True)
+    try:
+        started = set(multiprocessing.active_children()) - before
+        assert len(started) == 1 and all(process.is_alive() for process in started)
+    finally:
+        intake.close()
+    assert not any(process.is_alive() for process in started)
