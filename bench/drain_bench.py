@@ -10,11 +10,14 @@ per message in one committed transaction per batch, one MOVE per batch. Then
 ledger claim, parse, classify, sender checks, forms, correlation, the case file,
 the archive, MOVE — with sending switched off (outbound mail is measured by the
 latency benchmark). The watcher runs as its own process so its peak resident
-memory is its own.
+memory is its own. The ratio is read on the drain as the watcher reports it (``drain_seconds``:
+from the folder's snapshot to its last move), the span the baseline times; the whole process's
+time, start and exit included, is shown beside it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -120,11 +123,13 @@ def _minimal_pipeline(dovecot, user, folder: str) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def _drain(env: dict[str, str]) -> tuple[float, float, float, float, str]:
-    """Run the watcher as its own process: (seconds, peak MB, CPU seconds of it and its reader
-    process, CPU seconds of the watcher's process alone, its one-line summary)."""
+def _drain(env: dict[str, str]) -> tuple[float, float, float, float, float, str]:
+    """Run the watcher as its own process: (seconds of the whole process, seconds of its drain as it
+    reports them, peak MB, CPU seconds of it and its reader process, CPU seconds of the watcher's
+    process alone, its one-line summary)."""
     measured = run_measured_tree(["-m", "resdesk", "watch", "--once", "--json"], env)
-    return (measured.seconds, measured.peak_mb, measured.cpu_seconds, measured.own_cpu_seconds,
+    drained = json.loads(measured.out)["drain_seconds"]
+    return (measured.seconds, drained, measured.peak_mb, measured.cpu_seconds, measured.own_cpu_seconds,
             " ".join(measured.out.split()))
 
 
@@ -149,10 +154,11 @@ def run() -> list[str]:
                 RESDESK_STORAGE__ARCHIVE=f"{folder}/archive",
                 RESDESK_SMTP__ENABLED="false",
             )
-            drain_seconds, peak_mb, drain_cpu, watcher_cpu, summary = _drain(env)
+            process_seconds, drain_seconds, peak_mb, drain_cpu, watcher_cpu, summary = _drain(env)
     finally:
         server.stop()
     fetch_rate, drain_rate, minimal_rate = COUNT / fetch_seconds, COUNT / drain_seconds, COUNT / minimal_seconds
+    process_rate = COUNT / process_seconds
     ratio = drain_rate / minimal_rate
     cpu_bound = COUNT * (os.cpu_count() or 1) / drain_cpu / minimal_rate  # the rate were every core always busy
     watcher_bound = COUNT / watcher_cpu / minimal_rate if watcher_cpu else cpu_bound  # the watcher's one core
@@ -167,7 +173,15 @@ def run() -> list[str]:
         f"{fetch_rate / minimal_rate:.2f} |",
         f"| minimal honest pipeline: fetch, parse, hash, one insert per message in one transaction per batch of "
         f"{BATCH}, one MOVE per batch (baseline) | {minimal_seconds:.1f} | {minimal_rate:,.0f} | 1.00 |",
-        f"| `resdesk watch --once`, whole intake | {drain_seconds:.1f} | {drain_rate:,.0f} | {ratio:.3f} |",
+        f"| `resdesk watch --once`, whole intake: its drain, from the folder's snapshot to its last move (the span "
+        f"the baseline times, as the watcher reports it) | {drain_seconds:.1f} | {drain_rate:,.0f} | {ratio:.3f} |",
+        f"| the same, the whole process: the drain and the watcher's start and exit (interpreter, imports, the case "
+        f"file's schema check, sign-in, the reader process) | {process_seconds:.1f} | {process_rate:,.0f} | "
+        f"{process_rate / minimal_rate:.3f} |",
+        "",
+        "The target is read on the drain: the baseline's time, too, runs from its SELECT to its last MOVE, after "
+        "its interpreter, imports, database and sign-in; the watcher's start and exit, "
+        f"{process_seconds - drain_seconds:.1f} s here, are the same however long the backlog.",
         "",
         f"Target: drain at least half the minimal pipeline's rate — **{'met' if ratio >= TARGET_RATIO else 'NOT met'}** "
         f"({ratio:.3f}).",
@@ -181,8 +195,8 @@ def run() -> list[str]:
                f"take no less than that, a rate of at most {watcher_bound:.2f}× the minimal pipeline's, however "
                "the reading is spread. " if watcher_bound < TARGET_RATIO else "")
             + (f"The CPU it spends would allow {bound:.2f}× were both cores always busy (the CPU line below), "
-               f"but they are not: {drain_cpu:.1f} s of CPU took {drain_seconds:.1f} s, of which the watcher's own "
-               f"process used {watcher_cpu:.1f} s. " if bound >= TARGET_RATIO else "")
+               f"but they are not: {drain_cpu:.1f} s of CPU took {process_seconds:.1f} s (the whole process), of "
+               f"which the watcher's own process used {watcher_cpu:.1f} s. " if bound >= TARGET_RATIO else "")
             + "Reading (MIME, the Word template, classification, sender checks, the facts stated, the "
             "archived copy) runs in a reader process on the second core, up to two fetch batches ahead of "
             "recording; recording (correlation, the case's new rows and their audit entries, the stage "

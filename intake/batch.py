@@ -27,7 +27,7 @@ __all__ = ["RECORD_BATCH", "BatchFiler", "Claimed"]
 
 log = logging.getLogger("resdesk.watch")
 
-RECORD_BATCH = 25  # messages recorded in one transaction (a kill costs each of them one attempt)
+RECORD_BATCH = 50  # messages recorded in one transaction, a whole fetch batch (a kill costs each of them one attempt)
 
 
 @dataclass

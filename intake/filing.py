@@ -46,9 +46,12 @@ class MessageProcessor(Interface):
 @dataclass
 class DrainReport:
     """What one drain (or a run of them) did: messages seen, how many were filed in each ledger
-    state, moves owed from an earlier run made, and whether the folder's UIDVALIDITY changed."""
+    state, moves owed from an earlier run made, whether the folder's UIDVALIDITY changed, and the
+    wall seconds it took, from the folder's snapshot to its last move (the watcher's monotonic
+    clock; a run's drains added up)."""
 
     seen: int = 0
     filed: dict[str, int] = field(default_factory=lambda: {DONE: 0, QUARANTINED: 0, IGNORED: 0, FAILED: 0})
     moved_late: int = 0
     uidvalidity_changed: bool = False
+    seconds: float = 0.0

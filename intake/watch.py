@@ -143,6 +143,7 @@ class Watcher:
         recorded and filed (so what it owes, such as acknowledgements, can go before the next batch is
         claimed). Raises ``IntakeError`` when the mailbox fails or another watcher took the lease."""
         report = DrainReport()
+        started = time.monotonic()
         uidvalidity, uids = self.source.snapshot()
         change = self.ledger.check_uidvalidity(self.source.account, self.source.folder, uidvalidity)
         if change is not None:
@@ -204,6 +205,7 @@ class Watcher:
                 if upcoming is not None:
                     ahead.append(self._read_ahead(upcoming.result(), known))
             mailbox.finish()
+            report.seconds = time.monotonic() - started
         finally:
             mailbox.abandon()  # after a fault: moves not begun are owed to the next drain
             if hasattr(self.processor, "drop_read_ahead"):
@@ -316,6 +318,7 @@ def _accumulate(total: DrainReport, report: DrainReport) -> None:
     total.seen += report.seen
     total.moved_late += report.moved_late
     total.uidvalidity_changed |= report.uidvalidity_changed
+    total.seconds += report.seconds
     for state, count in report.filed.items():
         total.filed[state] = total.filed.get(state, 0) + count
 

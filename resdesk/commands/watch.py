@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "filed": report.filed,
         "moved_late": report.moved_late,
         "uidvalidity_changed": report.uidvalidity_changed,
+        "drain_seconds": round(report.seconds, 3),  # from each snapshot to its last move, added up
     }
     if args.json:
         print_json(summary)

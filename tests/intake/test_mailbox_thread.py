@@ -73,7 +73,9 @@ def test_fetches_and_moves_run_on_the_mailbox_thread_one_at_a_time(staging_desk,
     for raw in _backlog(30):
         desk.deliver(raw)
     desk.watcher.source = checked = OneAtATime(desk.source)
+    began = time.monotonic()
     report = desk.drain()
+    assert 0 < report.seconds <= time.monotonic() - began  # the drain's own span, which the watcher reports
     assert checked.overlaps == []
     assert len(checked.threads) == 2  # the snapshot here, the fetches and moves on the mailbox's thread
     assert report.filed["done"] == 30
