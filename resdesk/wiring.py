@@ -93,8 +93,8 @@ def build_processor(settings: Settings, store, *, ledger=None, clock=None, reade
     from resdesk.protocols import default_registry
 
     protocol = default_registry(settings.partnership.protocols_dir).get(settings.partnership.protocol)
-    return IntakeProcessor(store, ledger or Ledger(store), protocol, intake_policy(settings), clock=clock,
-                           readers=readers)
+    policy = readers.policy if readers is not None else intake_policy(settings)
+    return IntakeProcessor(store, ledger or Ledger(store), protocol, policy, clock=clock, readers=readers)
 
 
 def build_intake(settings: Settings, *, store=None, source=None, worker: str | None = None, clock=None,
@@ -106,7 +106,9 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
     from resdesk.intake.watch import Watcher
     from resdesk.protocols import default_registry
 
-    reader_pool = start_readers(settings, store.archive.root if store else settings.storage.archive) if readers else None
+    reader_pool = None
+    if readers:  # first, so the reader's start overlaps the rest of the watcher's
+        reader_pool = start_readers(settings, store.archive.root if store else settings.storage.archive)
     try:
         configure_rendering(settings)
         registry = default_registry(settings.partnership.protocols_dir)

@@ -122,7 +122,8 @@ def test_a_fetch_that_fails_while_a_batch_is_recorded_leaves_that_batch_recorded
     for raw in _backlog(20):
         desk.deliver(raw)
     source = desk.source
-    desk.watcher.source = failing = FailsOnce(source, "fetch", 3, "The mailbox connection was lost while fetching messages.")
+    desk.watcher.source = failing = FailsOnce(source, "fetch", 3,
+                                              "The mailbox connection was lost while fetching messages.")
     fetches = failing.calls
     with pytest.raises(IntakeError, match="fetching messages"):
         desk.drain()
