@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from resdesk.intake.sources.base import FetchedMessage, MailSource, MessageRef
 
@@ -24,28 +25,43 @@ __all__ = ["MailboxThread"]
 
 log = logging.getLogger("resdesk.watch")
 
+T = TypeVar("T")
+
 
 class MailboxThread:
     """One thread that fetches and moves for a drain, in the order asked (see the module's notes).
 
     ``source`` is called for the source at the time of each call (the watcher's, which may be
     replaced between drains). Faults of a move are raised by ``check`` once the move is over, or by
-    ``finish``; a fetch's by the ``Future`` it returns."""
+    ``finish``; a fetch's by the ``Future`` it returns. Once one call has failed, every call not yet
+    begun fails at once with the same fault (a mailbox out of reach is not tried again for each)."""
 
     def __init__(self, source: Callable[[], MailSource]):
         self._source = source
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resdesk-mailbox")
         self._moves: list[Future] = []
+        self._fault: BaseException | None = None  # the first call's fault, set on the thread
+
+    def _run(self, call: Callable[[], T]) -> T:
+        """On the thread: ``call``, unless an earlier call failed (then its fault, at once)."""
+        if self._fault is not None:
+            raise self._fault
+        try:
+            return call()
+        except BaseException as fault:
+            self._fault = fault
+            raise
 
     def fetch(self, uids: list[str], max_bytes: int) -> "Future[list[FetchedMessage]]":
         """Fetch ``uids`` (``MailSource.fetch``, every message at once) once what was asked before is
         done; the ``Future``'s result is the list, or raises the source's ``IntakeError``."""
-        return self._thread.submit(lambda: list(self._source().fetch(uids, max_bytes)))
+        return self._thread.submit(self._run, lambda: list(self._source().fetch(uids, max_bytes)))
 
     def move(self, refs: list[MessageRef], destination: str) -> None:
         """Move ``refs`` to ``destination`` (``MailSource.move_many``) once what was asked before is
         done; call only after their records are committed."""
-        self._moves.append(self._thread.submit(self._source().move_many, refs, destination))
+        move_many = self._source().move_many
+        self._moves.append(self._thread.submit(self._run, lambda: move_many(refs, destination)))
 
     def check(self) -> None:
         """Raise the fault of the first move that is over and failed (the source's ``IntakeError``,
@@ -55,9 +71,9 @@ class MailboxThread:
 
     def finish(self) -> None:
         """Wait for everything asked, then stop the thread; raises the first failed move's fault (the
-        rest of the moves are made, or owed to the next drain)."""
+        moves it stopped are owed to the next drain)."""
         moves, self._moves = self._moves, []
-        self._thread.shutdown(wait=True)
+        self._stop(cancel=False)
         for move in moves:
             move.result()
 
@@ -66,8 +82,21 @@ class MailboxThread:
         is ending on another fault: a move not made is owed to the next drain, which makes it); a
         failed move is logged, not raised. Does nothing once the thread is stopped."""
         moves, self._moves = self._moves, []
-        self._thread.shutdown(wait=True, cancel_futures=True)
-        for move in moves:
-            fault = None if move.cancelled() else move.exception()
-            if fault is not None:
-                log.warning("messages were recorded but not yet filed (%s); the next drain files them", fault)
+        self._stop(cancel=True)
+        faults = {id(fault): fault for move in moves
+                  if not move.cancelled() and (fault := move.exception()) is not None}
+        for fault in faults.values():
+            log.warning("messages were recorded but not yet filed (%s); the next drain files them", fault)
+
+    def _stop(self, *, cancel: bool) -> None:
+        """Stop the thread and wait for it, even through an interrupt (Ctrl-C): the source is not used
+        by another thread until it has stopped. The interrupt is raised once it has."""
+        interrupted = None
+        while True:
+            try:
+                self._thread.shutdown(wait=True, cancel_futures=cancel)
+                break
+            except KeyboardInterrupt as interrupt:
+                interrupted, cancel = interrupt, True
+        if interrupted is not None:
+            raise interrupted

@@ -9,11 +9,12 @@ One pass (``Watcher.drain``):
 3. for every UID the ledger has not finished, a fetch batch at a time: claim the
    batch in one committed transaction *before anything of it is recorded*; record the
    batch's messages, completing their claims, ``RECORD_BATCH`` to a transaction
-   (``intake.batch.BatchFiler``), while the batch ``READ_AHEAD`` on is fetched on the
-   mailbox's own thread (``intake.mailbox``); hand that one to the processor's reader
-   (``read_ahead``: reading records nothing, so it overlaps the recording of the batches
-   before it); then move the recorded messages to the processed or quarantine folder, on
-   the mailbox's thread while the next batch is recorded.
+   (``intake.batch.BatchFiler``). The batch ``READ_AHEAD`` on, fetched on the mailbox's own
+   thread (``intake.mailbox``) while the one before was recorded, is handed to the
+   processor's reader once this one is claimed (``read_ahead``: reading records nothing, so
+   it overlaps the recording of the batches before it). The recorded messages are then
+   moved to the processed or quarantine folder, on the mailbox's thread while the next
+   batch is recorded.
    Mail that is not protocol mail stays where it is. Mail tried before, and every message
    of a transaction that failed, is recorded on its own, so one bad message never costs
    another its record or its attempts.
@@ -171,6 +172,7 @@ class Watcher:
             # its readings done, however the time each takes varies.
             ahead = [self._read_ahead(mailbox.fetch(batch, self.max_bytes).result(), known)
                      for batch in batches[:READ_AHEAD]]
+            fetching = self._fetch_on(mailbox, batches, READ_AHEAD)  # taken before the first claim
             for number, batch in enumerate(batches):
                 if not self._still_holds_lease():
                     raise IntakeError(
@@ -180,12 +182,15 @@ class Watcher:
                 if stop is not None and stop.is_set():
                     break  # asked to stop: the rest waits for the next run, unclaimed
                 mailbox.check()  # a move that failed stops the drain before another batch is claimed
+                # The batch READ_AHEAD on was fetched on the mailbox's thread while the one before this was
+                # recorded; it is taken before this one is claimed (a mailbox that fails then leaves
+                # nothing claimed), and handed to the reader once it is, so it is read while this one and
+                # the next are recorded. Each batch is claimed only once the one before it is recorded.
+                upcoming = fetching.result() if fetching is not None else None
                 claimed = self.filer.claim(ahead.pop(0), known)
-                # The batch READ_AHEAD on is fetched while this one is recorded, and handed to the reader
-                # once it is; a mailbox that fails then raises once this batch is recorded, so nothing is
-                # left claimed. Each batch is claimed only once the one before it is recorded.
-                upcoming = (mailbox.fetch(batches[number + READ_AHEAD], self.max_bytes)
-                            if number + READ_AHEAD < len(batches) else None)
+                if upcoming is not None:
+                    ahead.append(self._read_ahead(upcoming, known))
+                fetching = self._fetch_on(mailbox, batches, number + READ_AHEAD + 1)  # while this one is recorded
                 to_file: dict[str, list[MessageRef]] = {}
                 for item, state in self.filer.record(claimed):
                     report.filed[state] += 1
@@ -202,8 +207,6 @@ class Watcher:
                     progress(done, len(todo))
                 if after_batch is not None:
                     after_batch(report)
-                if upcoming is not None:
-                    ahead.append(self._read_ahead(upcoming.result(), known))
             mailbox.finish()
             report.seconds = time.monotonic() - started
         finally:
@@ -211,6 +214,11 @@ class Watcher:
             if hasattr(self.processor, "drop_read_ahead"):
                 self.processor.drop_read_ahead()  # what was read ahead for batches left unclaimed
         return report
+
+    def _fetch_on(self, mailbox: MailboxThread, batches: list[list[str]], number: int):
+        """Batch ``number`` fetched on the mailbox's thread (a ``Future`` of its messages), or None past
+        the last batch."""
+        return mailbox.fetch(batches[number], self.max_bytes) if number < len(batches) else None
 
     def _read_ahead(self, fetched: list[FetchedMessage], tried: dict[str, str]) -> list[FetchedMessage]:
         """Hand what of a fetched batch will be claimed together to the processor's reader at once

@@ -115,22 +115,22 @@ def build_intake(settings: Settings, *, store=None, source=None, worker: str | N
         protocol = registry.get(settings.partnership.protocol)
         store = store or open_store_for(settings)
         source = source or connect_source(settings.mailbox)
+        ledger = Ledger(store)
+        processor = build_processor(settings, store, ledger=ledger, clock=clock, readers=reader_pool)
+        watcher = Watcher(
+            source,
+            store,
+            processor,
+            processed_folder=settings.mailbox.processed_folder,
+            quarantine_folder=settings.mailbox.quarantine_folder,
+            max_bytes=settings.mailbox.max_message_bytes,
+            ledger=ledger,
+            worker=worker,
+        )
     except BaseException:
         if reader_pool is not None:
-            reader_pool.close()
+            reader_pool.close()  # not left running until the interpreter exits
         raise
-    ledger = Ledger(store)
-    processor = build_processor(settings, store, ledger=ledger, clock=clock, readers=reader_pool)
-    watcher = Watcher(
-        source,
-        store,
-        processor,
-        processed_folder=settings.mailbox.processed_folder,
-        quarantine_folder=settings.mailbox.quarantine_folder,
-        max_bytes=settings.mailbox.max_message_bytes,
-        ledger=ledger,
-        worker=worker,
-    )
     return Intake(settings, store, registry, protocol, source, watcher)
 
 

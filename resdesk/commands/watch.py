@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     clock = _fixed_clock(args)
     configure_logging(settings.service.log_format)  # our own progress; libraries only when they warn
     intake = build_intake(settings, readers=True, clock=clock)
-    monitoring = _serve_metrics(intake, args)
+    try:
+        monitoring = _serve_metrics(intake, args)
+    except BaseException:
+        intake.close()  # its reader process too
+        raise
     stop = threading.Event()
 
     def on_stop(signum, frame) -> None:

@@ -113,22 +113,22 @@ def test_a_move_that_fails_is_raised_and_the_next_drain_files_what_it_owes(stagi
 def test_a_fetch_that_fails_while_a_batch_is_recorded_leaves_that_batch_recorded_and_the_next_unclaimed(
     staging_desk, monkeypatch,
 ):
-    """GIVEN a backlog of four fetch batches and a mailbox whose third fetch (made while the first batch
-    is recorded) fails WHEN the watcher drains THEN the failure is raised once the first batch is
-    recorded, the second is not claimed, and the next drain records the rest, each message once, on its
-    first attempt, and files every message."""
+    """GIVEN a backlog of four fetch batches and a mailbox whose fourth fetch (made on the mailbox's
+    thread while the first batch is recorded) fails WHEN the watcher drains THEN the failure is raised
+    once the first batch is recorded, before the second is claimed, and the next drain records the
+    rest, each message once, on its first attempt, and files every message."""
     monkeypatch.setattr(watch, "FETCH_BATCH", 5)
     desk = staging_desk
     for raw in _backlog(20):
         desk.deliver(raw)
     source = desk.source
-    desk.watcher.source = failing = FailsOnce(source, "fetch", 3,
+    desk.watcher.source = failing = FailsOnce(source, "fetch", 4,
                                               "The mailbox connection was lost while fetching messages.")
     fetches = failing.calls
     with pytest.raises(IntakeError, match="fetching messages"):
         desk.drain()
     rows = desk.ledger_rows()
-    assert len(fetches) == 3
+    assert len(fetches) == 4
     assert [r.uid for r in rows] == fetches[0] and all(r.state == "done" and r.attempts == 1 for r in rows)
     desk.watcher.source = source
     report = desk.drain()
@@ -136,3 +136,30 @@ def test_a_fetch_that_fails_while_a_batch_is_recorded_leaves_that_batch_recorded
     assert all(r.state == "done" and r.attempts == 1 for r in desk.ledger_rows())
     assert desk.folder_count("INBOX") == 0 and desk.folder_count("Resdesk/Processed") == 20
     assert _incoming(desk.store.archive.root) == []
+
+
+def test_once_a_mailbox_call_fails_the_calls_not_begun_fail_at_once_without_trying_the_mailbox(staging_desk):
+    """GIVEN the mailbox's thread with a move that fails queued before a fetch and another move WHEN
+    they run THEN the fetch and the second move fail at once with the same fault, without calling the
+    source again (a mailbox out of reach is not tried once more for each), and ``finish`` raises it."""
+    from resdesk.intake.mailbox import MailboxThread
+
+    source = FailsOnce(staging_desk.source, "move_many", 1, "The mailbox connection was lost while filing messages.")
+    fetched: list[list[str]] = []
+    real_fetch = source.source.fetch
+
+    def counted_fetch(uids, max_bytes):
+        fetched.append(list(uids))
+        return real_fetch(uids, max_bytes)
+
+    source.source.fetch = counted_fetch
+    mailbox = MailboxThread(lambda: source)
+    mailbox.move([], "Resdesk/Processed")
+    fetch = mailbox.fetch(["1"], 1_000_000)
+    mailbox.move([], "Resdesk/Processed")
+    with pytest.raises(IntakeError, match="filing messages") as raised:
+        fetch.result()
+    with pytest.raises(IntakeError) as finished:
+        mailbox.finish()
+    assert finished.value is raised.value
+    assert source.calls == [[]] and fetched == []  # the first move only

@@ -54,8 +54,8 @@ class NotesOrder:
 
 def test_the_next_batches_are_read_while_the_one_claimed_is_recorded(staging_desk, monkeypatch):
     """GIVEN a backlog of four fetch batches WHEN the watcher drains it THEN the first two are handed to
-    the reader before anything is recorded, and each later one (fetched on the mailbox's thread while
-    the batch two before it is recorded) before the first message of the batch after that is recorded; every message is recorded exactly once on its first attempt, each
+    the reader before anything is recorded, and each later one before the last message of the batch
+    two before it is recorded; every message is recorded exactly once on its first attempt, each
     archived copy the reader staged is in place under its SHA-256, and no staged copy is left behind."""
     monkeypatch.setattr(watch, "FETCH_BATCH", 10)
     desk = staging_desk
@@ -68,7 +68,7 @@ def test_the_next_batches_are_read_while_the_one_claimed_is_recorded(staging_des
     recorded = [i for i, (what, _) in enumerate(order.log) if what == "recorded"]
     assert len(handed) == 4 and len(recorded) == 40
     assert handed[1] < recorded[0]  # the first two batches with the reader before the first record
-    assert handed[2] < recorded[10] and handed[3] < recorded[20]  # batch 3 before batch 2's first record, …
+    assert handed[2] < recorded[9] and handed[3] < recorded[19]  # batch 3 before batch 1's last record, …
     rows = desk.ledger_rows()
     assert all(r.state == "done" and r.attempts == 1 for r in rows)
     for row in rows:

@@ -5,7 +5,9 @@ SHA-256 (``intake.ledger``). Given fifty digests, SQLite chose the account prefi
 unique key over the SHA-256 index and read every ledger row of the account, once a batch: a
 backlog's drain grew with the square of its length. An index on (account, sha256) answers the
 question by seeks. It replaces the index on sha256 alone, which nothing else reads. Downgrade
-puts that index back.
+puts that index back. Building the index reads the whole ledger once; on PostgreSQL, writes to the
+ledger wait while it is built (run ``resdesk migrate`` with the watcher stopped, as for every
+upgrade).
 
 Revision ID: 0016
 Revises: 0015
