@@ -202,9 +202,9 @@ def run() -> list[str]:
             "recording; recording (correlation, the case's new rows and their audit entries, the stage "
             "clock's transition, each event's JSON and each audit link's hash) in the watcher, one message at a "
             "time, with the readings taken back from the reader in its process. Claims, records, completions "
-            "and moves go a batch at a time; the baseline inserts one row a message. The watcher's own start "
-            "(its imports, the case file's schema check, the reader process) is inside its time as well, and "
-            "so are its waits on the disk (each commit's fsync) and on Dovecot (each batch's FETCH and MOVE).",
+            "and moves go a batch at a time; the baseline inserts one row a message. The drain's span holds "
+            "the watcher's waits on the disk (each commit's fsync); Dovecot's FETCH and MOVE run on the "
+            "mailbox's own thread beside the recording, and the watcher's start is outside the span.",
         ]),
         f"CPU (user and system; Dovecot's own not counted): the whole intake {drain_cpu:.1f} s, "
         f"{1000 * drain_cpu / COUNT:.1f} ms a message, in the watcher and its reader process (the watcher's own "
