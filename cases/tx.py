@@ -54,10 +54,9 @@ _WRITE_EVENT = insert(Event.__table__)
 _MARK_CASE = (update(_CASES).where(_CASES.c.id == bindparam("case_key"))
               .values(next_due=bindparam("set_next_due"), updated_at=bindparam("set_updated_at")))
 _MARKED = "resdesk.cases-marked"
-T = TypeVar("T")
-
-
 _BY_REF = "resdesk.cases-by-ref"
+
+T = TypeVar("T")
 
 
 class Tx:
