@@ -22,17 +22,16 @@ from resdesk.forms.controls import read_controls
 from resdesk.forms.docx_model import DocumentModel, document_model
 from resdesk.forms.grid import read_blocks
 from resdesk.forms.records import KINDS, FormRecord
+from resdesk.forms.safety import main_part
 from resdesk.errors import FormError
 
 
 def _main_part(names: set[str]) -> str:
     """The main document part among a package's entry names (usually word/document.xml)."""
-    if "word/document.xml" in names:
-        return "word/document.xml"
-    for name in names:
-        if name.startswith("word/") and name.endswith(".xml") and "document" in name:
-            return name
-    raise FormError("is a zip package without a Word document inside")
+    part = main_part(names)
+    if part is None:
+        raise FormError("is a zip package without a Word document inside")
+    return part
 
 
 def _merge(tagged: RawForm, laid_out: RawForm) -> RawForm:

@@ -8,6 +8,7 @@ its own reason. The type of a file is decided by its content, never its name.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -27,6 +28,7 @@ RATIO_CHECK_ABOVE = 256 * 1024
 
 _MACRO_CONTENT = re.compile(r"macroEnabled|vbaProject|vbaData|ms-office\.activeX", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTENT_TYPES = "[Content_Types].xml"
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OTHER_TYPES = (
@@ -99,25 +101,81 @@ _ALLOWED_DECLARED = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32"
 _DOCTYPE_TEXT = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
-def xml_text(content: bytes, part: str, filename: str | None = None) -> str:
-    """An XML part decoded as an XML parser would decode it (UTF-8, UTF-16 or UTF-32, with or
-    without a byte-order mark). A part that declares any other encoding (UTF-7, EBCDIC…, which
-    could hide markup from a check on the bytes) or cannot be decoded is refused."""
-    encoding = "utf-8"
+def _xml_encoding(head: bytes) -> str:
+    """The encoding an XML parser reads a part in, from its first four bytes (XML 1.0 Appendix F)."""
     for mark, name in _XML_ENCODINGS:
-        if content.startswith(mark):
-            encoding = name
-            break
-    try:
-        text = content.decode(encoding)
-    except UnicodeDecodeError:
-        raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
+        if head.startswith(mark):
+            return name
+    return "utf-8"
+
+
+def _check_declared(text: str, part: str, filename: str | None) -> None:
     declared = _DECLARED.match(text[:200].lstrip("\ufeff"))
     if declared and declared.group(1).lower() not in _ALLOWED_DECLARED:
         raise HostileFile(
             f"holds {part} declared as {declared.group(1)}, an encoding no Word file uses", file=filename
         )
+
+
+def xml_text(content: bytes, part: str, filename: str | None = None) -> str:
+    """An XML part decoded as an XML parser would decode it (UTF-8, UTF-16 or UTF-32, with or
+    without a byte-order mark). A part that declares any other encoding (UTF-7, EBCDIC…, which
+    could hide markup from a check on the bytes) or cannot be decoded is refused."""
+    encoding = _xml_encoding(content)
+    try:
+        text = content.decode(encoding)
+    except UnicodeDecodeError:
+        raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
+    _check_declared(text, part, filename)
     return text
+
+
+def _check_text(text: str, part: str, filename: str | None) -> None:
+    if "!" in text and _DOCTYPE_TEXT.search(text):  # no "<!", no declaration: the search is skipped
+        raise HostileFile(
+            f"declares a DOCTYPE or entity in {part}, which no Word file needs (an entity-expansion attack)",
+            file=filename,
+        )
+
+
+# What may come before an XML document's root element (XML 1.0 §2.8, ``prolog``): white space, the
+# XML declaration and other processing instructions, comments, and the one document type
+# declaration, which is where any entity is declared (§4.2). A part is unpacked only that far when
+# nothing reads the rest of it.
+_PROLOG = re.compile(r"\ufeff?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_ROOT_START = re.compile(r"<[^\s!?<>/=\"']")
+PROLOG_CHUNK = 4096  # bytes unpacked at a time while looking for the root element
+PROLOG_MOST = 64 * 1024  # a prolog longer than this (none a Word part has) is checked whole instead
+
+
+def _checked_to_root(stream: zipfile.ZipExtFile, part: str, filename: str | None) -> bytes | None:
+    """Unpack an XML part no reader parses only as far as its root element's start tag: None when
+    white space, the XML declaration, processing instructions and comments alone came before it (no
+    DOCTYPE, so no entity), its declared encoding one a Word file uses.
+
+    Otherwise (anything else before the root, a part that ends first, a prolog of over ``PROLOG_MOST``
+    bytes) the whole part's bytes, for the check of its whole text. A flaw further in (bad bytes, a
+    damaged deflate stream, a wrong CRC) is not seen: nothing reads that far. Raises HostileFile (a
+    foreign declared encoding) or FormError (bytes not valid in the part's encoding)."""
+    content = chunk = stream.read(PROLOG_CHUNK)
+    encoding = _xml_encoding(content)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    text = ""
+    while True:
+        ended = len(chunk) < PROLOG_CHUNK  # ZipExtFile.read(n) is short only at the part's end
+        try:
+            text += decoder.decode(chunk, final=ended)
+        except UnicodeDecodeError:
+            raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
+        _check_declared(text, part, filename)
+        rest = text[_PROLOG.match(text).end():]
+        if _ROOT_START.match(rest):
+            return None
+        unfinished = not rest or rest.startswith(("<?", "<!--")) or "<!--".startswith(rest)
+        if ended or not unfinished or len(content) > PROLOG_MOST:
+            return content + stream.read(MAX_ENTRY_BYTES + 1 - len(content))
+        chunk = stream.read(PROLOG_CHUNK)
+        content += chunk
 
 
 def _count_entries_from_the_end(data: bytes, filename: str | None) -> None:
@@ -159,13 +217,25 @@ def _zip64(entry: zipfile.ZipInfo, data: bytes) -> bool:
     return _has_zip64_field(data[start : start + extra_length])
 
 
+def main_part(names: set[str]) -> str | None:
+    """The main document part among a Word package's entry names (usually word/document.xml); None
+    if it has none."""
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    return min((n for n in names if n.startswith("word/") and n.endswith(".xml") and "document" in n), default=None)
+
+
 def check_docx(data: bytes, filename: str | None = None) -> dict[str, bytes]:
     """The zip pre-check of a Word package: size, entries, ZIP64, encryption, names, macros, and
-    a DOCTYPE or entity in any XML part after decoding it (UTF-8/16/32, with or without a BOM).
+    a DOCTYPE or entity in any XML part (``.xml``, ``.rels``, ``.vml``) after decoding it
+    (UTF-8/16/32, with or without a BOM).
 
-    Returns every XML part it unpacked and checked (``.xml``, ``.rels``, ``.vml``: entry name ->
-    bytes, the last entry of a repeated name winning as in ``zipfile``), so the reader parses
-    the bytes that were checked without unpacking them again."""
+    The parts a reader parses (the main document part, ``main_part``, and ``[Content_Types].xml``)
+    are unpacked and checked whole, and returned (entry name -> bytes, the last entry of a repeated
+    name winning as in ``zipfile``), so the reader parses the bytes that were checked without unpacking
+    them again. Every other XML part is unpacked only as far as its root element (a DOCTYPE may stand
+    only before it, XML 1.0 §2.8): a form's styles run to hundreds of kilobytes nothing reads.
+    Raises HostileFile or FormError with the reason."""
     _count_entries_from_the_end(data, filename)
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
@@ -212,8 +282,9 @@ def check_docx(data: bytes, filename: str | None = None) -> dict[str, bytes]:
         if "/activex/" in f"/{lowered}":
             raise HostileFile("holds ActiveX controls; save it as a plain .docx", file=filename)
         names.add(entry.filename)
-    if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
+    if _CONTENT_TYPES not in names or not any(n.startswith("word/") for n in names):
         raise FormError("is a zip file, not a Word document", file=filename)
+    parsed = {_CONTENT_TYPES, main_part(names)}
     checked: dict[str, bytes] = {}
     try:
         for entry in entries:
@@ -225,21 +296,22 @@ def check_docx(data: bytes, filename: str | None = None) -> dict[str, bytes]:
                     file=filename,
                 )
             with package.open(entry) as stream:
-                content = stream.read(MAX_ENTRY_BYTES + 1)
+                if entry.filename in parsed:
+                    content = stream.read(MAX_ENTRY_BYTES + 1)
+                else:
+                    content = _checked_to_root(stream, entry.filename, filename)
+                    if content is None:
+                        continue
             text = xml_text(content, entry.filename, filename)
-            if "!" in text and _DOCTYPE_TEXT.search(text):  # no "<!", no declaration: the search is skipped
-                raise HostileFile(
-                    f"declares a DOCTYPE or entity in {entry.filename}, which no Word file needs "
-                    "(an entity-expansion attack)",
-                    file=filename,
-                )
-            if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT.search(text):
+            _check_text(text, entry.filename, filename)
+            if entry.filename == _CONTENT_TYPES and _MACRO_CONTENT.search(text):
                 raise HostileFile(
                     "is a macro-enabled Word file (its content types declare macros), whatever its "
                     "name says; save it as a plain .docx",
                     file=filename,
                 )
-            checked[entry.filename] = content
+            if entry.filename in parsed:
+                checked[entry.filename] = content
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise FormError(f"is a truncated or damaged Word file ({exc})", file=filename) from None
     return checked

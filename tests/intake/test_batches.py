@@ -205,12 +205,15 @@ def test_a_reader_process_that_dies_costs_no_reading(readers):
     os.kill(pid, signal.SIGKILL)
     # The dead reader is noticed at a hand-over or a result, whichever comes first; a batch the
     # watcher reads wholly itself (it took every message back before the pool saw the death, as on
-    # a loaded machine) notices nothing. Every batch is read completely either way.
-    for _ in range(50):
+    # a loaded machine, or a quick one) notices nothing. Every batch is read completely either way;
+    # the batches come a little apart, as fetch batches do, until the pool has seen the death.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         later = list(readers.read_all(processor, raws, now, frozenset()))
         assert [_shape(r) for r in later] == [_shape(r) for r in first]
         if readers._pool is not None and list(readers._pool._processes) not in ([], [pid]):
             break
+        time.sleep(0.05)
     else:
         pytest.fail("no new reader process was started after the first one died")
 
