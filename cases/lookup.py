@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 
 from resdesk.cases.models import RESOLVED, Case, Event, Message, Outbound, Party
 from resdesk.cases.store import Store, Tx
@@ -83,26 +83,33 @@ class StoreKnownCases:
         """The case holding any of these Message-IDs (received by us or sent by us), trying them in order.
 
         Correlation passes ``In-Reply-To`` then ``References`` newest first, so the
-        closest message in the thread decides.
+        closest message in the thread decides; for each, a message received on a case comes first,
+        then one sent, then any event naming it, the newest case first. One query asks for all of
+        them at once.
 
         Asked inside a unit of work, it finds cases opened or written to earlier in the same unit
         without flushing what that unit has pending: everything it reads is in the database already
         (a case's row and its ledger rows are written at once, its events before any query,
         ``cases.pending``), and a case's reference and partnership never change in a unit of work.
         """
+        wanted = [(message_id, forms) for message_id in message_ids if (forms := _message_id_forms([message_id]))]
+        if not wanted:
+            return None
+        every = set().union(*(forms for _, forms in wanted))
+        holders = union_all(*(
+            self._ours(select(literal(rank).label("rank"), table.message_id, Case.id, Case.ref)
+                       .join(table, table.case_id == Case.id).where(table.message_id.in_(every)))
+            for rank, table in enumerate((Message, Outbound, Event))  # received, sent, then any event
+        ))
         with self._tx() as tx, tx.session.no_autoflush:
-            for message_id in message_ids:
-                forms = _message_id_forms([message_id])
-                if not forms:
-                    continue
-                for query in (
-                    select(Case.ref).join(Message, Message.case_id == Case.id).where(Message.message_id.in_(forms)),
-                    select(Case.ref).join(Outbound, Outbound.case_id == Case.id).where(Outbound.message_id.in_(forms)),
-                    select(Case.ref).join(Event, Event.case_id == Case.id).where(Event.message_id.in_(forms)),
-                ):
-                    ref = tx.session.execute(self._ours(query).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
-                    if ref:
-                        return ref
+            found = tx.session.execute(holders).all()
+        for _, forms in wanted:
+            best = None
+            for rank, message_id, case_id, ref in found:
+                if message_id in forms and (best is None or (rank, -case_id) < best[:2]):
+                    best = (rank, -case_id, ref)
+            if best is not None:
+                return best[2]
         return None
 
     def case_for_child(

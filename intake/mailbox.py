@@ -54,8 +54,9 @@ class MailboxThread:
 
     def fetch(self, uids: list[str], max_bytes: int) -> "Future[list[FetchedMessage]]":
         """Fetch ``uids`` (``MailSource.fetch``, every message at once) once what was asked before is
-        done; the ``Future``'s result is the list, or raises the source's ``IntakeError``."""
-        return self._thread.submit(self._run, lambda: list(self._source().fetch(uids, max_bytes)))
+        done; the ``Future``'s result is the list, or raises the source's ``IntakeError``. Each
+        message's SHA-256 (the ledger's key) is worked out on the mailbox's thread too."""
+        return self._thread.submit(self._run, lambda: _hashed(list(self._source().fetch(uids, max_bytes))))
 
     def move(self, refs: list[MessageRef], destination: str) -> None:
         """Move ``refs`` to ``destination`` (``MailSource.move_many``) once what was asked before is
@@ -100,3 +101,9 @@ class MailboxThread:
                 interrupted, cancel = interrupt, True
         if interrupted is not None:
             raise interrupted
+
+
+def _hashed(fetched: list[FetchedMessage]) -> list[FetchedMessage]:
+    for item in fetched:
+        item.sha256  # noqa: B018 - kept by the message (a cached property) for its claim
+    return fetched

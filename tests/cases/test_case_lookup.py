@@ -81,6 +81,29 @@ def test_an_identifier_alone_never_joins_two_children(store, oldham):
     assert known.case_for_child("9434765919", "Amy Smith", date(2019, 2, 2), []) == "OLD-2026-0001"
 
 
+def test_one_message_id_on_several_cases_finds_where_it_was_received_then_sent_then_the_newest(store, oldham):
+    """GIVEN one Message-ID named by an event on a third case, sent on a second and received on the
+    first, and another received on two cases WHEN a reply cites them THEN a received message's case
+    comes before a sent one's, a sent one's before an event's, and of two cases the newer; a
+    Message-ID found nowhere gives way to the next, even one only an event names."""
+    known = _two_cases(store, oldham)
+    with store.transaction() as tx:
+        third = tx.create_case(oldham, AT, child_name="Cara Dee", child_dob=date(2017, 2, 2))
+        tx.add_event(third, "message-recorded", AT, message_id="<ack-1@resdesk.example>")
+        tx.add_event(third, "message-recorded", AT, message_id="<only-an-event@school.example>")
+        first, second = tx.case_by_ref("OLD-2026-0001"), tx.case_by_ref("OLD-2026-0002")
+        for uid, case in (("8", first), ("9", second)):
+            tx.session.add(Message(account="inbox", folder="INBOX", uidvalidity="1", uid=uid, state="done",
+                                   message_id="<forwarded@school.example>", case_id=case.id))
+    assert known.case_for_message_ids(["<ack-1@resdesk.example>"]) == "OLD-2026-0002"
+    with store.transaction() as tx:
+        tx.session.add(Message(account="inbox", folder="INBOX", uidvalidity="1", uid="10", state="done",
+                               message_id="<ack-1@resdesk.example>", case_id=tx.case_by_ref("OLD-2026-0001").id))
+    assert known.case_for_message_ids(["ack-1@resdesk.example"]) == "OLD-2026-0001"
+    assert known.case_for_message_ids(["<forwarded@school.example>"]) == "OLD-2026-0002"
+    assert known.case_for_message_ids(["<nobody@x>", "<only-an-event@school.example>"]) == "OLD-2026-0003"
+
+
 def test_lookups_inside_an_open_unit_of_work(store, oldham):
     """GIVEN a unit of work that has just opened a case WHEN correlation asks inside it THEN the new case is seen."""
     with store.transaction() as tx:
