@@ -8,12 +8,13 @@ date of birth) with the agencies involved. Each answer is a case reference, or N
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import contextmanager
 from datetime import date
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import bindparam, literal, select, union_all
 
 from resdesk.cases.models import RESOLVED, Case, Event, Message, Outbound, Party
 from resdesk.cases.store import Store, Tx
@@ -95,14 +96,10 @@ class StoreKnownCases:
         wanted = [(message_id, forms) for message_id in message_ids if (forms := _message_id_forms([message_id]))]
         if not wanted:
             return None
-        every = set().union(*(forms for _, forms in wanted))
-        holders = union_all(*(
-            self._ours(select(literal(rank).label("rank"), table.message_id, Case.id, Case.ref)
-                       .join(table, table.case_id == Case.id).where(table.message_id.in_(every)))
-            for rank, table in enumerate((Message, Outbound, Event))  # received, sent, then any event
-        ))
+        every = sorted(set().union(*(forms for _, forms in wanted)))
         with self._tx() as tx, tx.session.no_autoflush:
-            found = tx.session.execute(holders).all()
+            found = tx.session.execute(_holders(self._protocol is not None),
+                                       {"ids": every, "protocol": self._protocol}).all()
         for _, forms in wanted:
             best = None
             for rank, message_id, case_id, ref in found:
@@ -152,6 +149,20 @@ class StoreKnownCases:
                 if _name_key(case.child_name) == _name_key(name) and agency_keys & _agencies_of(tx, case)
             ]
             return matches[0].ref if len(matches) == 1 else None
+
+
+@functools.cache
+def _holders(of_one_partnership: bool):
+    """The query for (rank, Message-ID, case id, case reference) of every received message (rank 0),
+    sent message (1) and event (2) whose Message-ID is one of the ``ids`` given (with
+    ``of_one_partnership``, on the cases of the ``protocol`` given only): built once."""
+    ids = bindparam("ids", expanding=True)
+    return union_all(*(
+        select(literal(rank).label("rank"), table.message_id, Case.id, Case.ref)
+        .join(table, table.case_id == Case.id)
+        .where(table.message_id.in_(ids), *([Case.protocol == bindparam("protocol")] if of_one_partnership else []))
+        for rank, table in enumerate((Message, Outbound, Event))
+    ))
 
 
 def _same_child(case: Case, name: str | None, dob: date | None) -> bool:
