@@ -9,45 +9,70 @@ into the views the documents show; ``resdesk.render.record`` writes the auditor'
 record of a case and ``resdesk.render.recordcheck`` checks one offline. Mail is composed, queued and sent by ``resdesk.outbox``.
 """
 
-from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, RefusedURL, asset_url
-from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_html, render_pdf
-from .recordpdf import render_case_record
-from .documents import (
-    render_acknowledgement,
-    render_escalation_concern,
-    render_notice,
-    render_notice_docx,
-    render_reminder,
-    render_resolution_notice,
-    render_resolution_notice_docx,
-    render_subject_access_index,
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use (below)
+    from .fetcher import ASSET_BASE_URL, ASSET_SCHEME, RefusedURL, asset_url
+    from .html import ARCHIVE_VARIANT, html_environment, html_to_pdf, render_html, render_pdf
+    from .recordpdf import render_case_record
+    from .documents import (
+        render_acknowledgement,
+        render_escalation_concern,
+        render_notice,
+        render_notice_docx,
+        render_reminder,
+        render_resolution_notice,
+        render_resolution_notice_docx,
+        render_subject_access_index,
+    )
+    from .views import (
+        NOTICE_KINDS,
+        AcknowledgementView,
+        ActionRow,
+        CaseRecordView,
+        ChildDetails,
+        DeadlineRow,
+        DocumentRow,
+        EscalationConcernView,
+        EventRow,
+        Letter,
+        MessageRow,
+        NoticeView,
+        Party,
+        RecordedItem,
+        ReminderView,
+        ResolutionNoticeView,
+        StageRow,
+        TimelineRow,
+    )
+    from .word import WORD_TEMPLATES, render_docx, word_environment
+    from .text import render_text
+    from .addresses import clean_header_text, parse_one_address
+    from .record import case_record_view, write_case_record
+    from .recordcheck import check_record, read_record
+    from .worker import RenderLimits, RenderPool, RenderWorker, configure_default_pool, default_pool
+    from .assetfetcher import AssetFetcher
+
+_DEFINED_IN = (  # each module, and the names it gives the package
+    ("addresses", ("clean_header_text", "parse_one_address")),
+    ("assetfetcher", ("AssetFetcher",)),
+    ("documents", ("render_acknowledgement", "render_escalation_concern", "render_notice", "render_notice_docx",
+                   "render_reminder", "render_resolution_notice", "render_resolution_notice_docx",
+                   "render_subject_access_index")),
+    ("fetcher", ("ASSET_BASE_URL", "ASSET_SCHEME", "RefusedURL", "asset_url")),
+    ("html", ("ARCHIVE_VARIANT", "html_environment", "html_to_pdf", "render_html", "render_pdf")),
+    ("record", ("case_record_view", "write_case_record")),
+    ("recordcheck", ("check_record", "read_record")),
+    ("recordpdf", ("render_case_record",)),
+    ("text", ("render_text",)),
+    ("views", ("NOTICE_KINDS", "AcknowledgementView", "ActionRow", "CaseRecordView", "ChildDetails", "DeadlineRow",
+               "DocumentRow", "EscalationConcernView", "EventRow", "Letter", "MessageRow", "NoticeView", "Party",
+               "RecordedItem", "ReminderView", "ResolutionNoticeView", "StageRow", "TimelineRow")),
+    ("word", ("WORD_TEMPLATES", "render_docx", "word_environment")),
+    ("worker", ("RenderLimits", "RenderPool", "RenderWorker", "configure_default_pool", "default_pool")),
 )
-from .views import (
-    NOTICE_KINDS,
-    AcknowledgementView,
-    ActionRow,
-    CaseRecordView,
-    ChildDetails,
-    DeadlineRow,
-    DocumentRow,
-    EscalationConcernView,
-    EventRow,
-    Letter,
-    MessageRow,
-    NoticeView,
-    Party,
-    RecordedItem,
-    ReminderView,
-    ResolutionNoticeView,
-    StageRow,
-    TimelineRow,
-)
-from .word import WORD_TEMPLATES, render_docx, word_environment
-from .text import render_text
-from .addresses import clean_header_text, parse_one_address
-from .record import case_record_view, write_case_record
-from .recordcheck import check_record, read_record
-from .worker import RenderLimits, RenderPool, RenderWorker, configure_default_pool, default_pool
+_WHERE = {name: module for module, names in _DEFINED_IN for name in names}
 
 __all__ = [
     "render_subject_access_index",
@@ -106,10 +131,16 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``AssetFetcher`` on first use: it loads WeasyPrint, which a process that only asks the
-    render worker for documents never needs."""
-    if name == "AssetFetcher":
-        from .assetfetcher import AssetFetcher
+    """Each name on first use, from the module that defines it (``_WHERE``): ``from resdesk.render.snapshot
+    import …`` (the outbox's planning) then loads neither WeasyPrint, pypdf nor the Word templates, which
+    a process that renders nothing (a watcher with sending off, ``cases``) never needs."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
-        return AssetFetcher
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -96,3 +96,24 @@ def test_a_pool_lays_out_documents_on_as_many_workers_as_its_size_and_keeps_them
     finally:
         pool.close()
     assert pool.pids == [] and not any(_alive(pid) for pid in seen)
+
+
+def test_the_outbox_planning_loads_no_renderer():
+    """GIVEN a process that plans and queues mail but renders nothing (a watcher with sending off)
+    WHEN it imports the outbox's planning and the render package's views and snapshots THEN neither
+    pypdf, docxtpl nor WeasyPrint is loaded; asking the package for a renderer loads its module then."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, resdesk.outbox.plan, resdesk.outbox.due, resdesk.outbox.acknowledgements; "
+        "from resdesk.render import NoticeView, RenderLimits; "
+        "heavy = lambda: [m for m in ('pypdf', 'docxtpl', 'weasyprint') if m in sys.modules]; "
+        "print(','.join(heavy())); "
+        "from resdesk.render import check_record; print(','.join(heavy()))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.splitlines()
+    assert before == ""
+    assert "pypdf" in after
