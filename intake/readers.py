@@ -131,6 +131,7 @@ class ReaderPool:
         self.pool_from = pool_from
         self.archive_root = archive_root  # where the reader stages what it reads; None: the watcher archives
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: Future | None = None  # the reader's start, when ``start`` began it
 
     def read_all(
         self, reader: "MessageReader", raws: list[bytes], now: datetime, trusted: frozenset[str]
@@ -146,7 +147,9 @@ class ReaderPool:
         """Hand ``raws`` to the reader process at once (a batch of ``pool_from`` or more), without
         waiting: one ``Read`` each, in order, whose ``outcome()`` is ``read_all``'s. A batch handed
         over before the one being recorded is done is read while that one is recorded."""
-        if len(raws) < self.pool_from:
+        if len(raws) < self.pool_from or self._ready is not None and not self._ready.done():
+            # A reader still starting would hold the first chunks handed to it (past taking back)
+            # until its imports are done; the watcher reads them itself meanwhile.
             return [Read(self, reader, raw, now, trusted, None) for raw in raws]
         try:
             pool = self._started()
@@ -163,10 +166,11 @@ class ReaderPool:
 
     def start(self) -> None:
         """Start the reader process now rather than at the first large batch (it starts in the
-        background: this returns at once). A reader that cannot be started is left to the first batch,
-        which then reads in the calling process."""
+        background: this returns at once). Until it is ready, batches are read in the calling process
+        (a chunk handed to a reader still importing could be neither read nor taken back). A reader
+        that cannot be started is left to the first batch, which then reads in the calling process."""
         try:
-            self._started().submit(_ready)
+            self._ready = self._started().submit(_ready)
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             log.warning("the reader process could not be started (%s); large batches are read here", exc)
             self.close()
@@ -186,7 +190,7 @@ class ReaderPool:
             return
         if process is not None:
             log.warning("the reader process stopped; reading the rest of its messages here")
-        pool, self._pool = self._pool, None
+        pool, self._pool, self._ready = self._pool, None, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 

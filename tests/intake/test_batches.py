@@ -194,6 +194,25 @@ def _shape(outcome):
             outcome.flaws, outcome.verification, outcome.message.subject, outcome.message.body_text)
 
 
+def test_a_batch_handed_over_while_the_reader_starts_is_read_here(readers):
+    """GIVEN a reader process just started (its imports take most of a second) WHEN a batch is handed
+    over at once THEN it is read in the calling process, as the reader would read it (a chunk handed to
+    a reader still starting could be neither read nor taken back until it is up); once the reader is
+    up, the next batch goes to it."""
+    processor = MessageReader(POLICY)
+    now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    raws = _backlog(4)
+    readers.start()
+    early = readers.submit(processor, raws, now, frozenset())
+    assert all(read.chunk is None for read in early)
+    assert [_shape(read.outcome()) for read in early] == [_shape(processor.read(raw, now=now, trusted=frozenset()))
+                                                          for raw in raws]
+    readers._ready.result(timeout=60)
+    later = readers.submit(processor, raws, now, frozenset())
+    assert all(read.chunk is not None for read in later)
+    assert [_shape(read.outcome()) for read in later] == [_shape(read.outcome()) for read in early]
+
+
 def test_a_reader_process_that_dies_costs_no_reading(readers):
     """GIVEN a reader process WHEN it is killed between batches THEN every later batch is still read
     completely, and a new reader process is started."""
