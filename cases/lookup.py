@@ -20,6 +20,7 @@ from resdesk.cases.models import RESOLVED, Case, Event, Message, Outbound, Party
 from resdesk.cases.store import Store, Tx
 
 _NOT_ID = re.compile(r"[\s\-]+")
+MESSAGE_IDS_A_QUERY = 150  # each bound in two forms, in each of three selects: 900 values, under even old SQLite's 999
 
 
 def normalise_identifier(identifier: str | None) -> str | None:
@@ -93,14 +94,19 @@ class StoreKnownCases:
         (a case's row and its ledger rows are written at once, its events before any query,
         ``cases.pending``), and a case's reference and partnership never change in a unit of work.
         """
-        wanted = [(message_id, forms) for message_id in message_ids if (forms := _message_id_forms([message_id]))]
-        if not wanted:
-            return None
-        every = sorted(set().union(*(forms for _, forms in wanted)))
+        wanted = [forms for message_id in message_ids if (forms := _message_id_forms([message_id]))]
         with self._tx() as tx, tx.session.no_autoflush:
-            found = tx.session.execute(_holders(self._protocol is not None),
-                                       {"ids": every, "protocol": self._protocol}).all()
-        for _, forms in wanted:
+            for start in range(0, len(wanted), MESSAGE_IDS_A_QUERY):
+                ref = self._first_holder(tx, wanted[start : start + MESSAGE_IDS_A_QUERY])
+                if ref is not None:
+                    return ref
+        return None
+
+    def _first_holder(self, tx: Tx, wanted: list[set[str]]) -> str | None:
+        """The case of the first of ``wanted`` (each a Message-ID's forms) that one is filed on, by one query."""
+        every = sorted(set().union(*wanted))
+        found = tx.session.execute(_holders(self._protocol is not None), {"ids": every, "protocol": self._protocol}).all()
+        for forms in wanted:
             best = None
             for rank, message_id, case_id, ref in found:
                 if message_id in forms and (best is None or (rank, -case_id) < best[:2]):

@@ -142,10 +142,10 @@ def _check_text(text: str, part: str, filename: str | None) -> None:
 # XML declaration and other processing instructions, comments, and the one document type
 # declaration, which is where any entity is declared (§4.2). A part is unpacked only that far when
 # nothing reads the rest of it.
-_PROLOG = re.compile(r"\ufeff?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_PROLOG = re.compile(r"\ufeff?(?:[ \t\r\n]+|<\?[A-Za-z_:][^\s?<>]*(?:[ \t\r\n].*?)?\?>|<!--.*?-->)*", re.DOTALL)
 _ROOT_START = re.compile(r"<[^\s!?<>/=\"']")
 PROLOG_CHUNK = 4096  # bytes unpacked at a time while looking for the root element
-PROLOG_MOST = 64 * 1024  # a prolog longer than this (none a Word part has) is checked whole instead
+PROLOG_MOST = 8 * 1024  # a prolog longer than this (a Word part's is its XML declaration) is checked whole instead
 
 
 def _checked_to_root(stream: zipfile.ZipExtFile, part: str, filename: str | None) -> bytes | None:
@@ -160,7 +160,7 @@ def _checked_to_root(stream: zipfile.ZipExtFile, part: str, filename: str | None
     content = chunk = stream.read(PROLOG_CHUNK)
     encoding = _xml_encoding(content)
     decoder = codecs.getincrementaldecoder(encoding)()
-    text = ""
+    text, scanned = "", 0  # the prolog's items up to ``scanned`` are whole: each chunk goes on from there
     while True:
         ended = len(chunk) < PROLOG_CHUNK  # ZipExtFile.read(n) is short only at the part's end
         try:
@@ -168,7 +168,8 @@ def _checked_to_root(stream: zipfile.ZipExtFile, part: str, filename: str | None
         except UnicodeDecodeError:
             raise FormError(f"holds {part}, which is not valid {encoding.upper()} text", file=filename) from None
         _check_declared(text, part, filename)
-        rest = text[_PROLOG.match(text).end():]
+        scanned = _PROLOG.match(text, scanned).end()
+        rest = text[scanned:]
         if _ROOT_START.match(rest):
             return None
         unfinished = not rest or rest.startswith(("<?", "<!--")) or "<!--".startswith(rest)

@@ -104,6 +104,21 @@ def test_one_message_id_on_several_cases_finds_where_it_was_received_then_sent_t
     assert known.case_for_message_ids(["<nobody@x>", "<only-an-event@school.example>"]) == "OLD-2026-0003"
 
 
+def test_a_reply_citing_tens_of_thousands_of_message_ids_finds_its_case(store, oldham):
+    """GIVEN a reply whose References hold 45,000 Message-IDs (a 256 KB header section allows that
+    many), only the last filed on a case, and one whose first is filed on another WHEN correlation asks
+    THEN the first finds the last one's case (the Message-IDs are asked a few hundred at a time, never
+    more than a statement may bind), and the second the case of its first, before any later one."""
+    from resdesk.cases import lookup
+
+    known = _two_cases(store, oldham)
+    many = [f"<r{number}@x.example>" for number in range(45_000)]
+    assert known.case_for_message_ids([*many, "<summary-1@school.example>"]) == "OLD-2026-0001"
+    assert known.case_for_message_ids(["<ack-1@resdesk.example>", *many, "<summary-1@school.example>"]) == "OLD-2026-0002"
+    assert known.case_for_message_ids(many) is None
+    assert len(many) > 10 * lookup.MESSAGE_IDS_A_QUERY
+
+
 def test_lookups_inside_an_open_unit_of_work(store, oldham):
     """GIVEN a unit of work that has just opened a case WHEN correlation asks inside it THEN the new case is seen."""
     with store.transaction() as tx:

@@ -83,13 +83,16 @@ _STYLES_ROOT = '<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocess
 @pytest.mark.parametrize("prolog, encoding", [
     ('<?xml version="1.0"?>' + "<!--" + "x" * 9000 + "-->\n" + '<!DOCTYPE s [<!ENTITY e "e">]>', "utf-8"),
     ('<?xml version="1.0"?>' + "\n" * 4095 + "<!DOCTYPE s [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>", "utf-8"),
-    ("<?pi " + "y" * 5000 + "?>" + "<!--a--><!-- b -->" + '<!DOCTYPE s [<!ENTITY e "e">]>', "utf-16-le"),
-    ("<!--" + "é" * 3000 + "-->" + '<!DOCTYPE s [<!ENTITY e "e">]>', "utf-32-be"),
-], ids=["after-a-long-comment", "across-the-first-chunk", "utf16-after-a-long-instruction", "utf32-after-accents"])
+    ("<?pi " + "y" * 2500 + "?>" + "<!--a--><!-- b -->" + '<!DOCTYPE s [<!ENTITY e "e">]>', "utf-16-le"),
+    ("<!--" + "é" * 1500 + "-->" + '<!DOCTYPE s [<!ENTITY e "e">]>', "utf-32-be"),
+    ("<?<!DOCTYPE a [<!ENTITY e 'x'>]><?p ?>", "utf-8"),
+], ids=["after-a-long-comment", "across-the-first-chunk", "utf16-after-a-long-instruction", "utf32-after-accents",
+        "inside-an-instruction-without-a-target"])
 def test_a_doctype_in_a_part_no_reader_parses_is_found_however_far_its_prolog_runs(prolog, encoding):
     """GIVEN a Word form whose styles part (which no reader parses, so only its prolog is unpacked)
-    declares a DOCTYPE after a prolog longer than one unpacked chunk, in UTF-8, UTF-16 or UTF-32
-    WHEN read THEN it is refused for the DOCTYPE in that part."""
+    declares a DOCTYPE after a prolog longer than one unpacked chunk (or longer than the scan goes, so
+    the part is checked whole), in UTF-8, UTF-16 or UTF-32, or inside what only looks like a processing
+    instruction WHEN read THEN it is refused for the DOCTYPE in that part."""
     from hostile_corpus import _rezip, _xml_encoded
 
     styles = (prolog + _STYLES_ROOT).encode() if encoding == "utf-8" else _xml_encoded(prolog + _STYLES_ROOT, encoding, False)
