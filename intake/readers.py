@@ -46,6 +46,7 @@ log = logging.getLogger("resdesk.watch")
 
 PARENT_CHECK_SECONDS = 1.0
 POOL_FROM = 4  # fewer are read here: a hand-over costs a millisecond or two, a reader's start a second
+SLOW_START_SECONDS = 30.0  # a reader not started after this is logged (it takes about a second)
 DROP_WAIT_SECONDS = 10.0  # how long dropping reads waits for a chunk the reader is reading
 CHUNK = 5  # messages handed over together: each hand-over wakes the watcher's executor threads once
 
@@ -132,6 +133,8 @@ class ReaderPool:
         self.archive_root = archive_root  # where the reader stages what it reads; None: the watcher archives
         self._pool: ProcessPoolExecutor | None = None
         self._ready: Future | None = None  # the reader's start, when ``start`` began it
+        self._started_at = 0.0  # when ``start`` began it (time.monotonic())
+        self._told_slow = False
 
     def read_all(
         self, reader: "MessageReader", raws: list[bytes], now: datetime, trusted: frozenset[str]
@@ -150,6 +153,8 @@ class ReaderPool:
         if len(raws) < self.pool_from or self._ready is not None and not self._ready.done():
             # A reader still starting would hold the first chunks handed to it (past taking back)
             # until its imports are done; the watcher reads them itself meanwhile.
+            if len(raws) >= self.pool_from:
+                self._tell_if_slow()
             return [Read(self, reader, raw, now, trusted, None) for raw in raws]
         try:
             pool = self._started()
@@ -171,9 +176,18 @@ class ReaderPool:
         that cannot be started is left to the first batch, which then reads in the calling process."""
         try:
             self._ready = self._started().submit(_ready)
+            self._started_at, self._told_slow = time.monotonic(), False
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             log.warning("the reader process could not be started (%s); large batches are read here", exc)
             self.close()
+
+    def _tell_if_slow(self) -> None:
+        """Log once if the reader has taken over ``SLOW_START_SECONDS`` to start: until it does, every
+        batch is read in the watcher's process, on one core."""
+        if not self._told_slow and time.monotonic() - self._started_at > SLOW_START_SECONDS:
+            self._told_slow = True
+            log.warning("the reader process has not started in %.0f s; the watcher reads every batch itself "
+                        "until it does (on one core)", SLOW_START_SECONDS)
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -213,6 +213,29 @@ def test_a_batch_handed_over_while_the_reader_starts_is_read_here(readers):
     assert [_shape(read.outcome()) for read in later] == [_shape(read.outcome()) for read in early]
 
 
+def test_a_reader_that_never_comes_up_is_reported_once_and_costs_no_reading(caplog):
+    """GIVEN a reader process started long ago that is still not up WHEN batches are handed over THEN
+    each is read in the calling process, as it would be read there, and the watcher's log says once
+    that the reader has not started."""
+    from concurrent.futures import Future
+
+    from resdesk.intake import readers as reader_process
+
+    pool = ReaderPool(POLICY, pool_from=2)
+    pool._ready, pool._started_at = Future(), time.monotonic() - reader_process.SLOW_START_SECONDS - 1
+    processor = MessageReader(POLICY)
+    now = datetime(2026, 12, 14, 10, tzinfo=timezone.utc)
+    raws = _backlog(3)
+    with caplog.at_level("WARNING", logger="resdesk.watch"):
+        for _ in range(2):
+            reads = pool.submit(processor, raws, now, frozenset())
+            assert [_shape(read.outcome()) for read in reads] == [
+                _shape(processor.read(raw, now=now, trusted=frozenset())) for raw in raws]
+    told = [record for record in caplog.records if "has not started" in record.getMessage()]
+    assert len(told) == 1
+    assert pool._pool is None  # nothing was handed to a process
+
+
 def test_a_reader_process_that_dies_costs_no_reading(readers):
     """GIVEN a reader process WHEN it is killed between batches THEN every later batch is still read
     completely, and a new reader process is started."""
