@@ -22,6 +22,7 @@ import itertools
 import os
 import secrets
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +31,8 @@ from resdesk.errors import StoreError
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_INCOMING = ".incoming-"  # a temporary file's name begins so: written, not yet in place
+STALE_INCOMING_SECONDS = 24 * 3600  # a temporary file lives while its batch is recorded: seconds
 _MESSAGES, _MESSAGE_SUFFIX = "messages", ".eml"  # where raw messages lie, and as what
 
 
@@ -132,7 +135,7 @@ class Archive:
             pass
         except OSError as exc:
             raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
-        temporary = target.parent / f".incoming-{self._run}-{next(self._names)}"
+        temporary = target.parent / f"{_INCOMING}{self._run}-{next(self._names)}"
         try:
             try:
                 handle = os.open(temporary, _NEW_FILE, 0o600)
@@ -218,3 +221,33 @@ class Archive:
 
     def read(self, path: str | Path) -> bytes:
         return Path(path).read_bytes()
+
+    def remove_stale_temporary_files(self, older_than: float = STALE_INCOMING_SECONDS) -> int:
+        """Remove the temporary files (``.incoming-…``) that a process killed while it wrote left in the
+        archive, those last written more than ``older_than`` seconds ago (one being written is seconds
+        old); returns how many. Nothing else is touched; a folder or file that cannot be read or
+        removed is left as it is (the files are harmless, and backups skip them)."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for section in (_MESSAGES, "documents"):
+            for shard in _entries(self.root / section):
+                if not shard.is_dir(follow_symlinks=False):
+                    continue
+                for entry in _entries(shard.path):
+                    if not entry.name.startswith(_INCOMING):
+                        continue
+                    try:
+                        if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
+                    except OSError:
+                        continue
+        return removed
+
+
+def _entries(folder: str | Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError:
+        return []

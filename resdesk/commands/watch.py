@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         intake.close()  # its reader process too
         raise
+    threading.Thread(target=_remove_stale_temporary_files, args=(intake.store.archive,), daemon=True,
+                     name="resdesk-archive-sweep").start()
     stop = threading.Event()
 
     def on_stop(signum, frame) -> None:
@@ -93,6 +95,17 @@ def run(args: argparse.Namespace) -> int:
         filed = ", ".join(f"{count} {state}" for state, count in report.filed.items() if count) or "nothing new"
         print(f"resdesk: handled {report.seen} message(s): {filed}.")
     return 0
+
+
+def _remove_stale_temporary_files(archive) -> None:
+    """Beside the watcher, once at its start: the temporary files a watcher killed mid-batch left in
+    the archive (``Archive.remove_stale_temporary_files``), logged if there were any."""
+    import logging
+
+    removed = archive.remove_stale_temporary_files()
+    if removed:
+        logging.getLogger("resdesk.watch").info(
+            "removed %d temporary file(s) a stopped watcher had left in the archive", removed)
 
 
 def _fixed_clock(args):

@@ -104,6 +104,30 @@ def test_archive_round_trips_any_content(tmp_path_factory, content, filename):
     assert path.resolve().is_relative_to(archive.root.resolve())
 
 
+def test_temporary_files_a_day_old_are_removed_and_nothing_else(tmp_path):
+    """GIVEN an archive holding a message and a document, temporary files of writers killed two days
+    ago beside them, and one being written now WHEN its stale temporary files are removed THEN the
+    two old ones go; the one being written, the message and the document stay."""
+    import time
+
+    archive = Archive(tmp_path / "archive")
+    _, message = archive.put_message(b"Subject: kept\n\nhello\n")
+    _, document = archive.put_document(b"%PDF-1.7 kept", "notice.pdf")
+    old_message = message.parent / ".incoming-123-deadbeef-0"
+    old_document = document.parent / ".incoming-123-deadbeef-1"
+    writing = message.parent / ".incoming-456-cafe-0"
+    for path in (old_message, old_document, writing):
+        path.write_bytes(b"half a message")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (old_message, old_document, message, document):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert archive.remove_stale_temporary_files() == 2
+    assert not old_message.exists() and not old_document.exists()
+    assert writing.exists() and message.exists() and document.exists()
+    assert archive.remove_stale_temporary_files() == 0
+    assert Archive(tmp_path / "never-written").remove_stale_temporary_files() == 0
+
+
 KILLED_IN_A_TRANSACTION = """
 import sys, time
 from datetime import datetime, timezone

@@ -74,6 +74,26 @@ def ledger_states(db: Path) -> dict[str, int]:
         store.close()
 
 
+def test_a_watcher_removes_the_temporary_files_a_killed_one_left(dovecot, mail_user, tmp_path):
+    """GIVEN an archive holding a temporary file a watcher killed mid-batch left two days ago, and one
+    written a moment ago WHEN a watcher starts and drains a summary THEN the old one is removed and
+    the recent one, which a live writer may still hold, is left."""
+    env = environment(dovecot, mail_user, tmp_path)
+    shard = tmp_path / "archive" / "messages" / "ab"
+    shard.mkdir(parents=True)
+    left, recent = shard / ".incoming-999-0badc0de-7", shard / ".incoming-998-0badc0de-0"
+    left.write_bytes(b"half a message")
+    recent.write_bytes(b"half a message")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(left, (two_days_ago, two_days_ago))
+    dovecot.append(mail_user, summary(1, "escalated", n=1))
+    watcher = watch_once(env)
+    assert watcher.wait(timeout=60) == 0, said(watcher)
+    assert not left.exists(), said(watcher)
+    assert recent.exists()
+    assert ledger_states(tmp_path / "case.sqlite3") == {"done": 1}
+
+
 def test_a_summary_is_recorded_through_idle_push(dovecot, mail_user, tmp_path):
     """GIVEN a watcher idling on the inbox with polling set to ten minutes
     WHEN a summary is appended THEN it is recorded promptly, so it was the server's push that woke it."""
