@@ -86,8 +86,9 @@ class StoreKnownCases:
 
         Correlation passes ``In-Reply-To`` then ``References`` newest first, so the
         closest message in the thread decides; for each, a message received on a case comes first,
-        then one sent, then any event naming it, the newest case first. One query asks for all of
-        them at once.
+        then one sent, then any event naming it, the newest case first. One query asks for
+        ``MESSAGE_IDS_A_QUERY`` of them at once (a References header may hold tens of thousands, more
+        than a statement may bind), the next only if none of those is filed.
 
         Asked inside a unit of work, it finds cases opened or written to earlier in the same unit
         without flushing what that unit has pending: everything it reads is in the database already
