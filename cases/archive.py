@@ -31,7 +31,7 @@ from resdesk.errors import StoreError
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-_INCOMING = ".incoming-"  # a temporary file's name begins so: written, not yet in place
+TEMPORARY_PREFIX = ".incoming-"  # a temporary file's name begins so: written, not yet in place
 STALE_INCOMING_SECONDS = 24 * 3600  # a temporary file lives while its batch is recorded: seconds
 _MESSAGES, _MESSAGE_SUFFIX = "messages", ".eml"  # where raw messages lie, and as what
 
@@ -135,7 +135,7 @@ class Archive:
             pass
         except OSError as exc:
             raise StoreError(f"The archive folder {self.root} cannot be written ({exc.strerror}).") from None
-        temporary = target.parent / f"{_INCOMING}{self._run}-{next(self._names)}"
+        temporary = target.parent / f"{TEMPORARY_PREFIX}{self._run}-{next(self._names)}"
         try:
             try:
                 handle = os.open(temporary, _NEW_FILE, 0o600)
@@ -234,7 +234,7 @@ class Archive:
                 if not shard.is_dir(follow_symlinks=False):
                     continue
                 for entry in _entries(shard.path):
-                    if not entry.name.startswith(_INCOMING):
+                    if not entry.name.startswith(TEMPORARY_PREFIX):
                         continue
                     try:
                         if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:

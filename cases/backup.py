@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
+from resdesk.cases.archive import TEMPORARY_PREFIX
 from resdesk.cases.audit import verify_chain
 from resdesk.cases.engine import create_store_engine, current_revision, is_empty
 from resdesk.cases.models import Document, Message
@@ -99,7 +100,7 @@ def backup(url: str, archive: str | Path, destination: str | Path, *, now: datet
     files = {database.name: database}
     if archive.is_dir():
         for path in sorted(archive.rglob("*")):
-            if path.is_file() and not path.name.startswith(".incoming-"):
+            if path.is_file() and not path.name.startswith(TEMPORARY_PREFIX):
                 target = destination / ARCHIVE_DIR / path.relative_to(archive)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)

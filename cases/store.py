@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from resdesk.cases.archive import Archive
+from resdesk.cases.archive import TEMPORARY_PREFIX, Archive
 from resdesk.cases.due import mark_changed_cases
 from resdesk.cases.engine import create_store_engine, ensure_current, upgrade_to_head
 from resdesk.cases import pending
@@ -86,7 +86,7 @@ class Store:
         target = self.archive.message_path(digest)  # where this archive keeps it
         if temporary is not None:
             temporary = Path(temporary)
-            if temporary.parent != target.parent or not temporary.name.startswith(".incoming-"):
+            if temporary.parent != target.parent or not temporary.name.startswith(TEMPORARY_PREFIX):
                 raise StoreError(f"A staged copy at {temporary} is not in the archive beside {target}.")
             self.archive.adopt(target, temporary)
         return digest, target
